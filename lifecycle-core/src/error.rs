@@ -1,0 +1,97 @@
+//! Error types of the lifecycle contract.
+
+use std::fmt;
+
+use crate::state::{FailureCause, StateTag};
+
+/// A boxed error, the currency of start hooks and failed tasks.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A state transition the lifecycle contract does not allow, or that lost a race.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{component}: invalid lifecycle transition {from} -> {to} (state is {actual})")]
+pub struct TransitionError {
+    /// The component whose state it is.
+    pub component: String,
+    /// The state the caller expected.
+    pub from: StateTag,
+    /// The state the caller asked for.
+    pub to: StateTag,
+    /// The state the component was actually in.
+    pub actual: StateTag,
+}
+
+/// Why `start` failed. Whatever the cause, nothing the start began is left running.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StartError {
+    /// The start hook (or a step of it) failed; everything it had started was rolled back.
+    #[error("{component} failed to start: {cause}")]
+    Failed {
+        /// The component.
+        component: String,
+        /// What went wrong.
+        cause: FailureCause,
+    },
+    /// `stop` was called while the start was still in progress.
+    #[error("{component}: start cancelled by stop")]
+    Cancelled {
+        /// The component.
+        component: String,
+    },
+    /// The component was stopped, or failed earlier; it cannot be started again.
+    #[error("{component} cannot start from state {state}")]
+    InvalidState {
+        /// The component.
+        component: String,
+        /// Its state at the call.
+        state: StateTag,
+    },
+}
+
+impl StartError {
+    /// The component that failed to start.
+    pub fn component(&self) -> &str {
+        match self {
+            Self::Failed { component, .. }
+            | Self::Cancelled { component }
+            | Self::InvalidState { component, .. } => component,
+        }
+    }
+}
+
+/// Why a task could not be spawned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpawnError {
+    /// The task manager is shutting down (or shut down); the plan's
+    /// `RuntimeError("Cannot create task during shutdown")`.
+    #[error("task manager '{manager}' is shutting down: cannot spawn task '{task}'")]
+    ShuttingDown {
+        /// The manager's name.
+        manager: String,
+        /// The task that was refused.
+        task: String,
+    },
+}
+
+/// An error from a task, carried as text (the task boundary erases the type).
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TaskError(pub(crate) String);
+
+impl TaskError {
+    /// A task error with the given message.
+    pub fn new(message: impl fmt::Display) -> Self {
+        Self(message.to_string())
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}

@@ -1,0 +1,354 @@
+//! [`Runner`]: runs an application until SIGINT/SIGTERM, a critical failure, or its own end,
+//! then shuts everything down in order under one deadline.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::orchestrator::{DependencyAwareShutdown, InFlightStop};
+use crate::shutdown_report::ShutdownReport;
+use crate::signal::ShutdownSignal;
+use crate::signals::{OsSignals, Signal, SignalSource};
+use crate::state::FailureCause;
+use crate::watchdog::Watchdog;
+
+/// How the process should exit; [`ExitStatus::code`] gives the documented exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum ExitStatus {
+    /// Exit code 0: the application ended, or was stopped by a signal, and everything stopped
+    /// cleanly.
+    Clean,
+    /// Exit code 1: start failed, the application failed, a critical failure stopped it, or
+    /// the shutdown was not clean.
+    Failed,
+    /// Exit code 3: a second signal (or the watchdog) cut the shutdown short; what was
+    /// abandoned is in [`RunOutcome::abandoned`].
+    Forced,
+}
+
+impl ExitStatus {
+    /// The process exit code: 0 clean, 1 failed, 3 forced.
+    pub fn code(self) -> i32 {
+        match self {
+            Self::Clean => 0,
+            Self::Failed => 1,
+            Self::Forced => FORCED_EXIT_CODE,
+        }
+    }
+}
+
+/// The exit code of a forced exit (second signal or watchdog).
+pub const FORCED_EXIT_CODE: i32 = 3;
+
+/// Why the runner began to shut down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum ShutdownReason {
+    /// The application returned `Ok`.
+    AppFinished,
+    /// The application returned an error.
+    AppFailed(String),
+    /// A signal arrived.
+    Signal(Signal),
+    /// A resource entered `Failed` (a critical task failed).
+    CriticalFailure {
+        /// The resource.
+        component: String,
+        /// Why.
+        cause: FailureCause,
+    },
+    /// `start_all` failed (and was rolled back).
+    StartFailed(String),
+}
+
+impl fmt::Display for ShutdownReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AppFinished => f.write_str("application finished"),
+            Self::AppFailed(e) => write!(f, "application failed: {e}"),
+            Self::Signal(s) => write!(f, "{s} received"),
+            Self::CriticalFailure { component, cause } => {
+                write!(f, "critical failure in {component}: {cause}")
+            }
+            Self::StartFailed(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// What a run came to.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct RunOutcome {
+    /// How to exit.
+    pub status: ExitStatus,
+    /// Why shutdown began.
+    pub reason: ShutdownReason,
+    /// The application's error, or a note that it had to be cancelled.
+    pub app_error: Option<String>,
+    /// The shutdown report (of the rollback, if start failed); `None` if a second signal cut
+    /// the shutdown short.
+    pub report: Option<ShutdownReport>,
+    /// Stops still under way when a second signal forced the exit.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub abandoned: Vec<InFlightStop>,
+}
+
+impl RunOutcome {
+    /// The process exit code.
+    pub fn exit_code(&self) -> i32 {
+        self.status.code()
+    }
+}
+
+/// What the application gets from the runner.
+#[derive(Debug, Clone)]
+pub struct AppContext {
+    shutdown: ShutdownSignal,
+}
+
+impl AppContext {
+    /// Triggered when the runner wants the application to end (signal or critical failure).
+    /// The application gets a grace period to finish before it is cancelled.
+    pub fn shutdown_signal(&self) -> &ShutdownSignal {
+        &self.shutdown
+    }
+}
+
+/// Runs an application over an orchestrated set of resources.
+///
+/// 1. Starts every resource (`start_all`; a signal during start stops what started).
+/// 2. Runs the application until it ends, a signal arrives, or a resource fails.
+/// 3. Gives the application a grace period to finish, then shuts every resource down in order
+///    under one global deadline, all within the shutdown budget.
+/// 4. A second signal during shutdown stops waiting at once and reports what was abandoned
+///    ([`ExitStatus::Forced`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+/// use lifecycle_core::{DependencyAwareShutdown, ExitStatus, NoSignals, Runner};
+///
+/// let system = DependencyAwareShutdown::new("demo");
+/// let outcome = Runner::new(system)
+///     .signals(NoSignals)
+///     .shutdown_budget(Duration::from_secs(10))
+///     .run(|_ctx| async { Ok::<(), std::io::Error>(()) })
+///     .await;
+/// assert_eq!(outcome.status, ExitStatus::Clean);
+/// assert_eq!(outcome.exit_code(), 0);
+/// # }
+/// ```
+#[must_use]
+pub struct Runner {
+    orchestrator: Arc<DependencyAwareShutdown>,
+    budget: Duration,
+    app_grace: Duration,
+    signals: Option<Box<dyn SignalSource>>,
+    watchdog_slack: Option<Duration>,
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runner")
+            .field("orchestrator", &self.orchestrator)
+            .field("budget", &self.budget)
+            .field("app_grace", &self.app_grace)
+            .field("watchdog_slack", &self.watchdog_slack)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// A runner over `orchestrator` with a 10 s shutdown budget, 1 s application grace, the
+    /// process's SIGINT/SIGTERM, and no watchdog.
+    pub fn new(orchestrator: DependencyAwareShutdown) -> Self {
+        Self {
+            orchestrator: Arc::new(orchestrator),
+            budget: Duration::from_secs(10),
+            app_grace: Duration::from_secs(1),
+            signals: None,
+            watchdog_slack: None,
+        }
+    }
+
+    /// The global shutdown budget: application grace plus every phase.
+    pub fn shutdown_budget(mut self, budget: Duration) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// How long the application may take to finish after its shutdown signal (cut to half the
+    /// budget).
+    pub fn app_grace(mut self, grace: Duration) -> Self {
+        self.app_grace = grace;
+        self
+    }
+
+    /// Takes stop requests from `source` instead of the process's signals.
+    pub fn signals(mut self, source: impl SignalSource + 'static) -> Self {
+        self.signals = Some(Box::new(source));
+        self
+    }
+
+    /// Arms a [`Watchdog`] when shutdown begins: if the process is still shutting down `slack`
+    /// after the budget, it exits with [`FORCED_EXIT_CODE`]. For binaries: it ends the process.
+    pub fn watchdog(mut self, slack: Duration) -> Self {
+        self.watchdog_slack = Some(slack);
+        self
+    }
+
+    /// The orchestrator, for reading progress while running.
+    pub fn orchestrator(&self) -> &Arc<DependencyAwareShutdown> {
+        &self.orchestrator
+    }
+
+    /// Runs `app` as described on [`Runner`].
+    pub async fn run<A, F, E>(mut self, app: A) -> RunOutcome
+    where
+        A: FnOnce(AppContext) -> F,
+        F: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        let orchestrator = self.orchestrator.clone();
+        let mut signals: Box<dyn SignalSource> = match self.signals.take() {
+            Some(source) => source,
+            None => match OsSignals::new() {
+                Ok(source) => Box::new(source),
+                Err(error) => {
+                    tracing::error!(%error, "cannot install signal handlers: running without them");
+                    Box::new(crate::signals::NoSignals)
+                }
+            },
+        };
+
+        // 1. Start, unless a signal comes first.
+        let started = tokio::select! {
+            started = orchestrator.start_all() => Ok(started),
+            signal = next_signal(&mut *signals) => {
+                tracing::warn!(%signal, "signal during start: stopping what started");
+                Err(signal)
+            }
+        };
+        let mut app_error = None;
+        let reason = match started {
+            Ok(Err(error)) => {
+                return RunOutcome {
+                    status: ExitStatus::Failed,
+                    reason: ShutdownReason::StartFailed(error.to_string()),
+                    app_error: None,
+                    report: Some(error.rollback),
+                    abandoned: Vec::new(),
+                };
+            }
+            Err(signal) => ShutdownReason::Signal(signal),
+            Ok(Ok(())) => {
+                // 2. Run the application.
+                let shutdown = ShutdownSignal::new();
+                let app = app(AppContext {
+                    shutdown: shutdown.clone(),
+                });
+                let mut app = std::pin::pin!(app);
+                let reason = tokio::select! {
+                    result = app.as_mut() => {
+                        return self.finish_after_app(result.err().map(|e| e.to_string()), &mut *signals).await;
+                    }
+                    signal = next_signal(&mut *signals) => ShutdownReason::Signal(signal),
+                    (component, cause) = orchestrator.first_failure() => ShutdownReason::CriticalFailure { component, cause },
+                };
+                tracing::warn!(%reason, "shutting down");
+                // 3. Let the application finish, within its grace.
+                shutdown.trigger();
+                let grace_end = Instant::now() + self.app_grace.min(self.budget / 2);
+                tokio::select! {
+                    finished = tokio::time::timeout_at(grace_end, app.as_mut()) => match finished {
+                        Ok(Ok(())) => {}
+                        Ok(Err(error)) => app_error = Some(error.to_string()),
+                        Err(_) => {
+                            tracing::warn!("application did not finish within its grace period: cancelled");
+                            app_error = Some("application did not finish within its grace period: cancelled".to_owned());
+                        }
+                    },
+                    signal = next_signal(&mut *signals) => {
+                        return self.forced(reason, signal, app_error);
+                    }
+                }
+                reason
+            }
+        };
+        let budget_left = self.budget.saturating_sub(self.app_grace.min(self.budget / 2));
+        self.shut_down(reason, app_error, budget_left, &mut *signals).await
+    }
+
+    async fn finish_after_app(
+        &self,
+        app_error: Option<String>,
+        signals: &mut dyn SignalSource,
+    ) -> RunOutcome {
+        let reason = match &app_error {
+            None => ShutdownReason::AppFinished,
+            Some(error) => ShutdownReason::AppFailed(error.clone()),
+        };
+        tracing::info!(%reason, "shutting down");
+        self.shut_down(reason, app_error, self.budget, signals).await
+    }
+
+    async fn shut_down(
+        &self,
+        reason: ShutdownReason,
+        app_error: Option<String>,
+        budget: Duration,
+        signals: &mut dyn SignalSource,
+    ) -> RunOutcome {
+        let watchdog = self.watchdog_slack.and_then(|slack| {
+            Watchdog::arm(budget + slack, FORCED_EXIT_CODE)
+                .map_err(|error| tracing::error!(%error, "cannot arm the shutdown watchdog"))
+                .ok()
+        });
+        let report = tokio::select! {
+            report = self.orchestrator.shutdown_all(budget) => report,
+            signal = next_signal(signals) => return self.forced(reason, signal, app_error),
+        };
+        drop(watchdog);
+        let failed = app_error.is_some()
+            || !report.is_clean()
+            || matches!(
+                reason,
+                ShutdownReason::AppFailed(_) | ShutdownReason::CriticalFailure { .. } | ShutdownReason::StartFailed(_)
+            );
+        RunOutcome {
+            status: if failed { ExitStatus::Failed } else { ExitStatus::Clean },
+            reason,
+            app_error,
+            report: Some(report),
+            abandoned: Vec::new(),
+        }
+    }
+
+    fn forced(&self, reason: ShutdownReason, signal: Signal, app_error: Option<String>) -> RunOutcome {
+        let abandoned = self.orchestrator.in_flight();
+        tracing::error!(
+            %signal, abandoned = ?abandoned.iter().map(|s| s.name.to_string()).collect::<Vec<_>>(),
+            "second signal: abandoning the shutdown"
+        );
+        RunOutcome {
+            status: ExitStatus::Forced,
+            reason,
+            app_error,
+            report: None,
+            abandoned,
+        }
+    }
+}
+
+/// The next signal; never completes once the source is exhausted.
+async fn next_signal(signals: &mut dyn SignalSource) -> Signal {
+    match signals.recv().await {
+        Some(signal) => signal,
+        None => std::future::pending().await,
+    }
+}
