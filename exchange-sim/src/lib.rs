@@ -1,1 +1,67 @@
-//! placeholder
+//! `exchange-sim`: an embedded MEXC-compatible spot venue on 127.0.0.1.
+//!
+//! It serves MEXC's spot v3 REST API (signed with HMAC-SHA256 exactly as MEXC verifies it)
+//! and its protobuf websocket (`/ws`, `/ws?listenKey=...`) over real HTTP, backed by a
+//! price-time-priority matching engine with balances, fees and a seeded synthetic market.
+//! Tests inject faults through [`Faults`] (or the `/_sim/...` operator endpoints).
+//!
+//! # Demo account
+//! Every default configuration has the account
+//! - API key: `mx0vglDEMOKEYquiesce0001` ([`DEMO_API_KEY`])
+//! - API secret: `5f2b8e1c9d3a47b6a0e4c7d21f9b3e68` ([`DEMO_API_SECRET`])
+//!
+//! with 100,000 USDT, 1,000,000 HIFI and 10 BTC. Default symbols: `HIFIUSDT` (around 0.1
+//! USDT, price tick 0.00001, quantity step 0.01, minimum notional 1 USDT) and `BTCUSDT`.
+//!
+//! # Embedded
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use exchange_sim::{SimConfig, SimVenue};
+//! let sim = SimVenue::start(SimConfig::default()).await?;
+//! let rest = sim.rest_url(); // http://127.0.0.1:PORT
+//! let ws = sim.ws_url(); // ws://127.0.0.1:PORT/ws
+//! # let _ = (rest, ws);
+//! sim.faults().delay_rest(std::time::Duration::from_millis(50));
+//! sim.stop(std::time::Duration::from_secs(1)).await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Standalone
+//! `cargo run -p exchange-sim -- --listen 127.0.0.1:0` prints `listening on http://IP:PORT`
+//! first, then serves until SIGINT/SIGTERM.
+//!
+//! # Where it differs from MEXC
+//! Depth pushes are sent per book change (not batched per 100 ms/10 ms); both interval
+//! variants of a channel carry the same events. Error codes MEXC does not document for a
+//! case are chosen close to MEXC's (see [`error::ApiError`]).
+
+pub mod accounts;
+mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod faults;
+pub mod format;
+mod handle;
+pub mod listen_keys;
+mod market;
+pub mod matching;
+pub mod params;
+pub mod rate_limit;
+mod rest;
+pub mod shutdown;
+pub mod ws;
+
+pub use accounts::{AccountId, Balance};
+pub use config::{
+    AccountConfig, DEMO_API_KEY, DEMO_API_SECRET, ListenKeyConfig, MarketConfig, RateLimitConfig,
+    SimConfig, SymbolConfig, WsConfig,
+};
+pub use error::{ApiError, SimError};
+pub use faults::Faults;
+pub use handle::{DEFAULT_STOP_DEADLINE, DepthSnapshot, SimVenue};
+pub use matching::{NewOrder, Order, OrderRef, OrderStatus, OrderType, Side};
+pub use shutdown::ShutdownReport;

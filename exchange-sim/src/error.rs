@@ -1,0 +1,124 @@
+//! MEXC-shaped API errors: an HTTP status plus a `{"code":N,"msg":"..."}` body.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// An error as the venue reports it to clients.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status} {code}: {msg}")]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// MEXC error code.
+    pub code: i64,
+    /// Human readable message.
+    pub msg: String,
+    /// `Retry-After` seconds, for 429 answers.
+    pub retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with HTTP 400.
+    pub fn bad_request(code: i64, msg: impl Into<String>) -> Self {
+        Self::with_status(StatusCode::BAD_REQUEST, code, msg)
+    }
+
+    /// An error with an explicit HTTP status.
+    pub fn with_status(status: StatusCode, code: i64, msg: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            msg: msg.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    /// HTTP 429 `{"code":429,"msg":"Too Many Requests"}` with `Retry-After`.
+    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: 429,
+            msg: "Too Many Requests".into(),
+            retry_after_secs: Some(retry_after_secs.max(1)),
+        }
+    }
+
+    /// `-1102`: a mandatory parameter is missing.
+    pub fn missing_param(name: &str) -> Self {
+        Self::bad_request(
+            -1102,
+            format!("Mandatory parameter '{name}' was not sent, was empty/null, or malformed."),
+        )
+    }
+
+    /// `700008`: illegal characters / unparseable value in a parameter.
+    pub fn illegal_param(name: &str) -> Self {
+        Self::bad_request(
+            700008,
+            format!(
+                "Illegal characters found in parameter '{name}'; legal range is '^[\\w\\-._~=,]{{1,100}}$'."
+            ),
+        )
+    }
+
+    /// `10007`: unknown symbol.
+    pub fn bad_symbol() -> Self {
+        Self::bad_request(10007, "symbol not support api")
+    }
+
+    /// `-2011`: unknown order (or already closed, for a cancel).
+    pub fn unknown_order() -> Self {
+        Self::bad_request(-2011, "Unknown order sent.")
+    }
+
+    /// `10101`: insufficient balance.
+    pub fn insufficient_balance() -> Self {
+        Self::bad_request(10101, "Insufficient balance")
+    }
+
+    /// `700004`: neither `orderId` nor `origClientOrderId` was sent.
+    pub fn missing_order_ref() -> Self {
+        Self::bad_request(
+            700004,
+            "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null",
+        )
+    }
+
+    /// `-1125`: the listen key does not exist (clients match on `Invalid listen key`).
+    pub fn invalid_listen_key() -> Self {
+        Self::bad_request(-1125, "Invalid listen key")
+    }
+
+    /// HTTP 404 for paths the venue does not serve.
+    pub fn not_found() -> Self {
+        Self::with_status(StatusCode::NOT_FOUND, 404, "Not Found")
+    }
+
+    /// The JSON body `{"code":N,"msg":"..."}`.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({ "code": self.code, "msg": self.msg })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body())).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// Failures of starting or running the venue itself (not client errors).
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// Binding or using the listener failed.
+    #[error("network error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The configuration is inconsistent.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}

@@ -1,0 +1,182 @@
+//! Fault injection: drop or stall websocket connections, delay or fail REST calls, push
+//! malformed frames, expire listen keys.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{broadcast, watch};
+
+use crate::listen_keys::ListenKeys;
+
+/// A command to every live websocket connection.
+#[derive(Debug, Clone)]
+pub enum WsControl {
+    /// Close the TCP connection at once, without a close frame.
+    DropAll,
+    /// Send these bytes as a binary frame (not a valid protobuf push).
+    Malformed(Bytes),
+    /// The listen key was expired: its connections close.
+    ListenKeyExpired(String),
+}
+
+/// A rule failing upcoming REST calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailRule {
+    /// Calls still to fail.
+    pub remaining: u32,
+    /// HTTP status to answer (5xx or 429).
+    pub status: u16,
+    /// Only calls to this path (e.g. `/api/v3/order`), or every call.
+    pub path: Option<String>,
+}
+
+#[derive(Debug)]
+struct FaultState {
+    ws_control: broadcast::Sender<WsControl>,
+    stalled: watch::Sender<bool>,
+    rest_delay_ms: AtomicU64,
+    failures: Mutex<VecDeque<FailRule>>,
+    listen_keys: Arc<ListenKeys>,
+}
+
+/// Handle to inject faults into a running venue (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Faults {
+    state: Arc<FaultState>,
+}
+
+impl Faults {
+    pub(crate) fn new(listen_keys: Arc<ListenKeys>) -> Self {
+        Self {
+            state: Arc::new(FaultState {
+                ws_control: broadcast::channel(64).0,
+                stalled: watch::channel(false).0,
+                rest_delay_ms: AtomicU64::new(0),
+                failures: Mutex::new(VecDeque::new()),
+                listen_keys,
+            }),
+        }
+    }
+
+    /// Drop every websocket connection (no close frame); returns how many were told.
+    pub fn drop_websockets(&self) -> usize {
+        self.state.ws_control.send(WsControl::DropAll).unwrap_or(0)
+    }
+
+    /// Stall (or release) every connection: websockets neither read nor write, REST calls
+    /// wait, while TCP stays open.
+    pub fn stall_connections(&self, stalled: bool) {
+        self.state.stalled.send_replace(stalled);
+    }
+
+    /// Whether connections are stalled.
+    pub fn is_stalled(&self) -> bool {
+        *self.state.stalled.borrow()
+    }
+
+    /// Delay every REST response by `delay` (zero to stop).
+    pub fn delay_rest(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.state.rest_delay_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// The current REST delay.
+    pub fn rest_delay(&self) -> Duration {
+        Duration::from_millis(self.state.rest_delay_ms.load(Ordering::Relaxed))
+    }
+
+    /// Fail the next `count` REST calls (only those to `path`, if given) with HTTP `status`
+    /// (a 5xx, or 429 with `Retry-After`).
+    pub fn fail_next_rest(&self, count: u32, status: u16, path: Option<&str>) {
+        if count == 0 {
+            return;
+        }
+        self.lock_failures().push_back(FailRule {
+            remaining: count,
+            status,
+            path: path.map(str::to_owned),
+        });
+    }
+
+    /// Push a malformed binary frame to every websocket connection; returns how many were told.
+    pub fn push_malformed_frame(&self) -> usize {
+        let garbage = Bytes::from_static(&[0xff, 0xff, 0xff, 0x0a, 0x7f, 0x00, 0x12]);
+        self.state
+            .ws_control
+            .send(WsControl::Malformed(garbage))
+            .unwrap_or(0)
+    }
+
+    /// Expire a listen key now and close its connections; whether it existed.
+    pub fn expire_listen_key(&self, key: &str) -> bool {
+        let existed = self.state.listen_keys.expire(key);
+        self.notify_listen_key_expired(key);
+        existed
+    }
+
+    /// Clear every REST fault and release stalled connections.
+    pub fn clear(&self) {
+        self.lock_failures().clear();
+        self.delay_rest(Duration::ZERO);
+        self.stall_connections(false);
+    }
+
+    pub(crate) fn notify_listen_key_expired(&self, key: &str) {
+        let _ = self
+            .state
+            .ws_control
+            .send(WsControl::ListenKeyExpired(key.to_owned()));
+    }
+
+    pub(crate) fn subscribe_ws_control(&self) -> broadcast::Receiver<WsControl> {
+        self.state.ws_control.subscribe()
+    }
+
+    pub(crate) fn watch_stall(&self) -> watch::Receiver<bool> {
+        self.state.stalled.subscribe()
+    }
+
+    /// Take one failure for a call to `path`, if a rule applies.
+    pub(crate) fn take_failure(&self, path: &str) -> Option<u16> {
+        let mut failures = self.lock_failures();
+        let index = failures
+            .iter()
+            .position(|r| r.path.as_deref().is_none_or(|p| p == path))?;
+        let rule = failures.get_mut(index)?;
+        rule.remaining -= 1;
+        let status = rule.status;
+        if rule.remaining == 0 {
+            failures.remove(index);
+        }
+        Some(status)
+    }
+
+    fn lock_failures(&self) -> std::sync::MutexGuard<'_, VecDeque<FailRule>> {
+        self.state
+            .failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ListenKeyConfig;
+
+    #[test]
+    fn failures_count_down_per_path() {
+        let faults = Faults::new(Arc::new(ListenKeys::new(ListenKeyConfig::default())));
+        faults.fail_next_rest(2, 503, Some("/api/v3/order"));
+        assert_eq!(faults.take_failure("/api/v3/time"), None);
+        assert_eq!(faults.take_failure("/api/v3/order"), Some(503));
+        assert_eq!(faults.take_failure("/api/v3/order"), Some(503));
+        assert_eq!(faults.take_failure("/api/v3/order"), None);
+        faults.fail_next_rest(1, 429, None);
+        assert_eq!(faults.take_failure("/api/v3/time"), Some(429));
+        assert_eq!(faults.take_failure("/api/v3/time"), None);
+    }
+}

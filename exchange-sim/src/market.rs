@@ -1,0 +1,154 @@
+//! The synthetic market: a seeded market maker keeps a ladder of quotes around a moving mid
+//! price, and a seeded taker trades against the touch, so resting orders near the touch fill
+//! within seconds. Pausable for deterministic tests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rust_decimal::Decimal;
+use tokio::time::MissedTickBehavior;
+
+use crate::accounts::AccountId;
+use crate::app::App;
+use crate::config::{MarketConfig, SymbolConfig};
+use crate::events::Event;
+use crate::matching::{Engine, NewOrder, Side};
+
+/// Mid price state of one symbol.
+#[derive(Debug, Clone)]
+struct SymbolState {
+    mid: Decimal,
+}
+
+/// The background market task.
+pub(crate) async fn run(app: Arc<App>) {
+    let config = app.config.market.clone();
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut states: HashMap<String, SymbolState> = app
+        .config
+        .symbols
+        .iter()
+        .map(|s| (s.symbol.clone(), SymbolState { mid: s.initial_mid }))
+        .collect();
+    let mut shutdown = app.lifecycle.signal();
+    let mut paused = app.market_paused.subscribe();
+    // Quote once at start so the book is never empty, paused or not.
+    app.execute(|engine, now, out| {
+        for spec in &app.config.symbols {
+            if let Some(state) = states.get_mut(&spec.symbol) {
+                quote(
+                    engine,
+                    app.market_accounts.0,
+                    spec,
+                    state,
+                    &config,
+                    &mut rng,
+                    now,
+                    out,
+                );
+            }
+        }
+    });
+    let mut ticker = tokio::time::interval(config.tick);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        let is_paused = *paused.borrow_and_update();
+        if is_paused {
+            tokio::select! {
+                () = crate::shutdown::wait_until(&mut shutdown, true) => return,
+                _ = paused.changed() => continue,
+            }
+        }
+        tokio::select! {
+            () = crate::shutdown::wait_until(&mut shutdown, true) => return,
+            _ = paused.changed() => continue,
+            _ = ticker.tick() => {}
+        }
+        let (maker, taker) = app.market_accounts;
+        app.execute(|engine, now, out| {
+            for spec in &app.config.symbols {
+                let Some(state) = states.get_mut(&spec.symbol) else {
+                    continue;
+                };
+                step_mid(spec, state, &config, &mut rng);
+                quote(engine, maker, spec, state, &config, &mut rng, now, out);
+                if rng.random_bool(config.taker_probability.clamp(0.0, 1.0)) {
+                    let side = if rng.random_bool(0.5) { Side::Buy } else { Side::Sell };
+                    let quantity = spec.market_quantity * Decimal::from(rng.random_range(1..=3u32));
+                    let order = NewOrder::market(&spec.symbol, side, quantity);
+                    if let Err(e) = engine.place(taker, &order, now, out) {
+                        tracing::debug!(symbol = %spec.symbol, error = %e, "synthetic taker order refused");
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn tick_size(spec: &SymbolConfig) -> Decimal {
+    Decimal::new(1, spec.quote_precision)
+}
+
+/// Random walk of the mid in whole ticks, pulled back when it drifts over 10 % away.
+fn step_mid(spec: &SymbolConfig, state: &mut SymbolState, config: &MarketConfig, rng: &mut StdRng) {
+    let tick = tick_size(spec);
+    let max_ticks = (state.mid * Decimal::from(config.max_step_bps) / Decimal::from(10_000) / tick)
+        .floor()
+        .max(Decimal::ONE);
+    let max_ticks = i64::try_from(max_ticks).unwrap_or(1);
+    let mut step = rng.random_range(-max_ticks..=max_ticks);
+    let drift = (state.mid - spec.initial_mid) / spec.initial_mid;
+    if drift > Decimal::new(1, 1) {
+        step = -step.abs();
+    } else if drift < Decimal::new(-1, 1) {
+        step = step.abs();
+    }
+    let next = state.mid + tick * Decimal::from(step);
+    if next > tick * Decimal::from(100) {
+        state.mid = next;
+    }
+}
+
+/// Replace the market maker's ladder for one symbol.
+#[allow(clippy::too_many_arguments)]
+fn quote(
+    engine: &mut Engine,
+    maker: AccountId,
+    spec: &SymbolConfig,
+    state: &SymbolState,
+    config: &MarketConfig,
+    rng: &mut StdRng,
+    now: i64,
+    out: &mut Vec<Event>,
+) {
+    if let Err(e) = engine.cancel_all(maker, std::slice::from_ref(&spec.symbol), now, out) {
+        tracing::debug!(symbol = %spec.symbol, error = %e, "synthetic quotes not cancelled");
+    }
+    let tick = tick_size(spec);
+    for level in 0..config.levels {
+        let distance =
+            tick * Decimal::from(config.half_spread_ticks + level * config.level_spacing_ticks);
+        for (side, price) in [
+            (Side::Buy, state.mid - distance),
+            (Side::Sell, state.mid + distance),
+        ] {
+            if price <= Decimal::ZERO {
+                continue;
+            }
+            let quantity = spec.market_quantity * Decimal::from(rng.random_range(1..=4u32));
+            let order = NewOrder::limit(
+                &spec.symbol,
+                side,
+                price.round_dp(spec.quote_precision),
+                quantity,
+            );
+            // A quote may meet a user order that crossed the new mid: it then trades, as on a
+            // real venue.
+            if let Err(e) = engine.place(maker, &order, now, out) {
+                tracing::debug!(symbol = %spec.symbol, error = %e, "synthetic quote refused");
+            }
+        }
+    }
+}

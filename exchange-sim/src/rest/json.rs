@@ -1,0 +1,89 @@
+//! MEXC's JSON shapes for orders, balances and markets.
+
+use serde_json::{Value, json};
+
+use crate::accounts::Balance;
+use crate::config::SymbolConfig;
+use crate::format::dec;
+use crate::matching::{Order, OrderType};
+
+/// The full order object (query, open orders, all orders, cancel).
+pub(crate) fn order(o: &Order) -> Value {
+    json!({
+        "symbol": o.symbol,
+        "orderId": o.id(),
+        "orderListId": -1,
+        "clientOrderId": o.client_order_id,
+        "price": dec(o.price),
+        "origQty": dec(o.orig_qty),
+        "executedQty": dec(o.executed_qty),
+        "cummulativeQuoteQty": dec(o.cumulative_quote_qty),
+        "status": o.status.as_str(),
+        "timeInForce": o.order_type.time_in_force(),
+        "type": o.order_type.as_str(),
+        "side": o.side.as_str(),
+        "stopPrice": "",
+        "icebergQty": "",
+        "time": o.time,
+        "updateTime": o.update_time,
+        "isWorking": o.status.is_open(),
+        "origQuoteOrderQty": dec(o.orig_quote_qty),
+    })
+}
+
+/// The cancel answer: the order object plus `origClientOrderId`.
+pub(crate) fn cancelled_order(o: &Order) -> Value {
+    let mut value = order(o);
+    if let Value::Object(map) = &mut value {
+        map.insert("origClientOrderId".into(), json!(o.client_order_id));
+    }
+    value
+}
+
+/// The new-order answer (no status, as MEXC).
+pub(crate) fn new_order(o: &Order) -> Value {
+    json!({
+        "symbol": o.symbol,
+        "orderId": o.id(),
+        "orderListId": -1,
+        "price": dec(o.price),
+        "origQty": dec(o.orig_qty),
+        "type": o.order_type.as_str(),
+        "side": o.side.as_str(),
+        "transactTime": o.time,
+    })
+}
+
+/// One balance entry.
+pub(crate) fn balance(asset: &str, b: &Balance) -> Value {
+    json!({ "asset": asset, "free": dec(b.free), "locked": dec(b.locked) })
+}
+
+/// One symbol of exchangeInfo.
+pub(crate) fn symbol(s: &SymbolConfig) -> Value {
+    json!({
+        "symbol": s.symbol,
+        "status": "1",
+        "baseAsset": s.base_asset,
+        "baseAssetPrecision": s.base_precision,
+        "quoteAsset": s.quote_asset,
+        "quotePrecision": s.quote_precision,
+        "quoteAssetPrecision": s.quote_precision,
+        "baseCommissionPrecision": s.base_precision,
+        "quoteCommissionPrecision": s.quote_precision,
+        "orderTypes": OrderType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "isSpotTradingAllowed": true,
+        "isMarginTradingAllowed": false,
+        "quoteAmountPrecision": dec(s.min_notional),
+        "baseSizePrecision": dec(s.min_quantity),
+        "permissions": ["SPOT"],
+        "filters": [],
+        "maxQuoteAmount": dec(s.max_notional),
+        "makerCommission": dec(s.maker_fee),
+        "takerCommission": dec(s.taker_fee),
+        "quoteAmountPrecisionMarket": dec(s.min_notional),
+        "maxQuoteAmountMarket": dec(s.max_notional),
+        "fullName": s.base_asset,
+        "tradeSideType": 1,
+    })
+}
