@@ -1,0 +1,205 @@
+//! Shared helpers of the integration tests: a signing MEXC REST client and a websocket client.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use exchange_sim::{
+    DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue, auth::sign, format::now_ms,
+};
+use futures::{SinkExt, StreamExt};
+use mexc_proto::PushDataV3ApiWrapper;
+use prost::Message as _;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Bound of every async test.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Run a test body under [`TEST_TIMEOUT`].
+pub async fn bounded<F: Future<Output = ()>>(body: F) {
+    tokio::time::timeout(TEST_TIMEOUT, body)
+        .await
+        .expect("test timed out");
+}
+
+/// A venue with the synthetic market paused after its initial quotes.
+pub async fn start_paused() -> SimVenue {
+    SimVenue::start(SimConfig::paused()).await.unwrap()
+}
+
+/// A venue with a custom configuration (market paused).
+pub async fn start_with(configure: impl FnOnce(&mut SimConfig)) -> SimVenue {
+    let mut config = SimConfig::paused();
+    configure(&mut config);
+    SimVenue::start(config).await.unwrap()
+}
+
+/// A MEXC REST client.
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub key: String,
+    pub secret: String,
+}
+
+impl Client {
+    pub fn demo(sim: &SimVenue) -> Self {
+        Self::new(sim, DEMO_API_KEY, DEMO_API_SECRET)
+    }
+
+    pub fn new(sim: &SimVenue, key: &str, secret: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: sim.rest_url(),
+            key: key.into(),
+            secret: secret.into(),
+        }
+    }
+
+    /// A public GET.
+    pub async fn get(&self, path_and_query: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path_and_query}", self.base))
+            .send()
+            .await
+            .unwrap();
+        split(response).await
+    }
+
+    /// A signed request with every parameter in the query (plus timestamp and signature).
+    pub async fn signed(&self, method: Method, path: &str, params: &str) -> (StatusCode, Value) {
+        let sep = if params.is_empty() { "" } else { "&" };
+        let query = format!("{params}{sep}timestamp={}", now_ms());
+        let signature = sign(&self.secret, &query);
+        self.raw(method, path, &format!("{query}&signature={signature}"), "")
+            .await
+    }
+
+    /// A request with this exact query and body (already signed or deliberately not).
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        query: &str,
+        body: &str,
+    ) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .request(method, format!("{}{path}?{query}", self.base))
+            .header("X-MEXC-APIKEY", &self.key)
+            .header("Content-Type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        split(response).await
+    }
+
+    /// Place a LIMIT order through REST and return its orderId.
+    pub async fn limit(&self, symbol: &str, side: &str, price: &str, qty: &str) -> String {
+        let (status, body) = self
+            .signed(
+                Method::POST,
+                "/api/v3/order",
+                &format!("symbol={symbol}&side={side}&type=LIMIT&price={price}&quantity={qty}"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["orderId"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn listen_key(&self) -> String {
+        let (status, body) = self
+            .signed(Method::POST, "/api/v3/userDataStream", "")
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["listenKey"].as_str().unwrap().to_owned()
+    }
+}
+
+async fn split(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub async fn connect(url: &str) -> Ws {
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+pub async fn send_json(ws: &mut Ws, value: Value) {
+    ws.send(Message::text(value.to_string())).await.unwrap();
+}
+
+/// Next text frame as JSON (skipping binary pushes).
+pub async fn next_text(ws: &mut Ws) -> Value {
+    loop {
+        match ws.next().await.expect("stream ended").expect("ws error") {
+            Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
+            Message::Binary(_) | Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+            Message::Close(frame) => panic!("closed: {frame:?}"),
+        }
+    }
+}
+
+/// Next binary push, decoded (skipping text frames).
+pub async fn next_push(ws: &mut Ws) -> PushDataV3ApiWrapper {
+    loop {
+        match ws.next().await.expect("stream ended").expect("ws error") {
+            Message::Binary(bytes) => return PushDataV3ApiWrapper::decode(bytes.as_ref()).unwrap(),
+            Message::Close(frame) => panic!("closed: {frame:?}"),
+            _ => {}
+        }
+    }
+}
+
+/// Next push on `channel`.
+pub async fn next_push_on(ws: &mut Ws, channel: &str) -> PushDataV3ApiWrapper {
+    loop {
+        let push = next_push(ws).await;
+        if push.channel == channel {
+            return push;
+        }
+    }
+}
+
+/// Subscribe and wait for the ack.
+pub async fn subscribe(ws: &mut Ws, channels: &[&str]) -> Value {
+    send_json(
+        ws,
+        serde_json::json!({"method": "SUBSCRIPTION", "params": channels}),
+    )
+    .await;
+    next_text(ws).await
+}
+
+/// Poll `check` every 10 ms until it returns `Some`, bounded by 10 s.
+pub async fn eventually<T, F: FnMut() -> Option<T>>(mut check: F) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met in time"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
