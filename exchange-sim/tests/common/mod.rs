@@ -203,3 +203,23 @@ pub async fn eventually<T, F: FnMut() -> Option<T>>(mut check: F) -> T {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// Collect pushes until `done` holds for the collection.
+pub async fn collect_pushes(
+    ws: &mut Ws,
+    done: impl Fn(&[PushDataV3ApiWrapper]) -> bool,
+) -> Vec<PushDataV3ApiWrapper> {
+    let mut pushes = Vec::new();
+    while !done(&pushes) {
+        pushes.push(next_push(ws).await);
+    }
+    pushes
+}
+
+/// Pushes of one channel.
+pub fn on_channel<'a>(
+    pushes: &'a [PushDataV3ApiWrapper],
+    channel: &'a str,
+) -> impl Iterator<Item = &'a PushDataV3ApiWrapper> + 'a {
+    pushes.iter().filter(move |p| p.channel == channel)
+}
