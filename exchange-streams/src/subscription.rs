@@ -1,0 +1,184 @@
+//! [`Subscription`]: a tracked subscription, consumed as a [`futures::Stream`].
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use futures::Stream;
+use futures::stream::FusedStream;
+
+use crate::counters::{ActiveGuard, StreamKind};
+use crate::error::{Lagged, TryRecvError};
+use crate::events::EventReceiver;
+use crate::latest::LatestReceiver;
+
+/// A tracked subscription to one stream: the plan's `Disposable` returned by
+/// `subscribe_tracked`.
+///
+/// It is a [`Stream`] of `Result<T, Lagged>`:
+/// - on a latest-value stream it first yields the current value, then each newer value it
+///   gets to see (a slow reader skips intermediate values); it never yields `Err`;
+/// - on an event stream it yields every event published after subscribing, in order; if it
+///   fell behind by more than the stream's capacity it yields `Err(Lagged { missed })` with
+///   the exact number of events it missed, then goes on with the oldest event still held.
+///
+/// It counts as active (see
+/// [`ObservableStreams::active_subscriptions`](crate::ObservableStreams::active_subscriptions))
+/// until it is dropped or [disposed](Subscription::dispose). When the streams stop it yields
+/// what was published before the stop, then ends (`None`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+/// use exchange_streams::ObservableStreams;
+/// use futures::StreamExt;
+/// use lifecycle_core::AsyncResource;
+///
+/// let streams = ObservableStreams::new("observable_streams");
+/// let ticker = streams.latest::<(u32, u32)>("book_ticker.HIFIUSDT", (99, 101)).unwrap();
+/// streams.start().await.unwrap();
+///
+/// let mut subscription = streams.subscribe_tracked::<(u32, u32)>("book_ticker.HIFIUSDT").unwrap();
+/// assert_eq!(subscription.next().await, Some(Ok((99, 101)))); // the current value first
+/// ticker.publish((100, 102));
+/// assert_eq!(subscription.next().await, Some(Ok((100, 102))));
+/// assert_eq!(streams.active_subscriptions(), 1);
+///
+/// streams.stop_within(Duration::from_secs(1)).await;
+/// assert_eq!(subscription.next().await, None); // ends cleanly on stop
+/// subscription.dispose();
+/// assert_eq!(streams.active_subscriptions(), 0);
+/// # }
+/// ```
+#[doc(alias = "Disposable")]
+#[must_use = "a subscription receives nothing unless polled"]
+pub struct Subscription<T> {
+    source: Source<T>,
+    ended: bool,
+    _active: ActiveGuard,
+}
+
+enum Source<T> {
+    Latest(LatestReceiver<T>),
+    Events(EventReceiver<T>),
+}
+
+impl<T> fmt::Debug for Subscription<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stats = self._active.stats();
+        f.debug_struct("Subscription")
+            .field("stream", &stats.name)
+            .field("kind", &stats.kind)
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Subscription<T> {
+    pub(crate) fn latest(receiver: LatestReceiver<T>) -> Self {
+        let active = ActiveGuard::new(receiver.stats().clone());
+        Self {
+            source: Source::Latest(receiver),
+            ended: false,
+            _active: active,
+        }
+    }
+
+    pub(crate) fn events(receiver: EventReceiver<T>) -> Self {
+        let active = ActiveGuard::new(receiver.stats().clone());
+        Self {
+            source: Source::Events(receiver),
+            ended: false,
+            _active: active,
+        }
+    }
+
+    /// The next value if one is ready, without waiting: for sync code (a strategy tick) and
+    /// for draining.
+    ///
+    /// # Errors
+    /// [`TryRecvError::Empty`] if nothing new is ready, [`TryRecvError::Lagged`] with the
+    /// exact count if this subscriber fell behind an event stream, [`TryRecvError::Ended`]
+    /// once the stream ended.
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        if self.ended {
+            return Err(TryRecvError::Ended);
+        }
+        let parked = match &self.source {
+            Source::Latest(receiver) => receiver.is_parked(),
+            Source::Events(receiver) => receiver.is_parked(),
+        };
+        let result = if parked {
+            // A wait future holds the receiver: poll it once without registering a waker.
+            let mut cx = Context::from_waker(Waker::noop());
+            match self.poll_source(&mut cx) {
+                Poll::Ready(Some(Ok(value))) => Ok(value),
+                Poll::Ready(Some(Err(lagged))) => Err(TryRecvError::Lagged(lagged)),
+                Poll::Ready(None) => Err(TryRecvError::Ended),
+                Poll::Pending => Err(TryRecvError::Empty),
+            }
+        } else {
+            match &mut self.source {
+                Source::Latest(receiver) => receiver.try_sync(),
+                Source::Events(receiver) => receiver.try_sync(),
+            }
+        };
+        if matches!(result, Err(TryRecvError::Ended)) {
+            self.ended = true;
+        }
+        result
+    }
+
+    fn poll_source(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Lagged>>> {
+        let polled = match &mut self.source {
+            Source::Latest(receiver) => receiver.poll_recv(cx).map(|value| value.map(Ok)),
+            Source::Events(receiver) => receiver.poll_recv(cx),
+        };
+        if let Poll::Ready(None) = polled {
+            self.ended = true;
+        }
+        polled
+    }
+}
+
+impl<T> Subscription<T> {
+    /// Ends the subscription and stops counting it as active: the plan's `dispose()`.
+    /// Dropping it does the same.
+    pub fn dispose(self) {
+        drop(self);
+    }
+
+    /// The stream's name.
+    pub fn name(&self) -> &str {
+        &self._active.stats().name
+    }
+
+    /// The stream's kind.
+    pub fn kind(&self) -> StreamKind {
+        self._active.stats().kind
+    }
+
+    /// Whether the stream ended for this subscription (it has yielded `None`).
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Stream for Subscription<T> {
+    type Item = Result<T, Lagged>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        this.poll_source(cx)
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> FusedStream for Subscription<T> {
+    fn is_terminated(&self) -> bool {
+        self.ended
+    }
+}

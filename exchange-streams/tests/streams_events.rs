@@ -1,0 +1,124 @@
+//! Event streams: order, exact lag counts, a publisher that never waits.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use exchange_streams::{Lagged, ObservableStreams, StreamKind, TryRecvError};
+use futures::StreamExt;
+use lifecycle_core::AsyncResource;
+
+async fn bounded<F: Future>(test: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(10), test)
+        .await
+        .expect("test timed out")
+}
+
+#[tokio::test]
+async fn events_arrive_in_publish_order() {
+    bounded(async {
+        let streams = ObservableStreams::new("streams");
+        let trades = streams.events::<u64>("trades", 1024).unwrap();
+        streams.start().await.unwrap();
+        let mut subscription = streams.subscribe_tracked::<u64>("trades").unwrap();
+        assert_eq!(subscription.kind(), StreamKind::Events);
+
+        let publisher = tokio::spawn(async move {
+            for trade in 0..500u64 {
+                assert!(trades.publish(trade));
+                if trade % 50 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            trades
+        });
+        for expected in 0..500u64 {
+            assert_eq!(subscription.next().await, Some(Ok(expected)));
+        }
+        let trades = publisher.await.unwrap();
+        assert_eq!(trades.published(), 500);
+        let counters = streams.counters("trades").unwrap();
+        assert_eq!(counters.published, 500);
+        assert_eq!(counters.lagged, 0);
+        streams.stop_within(Duration::from_secs(1)).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_subscriber_sees_only_events_published_after_it_subscribed() {
+    bounded(async {
+        let streams = ObservableStreams::new("streams");
+        let orders = streams.events::<u64>("orders", 16).unwrap();
+        streams.start().await.unwrap();
+        orders.publish(1);
+        let mut subscription = streams.subscribe_tracked::<u64>("orders").unwrap();
+        assert_eq!(subscription.try_recv(), Err(TryRecvError::Empty));
+        orders.publish(2);
+        assert_eq!(subscription.next().await, Some(Ok(2)));
+        streams.stop_within(Duration::from_secs(1)).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_lagging_subscriber_learns_the_exact_number_missed_and_the_publisher_never_waits() {
+    bounded(async {
+        let streams = ObservableStreams::new("streams");
+        let trades = streams.events::<u64>("trades", 8).unwrap();
+        streams.start().await.unwrap();
+        let mut slow = streams.subscribe_tracked::<u64>("trades").unwrap();
+        let mut fast = streams.subscribe_tracked::<u64>("trades").unwrap();
+
+        // 100 events while the slow subscriber reads nothing: all publishes succeed at once.
+        for trade in 0..100u64 {
+            assert!(trades.publish(trade));
+            assert_eq!(fast.try_recv(), Ok(trade));
+        }
+        assert_eq!(slow.next().await, Some(Err(Lagged { missed: 92 })));
+        for expected in 92..100u64 {
+            assert_eq!(slow.next().await, Some(Ok(expected)));
+        }
+        assert_eq!(slow.try_recv(), Err(TryRecvError::Empty));
+
+        // Through try_recv too.
+        for trade in 100..120u64 {
+            trades.publish(trade);
+        }
+        assert_eq!(
+            slow.try_recv(),
+            Err(TryRecvError::Lagged(Lagged { missed: 12 }))
+        );
+        assert_eq!(slow.try_recv(), Ok(112));
+
+        let counters = streams.counters("trades").unwrap();
+        assert_eq!(counters.published, 120);
+        assert_eq!(counters.lagged, 92 + 12);
+        streams.stop_within(Duration::from_secs(1)).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_waiting_subscriber_wakes_for_the_next_event() {
+    bounded(async {
+        let streams = ObservableStreams::new("streams");
+        let orders = streams.events::<String>("orders", 4).unwrap();
+        streams.start().await.unwrap();
+        let mut subscription = streams.subscribe_tracked::<String>("orders").unwrap();
+        let waiter = tokio::spawn(async move {
+            let first = subscription.next().await;
+            (first, subscription)
+        });
+        // Publish only once the waiter is parked on the channel.
+        tokio::task::yield_now().await;
+        orders.publish("filled".to_owned());
+        let (first, mut subscription) = waiter.await.unwrap();
+        assert_eq!(first, Some(Ok("filled".to_owned())));
+        // After a wait, the synchronous path works again.
+        orders.publish("cancelled".to_owned());
+        assert_eq!(subscription.try_recv(), Ok("cancelled".to_owned()));
+        streams.stop_within(Duration::from_secs(1)).await;
+    })
+    .await;
+}

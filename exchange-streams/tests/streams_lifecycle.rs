@@ -1,0 +1,283 @@
+//! The lifecycle of observable streams: start, stop ends every subscriber, typed errors,
+//! publishing after stop, drop safety net, no leaked tasks.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use exchange_streams::{ObservableStreams, StreamError, TryRecvError};
+use futures::StreamExt;
+use lifecycle_core::testing::RuntimeTaskBaseline;
+use lifecycle_core::{AsyncResource, LifecycleState, StateTag};
+
+async fn bounded<F: Future>(test: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(10), test)
+        .await
+        .expect("test timed out")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_subscriber_ends_on_stop_after_receiving_what_was_published_before() {
+    bounded(async {
+        let streams = ObservableStreams::new("streams");
+        let ticker = streams.latest::<u64>("book_ticker", 0).unwrap();
+        let trades = streams.events::<u64>("trades", 256).unwrap();
+        streams.start().await.unwrap();
+
+        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(64);
+        let mut readers = Vec::new();
+        for _ in 0..20 {
+            let mut subscription = streams.subscribe_tracked::<u64>("trades").unwrap();
+            let ready = ready_tx.clone();
+            readers.push(tokio::spawn(async move {
+                ready.send(()).await.unwrap();
+                let mut received = Vec::new();
+                while let Some(item) = subscription.next().await {
+                    received.push(item.unwrap());
+                }
+                assert!(subscription.is_ended());
+                received
+            }));
+        }
+        let mut latest_readers = Vec::new();
+        for _ in 0..20 {
+            let mut subscription = streams.subscribe_tracked::<u64>("book_ticker").unwrap();
+            let ready = ready_tx.clone();
+            latest_readers.push(tokio::spawn(async move {
+                ready.send(()).await.unwrap();
+                let mut last = None;
+                while let Some(item) = subscription.next().await {
+                    last = Some(item.unwrap());
+                }
+                last
+            }));
+        }
+        for _ in 0..40 {
+            ready_rx.recv().await.unwrap();
+        }
+        assert_eq!(streams.active_subscriptions(), 40);
+        for value in 1..=100u64 {
+            trades.publish(value);
+            ticker.publish(value);
+        }
+
+        let report = streams.stop_within(Duration::from_secs(2)).await;
+        assert!(report.is_clean(), "{report}");
+        assert_eq!(streams.state(), LifecycleState::Stopped);
+        let counter = |name: &str| {
+            report
+                .details
+                .counters
+                .iter()
+                .find(|(counter, _)| *counter == name)
+                .map(|(_, value)| *value)
+        };
+        assert_eq!(counter("streams"), Some(2));
+        assert_eq!(counter("published"), Some(200));
+
+        for reader in readers {
+            assert_eq!(reader.await.unwrap(), (1..=100).collect::<Vec<u64>>());
+        }
+        for reader in latest_readers {
+            // Each saw some values and ended; the last one it saw was the final one or earlier.
+            assert!(reader.await.unwrap().is_some_and(|last| last <= 100));
+        }
+        assert_eq!(streams.active_subscriptions(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn subscribing_is_a_typed_error_for_unknown_streams_wrong_types_before_start_and_after_stop()
+{
+    bounded(async {
+        let streams = ObservableStreams::new("streams");
+        let _ticker = streams.latest::<u64>("book_ticker", 0).unwrap();
+        let _orders = streams.events::<String>("orders", 8).unwrap();
+
+        assert!(matches!(
+            streams.subscribe_tracked::<u64>("book_ticker"),
+            Err(StreamError::NotStarted {
+                state: StateTag::Created,
+                ..
+            })
+        ));
+        streams.start().await.unwrap();
+        assert!(matches!(
+            streams.subscribe_tracked::<u64>("balances"),
+            Err(StreamError::UnknownStream { name }) if &*name == "balances"
+        ));
+        match streams.subscribe_tracked::<u32>("book_ticker") {
+            Err(StreamError::TypeMismatch {
+                requested, actual, ..
+            }) => {
+                assert_eq!(requested, "u32");
+                assert_eq!(actual, "u64");
+            }
+            other => panic!("expected a type mismatch, got {other:?}"),
+        }
+        assert!(matches!(
+            streams.subscribe_tracked::<u64>("orders"),
+            Err(StreamError::TypeMismatch { .. })
+        ));
+        assert!(streams.subscribe_tracked::<String>("orders").is_ok());
+
+        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(matches!(
+            streams.subscribe_tracked::<u64>("book_ticker"),
+            Err(StreamError::Stopped { .. })
+        ));
+        assert_eq!(streams.active_subscriptions(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn declaring_checks_names_capacities_and_the_state() {
+    bounded(async {
+        let streams = ObservableStreams::new("streams");
+        let _ticker = streams.latest::<u64>("book_ticker", 0).unwrap();
+        assert!(matches!(
+            streams.latest::<u64>("book_ticker", 1),
+            Err(StreamError::AlreadyExists { .. })
+        ));
+        assert!(matches!(
+            streams.events::<u64>("book_ticker", 4),
+            Err(StreamError::AlreadyExists { .. })
+        ));
+        assert!(matches!(
+            streams.events::<u64>("trades", 0),
+            Err(StreamError::InvalidCapacity { capacity: 0, .. })
+        ));
+        assert!(matches!(
+            streams.events::<u64>("trades", exchange_streams::MAX_EVENT_CAPACITY + 1),
+            Err(StreamError::InvalidCapacity { .. })
+        ));
+        streams.start().await.unwrap();
+        // Declaring while running is allowed.
+        let _trades = streams.events::<u64>("trades", 4).unwrap();
+        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(matches!(
+            streams.events::<u64>("orders", 4),
+            Err(StreamError::Stopped { .. })
+        ));
+        assert!(matches!(
+            streams.latest::<u64>("balances", 0),
+            Err(StreamError::Stopped { .. })
+        ));
+        let names: Vec<_> = streams
+            .all_counters()
+            .into_iter()
+            .map(|counters| counters.name)
+            .collect();
+        assert_eq!(names, ["book_ticker".into(), "trades".into()]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn publishing_after_stop_is_ignored_and_counted() {
+    bounded(async {
+        let streams = ObservableStreams::new("streams");
+        let ticker = streams.latest::<u64>("book_ticker", 0).unwrap();
+        let trades = streams.events::<u64>("trades", 8).unwrap();
+        streams.start().await.unwrap();
+        assert!(ticker.publish(1));
+        assert!(trades.publish(1));
+        streams.stop_within(Duration::from_secs(1)).await;
+
+        assert!(ticker.is_closed());
+        assert!(trades.is_closed());
+        assert!(!ticker.publish(2));
+        assert!(!ticker.modify(|value| *value = 3));
+        assert!(!trades.publish(2));
+        assert!(!trades.clone().publish(3));
+
+        assert_eq!(ticker.current(), 1);
+        let ticker_counters = streams.counters("book_ticker").unwrap();
+        assert_eq!(ticker_counters.published, 1);
+        assert_eq!(ticker_counters.rejected_after_stop, 2);
+        let trade_counters = streams.counters("trades").unwrap();
+        assert_eq!(trade_counters.published, 1);
+        assert_eq!(trade_counters.rejected_after_stop, 2);
+        assert_eq!(trades.published(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stop_is_idempotent_and_stop_before_start_is_a_no_op() {
+    bounded(async {
+        let streams = ObservableStreams::new("streams");
+        let ticker = streams.latest::<u64>("book_ticker", 0).unwrap();
+        let report = streams.stop_within(Duration::from_secs(1)).await;
+        assert_eq!(report.outcome, lifecycle_core::StopOutcome::NotStarted);
+        assert!(ticker.publish(1), "not stopped: publishing works");
+
+        streams.start().await.unwrap();
+        streams.start().await.unwrap();
+        let first = streams.stop_within(Duration::from_secs(1)).await;
+        let second = streams.stop_within(Duration::from_secs(1)).await;
+        assert!(first.is_clean());
+        assert_eq!(first, second);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dropping_the_streams_without_stop_ends_subscribers() {
+    bounded(async {
+        let streams = ObservableStreams::new("streams");
+        let ticker = streams.latest::<u64>("book_ticker", 0).unwrap();
+        let trades = streams.events::<u64>("trades", 8).unwrap();
+        streams.start().await.unwrap();
+        let mut book = streams.subscribe_tracked::<u64>("book_ticker").unwrap();
+        let mut fills = streams.subscribe_tracked::<u64>("trades").unwrap();
+        assert_eq!(book.next().await, Some(Ok(0)));
+        let waiter = tokio::spawn(async move { fills.next().await });
+        tokio::task::yield_now().await;
+
+        drop(streams);
+        assert_eq!(waiter.await.unwrap(), None);
+        assert_eq!(book.next().await, None);
+        assert_eq!(book.try_recv(), Err(TryRecvError::Ended));
+        assert!(!ticker.publish(1));
+        assert!(!trades.publish(1));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_full_cycle_leaks_no_task() {
+    bounded(async {
+        let baseline = RuntimeTaskBaseline::capture();
+        let streams = ObservableStreams::new("streams");
+        let ticker = streams.latest::<u64>("book_ticker", 0).unwrap();
+        let trades = streams.events::<u64>("trades", 8).unwrap();
+        streams.start().await.unwrap();
+        let mut waiting = Vec::new();
+        for _ in 0..10 {
+            let mut book = streams.subscribe_tracked::<u64>("book_ticker").unwrap();
+            let mut fills = streams.subscribe_tracked::<u64>("trades").unwrap();
+            assert_eq!(book.next().await, Some(Ok(0)));
+            waiting.push(tokio::spawn(async move {
+                let fill = fills.next().await;
+                let book = book.next().await;
+                (fill, book)
+            }));
+        }
+        tokio::task::yield_now().await;
+        trades.publish(1);
+        ticker.publish(1);
+        let report = streams.stop_within(Duration::from_secs(1)).await;
+        assert!(report.is_clean(), "{report}");
+        for task in waiting {
+            let (fill, book) = task.await.unwrap();
+            assert_eq!(fill, Some(Ok(1)));
+            assert!(matches!(book, Some(Ok(1)) | None));
+        }
+        assert_eq!(streams.active_subscriptions(), 0);
+        baseline.assert_back(Duration::from_secs(2)).await;
+    })
+    .await;
+}
