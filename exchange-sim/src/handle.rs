@@ -62,6 +62,7 @@ impl SimVenue {
     /// listen-key sweeper.
     pub async fn start(config: SimConfig) -> Result<Self, SimError> {
         let app = Arc::new(App::new(config)?);
+        let market = crate::market::SyntheticMarket::start(&app);
         let listener = TcpListener::bind(app.config.listen).await?;
         let addr = listener.local_addr()?;
         let router = crate::rest::router(app.clone());
@@ -77,7 +78,7 @@ impl SimVenue {
             if let Err(e) = server.await {
                 tracing::error!(error = %e, "exchange-sim server failed");
             }
-        }) && app.lifecycle.spawn(crate::market::run(app.clone()))
+        }) && app.lifecycle.spawn(market.run(app.clone()))
             && app.lifecycle.spawn(sweep_listen_keys(app.clone()));
         if !spawned {
             app.lifecycle.abort_all();

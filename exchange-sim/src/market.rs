@@ -22,58 +22,80 @@ struct SymbolState {
     mid: Decimal,
 }
 
-/// The background market task.
-pub(crate) async fn run(app: Arc<App>) {
-    let config = app.config.market.clone();
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    let mut states: HashMap<String, SymbolState> = app
-        .config
-        .symbols
-        .iter()
-        .map(|s| (s.symbol.clone(), SymbolState { mid: s.initial_mid }))
-        .collect();
-    let mut shutdown = app.lifecycle.signal();
-    let mut paused = app.market_paused.subscribe();
-    // Quote once at start so the book is never empty, paused or not.
-    app.execute(|engine, now, out| {
-        for spec in &app.config.symbols {
-            if let Some(state) = states.get_mut(&spec.symbol) {
-                quote(
-                    engine,
-                    app.market_accounts.0,
-                    spec,
-                    state,
-                    &config,
-                    &mut rng,
-                    now,
-                    out,
-                );
+/// The synthetic market's state: its random generator and the mid of every symbol.
+#[derive(Debug)]
+pub(crate) struct SyntheticMarket {
+    rng: StdRng,
+    states: HashMap<String, SymbolState>,
+}
+
+impl SyntheticMarket {
+    /// Seed the market and quote every symbol once, so the book is two-sided as soon as the
+    /// venue has started (paused or not).
+    pub(crate) fn start(app: &App) -> Self {
+        let mut market = Self {
+            rng: StdRng::seed_from_u64(app.config.market.seed),
+            states: app
+                .config
+                .symbols
+                .iter()
+                .map(|s| (s.symbol.clone(), SymbolState { mid: s.initial_mid }))
+                .collect(),
+        };
+        let config = &app.config.market;
+        app.execute(|engine, now, out| {
+            for spec in &app.config.symbols {
+                if let Some(state) = market.states.get_mut(&spec.symbol) {
+                    quote(
+                        engine,
+                        app.market_accounts.0,
+                        spec,
+                        state,
+                        config,
+                        &mut market.rng,
+                        now,
+                        out,
+                    );
+                }
             }
-        }
-    });
-    let mut ticker = tokio::time::interval(config.tick);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        let is_paused = *paused.borrow_and_update();
-        if is_paused {
+        });
+        market
+    }
+
+    /// The background task: one step per tick while not paused.
+    pub(crate) async fn run(mut self, app: Arc<App>) {
+        let config = app.config.market.clone();
+        let mut shutdown = app.lifecycle.signal();
+        let mut paused = app.market_paused.subscribe();
+        let mut ticker = tokio::time::interval(config.tick);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            let is_paused = *paused.borrow_and_update();
+            if is_paused {
+                tokio::select! {
+                    () = crate::shutdown::wait_until(&mut shutdown, true) => return,
+                    _ = paused.changed() => continue,
+                }
+            }
             tokio::select! {
                 () = crate::shutdown::wait_until(&mut shutdown, true) => return,
                 _ = paused.changed() => continue,
+                _ = ticker.tick() => {}
             }
+            self.step(&app, &config);
         }
-        tokio::select! {
-            () = crate::shutdown::wait_until(&mut shutdown, true) => return,
-            _ = paused.changed() => continue,
-            _ = ticker.tick() => {}
-        }
+    }
+
+    fn step(&mut self, app: &App, config: &MarketConfig) {
         let (maker, taker) = app.market_accounts;
+        let Self { rng, states } = self;
         app.execute(|engine, now, out| {
             for spec in &app.config.symbols {
                 let Some(state) = states.get_mut(&spec.symbol) else {
                     continue;
                 };
-                step_mid(spec, state, &config, &mut rng);
-                quote(engine, maker, spec, state, &config, &mut rng, now, out);
+                step_mid(spec, state, config, rng);
+                quote(engine, maker, spec, state, config, rng, now, out);
                 if rng.random_bool(config.taker_probability.clamp(0.0, 1.0)) {
                     let side = if rng.random_bool(0.5) { Side::Buy } else { Side::Sell };
                     let quantity = spec.market_quantity * Decimal::from(rng.random_range(1..=3u32));

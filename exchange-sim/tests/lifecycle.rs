@@ -1,0 +1,226 @@
+//! Starting and stopping the venue: bounded stop with close frames, no leaked tasks, the
+//! drop safety net, the synthetic market, and the standalone binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use exchange_sim::{DEMO_API_KEY, NewOrder, SimConfig, SimVenue};
+use futures::StreamExt;
+use rust_decimal::Decimal;
+use tokio_tungstenite::tungstenite::Message;
+
+const DEPTH: &str = "spot@public.aggre.depth.v3.api.pb@100ms@HIFIUSDT";
+
+async fn close_code(ws: &mut Ws) -> Option<u16> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn stop_closes_listener_sockets_and_tasks() {
+    bounded(async {
+        let sim = SimVenue::start(SimConfig::default()).await.unwrap();
+        let addr = sim.local_addr();
+        let mut a = connect(&sim.ws_url()).await;
+        let mut b = connect(&sim.ws_url()).await;
+        subscribe(&mut a, &[DEPTH]).await;
+        subscribe(&mut b, &[DEPTH]).await;
+        // A stalled connection and a delayed REST call must not hold the stop up either.
+        sim.faults().delay_rest(Duration::from_secs(30));
+        let slow = tokio::spawn(reqwest::get(format!("{}/api/v3/time", sim.rest_url())));
+        eventually(|| (sim.running_tasks() >= 5).then_some(())).await;
+        let report = sim.stop(Duration::from_secs(1)).await;
+        assert!(report.elapsed < Duration::from_secs(1), "{report:?}");
+        assert_eq!(report.aborted, 0, "{report:?}");
+        assert!(report.stopped >= 5, "{report:?}");
+        assert_eq!(sim.running_tasks(), 0);
+        assert_eq!(close_code(&mut a).await, Some(1001));
+        assert_eq!(close_code(&mut b).await, Some(1001));
+        let slow = slow.await.unwrap();
+        assert!(
+            slow.is_err() || slow.unwrap().status() == reqwest::StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert!(
+            tokio::net::TcpStream::connect(addr).await.is_err(),
+            "listener still open"
+        );
+        // Idempotent.
+        let again = sim.stop(Duration::from_millis(100)).await;
+        assert_eq!((again.stopped, again.aborted), (0, 0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stop_with_stalled_websocket_is_bounded() {
+    bounded(async {
+        let sim = start_paused().await;
+        let mut ws = connect(&sim.ws_url()).await;
+        subscribe(&mut ws, &[DEPTH]).await;
+        sim.faults().stall_connections(true);
+        let report = sim.shutdown().await;
+        assert!(report.elapsed < Duration::from_secs(1), "{report:?}");
+        assert_eq!(close_code(&mut ws).await, Some(1001));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dropping_the_handle_aborts_everything() {
+    bounded(async {
+        let sim = start_paused().await;
+        let addr = sim.local_addr();
+        let mut ws = connect(&sim.ws_url()).await;
+        subscribe(&mut ws, &[DEPTH]).await;
+        drop(sim);
+        assert_eq!(
+            close_code(&mut ws).await,
+            None,
+            "aborted, so no close frame"
+        );
+        eventually(|| std::net::TcpStream::connect(addr).is_err().then_some(())).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn synthetic_market_fills_a_resting_order_near_the_touch() {
+    bounded(async {
+        let mut config = SimConfig::default();
+        config.market.tick = Duration::from_millis(20);
+        config.market.max_step_bps = 1;
+        config.market.taker_probability = 1.0;
+        config.market.seed = 7;
+        let sim = SimVenue::start(config).await.unwrap();
+        let depth = sim.depth("HIFIUSDT", 1).unwrap();
+        let (best_bid, _) = depth.bids[0];
+        let price = best_bid + Decimal::new(1, 5);
+        let order = NewOrder::limit(
+            "HIFIUSDT",
+            exchange_sim::Side::Buy,
+            price,
+            Decimal::from(100),
+        );
+        let placed = sim.place_order(DEMO_API_KEY, &order).unwrap();
+        eventually(|| {
+            sim.open_orders(DEMO_API_KEY)
+                .unwrap()
+                .is_empty()
+                .then_some(())
+        })
+        .await;
+        let hifi = sim.balances(DEMO_API_KEY).unwrap()["HIFI"];
+        assert!(
+            hifi.free > Decimal::from(1_000_000),
+            "order {} did not buy: {hifi:?}",
+            placed.id()
+        );
+        sim.check_invariants().unwrap();
+        // The market keeps a two-sided book.
+        let depth = sim.depth("HIFIUSDT", 5).unwrap();
+        assert!(!depth.bids.is_empty() && !depth.asks.is_empty());
+        assert!(depth.bids[0].0 < depth.asks[0].0);
+        sim.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn paused_market_is_deterministic() {
+    bounded(async {
+        let a = SimVenue::start(SimConfig::paused()).await.unwrap();
+        let b = SimVenue::start(SimConfig::paused()).await.unwrap();
+        // Both quote once during start with the same seed.
+        let (da, db) = (
+            a.depth("BTCUSDT", 10).unwrap(),
+            b.depth("BTCUSDT", 10).unwrap(),
+        );
+        assert_eq!(da.bids.len(), 10);
+        assert_eq!((da.bids, da.asks), (db.bids, db.asks));
+        a.shutdown().await;
+        b.shutdown().await;
+    })
+    .await;
+}
+
+#[test]
+fn standalone_binary_prints_address_and_stops_on_sigterm() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_exchange-sim"))
+        .args(["--listen", "127.0.0.1:0", "--seed", "3", "--log", "warn"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {first}"))
+        .to_owned();
+    let port: u16 = url
+        .strip_prefix("http://127.0.0.1:")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_ne!(port, 0);
+    let mut rest = String::new();
+    for _ in 0..3 {
+        stdout.read_line(&mut rest).unwrap();
+    }
+    assert!(rest.contains(DEMO_API_KEY), "{rest}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let pong = reqwest::get(format!("{url}/api/v3/ping")).await.unwrap();
+        assert_eq!(pong.status(), reqwest::StatusCode::OK);
+    });
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(exit.success(), "{exit:?}");
+    assert!(started.elapsed() < Duration::from_millis(1500));
+}
+
+#[test]
+fn help_documents_the_flags() {
+    let output = Command::new(env!("CARGO_BIN_EXE_exchange-sim"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    for flag in [
+        "--listen",
+        "--api-key",
+        "--api-secret",
+        "--seed",
+        "--symbols",
+        "--balance",
+        "--paused",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+}
