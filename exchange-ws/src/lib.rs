@@ -1,1 +1,51 @@
-//! placeholder (work in progress)
+//! `exchange-ws`: the [`WebSocketManager`], one websocket connection that starts, stays up and
+//! stops cleanly, on tokio-tungstenite with rustls.
+//!
+//! - **Reconnect**: capped exponential backoff with jitter, reset only after the link stayed up
+//!   for [`WebSocketConfig::backoff_reset_after`]; stop interrupts the backoff at once.
+//! - **Connection state** ([`ConnectionState`]): connecting, connected, reconnecting (with the
+//!   attempt), closing, closed; watchable, moved only by compare-and-swap so a reconnect can
+//!   never revive a manager that is stopping.
+//! - **Liveness**: application heartbeat (MEXC `{"method":"PING"}`), dead-peer timer (any
+//!   frame), idle-data timer (data frames only), proactive reconnect before a maximum
+//!   connection age; protocol pings are answered.
+//! - **Subscriptions**: a set replayed on every connection through a strict send limiter (MEXC:
+//!   100 messages per second) shared with user sends; acks tracked, refusals reported as
+//!   [`WsEvent::SubscriptionRefused`], counted and logged.
+//! - **Message path**: the connection task reads frames and calls the [`FrameHandler`]s inline:
+//!   no queue, no task and no allocation per frame. Handler errors and panics are counted.
+//! - **Stop**: mark closing, stop the loop, close handshake bounded by
+//!   [`WebSocketConfig::close_timeout`] (and the stop deadline), count unsent messages, report
+//!   received / processed / dropped / reconnects / close outcome in the
+//!   [`StopReport`](lifecycle_core::StopReport).
+//!
+//! Venue specifics live behind [`WsProtocol`]; [`MexcProtocol`] is the default.
+//!
+//! See [`WebSocketManager`] for a complete example.
+
+mod config;
+mod connection;
+mod error;
+mod event;
+mod frame;
+mod handler;
+mod heartbeat;
+mod manager;
+mod protocol;
+mod report;
+mod send_limiter;
+mod shared;
+mod status;
+mod subscriptions;
+
+pub use config::WebSocketConfig;
+pub use error::SendError;
+pub use event::{DisconnectReason, WsEvent};
+pub use frame::Frame;
+pub use handler::{FrameHandler, HandlerResult};
+pub use manager::WebSocketManager;
+pub use protocol::{ControlReply, MexcProtocol, WsProtocol};
+pub use report::{CloseOutcome, WsStats};
+pub use send_limiter::SendLimit;
+pub use status::ConnectionState;
+pub use subscriptions::SubscriptionState;

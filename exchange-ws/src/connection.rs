@@ -1,0 +1,611 @@
+//! The connection task: dial with backoff, run a session (read frames and call the handlers
+//! inline, send through the limiter, keep the link alive), and close cleanly on stop.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures::{FutureExt, SinkExt, StreamExt};
+use lifecycle_core::{Backoff, ShutdownSignal};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig as ProtocolConfig;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+use crate::error::ConnectError;
+use crate::event::{DisconnectReason, WsEvent};
+use crate::frame::Frame;
+use crate::handler::Handlers;
+use crate::heartbeat::{Liveness, LivenessAction};
+use crate::protocol::ControlReply;
+use crate::report::{CloseOutcome, bump};
+use crate::send_limiter::SendLimiter;
+use crate::shared::{Control, Outbound, Shared};
+use crate::status::ConnectionState;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Frames read back to back without going through the `select!` again.
+const READ_BATCH: usize = 64;
+/// User messages taken off the queue while the limiter holds them back.
+const MAX_PENDING: usize = 256;
+
+/// An outbound message, and whether it came from the user (kept across reconnects) or was made
+/// by the manager (heartbeat, subscription: made again for the next connection).
+struct Pending {
+    message: Message,
+    from_user: bool,
+}
+
+/// Owns everything the connection loop uses; runs as the manager's one critical task.
+pub(crate) struct ConnectionTask {
+    shared: Arc<Shared>,
+    outbound: mpsc::Receiver<Outbound>,
+    control: mpsc::UnboundedReceiver<Control>,
+    signal: ShutdownSignal,
+    handlers: Handlers,
+    limiter: SendLimiter,
+    pending: VecDeque<Pending>,
+    state: ConnectionState,
+    connection: u64,
+    received: u64,
+    processed: u64,
+}
+
+impl ConnectionTask {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        outbound: mpsc::Receiver<Outbound>,
+        control: mpsc::UnboundedReceiver<Control>,
+        signal: ShutdownSignal,
+    ) -> Self {
+        let limiter = SendLimiter::new(shared.config.send_limit);
+        Self {
+            shared,
+            outbound,
+            control,
+            signal,
+            handlers: Handlers::new(),
+            limiter,
+            pending: VecDeque::new(),
+            state: ConnectionState::Connecting,
+            connection: 0,
+            received: 0,
+            processed: 0,
+        }
+    }
+
+    /// The connection loop: runs until the stop signal, then closes and accounts for what was
+    /// left unsent.
+    pub(crate) async fn run(mut self) {
+        let shared = self.shared.clone();
+        let config = &shared.config;
+        let signal = self.signal.clone();
+        let stop = signal.triggered();
+        let mut stop = std::pin::pin!(stop);
+        let mut backoff =
+            Backoff::new(config.backoff_initial, config.backoff_max).jitter(config.backoff_jitter);
+        let mut attempt: u32 = 0;
+        loop {
+            self.handlers.refresh(&shared.handlers);
+            if signal.is_triggered() {
+                break;
+            }
+            let url = shared.url();
+            let dial = tokio::time::timeout(config.connect_timeout, dial(&shared, &url));
+            let dialled = tokio::select! {
+                biased;
+                () = &mut stop => break,
+                dialled = dial => dialled,
+            };
+            let mut immediate = false;
+            match dialled {
+                Ok(Ok(socket)) => {
+                    if !self.move_to(ConnectionState::Connected) {
+                        let outcome = self.close_handshake(socket).await;
+                        shared.counters.set_close_outcome(outcome);
+                        break;
+                    }
+                    attempt = 0;
+                    self.connection += 1;
+                    bump(&shared.counters.connections);
+                    tracing::info!(
+                        component = config.name,
+                        connection = self.connection,
+                        url,
+                        "websocket connected"
+                    );
+                    let (reason, up_for) = self.session(socket, &mut stop).await;
+                    self.publish_counts();
+                    shared.subscriptions.connection_lost();
+                    self.handlers.event(&WsEvent::Disconnected {
+                        connection: self.connection,
+                        reason: reason.clone(),
+                    });
+                    if reason == DisconnectReason::Stopping {
+                        break;
+                    }
+                    bump(&shared.counters.reconnects);
+                    if up_for >= config.backoff_reset_after {
+                        backoff.reset();
+                    }
+                    immediate = matches!(
+                        reason,
+                        DisconnectReason::MaxAge | DisconnectReason::Requested
+                    );
+                    tracing::warn!(component = config.name, connection = self.connection, %reason, up_ms = up_for.as_millis() as u64, "websocket connection lost: reconnecting");
+                }
+                Ok(Err(error)) => {
+                    bump(&shared.counters.connect_failures);
+                    tracing::warn!(component = config.name, url, %error, attempt, "websocket connect failed");
+                }
+                Err(_) => {
+                    bump(&shared.counters.connect_failures);
+                    tracing::warn!(component = config.name, url, error = %ConnectError::Timeout, attempt, "websocket connect failed");
+                }
+            }
+            attempt = attempt.saturating_add(1);
+            if !self.move_to(ConnectionState::Reconnecting { attempt }) {
+                break;
+            }
+            if !immediate {
+                let delay = backoff.next_delay();
+                tracing::debug!(
+                    component = config.name,
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    "websocket backoff"
+                );
+                tokio::select! {
+                    biased;
+                    () = &mut stop => break,
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+        self.finish();
+    }
+
+    /// Compare-and-swap of the connection state from the one this task last set; fails once
+    /// the manager is closing.
+    fn move_to(&mut self, next: ConnectionState) -> bool {
+        if self.signal.is_triggered() {
+            return false;
+        }
+        match self.shared.status.compare_and_set(self.state, next) {
+            Ok(()) => {
+                self.state = next;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Stopped: counts what will never be sent, publishes the counters, marks the state.
+    fn finish(&mut self) {
+        self.shared.status.begin_closing();
+        self.outbound.close();
+        let mut dropped = self.pending.iter().filter(|p| p.from_user).count() as u64;
+        while self.outbound.try_recv().is_ok() {
+            dropped += 1;
+        }
+        self.pending.clear();
+        let counters = &self.shared.counters;
+        counters
+            .outbound_dropped
+            .fetch_add(dropped, Ordering::Relaxed);
+        self.publish_counts();
+        if dropped > 0 {
+            tracing::info!(
+                component = self.shared.config.name,
+                dropped,
+                "outbound messages dropped at stop"
+            );
+        }
+        self.shared.status.close();
+    }
+
+    #[inline]
+    fn publish_counts(&self) {
+        let counters = &self.shared.counters;
+        counters.received.store(self.received, Ordering::Relaxed);
+        counters.processed.store(self.processed, Ordering::Relaxed);
+        counters
+            .handler_errors
+            .store(self.handlers.errors, Ordering::Relaxed);
+        counters
+            .handler_panics
+            .store(self.handlers.panics, Ordering::Relaxed);
+    }
+
+    /// One connection's life; returns why it ended and how long it was up. On stop, performs
+    /// the close handshake before returning.
+    async fn session<S>(
+        &mut self,
+        mut socket: Socket,
+        stop: &mut Pin<&mut S>,
+    ) -> (DisconnectReason, Duration)
+    where
+        S: Future<Output = ()>,
+    {
+        let shared = self.shared.clone();
+        let config = &shared.config;
+        let started = Instant::now();
+        self.limiter.reset();
+        self.pending.retain(|p| p.from_user);
+        // Subscriptions are replayed below; stale requests are moot on a new connection.
+        while self.control.try_recv().is_ok() {}
+        self.handlers.event(&WsEvent::Connected {
+            connection: self.connection,
+        });
+        self.queue_unsent_subscriptions();
+
+        let reason = self.drive(&mut socket, stop, started).await;
+        match reason {
+            DisconnectReason::Stopping => {
+                let outcome = self.close_handshake(socket).await;
+                self.shared.counters.set_close_outcome(outcome);
+            }
+            DisconnectReason::MaxAge | DisconnectReason::Requested => {
+                // A polite close, bounded; the next connection does not wait for it.
+                let deadline =
+                    Instant::now() + config.close_timeout.min(Duration::from_millis(200));
+                let _ = tokio::time::timeout_at(deadline, socket.close(None)).await;
+            }
+            DisconnectReason::ServerClosed => {
+                // Sends tungstenite's queued reply to the server's close, briefly.
+                let _ = tokio::time::timeout(Duration::from_millis(100), socket.flush()).await;
+            }
+            DisconnectReason::Error(_)
+            | DisconnectReason::DeadPeer
+            | DisconnectReason::IdleData => {
+                drop(socket);
+            }
+        }
+        (reason, started.elapsed())
+    }
+
+    /// The session's loop.
+    async fn drive<S>(
+        &mut self,
+        socket: &mut Socket,
+        stop: &mut Pin<&mut S>,
+        started: Instant,
+    ) -> DisconnectReason
+    where
+        S: Future<Output = ()>,
+    {
+        let shared = self.shared.clone();
+        let config = &shared.config;
+        let mut liveness = Liveness::new(started);
+        let mut tick = config.liveness_tick().map(|period| {
+            let mut interval = tokio::time::interval_at(started + period, period);
+            interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            interval
+        });
+        let limiter_sleep = tokio::time::sleep_until(started);
+        let mut limiter_sleep = std::pin::pin!(limiter_sleep);
+        let mut limiter_armed = false;
+        let mut inbound: u64 = 0;
+        let mut data: u64 = 0;
+        loop {
+            if !self.pending.is_empty()
+                && let Err(reason) = self
+                    .flush_pending(socket, stop, limiter_sleep.as_mut(), &mut limiter_armed)
+                    .await
+            {
+                return reason;
+            }
+            if self.signal.is_triggered() {
+                return DisconnectReason::Stopping;
+            }
+            tokio::select! {
+                biased;
+                Some(control) = self.control.recv() => {
+                    if let Some(reason) = self.on_control(control) {
+                        return reason;
+                    }
+                }
+                Some(message) = self.outbound.recv(), if self.pending.len() < MAX_PENDING => {
+                    let message = match message {
+                        Outbound::Text(text) => Message::text(text),
+                        Outbound::Binary(bytes) => Message::Binary(bytes),
+                    };
+                    self.pending.push_back(Pending { message, from_user: true });
+                }
+                () = next_tick(&mut tick) => {
+                    match liveness.tick(Instant::now(), inbound, data, config) {
+                        LivenessAction::Continue => {}
+                        LivenessAction::Heartbeat => {
+                            if let Some(payload) = config.protocol.heartbeat() {
+                                bump(&shared.counters.heartbeats);
+                                self.pending.push_front(Pending { message: Message::text(payload), from_user: false });
+                            }
+                        }
+                        LivenessAction::Expire(reason) => {
+                            match reason {
+                                DisconnectReason::DeadPeer => bump(&shared.counters.dead_peer_timeouts),
+                                DisconnectReason::IdleData => bump(&shared.counters.idle_data_timeouts),
+                                _ => {}
+                            }
+                            return reason;
+                        }
+                    }
+                }
+                () = limiter_sleep.as_mut(), if limiter_armed => limiter_armed = false,
+                item = socket.next() => {
+                    if let Some(reason) = self.on_item(item, &mut inbound, &mut data) {
+                        self.publish_counts();
+                        return reason;
+                    }
+                    // Read on while frames are buffered, without the select's overhead.
+                    self.handlers.refresh(&shared.handlers);
+                    for _ in 0..READ_BATCH {
+                        if self.signal.is_triggered() {
+                            break;
+                        }
+                        match socket.next().now_or_never() {
+                            Some(item) => {
+                                if let Some(reason) = self.on_item(item, &mut inbound, &mut data) {
+                                    self.publish_counts();
+                                    return reason;
+                                }
+                            }
+                            None => break,
+                        }
+                    }
+                    self.publish_counts();
+                }
+                () = stop.as_mut() => return DisconnectReason::Stopping,
+            }
+        }
+    }
+
+    /// Handles a request from the handle; `Some` ends the session.
+    fn on_control(&mut self, control: Control) -> Option<DisconnectReason> {
+        match control {
+            Control::SyncSubscriptions => self.queue_unsent_subscriptions(),
+            Control::Unsubscribe { channel, sent_on } => {
+                if sent_on == self.connection && !self.shared.subscriptions.contains(&channel) {
+                    let text = self.shared.config.protocol.unsubscribe_message(&channel);
+                    self.pending.push_back(Pending {
+                        message: Message::text(text),
+                        from_user: false,
+                    });
+                }
+            }
+            Control::Reconnect => return Some(DisconnectReason::Requested),
+        }
+        None
+    }
+
+    fn queue_unsent_subscriptions(&mut self) {
+        let protocol = &self.shared.config.protocol;
+        for channel in self.shared.subscriptions.take_unsent(self.connection) {
+            self.pending.push_back(Pending {
+                message: Message::text(protocol.subscribe_message(&channel)),
+                from_user: false,
+            });
+        }
+    }
+
+    /// Sends what the limiter allows now, arming `limiter_sleep` for the rest.
+    async fn flush_pending<S>(
+        &mut self,
+        socket: &mut Socket,
+        stop: &mut Pin<&mut S>,
+        mut limiter_sleep: Pin<&mut Sleep>,
+        limiter_armed: &mut bool,
+    ) -> Result<(), DisconnectReason>
+    where
+        S: Future<Output = ()>,
+    {
+        let mut batch = Vec::new();
+        let now = Instant::now();
+        while !self.pending.is_empty() {
+            if let Some(at) = self.limiter.ready_at(now) {
+                limiter_sleep.as_mut().reset(at);
+                *limiter_armed = true;
+                break;
+            }
+            self.limiter.record(now);
+            if let Some(pending) = self.pending.pop_front() {
+                batch.push(pending.message);
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let sent = batch.len() as u64;
+        let send_timeout = self.shared.config.send_timeout;
+        let write = async {
+            for message in batch {
+                socket.feed(message).await?;
+            }
+            socket.flush().await
+        };
+        let written = tokio::select! {
+            biased;
+            () = stop.as_mut() => return Err(DisconnectReason::Stopping),
+            written = tokio::time::timeout(send_timeout, write) => written,
+        };
+        match written {
+            Ok(Ok(())) => {
+                self.shared.counters.sent.fetch_add(sent, Ordering::Relaxed);
+                Ok(())
+            }
+            Ok(Err(error)) => Err(disconnect_reason(error)),
+            Err(_) => Err(DisconnectReason::Error("write timed out".to_owned())),
+        }
+    }
+
+    /// One item from the socket; `Some` ends the session.
+    #[inline]
+    fn on_item(
+        &mut self,
+        item: Option<Result<Message, WsError>>,
+        inbound: &mut u64,
+        data: &mut u64,
+    ) -> Option<DisconnectReason> {
+        let message = match item {
+            None => return Some(DisconnectReason::ServerClosed),
+            Some(Err(error)) => return Some(disconnect_reason(error)),
+            Some(Ok(message)) => message,
+        };
+        *inbound += 1;
+        let protocol = &self.shared.config.protocol;
+        match &message {
+            Message::Binary(bytes) => match protocol.classify_binary(bytes) {
+                None => {
+                    *data += 1;
+                    self.deliver(Frame::Binary(bytes));
+                }
+                Some(reply) => self.on_reply(reply),
+            },
+            Message::Text(text) => match protocol.classify_text(text.as_str()) {
+                None => {
+                    *data += 1;
+                    self.deliver(Frame::Text(text.as_str()));
+                }
+                Some(reply) => self.on_reply(reply),
+            },
+            // tungstenite queues the pong itself and flushes it on the next read or write.
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+            Message::Close(frame) => {
+                tracing::info!(
+                    component = self.shared.config.name,
+                    ?frame,
+                    "server sent close"
+                );
+                return Some(DisconnectReason::ServerClosed);
+            }
+        }
+        None
+    }
+
+    #[inline]
+    fn deliver(&mut self, frame: Frame<'_>) {
+        self.received += 1;
+        self.handlers.deliver(frame);
+        self.processed += 1;
+    }
+
+    fn on_reply(&mut self, reply: ControlReply) {
+        let shared = &self.shared;
+        match reply {
+            ControlReply::Pong | ControlReply::Other => {}
+            ControlReply::Ack { channel } => {
+                if shared.subscriptions.acked(&channel) {
+                    bump(&shared.counters.subscriptions_acked);
+                    tracing::debug!(
+                        component = shared.config.name,
+                        channel,
+                        "subscription acknowledged"
+                    );
+                    self.handlers.event(&WsEvent::SubscriptionAcked { channel });
+                }
+            }
+            ControlReply::Refused { channels, reason } => {
+                bump(&shared.counters.subscriptions_refused);
+                tracing::warn!(
+                    component = shared.config.name,
+                    ?channels,
+                    reason,
+                    "subscription refused by the venue"
+                );
+                if channels.is_empty() {
+                    self.handlers.event(&WsEvent::SubscriptionRefused {
+                        channel: String::new(),
+                        reason,
+                    });
+                    return;
+                }
+                for channel in channels {
+                    shared.subscriptions.refused(&channel, &reason);
+                    self.handlers.event(&WsEvent::SubscriptionRefused {
+                        channel,
+                        reason: reason.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Sends a close frame and waits for the peer's, handing frames that still arrive to the
+    /// handlers; bounded by the close deadline.
+    async fn close_handshake(&mut self, mut socket: Socket) -> CloseOutcome {
+        let deadline = self.shared.close_deadline();
+        let handshake = async {
+            if let Err(error) = socket.close(None).await {
+                return match error {
+                    WsError::ConnectionClosed | WsError::AlreadyClosed => CloseOutcome::Clean,
+                    _ => CloseOutcome::Failed,
+                };
+            }
+            let (mut inbound, mut data) = (0, 0);
+            loop {
+                match socket.next().await {
+                    Some(Ok(Message::Close(_)))
+                    | None
+                    | Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
+                        return CloseOutcome::Clean;
+                    }
+                    Some(Err(_)) => return CloseOutcome::Failed,
+                    item @ Some(Ok(_)) => {
+                        let _ = self.on_item(item, &mut inbound, &mut data);
+                    }
+                }
+            }
+        };
+        let outcome = tokio::time::timeout_at(deadline, handshake)
+            .await
+            .unwrap_or(CloseOutcome::TimedOut);
+        self.publish_counts();
+        tracing::info!(component = self.shared.config.name, %outcome, "websocket close handshake");
+        outcome
+    }
+}
+
+/// The interval's next tick, or never.
+async fn next_tick(tick: &mut Option<Interval>) {
+    match tick {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn disconnect_reason(error: WsError) -> DisconnectReason {
+    use tokio_tungstenite::tungstenite::error::ProtocolError;
+    match error {
+        WsError::ConnectionClosed
+        | WsError::AlreadyClosed
+        | WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            DisconnectReason::ServerClosed
+        }
+        error => DisconnectReason::Error(error.to_string()),
+    }
+}
+
+/// Dials `url` (TCP_NODELAY; rustls for `wss://`).
+async fn dial(shared: &Shared, url: &str) -> Result<Socket, ConnectError> {
+    let size = shared.config.max_message_size;
+    let protocol = ProtocolConfig::default()
+        .max_message_size(Some(size))
+        .max_frame_size(Some(size));
+    let connector = if url.starts_with("wss:") {
+        Some(Connector::Rustls(shared.tls()?))
+    } else {
+        None
+    };
+    let (socket, _response) =
+        tokio_tungstenite::connect_async_tls_with_config(url, Some(protocol), true, connector)
+            .await?;
+    Ok(socket)
+}

@@ -1,0 +1,115 @@
+//! State shared by the manager handle and its connection task (never the handle itself).
+
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use bytes::Bytes;
+use tokio::time::Instant;
+
+use crate::config::WebSocketConfig;
+use crate::handler::HandlerInbox;
+use crate::report::Counters;
+use crate::status::StatusCell;
+use crate::subscriptions::Subscriptions;
+
+/// A user message for the venue.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    Text(String),
+    Binary(Bytes),
+}
+
+/// A request to the connection task.
+#[derive(Debug)]
+pub(crate) enum Control {
+    /// Send the subscriptions not yet sent on this connection.
+    SyncSubscriptions,
+    /// Tell the venue, if the channel was sent on connection `sent_on`.
+    Unsubscribe { channel: String, sent_on: u64 },
+    /// Replace the connection now.
+    Reconnect,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: WebSocketConfig,
+    url: Mutex<String>,
+    pub(crate) status: StatusCell,
+    pub(crate) counters: Counters,
+    pub(crate) subscriptions: Subscriptions,
+    pub(crate) handlers: HandlerInbox,
+    stop_deadline: Mutex<Option<Instant>>,
+    tls: OnceLock<Arc<rustls::ClientConfig>>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: WebSocketConfig) -> Self {
+        Self {
+            url: Mutex::new(config.url.clone()),
+            config,
+            status: StatusCell::new(),
+            counters: Counters::default(),
+            subscriptions: Subscriptions::default(),
+            handlers: HandlerInbox::default(),
+            stop_deadline: Mutex::new(None),
+            tls: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn url(&self) -> String {
+        self.url
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set_url(&self, url: String) {
+        *self.url.lock().unwrap_or_else(PoisonError::into_inner) = url;
+    }
+
+    /// Records the earliest stop deadline asked for (before the stop signal is triggered).
+    pub(crate) fn set_stop_deadline(&self, deadline: Instant) {
+        let mut slot = self
+            .stop_deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *slot = Some(slot.map_or(deadline, |d| d.min(deadline)));
+    }
+
+    /// When the close handshake must end: `close_timeout` from now, cut so that it ends well
+    /// before the stop's deadline.
+    pub(crate) fn close_deadline(&self) -> Instant {
+        let now = Instant::now();
+        let own = now + self.config.close_timeout;
+        match *self
+            .stop_deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            Some(stop) => {
+                let left = stop.saturating_duration_since(now);
+                let margin = (left / 5).max(std::time::Duration::from_millis(2));
+                own.min(stop.checked_sub(margin).unwrap_or(now).max(now))
+            }
+            None => own,
+        }
+    }
+
+    /// The TLS configuration: the configured one, or rustls with ring and the webpki roots
+    /// (built once, with an explicit provider so it never depends on a process default).
+    pub(crate) fn tls(&self) -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
+        if let Some(tls) = &self.config.tls {
+            return Ok(tls.clone());
+        }
+        if let Some(tls) = self.tls.get() {
+            return Ok(tls.clone());
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(self.tls.get_or_init(|| Arc::new(config)).clone())
+    }
+}

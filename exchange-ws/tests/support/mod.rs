@@ -1,0 +1,173 @@
+//! Tiny in-test websocket servers on 127.0.0.1:0, fully controlled by the test.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use exchange_ws::{WebSocketConfig, WebSocketManager};
+use futures::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+
+pub type ServerSocket = WebSocketStream<TcpStream>;
+
+/// Bounds every async test.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Accepts connections on 127.0.0.1:0 and hands each (as `T`) to the test; stops accepting
+/// when dropped.
+pub struct Server<T> {
+    pub url: String,
+    pub connections: mpsc::UnboundedReceiver<T>,
+    accept: JoinHandle<()>,
+}
+
+/// Hands over websocket connections (upgrade done).
+pub type WsServer = Server<ServerSocket>;
+/// Hands over raw TCP connections (no websocket handshake: a venue that never answers it).
+pub type TcpServer = Server<TcpStream>;
+
+impl Server<ServerSocket> {
+    pub async fn start() -> Self {
+        Self::listen(|tcp| async move {
+            tcp.set_nodelay(true).ok()?;
+            tokio_tungstenite::accept_async(tcp).await.ok()
+        })
+        .await
+    }
+}
+
+impl Server<TcpStream> {
+    pub async fn start() -> Self {
+        Self::listen(|tcp| async move { Some(tcp) }).await
+    }
+}
+
+impl<T: Send + 'static> Server<T> {
+    async fn listen<F, Fut>(accept_one: F) -> Self
+    where
+        F: Fn(TcpStream) -> Fut + Send + 'static,
+        Fut: Future<Output = Option<T>> + Send,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+        let (tx, connections) = mpsc::unbounded_channel();
+        let accept = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                if let Some(connection) = accept_one(tcp).await
+                    && tx.send(connection).is_err()
+                {
+                    break;
+                }
+            }
+        });
+        Self {
+            url,
+            connections,
+            accept,
+        }
+    }
+
+    /// The next accepted connection, within `TEST_TIMEOUT`.
+    pub async fn next(&mut self) -> T {
+        tokio::time::timeout(TEST_TIMEOUT, self.connections.recv())
+            .await
+            .expect("no connection in time")
+            .expect("accept loop ended")
+    }
+}
+
+impl<T> Drop for Server<T> {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+/// A URL nothing listens on (bound, then released).
+pub async fn refused_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    drop(listener);
+    url
+}
+
+/// Short timings for tests: fast backoff, no heartbeat, no liveness timers, no limiter.
+pub fn test_config(url: &str) -> WebSocketConfig {
+    WebSocketConfig {
+        backoff_initial: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(50),
+        backoff_jitter: 0.0,
+        connect_timeout: Duration::from_secs(2),
+        heartbeat_interval: None,
+        dead_peer_timeout: None,
+        idle_data_timeout: None,
+        max_connection_age: None,
+        close_timeout: Duration::from_millis(300),
+        send_limit: None,
+        ..WebSocketConfig::new("test", url)
+    }
+}
+
+/// The next text message the server reads, skipping other frames; `None` if the connection ends.
+pub async fn next_text(ws: &mut ServerSocket) -> Option<String> {
+    loop {
+        match tokio::time::timeout(TEST_TIMEOUT, ws.next()).await.ok()?? {
+            Ok(Message::Text(text)) => return Some(text.to_string()),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Polls `condition` every millisecond until it holds, at most `within`.
+pub async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if condition() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// Runs a test body bounded by `TEST_TIMEOUT`.
+pub async fn bounded<F: Future>(body: F) -> F::Output {
+    tokio::time::timeout(TEST_TIMEOUT, body)
+        .await
+        .expect("test timed out")
+}
+
+/// Sends a MEXC-style ack for `channel`.
+pub async fn ack(ws: &mut ServerSocket, channel: &str) {
+    ws.send(Message::text(format!(
+        r#"{{"id":0,"code":0,"msg":"{channel}"}}"#
+    )))
+    .await
+    .unwrap();
+}
+
+/// The channel in a MEXC `SUBSCRIPTION` request.
+pub fn subscribed_channel(request: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(request).ok()?;
+    if value.get("method")?.as_str()? != "SUBSCRIPTION" {
+        return None;
+    }
+    Some(value.get("params")?.get(0)?.as_str()?.to_owned())
+}
+
+/// Asserts the manager's task registry is empty.
+pub async fn assert_no_leak(manager: &WebSocketManager) {
+    lifecycle_core::testing::assert_no_tasks(manager.tasks(), Duration::from_secs(1)).await;
+}
