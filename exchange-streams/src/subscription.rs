@@ -27,6 +27,10 @@ use crate::latest::LatestReceiver;
 /// until it is dropped or [disposed](Subscription::dispose). When the streams stop it yields
 /// what was published before the stop, then ends (`None`).
 ///
+/// # Cancel safety
+/// `next()` (from [`futures::StreamExt`]) is cancel safe, so it can sit in a `select!` loop: a
+/// value that arrives after the future was dropped stays in the subscription for the next call.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {

@@ -126,3 +126,40 @@ async fn many_subscribers_each_get_every_event_from_concurrent_publishers() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn next_is_cancel_safe_and_try_recv_works_on_a_waiting_subscription() {
+    bounded(async {
+        let streams = ObservableStreams::new("streams");
+        let ticker = streams.latest::<u64>("book_ticker", 0).unwrap();
+        let trades = streams.events::<u64>("trades", 8).unwrap();
+        streams.start().await.unwrap();
+        let mut book = streams.subscribe_tracked::<u64>("book_ticker").unwrap();
+        let mut fills = streams.subscribe_tracked::<u64>("trades").unwrap();
+        assert_eq!(book.next().await, Some(Ok(0)));
+
+        // Both wait (their receivers move into their wait futures), then the waits are dropped.
+        assert!(futures::poll!(book.next()).is_pending());
+        assert!(futures::poll!(fills.next()).is_pending());
+        ticker.publish(1);
+        trades.publish(1);
+        trades.publish(2);
+
+        // Nothing was lost: a synchronous read finds the values, then the async path goes on.
+        assert_eq!(book.try_recv(), Ok(1));
+        assert_eq!(fills.try_recv(), Ok(1));
+        assert_eq!(fills.next().await, Some(Ok(2)));
+        assert_eq!(fills.try_recv(), Err(exchange_streams::TryRecvError::Empty));
+
+        // Cancelled inside a select!, the value still arrives on the next call.
+        tokio::select! {
+            biased;
+            _ = fills.next() => panic!("nothing was published"),
+            () = std::future::ready(()) => {}
+        }
+        trades.publish(3);
+        assert_eq!(fills.next().await, Some(Ok(3)));
+        streams.stop_within(Duration::from_secs(1)).await;
+    })
+    .await;
+}
