@@ -1,0 +1,79 @@
+//! [`ApiSecret`] and [`Credentials`]: an API secret that no `Debug`, `Display` or log line can
+//! reveal.
+
+use std::fmt;
+
+/// An API secret. Its `Debug` prints `ApiSecret(<redacted>)`; it has no `Display`, no
+/// `Serialize`, and no accessor outside this crate: the only use of its bytes is the request
+/// signer's key.
+///
+/// ```
+/// use exchange_rest::ApiSecret;
+///
+/// let secret = ApiSecret::new("45d0b3c26f2644f19bfb98b07741b2f5");
+/// assert_eq!(format!("{secret:?}"), "ApiSecret(<redacted>)");
+/// ```
+#[derive(Clone)]
+pub struct ApiSecret(Box<str>);
+
+impl ApiSecret {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into().into_boxed_str())
+    }
+
+    /// The secret's bytes, for the signer only.
+    pub(crate) fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for ApiSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiSecret(<redacted>)")
+    }
+}
+
+/// An API key (public: it is sent in the `X-MEXC-APIKEY` header) and its secret.
+///
+/// ```
+/// use exchange_rest::Credentials;
+///
+/// let credentials = Credentials::new("mx0aBYs33eIilxBWC5", "45d0b3c26f2644f19bfb98b07741b2f5");
+/// assert!(!format!("{credentials:?}").contains("45d0b3c2"));
+/// assert_eq!(credentials.api_key(), "mx0aBYs33eIilxBWC5");
+/// ```
+#[derive(Clone)]
+pub struct Credentials {
+    api_key: String,
+    secret: ApiSecret,
+}
+
+impl Credentials {
+    /// Credentials from an API key and its secret.
+    pub fn new(api_key: impl Into<String>, secret: impl Into<String>) -> Self {
+        Self {
+            api_key: api_key.into(),
+            secret: ApiSecret::new(secret),
+        }
+    }
+
+    /// The API key.
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// The secret (redacted in every output).
+    pub fn secret(&self) -> &ApiSecret {
+        &self.secret
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("api_key", &self.api_key)
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
