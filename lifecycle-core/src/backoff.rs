@@ -116,7 +116,10 @@ mod tests {
             .seed(7);
         for _ in 0..1000 {
             let d = backoff.next_delay();
-            assert!(d <= Duration::from_millis(100) && d >= Duration::from_millis(50), "{d:?}");
+            assert!(
+                d <= Duration::from_millis(100) && d >= Duration::from_millis(50),
+                "{d:?}"
+            );
         }
     }
 

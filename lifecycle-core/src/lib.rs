@@ -79,9 +79,7 @@ pub use orchestrator::{
 };
 pub use priority::ShutdownPriority;
 pub use resource::{AsyncResource, BoxFuture};
-pub use runner::{
-    AppContext, ExitStatus, FORCED_EXIT_CODE, RunOutcome, Runner, ShutdownReason,
-};
+pub use runner::{AppContext, ExitStatus, FORCED_EXIT_CODE, RunOutcome, Runner, ShutdownReason};
 pub use shutdown_report::{PhaseReport, ResourceReport, ShutdownReport};
 pub use signal::ShutdownSignal;
 pub use signals::{

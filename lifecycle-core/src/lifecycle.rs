@@ -194,7 +194,11 @@ impl StopContext {
     /// stop their loops before closing what the loops use (the plan's bug 7). If the hook does
     /// not call it, the tasks are shut down after the hook returns.
     pub async fn shutdown_tasks(&self, deadline: Instant) {
-        let report = self.shared.tasks.shutdown(deadline.min(self.deadline)).await;
+        let report = self
+            .shared
+            .tasks
+            .shutdown(deadline.min(self.deadline))
+            .await;
         *self
             .tasks_report
             .lock()
@@ -357,8 +361,14 @@ impl Lifecycle {
                         watcher.wait_for(|s| !matches!(s, LifecycleState::Starting)),
                     )
                     .await;
-                    if state.transition(StateTag::Starting, StateTag::Stopping).is_ok() {
-                        tracing::warn!(component = self.name(), "stop overrode a start that did not finish");
+                    if state
+                        .transition(StateTag::Starting, StateTag::Stopping)
+                        .is_ok()
+                    {
+                        tracing::warn!(
+                            component = self.name(),
+                            "stop overrode a start that did not finish"
+                        );
                         self.spawn_stop(deadline, begun, hook.take());
                         break;
                     }
@@ -397,7 +407,9 @@ impl Lifecycle {
                     Ok(Err(panic)) => details.errors.push(format!("stop hook panicked: {panic}")),
                     Err(_) => {
                         deadline_exceeded = true;
-                        details.errors.push("stop hook did not finish by the deadline".to_owned());
+                        details
+                            .errors
+                            .push("stop hook did not finish by the deadline".to_owned());
                     }
                 }
             }
@@ -409,7 +421,9 @@ impl Lifecycle {
                 Some(report) => report,
                 None => shared.tasks.shutdown(deadline).await,
             };
-            let _ = shared.state.transition(StateTag::Stopping, StateTag::Stopped);
+            let _ = shared
+                .state
+                .transition(StateTag::Stopping, StateTag::Stopped);
             let report = StopReport::new(
                 shared.state.component(),
                 begun.elapsed(),
@@ -431,7 +445,8 @@ impl Lifecycle {
 
     async fn await_report(&self, deadline: Instant, begun: Instant) -> StopReport {
         let mut rx = self.shared.report.subscribe();
-        if let Ok(Ok(report)) = tokio::time::timeout_at(deadline, rx.wait_for(Option::is_some)).await
+        if let Ok(Ok(report)) =
+            tokio::time::timeout_at(deadline, rx.wait_for(Option::is_some)).await
             && let Some(report) = report.as_ref()
         {
             return report.clone();
@@ -464,7 +479,11 @@ async fn roll_back(shared: &Shared, rollback: &Mutex<Vec<RollbackStep>>, deadlin
     let component = shared.state.component();
     let tasks = shared.tasks.shutdown(deadline).await;
     if !tasks.is_clean() {
-        tracing::warn!(component, ?tasks, "tasks did not stop cleanly during rollback");
+        tracing::warn!(
+            component,
+            ?tasks,
+            "tasks did not stop cleanly during rollback"
+        );
     }
     for (step, undo) in steps.into_iter().rev() {
         match tokio::time::timeout_at(deadline, CatchUnwind::new(undo)).await {
@@ -518,7 +537,9 @@ impl Drop for Lifecycle {
         let running = matches!(state, StateTag::Starting | StateTag::Running);
         if running || live > 0 && state != StateTag::Stopping {
             tracing::warn!(
-                component = self.name(), state = state.as_str(), live_tasks = live,
+                component = self.name(),
+                state = state.as_str(),
+                live_tasks = live,
                 "component dropped without stop: aborting its tasks (stop it first; prefer scoped APIs)"
             );
             self.shared.tasks.abort_all();

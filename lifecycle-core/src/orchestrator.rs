@@ -19,7 +19,8 @@ use crate::state::FailureCause;
 use crate::stop_report::{StopOutcome, StopReport};
 
 /// Extra time past a resource's deadline before the orchestrator stops waiting for a stop that
-/// broke its contract and reports it abandoned.
+/// broke its contract and reports it abandoned. Only a contract breach can make a shutdown
+/// overrun its budget, by at most this much per phase.
 const CONTRACT_SLACK: Duration = Duration::from_millis(20);
 
 /// Identifies a registered resource.
@@ -33,7 +34,9 @@ pub enum DependencyError {
     #[error("unknown resource id {0:?}")]
     UnknownResource(ResourceId),
     /// `user` would have to stop after `used`, which its priority forbids.
-    #[error("'{user}' ({user_priority}) uses '{used}' ({used_priority}): the user must not stop after what it uses")]
+    #[error(
+        "'{user}' ({user_priority}) uses '{used}' ({used_priority}): the user must not stop after what it uses"
+    )]
     PriorityConflict {
         /// The resource that uses the other.
         user: String,
@@ -180,7 +183,11 @@ impl DependencyAwareShutdown {
     }
 
     /// Gives a resource its own stop deadline (cut to what is left of the global one).
-    pub fn set_deadline(&mut self, id: ResourceId, deadline: Duration) -> Result<(), DependencyError> {
+    pub fn set_deadline(
+        &mut self,
+        id: ResourceId,
+        deadline: Duration,
+    ) -> Result<(), DependencyError> {
         let entry = self
             .entries
             .get_mut(id.0)
@@ -192,10 +199,18 @@ impl DependencyAwareShutdown {
     /// Declares that `user` uses `used`: `user` stops before `used` and starts after it.
     ///
     /// `user` must not be in a later phase than `used`, and dependencies must not form a cycle.
-    pub fn add_dependency(&mut self, user: ResourceId, used: ResourceId) -> Result<(), DependencyError> {
+    pub fn add_dependency(
+        &mut self,
+        user: ResourceId,
+        used: ResourceId,
+    ) -> Result<(), DependencyError> {
         let (u, d) = (
-            self.entries.get(user.0).ok_or(DependencyError::UnknownResource(user))?,
-            self.entries.get(used.0).ok_or(DependencyError::UnknownResource(used))?,
+            self.entries
+                .get(user.0)
+                .ok_or(DependencyError::UnknownResource(user))?,
+            self.entries
+                .get(used.0)
+                .ok_or(DependencyError::UnknownResource(used))?,
         );
         if u.priority > d.priority {
             return Err(DependencyError::PriorityConflict {
@@ -288,7 +303,10 @@ impl DependencyAwareShutdown {
 
     /// Resources whose stop is running now (for the report of a forced exit).
     pub fn in_flight(&self) -> Vec<InFlightStop> {
-        let in_flight = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        let in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
         let mut list: Vec<InFlightStop> = in_flight
             .iter()
@@ -329,7 +347,11 @@ impl DependencyAwareShutdown {
 
     /// Runs `op` on every resource of `priority`, concurrently except where dependencies
     /// order them. Returns the stop entries (for `Op::Stop`) and the start failures.
-    async fn run_phase(&self, priority: ShutdownPriority, op: Op) -> (Vec<ResourceReport>, Vec<StartError>) {
+    async fn run_phase(
+        &self,
+        priority: ShutdownPriority,
+        op: Op,
+    ) -> (Vec<ResourceReport>, Vec<StartError>) {
         let members: Vec<usize> = (0..self.entries.len())
             .filter(|i| self.entries[*i].priority == priority)
             .collect();
@@ -337,8 +359,10 @@ impl DependencyAwareShutdown {
             return (Vec::new(), Vec::new());
         }
         // done[i] becomes Some(ok) when member i's operation ended.
-        let done: HashMap<usize, watch::Sender<Option<bool>>> =
-            members.iter().map(|i| (*i, watch::channel(None).0)).collect();
+        let done: HashMap<usize, watch::Sender<Option<bool>>> = members
+            .iter()
+            .map(|i| (*i, watch::channel(None).0))
+            .collect();
         let mut set = JoinSet::new();
         let mut task_members = HashMap::new();
         for &i in &members {
@@ -376,14 +400,23 @@ impl DependencyAwareShutdown {
                     Op::Stop { deadline } => {
                         let now = Instant::now();
                         let deadline = own_deadline.map_or(deadline, |d| deadline.min(now + d));
-                        in_flight.lock().unwrap_or_else(PoisonError::into_inner).insert(i, now);
+                        in_flight
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .insert(i, now);
                         let report = resource.stop(deadline).await;
-                        in_flight.lock().unwrap_or_else(PoisonError::into_inner).remove(&i);
+                        in_flight
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .remove(&i);
                         PhaseResult::Stopped(Box::new(report), now.elapsed())
                     }
                 };
                 if let Some(tx) = finished {
-                    tx.send_replace(Some(matches!(result, PhaseResult::Started(Ok(())) | PhaseResult::Stopped(..))));
+                    tx.send_replace(Some(matches!(
+                        result,
+                        PhaseResult::Started(Ok(())) | PhaseResult::Stopped(..)
+                    )));
                 }
                 result
             });
@@ -391,22 +424,27 @@ impl DependencyAwareShutdown {
         }
         let mut reports: HashMap<usize, ResourceReport> = HashMap::new();
         let mut failures = Vec::new();
+        // A stop must return by its deadline; past it (plus slack) the orchestrator stops
+        // waiting. A phase that begins after the deadline still gets the slack, so its
+        // resources can hand in their (immediate) reports.
         let limit = match op {
             Op::Start => None,
-            Op::Stop { deadline } => Some(deadline + CONTRACT_SLACK),
+            Op::Stop { deadline } => Some(deadline.max(Instant::now()) + CONTRACT_SLACK),
         };
         let phase_begun = Instant::now();
         loop {
             let next = match limit {
                 None => set.join_next_with_id().await,
-                Some(limit) => match tokio::time::timeout_at(limit, set.join_next_with_id()).await {
-                    Ok(next) => next,
-                    Err(_) => break,
-                },
+                Some(limit) => {
+                    match tokio::time::timeout_at(limit, set.join_next_with_id()).await {
+                        Ok(next) => next,
+                        Err(_) => break,
+                    }
+                }
             };
             let Some(joined) = next else { break };
             match joined {
-                Ok((_, PhaseResult::Started(Ok(()) ) | PhaseResult::Skipped)) => {}
+                Ok((_, PhaseResult::Started(Ok(())) | PhaseResult::Skipped)) => {}
                 Ok((_, PhaseResult::Started(Err(error)))) => failures.push(error),
                 Ok((id, PhaseResult::Stopped(report, duration))) => {
                     if let Some(&i) = task_members.get(&id) {
@@ -444,13 +482,20 @@ impl DependencyAwareShutdown {
         (entries, failures)
     }
 
-    fn entry_report(&self, i: usize, duration: Duration, report: Option<StopReport>) -> ResourceReport {
+    fn entry_report(
+        &self,
+        i: usize,
+        duration: Duration,
+        report: Option<StopReport>,
+    ) -> ResourceReport {
         let entry = &self.entries[i];
         ResourceReport {
             name: entry.resource.name().into(),
             priority: entry.priority,
             duration,
-            outcome: report.as_ref().map_or(StopOutcome::Incomplete, |r| r.outcome),
+            outcome: report
+                .as_ref()
+                .map_or(StopOutcome::Incomplete, |r| r.outcome),
             report,
         }
     }

@@ -280,8 +280,12 @@ impl Runner {
                 reason
             }
         };
-        let budget_left = self.budget.saturating_sub(self.app_grace.min(self.budget / 2));
-        self.shut_down(reason, app_error, budget_left, &mut *signals).await
+        let budget_left = self
+            .budget
+            .saturating_sub(self.app_grace.min(self.budget / 2));
+        let signalled = matches!(reason, ShutdownReason::Signal(_));
+        self.shut_down(reason, app_error, budget_left, &mut *signals, signalled)
+            .await
     }
 
     async fn finish_after_app(
@@ -294,7 +298,8 @@ impl Runner {
             Some(error) => ShutdownReason::AppFailed(error.clone()),
         };
         tracing::info!(%reason, "shutting down");
-        self.shut_down(reason, app_error, self.budget, signals).await
+        self.shut_down(reason, app_error, self.budget, signals, false)
+            .await
     }
 
     async fn shut_down(
@@ -303,25 +308,43 @@ impl Runner {
         app_error: Option<String>,
         budget: Duration,
         signals: &mut dyn SignalSource,
+        mut signalled: bool,
     ) -> RunOutcome {
         let watchdog = self.watchdog_slack.and_then(|slack| {
             Watchdog::arm(budget + slack, FORCED_EXIT_CODE)
                 .map_err(|error| tracing::error!(%error, "cannot arm the shutdown watchdog"))
                 .ok()
         });
-        let report = tokio::select! {
-            report = self.orchestrator.shutdown_all(budget) => report,
-            signal = next_signal(signals) => return self.forced(reason, signal, app_error),
+        let shutdown = self.orchestrator.shutdown_all(budget);
+        let mut shutdown = std::pin::pin!(shutdown);
+        let report = loop {
+            tokio::select! {
+                report = shutdown.as_mut() => break report,
+                signal = next_signal(signals) => {
+                    if signalled {
+                        return self.forced(reason, signal, app_error);
+                    }
+                    // The first signal arrived while shutting down for another reason.
+                    signalled = true;
+                    tracing::warn!(%signal, "shutdown already in progress; signal again to force the exit");
+                }
+            }
         };
         drop(watchdog);
         let failed = app_error.is_some()
             || !report.is_clean()
             || matches!(
                 reason,
-                ShutdownReason::AppFailed(_) | ShutdownReason::CriticalFailure { .. } | ShutdownReason::StartFailed(_)
+                ShutdownReason::AppFailed(_)
+                    | ShutdownReason::CriticalFailure { .. }
+                    | ShutdownReason::StartFailed(_)
             );
         RunOutcome {
-            status: if failed { ExitStatus::Failed } else { ExitStatus::Clean },
+            status: if failed {
+                ExitStatus::Failed
+            } else {
+                ExitStatus::Clean
+            },
             reason,
             app_error,
             report: Some(report),
@@ -329,7 +352,12 @@ impl Runner {
         }
     }
 
-    fn forced(&self, reason: ShutdownReason, signal: Signal, app_error: Option<String>) -> RunOutcome {
+    fn forced(
+        &self,
+        reason: ShutdownReason,
+        signal: Signal,
+        app_error: Option<String>,
+    ) -> RunOutcome {
         let abandoned = self.orchestrator.in_flight();
         tracing::error!(
             %signal, abandoned = ?abandoned.iter().map(|s| s.name.to_string()).collect::<Vec<_>>(),

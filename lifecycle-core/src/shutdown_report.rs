@@ -113,7 +113,15 @@ impl fmt::Display for ShutdownReport {
         writeln!(
             f,
             "{:<15} {:<width$} {:<11} {:>11} {:>7} {:>8} {:>7} {:>6} {:>8}  notes",
-            "phase", "component", "outcome", "duration", "stopped", "finished", "aborted", "stuck", "dropped"
+            "phase",
+            "component",
+            "outcome",
+            "duration",
+            "stopped",
+            "finished",
+            "aborted",
+            "stuck",
+            "dropped"
         )?;
         for phase in &self.phases {
             for r in &phase.resources {
@@ -121,9 +129,19 @@ impl fmt::Display for ShutdownReport {
                     .report
                     .as_ref()
                     .and_then(|rep| rep.tasks.as_ref())
-                    .map(|t| (t.counts.stopped, t.counts.finished, t.counts.aborted, t.stuck_count()))
+                    .map(|t| {
+                        (
+                            t.counts.stopped,
+                            t.counts.finished,
+                            t.counts.aborted,
+                            t.stuck_count(),
+                        )
+                    })
                     .unwrap_or_default();
-                let dropped = r.report.as_ref().map_or(0, StopReport::total_messages_dropped);
+                let dropped = r
+                    .report
+                    .as_ref()
+                    .map_or(0, StopReport::total_messages_dropped);
                 let notes = match &r.report {
                     None => "did not return by the deadline: abandoned".to_owned(),
                     Some(rep) => {
@@ -138,7 +156,11 @@ impl fmt::Display for ShutdownReport {
                         }
                         notes.extend(rep.details.errors.iter().map(|e| format!("error: {e}")));
                         if let Some(tasks) = &rep.tasks {
-                            notes.extend(tasks.stuck().map(|t| format!("stuck task '{}' ({})", t.name, t.outcome)));
+                            notes.extend(
+                                tasks
+                                    .stuck()
+                                    .map(|t| format!("stuck task '{}' ({})", t.name, t.outcome)),
+                            );
                         }
                         notes.join("; ")
                     }

@@ -80,7 +80,10 @@ impl SignalSource for OsSignals {
             }
             #[cfg(not(unix))]
             {
-                tokio::signal::ctrl_c().await.ok().map(|()| Signal::Interrupt)
+                tokio::signal::ctrl_c()
+                    .await
+                    .ok()
+                    .map(|()| Signal::Interrupt)
             }
         })
     }

@@ -303,9 +303,10 @@ impl StateCell {
             .compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire)
             .map_err(|_| self.invalid(from, to))?;
         let now = self.born.elapsed();
-        let previous = self
-            .since_nanos
-            .swap(u64::try_from(now.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        let previous = self.since_nanos.swap(
+            u64::try_from(now.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         let in_previous = now.saturating_sub(Duration::from_nanos(previous));
         let state = self.get();
         let duration_ms = in_previous.as_secs_f64() * 1e3;

@@ -413,7 +413,11 @@ impl TaskSpawner {
     ///
     /// # Panics
     /// Like `tokio::spawn`, when called outside a tokio runtime.
-    pub fn spawn_critical<F>(&self, name: impl Into<TaskName>, task: F) -> Result<TaskId, SpawnError>
+    pub fn spawn_critical<F>(
+        &self,
+        name: impl Into<TaskName>,
+        task: F,
+    ) -> Result<TaskId, SpawnError>
     where
         F: Future + Send + 'static,
         F::Output: TaskResult,
@@ -565,9 +569,9 @@ impl Shared {
             TaskOutcome::Aborted => &self.counts.aborted,
             TaskOutcome::Panicked(_) => &self.counts.panicked,
             TaskOutcome::Failed(_) => &self.counts.failed,
-            TaskOutcome::Finished | TaskOutcome::StoppedCooperatively | TaskOutcome::Stuck { .. } => {
-                &self.counts.finished
-            }
+            TaskOutcome::Finished
+            | TaskOutcome::StoppedCooperatively
+            | TaskOutcome::Stuck { .. } => &self.counts.finished,
         };
         counter.fetch_add(1, Ordering::Relaxed);
         let shutting_down = self.signal.is_triggered();
@@ -582,7 +586,10 @@ impl Shared {
         }
         let escalate = record.critical
             && !shutting_down
-            && matches!(record.outcome, TaskOutcome::Panicked(_) | TaskOutcome::Failed(_));
+            && matches!(
+                record.outcome,
+                TaskOutcome::Panicked(_) | TaskOutcome::Failed(_)
+            );
         let failure = escalate.then(|| TaskFailure {
             manager: self.name.clone(),
             task: record.clone(),

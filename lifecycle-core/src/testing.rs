@@ -49,7 +49,9 @@ impl RuntimeTaskBaseline {
     /// Outside a tokio runtime.
     pub fn capture() -> Self {
         Self {
-            alive: tokio::runtime::Handle::current().metrics().num_alive_tasks(),
+            alive: tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks(),
         }
     }
 
@@ -67,7 +69,9 @@ impl RuntimeTaskBaseline {
     pub async fn assert_back(&self, within: Duration) {
         let deadline = Instant::now() + within;
         loop {
-            let alive = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+            let alive = tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks();
             if alive <= self.alive {
                 return;
             }

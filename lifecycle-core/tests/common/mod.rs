@@ -1,0 +1,139 @@
+//! A configurable probe component for the integration tests.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    unreachable_pub
+)]
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lifecycle_core::{
+    AsyncResource, BoxFuture, Lifecycle, LifecycleState, StartError, StateWatcher, StopDetails,
+    StopReport,
+};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// Bounds a test body so a hang fails fast.
+pub async fn bounded<F: Future>(body: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(20), body)
+        .await
+        .expect("test timed out")
+}
+
+/// A shared, ordered log of what components did.
+#[derive(Clone, Default)]
+pub struct EventLog(Arc<Mutex<Vec<String>>>);
+
+impl EventLog {
+    pub fn push(&self, event: impl Into<String>) {
+        self.0.lock().unwrap().push(event.into());
+    }
+    pub fn events(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+    pub fn position(&self, event: &str) -> usize {
+        self.events()
+            .iter()
+            .position(|e| e == event)
+            .unwrap_or_else(|| panic!("no event {event:?} in {:?}", self.events()))
+    }
+}
+
+/// How a probe behaves.
+#[derive(Clone, Default)]
+pub struct Behavior {
+    /// The start hook fails after registering its rollback step.
+    pub start_fails: bool,
+    /// The start hook panics.
+    pub start_panics: bool,
+    /// The stop hook never finishes (the Lifecycle must still return by the deadline).
+    pub stop_hangs: bool,
+    /// Spawns a cooperative worker task at start.
+    pub worker: bool,
+    /// Spawns a critical task that fails when this is notified.
+    pub fail_critical: Option<Arc<Notify>>,
+}
+
+pub struct Probe {
+    pub lifecycle: Lifecycle,
+    pub log: EventLog,
+    pub behavior: Behavior,
+}
+
+impl Probe {
+    pub fn new(name: &str, log: &EventLog, behavior: Behavior) -> Arc<Self> {
+        Arc::new(Self {
+            lifecycle: Lifecycle::builder(name)
+                .grace(Duration::from_millis(100))
+                .abort_wait(Duration::from_millis(20))
+                .build(),
+            log: log.clone(),
+            behavior,
+        })
+    }
+}
+
+impl AsyncResource for Probe {
+    fn name(&self) -> &str {
+        self.lifecycle.name()
+    }
+
+    fn state(&self) -> LifecycleState {
+        self.lifecycle.state()
+    }
+
+    fn watch_state(&self) -> StateWatcher {
+        self.lifecycle.watch()
+    }
+
+    fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
+        let name = self.name().to_owned();
+        let log = self.log.clone();
+        let behavior = self.behavior.clone();
+        Box::pin(self.lifecycle.start(move |ctx| async move {
+            log.push(format!("start {name}"));
+            let undo_log = log.clone();
+            let undo_name = name.clone();
+            ctx.on_rollback("undo", async move {
+                undo_log.push(format!("rollback {undo_name}"))
+            });
+            if behavior.worker {
+                let signal = ctx.tasks().signal().clone();
+                ctx.tasks()
+                    .spawn("worker", async move { signal.triggered().await })?;
+            }
+            if let Some(trigger) = behavior.fail_critical.clone() {
+                ctx.tasks().spawn_critical("critical", async move {
+                    trigger.notified().await;
+                    Err::<(), _>("feed lost")
+                })?;
+            }
+            if behavior.start_panics {
+                panic!("boom in start");
+            }
+            if behavior.start_fails {
+                return Err("refused by venue".into());
+            }
+            Ok(())
+        }))
+    }
+
+    fn stop(&self, deadline: Instant) -> BoxFuture<'_, StopReport> {
+        let name = self.name().to_owned();
+        let log = self.log.clone();
+        let hangs = self.behavior.stop_hangs;
+        Box::pin(self.lifecycle.stop(deadline, move |_ctx| async move {
+            log.push(format!("stop {name}"));
+            if hangs {
+                std::future::pending::<()>().await;
+            }
+            StopDetails::new()
+        }))
+    }
+}

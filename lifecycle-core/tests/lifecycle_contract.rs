@@ -1,0 +1,287 @@
+//! The lifecycle contract of DESIGN section 2, as given by `Lifecycle`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Behavior, EventLog, Probe, bounded};
+use lifecycle_core::{
+    AsyncResource, Lifecycle, LifecycleState, StartError, StateTag, StopDetails, StopOutcome,
+};
+use tokio::time::Instant;
+
+#[tokio::test]
+async fn start_is_idempotent_and_stop_reports_clean() {
+    bounded(async {
+        let log = EventLog::default();
+        let probe = Probe::new(
+            "a",
+            &log,
+            Behavior {
+                worker: true,
+                ..Behavior::default()
+            },
+        );
+        probe.start().await.unwrap();
+        probe.start().await.unwrap();
+        assert_eq!(log.events(), vec!["start a"]);
+        assert!(probe.is_running());
+        let report = probe.stop_within(Duration::from_secs(1)).await;
+        assert_eq!(report.outcome, StopOutcome::Clean);
+        assert_eq!(report.tasks.as_ref().unwrap().counts.stopped, 1);
+        assert_eq!(probe.state(), LifecycleState::Stopped);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_start_rolls_back_and_leaves_nothing_running() {
+    bounded(async {
+        let log = EventLog::default();
+        let probe = Probe::new(
+            "b",
+            &log,
+            Behavior { worker: true, start_fails: true, ..Behavior::default() },
+        );
+        let error = probe.start().await.unwrap_err();
+        assert!(matches!(&error, StartError::Failed { cause, .. } if cause.message() == "refused by venue"), "{error}");
+        assert_eq!(log.events(), vec!["start b", "rollback b"]);
+        assert!(probe.state().is_failed());
+        assert_eq!(probe.lifecycle.tasks().active_tasks(), 0);
+        // Start again is refused: a failed component is stopped, not restarted.
+        assert!(matches!(probe.start().await, Err(StartError::InvalidState { state: StateTag::Failed, .. })));
+        let report = probe.stop_within(Duration::from_secs(1)).await;
+        assert_eq!(report.outcome, StopOutcome::Failed);
+        assert_eq!(probe.state(), LifecycleState::Stopped);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_panicking_start_is_rolled_back_too() {
+    bounded(async {
+        let log = EventLog::default();
+        let probe = Probe::new(
+            "c",
+            &log,
+            Behavior {
+                start_panics: true,
+                worker: true,
+                ..Behavior::default()
+            },
+        );
+        let error = probe.start().await.unwrap_err();
+        assert!(
+            error.to_string().contains("start panicked: boom in start"),
+            "{error}"
+        );
+        assert_eq!(log.events(), vec!["start c", "rollback c"]);
+        assert_eq!(probe.lifecycle.tasks().active_tasks(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rollback_steps_run_in_reverse_order() {
+    bounded(async {
+        let log = EventLog::default();
+        let lifecycle = Lifecycle::new("steps");
+        let l = log.clone();
+        let result = lifecycle
+            .start(move |ctx| async move {
+                for step in ["socket", "listen-key", "subscription"] {
+                    let l = l.clone();
+                    ctx.on_rollback(step, async move { l.push(format!("undo {step}")) });
+                }
+                Err("subscription refused".into())
+            })
+            .await;
+        assert!(result.is_err());
+        assert_eq!(
+            log.events(),
+            vec!["undo subscription", "undo listen-key", "undo socket"]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stop_before_start_is_a_no_op() {
+    bounded(async {
+        let probe = Probe::new("d", &EventLog::default(), Behavior::default());
+        let report = probe.stop_within(Duration::from_secs(1)).await;
+        assert_eq!(report.outcome, StopOutcome::NotStarted);
+        assert_eq!(probe.state(), LifecycleState::Created);
+        probe.start().await.unwrap();
+        assert!(probe.is_running());
+        probe.stop_within(Duration::from_secs(1)).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_stops_share_one_stop() {
+    bounded(async {
+        let log = EventLog::default();
+        let probe = Probe::new(
+            "e",
+            &log,
+            Behavior {
+                worker: true,
+                ..Behavior::default()
+            },
+        );
+        probe.start().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let (a, b, c) = tokio::join!(
+            probe.stop(deadline),
+            probe.stop(deadline),
+            probe.stop(deadline)
+        );
+        assert_eq!(a, b);
+        assert_eq!(b, c);
+        assert_eq!(log.events().iter().filter(|e| *e == "stop e").count(), 1);
+        // And later calls return the same report.
+        assert_eq!(probe.stop(deadline).await, a);
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_returns_by_its_deadline_even_if_the_hook_hangs() {
+    bounded(async {
+        let probe = Probe::new(
+            "f",
+            &EventLog::default(),
+            Behavior {
+                stop_hangs: true,
+                worker: true,
+                ..Behavior::default()
+            },
+        );
+        probe.start().await.unwrap();
+        let begun = Instant::now();
+        let report = probe.stop(begun + Duration::from_millis(250)).await;
+        assert!(
+            begun.elapsed() <= Duration::from_millis(250),
+            "{:?}",
+            begun.elapsed()
+        );
+        assert_eq!(report.outcome, StopOutcome::Incomplete);
+        assert!(
+            report.details.errors.iter().any(|e| e.contains("deadline")),
+            "{report:?}"
+        );
+        // The worker was still shut down (with no time left: aborted).
+        assert_eq!(probe.lifecycle.tasks().active_tasks(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_stop_survives_its_caller_being_cancelled() {
+    bounded(async {
+        let log = EventLog::default();
+        let probe = Probe::new(
+            "g",
+            &log,
+            Behavior {
+                worker: true,
+                ..Behavior::default()
+            },
+        );
+        probe.start().await.unwrap();
+        // Poll the stop once, then drop it.
+        let stop = probe.stop_within(Duration::from_secs(1));
+        let _ = tokio::time::timeout(Duration::ZERO, stop).await;
+        let mut watcher = probe.watch_state();
+        watcher.wait_for(LifecycleState::is_stopped).await.unwrap();
+        let report = probe.stop_within(Duration::from_secs(1)).await;
+        assert_eq!(report.outcome, StopOutcome::Clean);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_cancelled_start_is_failed_and_cleaned_up() {
+    bounded(async {
+        let lifecycle = Lifecycle::new("slow-start");
+        let log = EventLog::default();
+        let (entered_tx, entered_rx) = tokio::sync::oneshot::channel();
+        let l = log.clone();
+        let start = lifecycle.start(move |ctx| async move {
+            let signal = ctx.tasks().signal().clone();
+            ctx.tasks()
+                .spawn("early", async move { signal.triggered().await })?;
+            ctx.on_rollback("undo", async move { l.push("rolled back") });
+            entered_tx.send(()).unwrap();
+            std::future::pending::<()>().await;
+            Ok(())
+        });
+        tokio::select! {
+            _ = start => unreachable!(),
+            _ = entered_rx => {}
+        }
+        // The start future is dropped here.
+        assert!(lifecycle.state().is_failed());
+        lifecycle_core::testing::assert_no_tasks(lifecycle.tasks(), Duration::from_secs(5)).await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while log.events().is_empty() && Instant::now() < deadline {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(log.events(), vec!["rolled back"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stop_during_start_asks_the_start_to_give_up() {
+    bounded(async {
+        let lifecycle = Arc::new(Lifecycle::new("long-start"));
+        let (entered_tx, entered_rx) = tokio::sync::oneshot::channel();
+        let starter = lifecycle.clone();
+        let start = tokio::spawn(async move {
+            starter
+                .start(move |ctx| async move {
+                    entered_tx.send(()).unwrap();
+                    ctx.stop_signal().await;
+                    Err("gave up: stop requested".into())
+                })
+                .await
+        });
+        entered_rx.await.unwrap();
+        let report = lifecycle
+            .stop(Instant::now() + Duration::from_secs(2), |_| async {
+                StopDetails::new()
+            })
+            .await;
+        assert_eq!(lifecycle.state(), LifecycleState::Stopped);
+        assert!(start.await.unwrap().is_err());
+        assert!(report.prior_failure.is_some(), "{report:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dropping_a_running_resource_aborts_its_tasks() {
+    bounded(async {
+        let lifecycle = Lifecycle::new("leaky");
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
+        lifecycle
+            .start(move |ctx| async move {
+                ctx.tasks().spawn("holds-sender", async move {
+                    let _tx = tx;
+                    std::future::pending::<()>().await;
+                })?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        drop(lifecycle);
+        // The task was aborted: its sender is gone.
+        assert_eq!(rx.recv().await, None);
+    })
+    .await;
+}

@@ -1,0 +1,370 @@
+//! DependencyAwareShutdown: phase order, dependencies, one global deadline, rollback, report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Behavior, EventLog, Probe, bounded};
+use lifecycle_core::{
+    AsyncResource, BoxFuture, DependencyAwareShutdown, DependencyError, LifecycleState,
+    ShutdownPriority, StartError, StateCell, StateWatcher, StopOutcome, StopReport,
+};
+use tokio::time::Instant;
+
+fn system_of(
+    log: &EventLog,
+    members: &[(&str, ShutdownPriority, Behavior)],
+) -> DependencyAwareShutdown {
+    let mut system = DependencyAwareShutdown::new("test-system");
+    for (name, priority, behavior) in members {
+        system.register(Probe::new(name, log, behavior.clone()), *priority);
+    }
+    system
+}
+
+#[tokio::test]
+async fn phases_stop_in_priority_order_and_start_in_reverse() {
+    bounded(async {
+        let log = EventLog::default();
+        use ShutdownPriority::*;
+        let system = system_of(
+            &log,
+            &[
+                ("limiter", Cleanup, Behavior::default()),
+                ("orders", CriticalFirst, Behavior::default()),
+                ("streams", Low, Behavior::default()),
+                ("public-ws", Medium, Behavior::default()),
+                ("private-ws", High, Behavior::default()),
+            ],
+        );
+        system.start_all().await.unwrap();
+        assert_eq!(
+            log.events(),
+            vec![
+                "start limiter",
+                "start streams",
+                "start public-ws",
+                "start private-ws",
+                "start orders"
+            ]
+        );
+        let report = system.shutdown_all(Duration::from_secs(10)).await;
+        let stops: Vec<_> = log.events().into_iter().skip(5).collect();
+        assert_eq!(
+            stops,
+            vec![
+                "stop orders",
+                "stop private-ws",
+                "stop public-ws",
+                "stop streams",
+                "stop limiter"
+            ]
+        );
+        assert!(report.is_clean(), "{report}");
+        let phases: Vec<_> = report.phases.iter().map(|p| p.priority).collect();
+        assert_eq!(phases, ShutdownPriority::ALL.to_vec());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn within_a_phase_a_user_stops_before_what_it_uses() {
+    bounded(async {
+        let log = EventLog::default();
+        let mut system = DependencyAwareShutdown::new("deps");
+        let http = system.register(
+            Probe::new("http", &log, Behavior::default()),
+            ShutdownPriority::Cleanup,
+        );
+        let limiter = system.register(
+            Probe::new("limiter", &log, Behavior::default()),
+            ShutdownPriority::Cleanup,
+        );
+        let cache = system.register(
+            Probe::new("cache", &log, Behavior::default()),
+            ShutdownPriority::Cleanup,
+        );
+        // cache uses http, http uses limiter.
+        system.add_dependency(cache, http).unwrap();
+        system.add_dependency(http, limiter).unwrap();
+        system.start_all().await.unwrap();
+        assert!(log.position("start limiter") < log.position("start http"));
+        assert!(log.position("start http") < log.position("start cache"));
+        system.shutdown_all(Duration::from_secs(5)).await;
+        assert!(log.position("stop cache") < log.position("stop http"));
+        assert!(log.position("stop http") < log.position("stop limiter"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn impossible_dependencies_are_refused() {
+    let log = EventLog::default();
+    let mut system = DependencyAwareShutdown::new("invalid");
+    let orders = system.register(
+        Probe::new("orders", &log, Behavior::default()),
+        ShutdownPriority::CriticalFirst,
+    );
+    let limiter = system.register(
+        Probe::new("limiter", &log, Behavior::default()),
+        ShutdownPriority::Cleanup,
+    );
+    let other = system.register(
+        Probe::new("other", &log, Behavior::default()),
+        ShutdownPriority::Cleanup,
+    );
+    // The limiter cannot use the orders component: it would have to stop first.
+    assert!(matches!(
+        system.add_dependency(limiter, orders),
+        Err(DependencyError::PriorityConflict { .. })
+    ));
+    system.add_dependency(limiter, other).unwrap();
+    assert!(matches!(
+        system.add_dependency(other, limiter),
+        Err(DependencyError::Cycle { .. })
+    ));
+    assert!(matches!(
+        system.add_dependency(other, other),
+        Err(DependencyError::Cycle { .. })
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn phase_deadlines_never_add_up_past_the_total() {
+    bounded(async {
+        let log = EventLog::default();
+        let hang = Behavior {
+            stop_hangs: true,
+            worker: true,
+            ..Behavior::default()
+        };
+        let system = system_of(
+            &log,
+            &ShutdownPriority::ALL
+                .iter()
+                .map(|p| (p.as_str(), *p, hang.clone()))
+                .collect::<Vec<_>>(),
+        );
+        system.start_all().await.unwrap();
+        let begun = Instant::now();
+        let total = Duration::from_millis(500);
+        let report = system.shutdown_all(total).await;
+        // Each phase got what was left: the first hung until the global deadline, the rest got
+        // no time at all, and the whole stayed within the total (the plan's 5 x 5 s bug).
+        assert!(begun.elapsed() <= total, "{:?}", begun.elapsed());
+        assert!(report.duration <= total);
+        assert_eq!(report.phases.len(), 5);
+        assert!(
+            report
+                .resources()
+                .all(|r| r.outcome == StopOutcome::Incomplete),
+            "{report}"
+        );
+        // Every resource was still asked to stop, and its tasks were shut down.
+        assert_eq!(
+            log.events()
+                .iter()
+                .filter(|e| e.starts_with("stop "))
+                .count(),
+            5
+        );
+    })
+    .await;
+}
+
+/// A resource that breaks the contract: its stop never returns.
+struct Rogue(StateCell);
+
+impl AsyncResource for Rogue {
+    fn name(&self) -> &str {
+        self.0.component()
+    }
+    fn state(&self) -> LifecycleState {
+        self.0.get()
+    }
+    fn watch_state(&self) -> StateWatcher {
+        self.0.watch()
+    }
+    fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn stop(&self, _deadline: Instant) -> BoxFuture<'_, StopReport> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_that_breaks_its_contract_is_abandoned_and_the_shutdown_goes_on() {
+    bounded(async {
+        let log = EventLog::default();
+        let mut system = DependencyAwareShutdown::new("rogue");
+        system.register(
+            Arc::new(Rogue(StateCell::new("rogue"))),
+            ShutdownPriority::High,
+        );
+        system.register(
+            Probe::new("after", &log, Behavior::default()),
+            ShutdownPriority::Low,
+        );
+        system.start_all().await.unwrap();
+        let begun = Instant::now();
+        let report = system.shutdown_all(Duration::from_secs(1)).await;
+        assert!(
+            begun.elapsed() <= Duration::from_millis(1100),
+            "{:?}",
+            begun.elapsed()
+        );
+        let abandoned: Vec<_> = report.abandoned().map(|r| r.name.to_string()).collect();
+        assert_eq!(abandoned, vec!["rogue"]);
+        // The next phase still ran (with what was left: nothing, but it was asked).
+        assert!(log.events().contains(&"stop after".to_owned()));
+        assert!(report.to_string().contains("abandoned"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_start_stops_everything_that_started() {
+    bounded(async {
+        let log = EventLog::default();
+        use ShutdownPriority::*;
+        let system = system_of(
+            &log,
+            &[
+                (
+                    "limiter",
+                    Cleanup,
+                    Behavior {
+                        worker: true,
+                        ..Behavior::default()
+                    },
+                ),
+                ("streams", Low, Behavior::default()),
+                (
+                    "private-ws",
+                    High,
+                    Behavior {
+                        start_fails: true,
+                        ..Behavior::default()
+                    },
+                ),
+                ("orders", CriticalFirst, Behavior::default()),
+            ],
+        );
+        let error = system.start_all().await.unwrap_err();
+        assert_eq!(error.failures.len(), 1);
+        assert_eq!(error.failures[0].component(), "private-ws");
+        // orders never started; the rest was stopped in shutdown order.
+        let events = log.events();
+        assert!(!events.contains(&"start orders".to_owned()), "{events:?}");
+        assert!(log.position("stop streams") < log.position("stop limiter"));
+        let limiter = error.rollback.resource("limiter").unwrap();
+        assert_eq!(limiter.outcome, StopOutcome::Clean);
+        assert_eq!(
+            error.rollback.resource("orders").unwrap().outcome,
+            StopOutcome::NotStarted
+        );
+        for (resource, _) in system.resources() {
+            assert!(!resource.is_running(), "{} still running", resource.name());
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_report_renders_as_a_table() {
+    bounded(async {
+        let log = EventLog::default();
+        let system = system_of(
+            &log,
+            &[
+                (
+                    "orders",
+                    ShutdownPriority::CriticalFirst,
+                    Behavior {
+                        worker: true,
+                        ..Behavior::default()
+                    },
+                ),
+                ("limiter", ShutdownPriority::Cleanup, Behavior::default()),
+            ],
+        );
+        system.start_all().await.unwrap();
+        let report = system.shutdown_all(Duration::from_secs(5)).await;
+        let table = report.to_string();
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(
+            lines[0].starts_with("shutdown of test-system: clean"),
+            "{table}"
+        );
+        assert!(
+            lines[1].contains("phase")
+                && lines[1].contains("component")
+                && lines[1].contains("stopped")
+        );
+        assert!(
+            lines[2].starts_with("critical-first")
+                && lines[2].contains("orders")
+                && lines[2].contains("clean"),
+            "{table}"
+        );
+        assert!(
+            lines[3].starts_with("cleanup") && lines[3].contains("limiter"),
+            "{table}"
+        );
+        let orders = report.resource("orders").unwrap();
+        assert_eq!(
+            orders
+                .report
+                .as_ref()
+                .unwrap()
+                .tasks
+                .as_ref()
+                .unwrap()
+                .counts
+                .stopped,
+            1
+        );
+        assert!(lifecycle_core::metrics().shutdowns >= 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn first_failure_names_the_failed_resource() {
+    bounded(async {
+        let log = EventLog::default();
+        let trigger = Arc::new(tokio::sync::Notify::new());
+        let system = system_of(
+            &log,
+            &[
+                ("healthy", ShutdownPriority::Low, Behavior::default()),
+                (
+                    "feed",
+                    ShutdownPriority::Medium,
+                    Behavior {
+                        fail_critical: Some(trigger.clone()),
+                        ..Behavior::default()
+                    },
+                ),
+            ],
+        );
+        system.start_all().await.unwrap();
+        trigger.notify_one();
+        let (name, cause) = system.first_failure().await;
+        assert_eq!(name, "feed");
+        assert!(cause.message().contains("feed lost"));
+        let report = system.shutdown_all(Duration::from_secs(5)).await;
+        assert_eq!(
+            report.resource("feed").unwrap().outcome,
+            StopOutcome::Failed
+        );
+        assert_eq!(
+            report.resource("healthy").unwrap().outcome,
+            StopOutcome::Clean
+        );
+    })
+    .await;
+}

@@ -1,0 +1,224 @@
+//! The runner, driven by injected signals.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Behavior, EventLog, Probe, bounded};
+use lifecycle_core::{
+    DependencyAwareShutdown, ExitStatus, NoSignals, Runner, ShutdownPriority, ShutdownReason,
+    Signal, signal_channel,
+};
+use tokio::sync::Notify;
+
+fn system(log: &EventLog, orders: Behavior) -> DependencyAwareShutdown {
+    let mut system = DependencyAwareShutdown::new("runner-test");
+    system.register(
+        Probe::new("orders", log, orders),
+        ShutdownPriority::CriticalFirst,
+    );
+    system.register(
+        Probe::new(
+            "limiter",
+            log,
+            Behavior {
+                worker: true,
+                ..Behavior::default()
+            },
+        ),
+        ShutdownPriority::Cleanup,
+    );
+    system
+}
+
+#[tokio::test]
+async fn the_app_ending_shuts_down_cleanly_with_exit_code_zero() {
+    bounded(async {
+        let log = EventLog::default();
+        let outcome = Runner::new(system(&log, Behavior::default()))
+            .signals(NoSignals)
+            .run(|_| async { Ok::<(), String>(()) })
+            .await;
+        assert_eq!(outcome.status, ExitStatus::Clean);
+        assert_eq!(outcome.exit_code(), 0);
+        assert_eq!(outcome.reason, ShutdownReason::AppFinished);
+        assert!(outcome.report.unwrap().is_clean());
+        assert!(log.position("stop orders") < log.position("stop limiter"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_app_error_exits_failed_after_an_orderly_shutdown() {
+    bounded(async {
+        let log = EventLog::default();
+        let outcome = Runner::new(system(&log, Behavior::default()))
+            .signals(NoSignals)
+            .run(|_| async { Err::<(), _>("strategy crashed") })
+            .await;
+        assert_eq!(outcome.status, ExitStatus::Failed);
+        assert_eq!(outcome.exit_code(), 1);
+        assert_eq!(
+            outcome.reason,
+            ShutdownReason::AppFailed("strategy crashed".into())
+        );
+        assert!(outcome.report.unwrap().is_clean());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_signal_asks_the_app_to_finish_then_shuts_down() {
+    bounded(async {
+        let log = EventLog::default();
+        let (injector, signals) = signal_channel();
+        let app_log = log.clone();
+        let outcome = Runner::new(system(&log, Behavior::default()))
+            .signals(signals)
+            .run(|ctx| async move {
+                injector.send(Signal::Terminate);
+                ctx.shutdown_signal().triggered().await;
+                app_log.push("app finished quoting");
+                Ok::<(), String>(())
+            })
+            .await;
+        assert_eq!(outcome.reason, ShutdownReason::Signal(Signal::Terminate));
+        assert_eq!(outcome.status, ExitStatus::Clean);
+        assert!(log.position("app finished quoting") < log.position("stop orders"));
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_app_that_ignores_the_signal_is_cancelled_after_its_grace() {
+    bounded(async {
+        let log = EventLog::default();
+        let (injector, signals) = signal_channel();
+        let outcome = Runner::new(system(&log, Behavior::default()))
+            .signals(signals)
+            .app_grace(Duration::from_millis(300))
+            .run(|_| async move {
+                injector.send(Signal::Interrupt);
+                std::future::pending::<Result<(), String>>().await
+            })
+            .await;
+        assert!(outcome.app_error.unwrap().contains("cancelled"));
+        assert_eq!(outcome.status, ExitStatus::Failed);
+        assert!(outcome.report.unwrap().is_clean());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_critical_failure_starts_an_orderly_shutdown() {
+    bounded(async {
+        let log = EventLog::default();
+        let trigger = Arc::new(Notify::new());
+        let t = trigger.clone();
+        let outcome = Runner::new(system(
+            &log,
+            Behavior {
+                fail_critical: Some(trigger),
+                ..Behavior::default()
+            },
+        ))
+        .signals(NoSignals)
+        .run(|ctx| async move {
+            t.notify_one();
+            ctx.shutdown_signal().triggered().await;
+            Ok::<(), String>(())
+        })
+        .await;
+        let ShutdownReason::CriticalFailure { component, cause } = &outcome.reason else {
+            panic!("unexpected {:?}", outcome.reason)
+        };
+        assert_eq!(component, "orders");
+        assert!(cause.message().contains("feed lost"));
+        assert_eq!(outcome.exit_code(), 1);
+        assert!(log.events().contains(&"stop limiter".to_owned()));
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_signal_forces_the_exit_and_names_what_was_abandoned() {
+    bounded(async {
+        let log = EventLog::default();
+        let (injector, signals) = signal_channel();
+        let hanging = Behavior {
+            stop_hangs: true,
+            ..Behavior::default()
+        };
+        let outcome = Runner::new(system(&log, hanging))
+            .signals(signals)
+            .shutdown_budget(Duration::from_secs(10))
+            .run(|ctx| async move {
+                injector.send(Signal::Interrupt);
+                ctx.shutdown_signal().triggered().await;
+                // The second signal arrives while "orders" hangs in its stop.
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    injector.send(Signal::Interrupt);
+                });
+                Ok::<(), String>(())
+            })
+            .await;
+        assert_eq!(outcome.status, ExitStatus::Forced);
+        assert_eq!(outcome.exit_code(), 3);
+        assert!(outcome.report.is_none());
+        let abandoned: Vec<_> = outcome
+            .abandoned
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect();
+        assert_eq!(abandoned, vec!["orders"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_start_is_rolled_back_and_the_app_never_runs() {
+    bounded(async {
+        let log = EventLog::default();
+        let app_log = log.clone();
+        let outcome = Runner::new(system(
+            &log,
+            Behavior {
+                start_fails: true,
+                ..Behavior::default()
+            },
+        ))
+        .signals(NoSignals)
+        .run(|_| async move {
+            app_log.push("app ran");
+            Ok::<(), String>(())
+        })
+        .await;
+        assert!(matches!(outcome.reason, ShutdownReason::StartFailed(_)));
+        assert_eq!(outcome.exit_code(), 1);
+        assert!(!log.events().contains(&"app ran".to_owned()));
+        assert!(log.events().contains(&"stop limiter".to_owned()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_first_signal_during_shutdown_does_not_force() {
+    bounded(async {
+        let log = EventLog::default();
+        let (injector, signals) = signal_channel();
+        let outcome = Runner::new(system(&log, Behavior::default()))
+            .signals(signals)
+            .run(|_| async move {
+                // The app ends on its own; a signal arrives as it does.
+                injector.send(Signal::Interrupt);
+                Ok::<(), String>(())
+            })
+            .await;
+        assert_ne!(outcome.status, ExitStatus::Forced);
+        assert!(outcome.report.unwrap().is_clean());
+    })
+    .await;
+}

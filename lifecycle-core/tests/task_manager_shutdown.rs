@@ -1,0 +1,296 @@
+//! TaskManager: tracking by id, two-phase shutdown, and the report of every task's fate.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
+
+use common::bounded;
+use lifecycle_core::{SpawnError, TaskManager, TaskOutcome};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+#[tokio::test]
+async fn two_tasks_with_one_name_are_both_tracked_and_both_stopped() {
+    bounded(async {
+        let tasks = TaskManager::new("feed");
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let signal = tasks.signal().clone();
+            ids.push(
+                tasks
+                    .spawn("reader", async move { signal.triggered().await })
+                    .unwrap(),
+            );
+        }
+        assert_ne!(ids[0], ids[1]);
+        let running = tasks.running_tasks();
+        assert_eq!(running.len(), 2);
+        assert!(running.iter().all(|t| t.name.as_str() == "reader"));
+
+        let report = tasks
+            .shutdown(Instant::now() + Duration::from_secs(1))
+            .await;
+        assert_eq!(report.counts.spawned, 2);
+        assert_eq!(report.counts.stopped, 2);
+        assert!(report.is_clean(), "{report:?}");
+        assert_eq!(tasks.active_tasks(), 0);
+        assert!(tasks.running_tasks().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn running_tasks_are_listed_with_their_ages() {
+    bounded(async {
+        let tasks = TaskManager::new("ages");
+        let signal = tasks.signal().clone();
+        tasks
+            .spawn("old", async move { signal.triggered().await })
+            .unwrap();
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let signal = tasks.signal().clone();
+        tasks
+            .spawn("young", async move { signal.triggered().await })
+            .unwrap();
+        let running = tasks.running_tasks();
+        assert_eq!(running[0].name.as_str(), "old");
+        assert_eq!(running[0].age, Duration::from_secs(5));
+        assert_eq!(running[1].name.as_str(), "young");
+        assert_eq!(running[1].age, Duration::ZERO);
+        tasks
+            .shutdown(Instant::now() + Duration::from_secs(1))
+            .await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn finished_tasks_leave_the_registry() {
+    bounded(async {
+        let tasks = TaskManager::new("short");
+        let (tx, rx) = oneshot::channel();
+        tasks
+            .spawn("once", async move { tx.send(()).unwrap() })
+            .unwrap();
+        rx.await.unwrap();
+        lifecycle_core::testing::assert_no_tasks(&tasks, Duration::from_secs(5)).await;
+        assert_eq!(tasks.counts().finished, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn spawning_during_shutdown_is_refused_with_a_typed_error() {
+    bounded(async {
+        let tasks = TaskManager::new("closing");
+        tasks
+            .shutdown(Instant::now() + Duration::from_millis(100))
+            .await;
+        let refused = tasks.spawn("late", async {}).unwrap_err();
+        assert_eq!(
+            refused,
+            SpawnError::ShuttingDown {
+                manager: "closing".into(),
+                task: "late".into()
+            }
+        );
+        assert_eq!(tasks.active_tasks(), 0);
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_that_ignores_the_signal_is_aborted_and_reported_by_name() {
+    bounded(async {
+        let tasks = TaskManager::builder("stubborn")
+            .grace(Duration::from_millis(200))
+            .build();
+        tasks.spawn("deaf", std::future::pending::<()>()).unwrap();
+        let signal = tasks.signal().clone();
+        tasks
+            .spawn("polite", async move { signal.triggered().await })
+            .unwrap();
+
+        let begun = Instant::now();
+        let report = tasks.shutdown(begun + Duration::from_secs(5)).await;
+        // Grace of 200 ms, then abort: not a moment of the 5 s more.
+        assert!(
+            begun.elapsed() < Duration::from_millis(300),
+            "{:?}",
+            begun.elapsed()
+        );
+        assert!(report.needed_abort);
+        assert_eq!(report.counts.stopped, 1);
+        assert_eq!(report.counts.aborted, 1);
+        let aborted: Vec<_> = report
+            .records
+            .iter()
+            .filter(|r| r.outcome == TaskOutcome::Aborted)
+            .collect();
+        assert_eq!(aborted.len(), 1);
+        assert_eq!(aborted[0].name.as_str(), "deaf");
+        assert!(!report.is_clean());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn panics_and_errors_are_caught_at_the_task_boundary_and_reported() {
+    bounded(async {
+        let tasks = TaskManager::new("faulty");
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::channel(2);
+        let tx = done_tx.clone();
+        tasks
+            .spawn("panicky", async move {
+                let _notify = NotifyOnDrop(tx);
+                let items: Vec<u8> = Vec::new();
+                if items.is_empty() {
+                    panic!("index out of range");
+                }
+            })
+            .unwrap();
+        let tx = done_tx.clone();
+        tasks
+            .spawn("erring", async move {
+                let _notify = NotifyOnDrop(tx);
+                Err::<(), _>("connection reset")
+            })
+            .unwrap();
+        done_rx.recv().await.unwrap();
+        done_rx.recv().await.unwrap();
+
+        let report = tasks
+            .shutdown(Instant::now() + Duration::from_secs(1))
+            .await;
+        assert_eq!(report.counts.panicked, 1);
+        assert_eq!(report.counts.failed, 1);
+        let outcomes: Vec<_> = report
+            .records
+            .iter()
+            .map(|r| (r.name.as_str(), r.outcome.clone()))
+            .collect();
+        assert!(
+            outcomes.contains(&(
+                "panicky",
+                TaskOutcome::Panicked("index out of range".into())
+            )),
+            "{outcomes:?}"
+        );
+        assert!(
+            outcomes.contains(&("erring", TaskOutcome::Failed("connection reset".into()))),
+            "{outcomes:?}"
+        );
+    })
+    .await;
+}
+
+struct NotifyOnDrop(tokio::sync::mpsc::Sender<()>);
+
+impl Drop for NotifyOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.try_send(());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_stuck_in_blocking_code_is_reported_while_shutdown_returns_by_its_deadline() {
+    bounded(async {
+        let tasks = TaskManager::builder("blocking")
+            .grace(Duration::from_millis(50))
+            .abort_wait(Duration::from_millis(50))
+            .build();
+        let (entered_tx, entered_rx) = oneshot::channel();
+        let (release_tx, release_rx) = std_mpsc::channel::<()>();
+        tasks
+            .spawn("sync-io", async move {
+                entered_tx.send(()).unwrap();
+                // Blocks its worker thread: no abort can reach it.
+                let _ = release_rx.recv();
+            })
+            .unwrap();
+        entered_rx.await.unwrap();
+
+        let begun = Instant::now();
+        let deadline = begun + Duration::from_millis(300);
+        let report = tasks.shutdown(deadline).await;
+        let returned = Instant::now();
+        // Returns by its deadline (with scheduling slack), not when the task unblocks.
+        assert!(
+            returned <= deadline + Duration::from_millis(200),
+            "{:?}",
+            returned - begun
+        );
+        let stuck: Vec<_> = report.stuck().collect();
+        assert_eq!(stuck.len(), 1, "{report:?}");
+        assert_eq!(stuck[0].name.as_str(), "sync-io");
+        assert!(matches!(stuck[0].outcome, TaskOutcome::Stuck { .. }));
+        // Still tracked, not forgotten.
+        assert_eq!(tasks.running_tasks().len(), 1);
+
+        release_tx.send(()).unwrap();
+        lifecycle_core::testing::assert_no_tasks(&tasks, Duration::from_secs(5)).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dropping_a_manager_with_running_tasks_aborts_them() {
+    bounded(async {
+        let tasks = TaskManager::new("dropped");
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let notify = NotifyOnDrop(tx);
+        tasks
+            .spawn("orphan", async move {
+                let _notify = notify;
+                std::future::pending::<()>().await;
+            })
+            .unwrap();
+        drop(tasks);
+        // The task's future is dropped by the abort: its guard reports.
+        assert_eq!(rx.recv().await, Some(()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn shutdown_is_idempotent() {
+    bounded(async {
+        let tasks = TaskManager::new("twice");
+        let signal = tasks.signal().clone();
+        tasks
+            .spawn("t", async move { signal.triggered().await })
+            .unwrap();
+        let first = tasks
+            .shutdown(Instant::now() + Duration::from_secs(1))
+            .await;
+        let second = tasks
+            .shutdown(Instant::now() + Duration::from_secs(1))
+            .await;
+        assert_eq!(first.counts, second.counts);
+        assert!(second.is_clean());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn metrics_count_active_background_tasks() {
+    bounded(async {
+        let tasks = TaskManager::new("metered");
+        let signal = tasks.signal().clone();
+        for _ in 0..3 {
+            let signal = signal.clone();
+            tasks
+                .spawn("m", async move { signal.triggered().await })
+                .unwrap();
+        }
+        // Other tests run concurrently in this process: at least ours are counted.
+        assert!(lifecycle_core::metrics().active_background_tasks >= 3);
+        tasks
+            .shutdown(Instant::now() + Duration::from_secs(1))
+            .await;
+        assert_eq!(tasks.active_tasks(), 0);
+    })
+    .await;
+}
