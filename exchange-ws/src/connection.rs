@@ -344,7 +344,6 @@ impl ConnectionTask {
                         return reason;
                     }
                     // Read on while frames are buffered, without the select's overhead.
-                    self.handlers.refresh(&shared.handlers);
                     for _ in 0..READ_BATCH {
                         if self.signal.is_triggered() {
                             break;
@@ -491,6 +490,7 @@ impl ConnectionTask {
     #[inline]
     fn deliver(&mut self, frame: Frame<'_>) {
         self.received += 1;
+        self.handlers.refresh(&self.shared.handlers);
         self.handlers.deliver(frame);
         self.processed += 1;
     }

@@ -16,7 +16,7 @@ use crate::connection::ConnectionTask;
 use crate::error::SendError;
 use crate::handler::FrameHandler;
 use crate::report::{self, CloseOutcome, WsStats};
-use crate::shared::{Control, Outbound, Shared};
+use crate::shared::{ABORT_WAIT, Control, Outbound, Shared};
 use crate::status::ConnectionState;
 use crate::subscriptions::SubscriptionState;
 
@@ -100,6 +100,7 @@ impl WebSocketManager {
         // The connection task bounds its own close handshake; the grace only has to cover it.
         let lifecycle = Lifecycle::builder(name)
             .grace(config.close_timeout + Duration::from_millis(500))
+            .abort_wait(ABORT_WAIT)
             .build();
         let (outbound, outbound_rx) = mpsc::channel(config.outbound_capacity.max(1));
         let (control, control_rx) = mpsc::unbounded_channel();

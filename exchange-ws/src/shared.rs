@@ -1,6 +1,7 @@
 //! State shared by the manager handle and its connection task (never the handle itself).
 
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::time::Instant;
@@ -10,6 +11,9 @@ use crate::handler::HandlerInbox;
 use crate::report::Counters;
 use crate::status::StatusCell;
 use crate::subscriptions::Subscriptions;
+
+/// The lifecycle's wait after abort, which the task manager reserves at the end of a stop.
+pub(crate) const ABORT_WAIT: Duration = Duration::from_millis(50);
 
 /// A user message for the venue.
 #[derive(Debug)]
@@ -75,8 +79,9 @@ impl Shared {
         *slot = Some(slot.map_or(deadline, |d| d.min(deadline)));
     }
 
-    /// When the close handshake must end: `close_timeout` from now, cut so that it ends well
-    /// before the stop's deadline.
+    /// When the close handshake must end: `close_timeout` from now, cut so that it ends before
+    /// the task manager's grace period does (the deadline less its abort reserve), so the task
+    /// stops cooperatively, never aborted.
     pub(crate) fn close_deadline(&self) -> Instant {
         let now = Instant::now();
         let own = now + self.config.close_timeout;
@@ -87,7 +92,7 @@ impl Shared {
         {
             Some(stop) => {
                 let left = stop.saturating_duration_since(now);
-                let margin = (left / 5).max(std::time::Duration::from_millis(2));
+                let margin = ABORT_WAIT.min(left / 2) + (left / 20).max(Duration::from_millis(1));
                 own.min(stop.checked_sub(margin).unwrap_or(now).max(now))
             }
             None => own,

@@ -6,36 +6,21 @@ mod support;
 
 use std::time::Duration;
 
-use exchange_ws::{
-    ConnectionState, DisconnectReason, Frame, FrameHandler, WebSocketConfig, WebSocketManager,
-    WsEvent,
-};
+use exchange_ws::{ConnectionState, DisconnectReason, WebSocketConfig, WebSocketManager, WsEvent};
 use futures::SinkExt;
 use lifecycle_core::AsyncResource;
 use lifecycle_core::testing::RuntimeTaskBaseline;
 use support::*;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
-
-struct Events(mpsc::UnboundedSender<WsEvent>);
-
-impl FrameHandler for Events {
-    fn on_frame(&mut self, _frame: Frame<'_>) -> Result<(), String> {
-        Ok(())
-    }
-    fn on_event(&mut self, event: &WsEvent) {
-        let _ = self.0.send(event.clone());
-    }
-}
 
 #[tokio::test]
 async fn reconnects_after_the_server_drops_the_connection() {
     bounded(async {
         let mut server = WsServer::start().await;
         let manager = WebSocketManager::new(test_config(&server.url));
-        let (tx, mut events) = mpsc::unbounded_channel();
-        manager.add_handler(Events(tx));
+        let (events_handler, mut events) = Events::channel();
+        manager.add_handler(events_handler);
         manager.start().await.unwrap();
 
         let first = server.next().await;
@@ -215,8 +200,8 @@ async fn a_stalled_server_is_caught_by_the_dead_peer_timer() {
             heartbeat_interval: Some(Duration::from_millis(50)),
             ..test_config(&server.url)
         });
-        let (tx, mut events) = mpsc::unbounded_channel();
-        manager.add_handler(Events(tx));
+        let (events_handler, mut events) = Events::channel();
+        manager.add_handler(events_handler);
         manager.start().await.unwrap();
         // The server accepts, then stays silent: TCP open, no frame, pings unanswered (it never
         // reads, so tungstenite never answers anything either).

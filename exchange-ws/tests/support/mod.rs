@@ -171,3 +171,35 @@ pub fn subscribed_channel(request: &str) -> Option<String> {
 pub async fn assert_no_leak(manager: &WebSocketManager) {
     lifecycle_core::testing::assert_no_tasks(manager.tasks(), Duration::from_secs(1)).await;
 }
+
+/// A handler that forwards connection events to the test.
+pub struct Events(pub mpsc::UnboundedSender<exchange_ws::WsEvent>);
+
+impl Events {
+    pub fn channel() -> (Self, mpsc::UnboundedReceiver<exchange_ws::WsEvent>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Self(tx), rx)
+    }
+}
+
+impl exchange_ws::FrameHandler for Events {
+    fn on_frame(&mut self, _frame: exchange_ws::Frame<'_>) -> Result<(), String> {
+        Ok(())
+    }
+    fn on_event(&mut self, event: &exchange_ws::WsEvent) {
+        let _ = self.0.send(event.clone());
+    }
+}
+
+/// A handler that counts frames, and the count.
+pub fn counting_handler() -> (
+    impl FnMut(exchange_ws::Frame<'_>) + Send + 'static,
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let count = seen.clone();
+    let handler = move |_: exchange_ws::Frame<'_>| {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
+    (handler, seen)
+}

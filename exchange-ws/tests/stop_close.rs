@@ -1,0 +1,252 @@
+//! Stop: clean close handshake, a peer that never answers the close, a flood, no reconnect
+//! during stop, concurrent and early stops; every stop returns by its deadline, nothing leaks.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use exchange_ws::{CloseOutcome, ConnectionState, WebSocketConfig, WebSocketManager};
+use futures::{SinkExt, StreamExt};
+use lifecycle_core::testing::RuntimeTaskBaseline;
+use lifecycle_core::{AsyncResource, LifecycleState, StopOutcome};
+use support::*;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+fn counter(report: &lifecycle_core::StopReport, name: &str) -> u64 {
+    report
+        .details
+        .counters
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+        .unwrap_or_else(|| panic!("no counter {name}"))
+}
+
+#[tokio::test]
+async fn a_clean_stop_closes_with_a_handshake_and_reports_counters() {
+    bounded(async {
+        let mut server = WsServer::start().await;
+        let manager = WebSocketManager::new(test_config(&server.url));
+        let (handler, seen) = counting_handler();
+        manager.add_handler(handler);
+        let baseline = RuntimeTaskBaseline::capture();
+        manager.start().await.unwrap();
+        let mut ws = server.next().await;
+        for i in 0..10u8 {
+            ws.send(Message::binary(vec![i])).await.unwrap();
+        }
+        assert!(eventually(TEST_TIMEOUT, || seen.load(Ordering::Relaxed) == 10).await);
+        // The server reads on, so tungstenite answers the close.
+        let peer = tokio::spawn(async move {
+            let mut got_close = false;
+            while let Some(Ok(message)) = ws.next().await {
+                got_close |= message.is_close();
+            }
+            got_close
+        });
+
+        let report = manager.stop_within(Duration::from_secs(2)).await;
+        assert!(report.is_clean(), "{report}");
+        assert_eq!(report.outcome, StopOutcome::Clean);
+        assert!(
+            report.duration < Duration::from_millis(200),
+            "{:?}",
+            report.duration
+        );
+        assert_eq!(manager.close_outcome(), CloseOutcome::Clean);
+        assert_eq!(counter(&report, "close_clean"), 1);
+        assert_eq!(counter(&report, "received"), 10);
+        assert_eq!(counter(&report, "processed"), 10);
+        assert_eq!(counter(&report, "reconnects"), 0);
+        assert_eq!(report.details.messages_dropped, 0);
+        assert_eq!(manager.state(), LifecycleState::Stopped);
+        assert_eq!(manager.connection_state(), ConnectionState::Closed);
+        assert!(peer.await.unwrap(), "the server saw a close frame");
+        assert_no_leak(&manager).await;
+        baseline.assert_back(Duration::from_secs(1)).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stop_against_a_server_that_never_answers_the_close() {
+    bounded(async {
+        let mut server = WsServer::start().await;
+        let manager = WebSocketManager::new(WebSocketConfig {
+            close_timeout: Duration::from_millis(150),
+            ..test_config(&server.url)
+        });
+        manager.start().await.unwrap();
+        let _silent = server.next().await; // never read: the close is never answered
+        assert!(manager.wait_connected(TEST_TIMEOUT).await);
+
+        let begun = Instant::now();
+        let report = manager.stop_within(Duration::from_secs(1)).await;
+        let took = begun.elapsed();
+        assert!(took >= Duration::from_millis(140), "{took:?}");
+        assert!(took < Duration::from_millis(400), "{took:?}");
+        assert!(report.is_clean(), "{report}");
+        assert_eq!(manager.close_outcome(), CloseOutcome::TimedOut);
+        assert_eq!(counter(&report, "close_timed_out"), 1);
+        assert_no_leak(&manager).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_tight_stop_deadline_cuts_the_close_handshake_short() {
+    bounded(async {
+        let mut server = WsServer::start().await;
+        let manager = WebSocketManager::new(WebSocketConfig {
+            close_timeout: Duration::from_secs(10),
+            ..test_config(&server.url)
+        });
+        manager.start().await.unwrap();
+        let _silent = server.next().await;
+        assert!(manager.wait_connected(TEST_TIMEOUT).await);
+        let begun = Instant::now();
+        let report = manager.stop_within(Duration::from_millis(100)).await;
+        assert!(
+            begun.elapsed() <= Duration::from_millis(110),
+            "{:?}",
+            begun.elapsed()
+        );
+        // The task bounded its own close by the deadline: nothing had to be aborted.
+        assert!(report.is_clean(), "{report}");
+        assert_eq!(manager.close_outcome(), CloseOutcome::TimedOut);
+        assert_no_leak(&manager).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stop_during_a_flood() {
+    bounded(async {
+        let mut server = WsServer::start().await;
+        let manager = WebSocketManager::new(test_config(&server.url));
+        let (handler, seen) = counting_handler();
+        manager.add_handler(handler);
+        let baseline = RuntimeTaskBaseline::capture();
+        manager.start().await.unwrap();
+        let ws = server.next().await;
+        let (mut sink, mut stream) = ws.split();
+        let frame = Bytes::from(vec![7u8; 100]);
+        let flood = tokio::spawn(async move {
+            let mut sent = 0u64;
+            while sink.feed(Message::Binary(frame.clone())).await.is_ok() {
+                sent += 1;
+                if sent.is_multiple_of(64) && sink.flush().await.is_err() {
+                    break;
+                }
+            }
+            sent
+        });
+        // Answer the close from the reading half.
+        let reader = tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
+        assert!(eventually(TEST_TIMEOUT, || seen.load(Ordering::Relaxed) > 10_000).await);
+
+        let begun = Instant::now();
+        let report = manager.stop_within(Duration::from_millis(500)).await;
+        assert!(
+            begun.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            begun.elapsed()
+        );
+        assert_ne!(report.outcome, StopOutcome::Incomplete, "{report}");
+        assert_eq!(manager.state(), LifecycleState::Stopped);
+        let received = counter(&report, "received");
+        assert_eq!(received, counter(&report, "processed"));
+        assert_eq!(received, seen.load(Ordering::Relaxed));
+        assert_eq!(counter(&report, "reconnects"), 0);
+        assert_eq!(manager.stats().connections, 1);
+        assert_no_leak(&manager).await;
+        flood.abort();
+        reader.abort();
+        let _ = flood.await;
+        let _ = reader.await;
+        baseline.assert_back(Duration::from_secs(1)).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn it_never_reconnects_during_stop() {
+    bounded(async {
+        let mut server = WsServer::start().await;
+        let manager = Arc::new(WebSocketManager::new(WebSocketConfig {
+            backoff_initial: Duration::from_millis(1),
+            backoff_max: Duration::from_millis(1),
+            ..test_config(&server.url)
+        }));
+        let mut states = manager.watch_connection();
+        let history = tokio::spawn(async move {
+            let mut seen = vec![*states.borrow_and_update()];
+            while states.changed().await.is_ok() {
+                let state = *states.borrow_and_update();
+                seen.push(state);
+                if state == ConnectionState::Closed {
+                    break;
+                }
+            }
+            seen
+        });
+        manager.start().await.unwrap();
+        let ws = server.next().await;
+        assert!(manager.wait_connected(TEST_TIMEOUT).await);
+        // The server drops the link just as the stop begins.
+        let stopping = tokio::spawn({
+            let manager = manager.clone();
+            async move { manager.stop_within(Duration::from_secs(1)).await }
+        });
+        drop(ws);
+        let report = stopping.await.unwrap();
+        assert!(report.is_clean(), "{report}");
+        let seen = history.await.unwrap();
+        let closing = seen
+            .iter()
+            .position(|s| s.is_closing())
+            .expect("never closing");
+        assert!(
+            seen[closing..].iter().all(|s| s.is_closing()),
+            "revived after closing: {seen:?}"
+        );
+        assert_eq!(seen.last(), Some(&ConnectionState::Closed));
+        // No connection after the stop: at most the one racing reconnect that began before it.
+        assert!(manager.stats().connections <= 2);
+        assert!(server.connections.try_recv().is_err() || manager.stats().connections == 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_and_repeated_stops_share_one_report() {
+    bounded(async {
+        let mut server = WsServer::start().await;
+        let manager = WebSocketManager::new(test_config(&server.url));
+        // Stop before start is a no-op.
+        let early = manager.stop_within(Duration::from_millis(100)).await;
+        assert_eq!(early.outcome, StopOutcome::NotStarted);
+        manager.start().await.unwrap();
+        let mut ws = server.next().await;
+        let peer = tokio::spawn(async move { while let Some(Ok(_)) = ws.next().await {} });
+        let (a, b) = tokio::join!(
+            manager.stop_within(Duration::from_secs(1)),
+            manager.stop_within(Duration::from_secs(1))
+        );
+        assert_eq!(a, b);
+        assert!(a.is_clean(), "{a}");
+        let again = manager.stop_within(Duration::from_secs(1)).await;
+        assert_eq!(again, a);
+        assert!(
+            manager.start().await.is_err(),
+            "a stopped manager does not start again"
+        );
+        peer.await.unwrap();
+    })
+    .await;
+}
