@@ -83,6 +83,10 @@ impl<T: Send + Sync + 'static> LatestPublisher<T> {
     #[doc(alias = "send")]
     #[inline]
     pub fn publish(&self, value: T) -> bool {
+        if !std::mem::needs_drop::<T>() {
+            // Plain data (a book ticker): overwrite in place, nothing to drop.
+            return self.modify(|current| *current = value);
+        }
         let mut value = value;
         let accepted = self.tx.send_if_modified(|slot| {
             if slot.closed {
