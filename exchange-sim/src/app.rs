@@ -38,10 +38,43 @@ pub(crate) struct App {
     pub(crate) market_accounts: (AccountId, AccountId),
 }
 
+/// Reject symbol configurations the engine cannot trade safely.
+fn validate_symbol(spec: &crate::config::SymbolConfig) -> Result<(), SimError> {
+    let problem = if spec.symbol.is_empty()
+        || !spec
+            .symbol
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
+        Some("symbol must be uppercase alphanumeric")
+    } else if spec.base_precision > 18 || spec.quote_precision > 18 {
+        Some("precisions must be at most 18 decimals")
+    } else if spec.initial_mid <= rust_decimal::Decimal::ZERO
+        || spec.market_quantity <= rust_decimal::Decimal::ZERO
+    {
+        Some("initial mid and market quantity must be positive")
+    } else if spec.maker_fee < rust_decimal::Decimal::ZERO
+        || spec.taker_fee < rust_decimal::Decimal::ZERO
+        || spec.maker_fee >= rust_decimal::Decimal::ONE
+        || spec.taker_fee >= rust_decimal::Decimal::ONE
+    {
+        Some("fees must be in [0, 1)")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(SimError::Config(format!("{}: {problem}", spec.symbol))),
+        None => Ok(()),
+    }
+}
+
 impl App {
     pub(crate) fn new(config: SimConfig) -> Result<Self, SimError> {
         if config.symbols.is_empty() {
             return Err(SimError::Config("at least one symbol is required".into()));
+        }
+        for spec in &config.symbols {
+            validate_symbol(spec)?;
         }
         let mut engine = Engine::new(
             config.symbols.iter().cloned(),

@@ -32,9 +32,23 @@
 //! `cargo run -p exchange-sim -- --listen 127.0.0.1:0` prints `listening on http://IP:PORT`
 //! first, then serves until SIGINT/SIGTERM.
 //!
+//! # Operator endpoints (not MEXC)
+//! Under `/_sim/`, never rate limited nor affected by faults:
+//! - `POST /_sim/ws/drop` drops every websocket (no close frame);
+//! - `POST /_sim/ws/malformed` pushes a malformed binary frame to every websocket;
+//! - `POST /_sim/stall` `{"stalled":true|false}` stalls every connection (TCP stays open,
+//!   nothing is read or sent; REST calls wait);
+//! - `POST /_sim/rest/delay` `{"millis":N}` delays every REST answer;
+//! - `POST /_sim/rest/fail` `{"count":N,"status":503,"path":"/api/v3/order"}` fails the next N
+//!   REST calls (optionally only to `path`) with a 5xx or 429;
+//! - `POST /_sim/listenKey/expire` `{"listenKey":"..."}` expires a key and closes its sockets;
+//! - `POST /_sim/faults/clear`, `POST /_sim/market/pause`, `POST /_sim/market/resume`;
+//! - `GET /_sim/accounts/{apiKey}/balances` and `GET /_sim/accounts/{apiKey}/openOrders`.
+//!
 //! # Where it differs from MEXC
 //! Depth pushes are sent per book change (not batched per 100 ms/10 ms); both interval
-//! variants of a channel carry the same events. Error codes MEXC does not document for a
+//! variants of a channel carry the same events. The 100 messages/s per connection inbound
+//! limit is not enforced. Fees are charged in the received asset (no MX deduction). Error codes MEXC does not document for a
 //! case are chosen close to MEXC's (see [`error::ApiError`]).
 
 pub mod accounts;

@@ -224,3 +224,26 @@ fn help_documents_the_flags() {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
 }
+
+#[tokio::test]
+async fn bad_configurations_are_refused() {
+    bounded(async {
+        let mut zero_mid = SimConfig::paused();
+        zero_mid.symbols[0].initial_mid = Decimal::ZERO;
+        let mut no_symbols = SimConfig::paused();
+        no_symbols.symbols.clear();
+        let mut duplicate_key = SimConfig::paused();
+        duplicate_key
+            .accounts
+            .push(exchange_sim::AccountConfig::demo());
+        let mut huge_precision = SimConfig::paused();
+        huge_precision.symbols[0].quote_precision = 40;
+        for config in [zero_mid, no_symbols, duplicate_key, huge_precision] {
+            assert!(matches!(
+                SimVenue::start(config).await,
+                Err(exchange_sim::SimError::Config(_))
+            ));
+        }
+    })
+    .await;
+}

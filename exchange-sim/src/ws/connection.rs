@@ -145,7 +145,11 @@ impl Connection {
                                 return Exit::Abort;
                             }
                         }
-                        Message::Close(_) => return Exit::Abort,
+                        Message::Close(_) => {
+                            // Send the queued close reply before dropping the socket.
+                            let _ = sink.flush().await;
+                            return Exit::Abort;
+                        }
                         // Protocol pings are answered by the websocket layer itself.
                         Message::Ping(_) | Message::Binary(_) | Message::Pong(_) => {}
                     }
