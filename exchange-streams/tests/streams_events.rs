@@ -106,15 +106,13 @@ async fn a_waiting_subscriber_wakes_for_the_next_event() {
         let orders = streams.events::<String>("orders", 4).unwrap();
         streams.start().await.unwrap();
         let mut subscription = streams.subscribe_tracked::<String>("orders").unwrap();
-        let waiter = tokio::spawn(async move {
-            let first = subscription.next().await;
-            (first, subscription)
-        });
-        // Publish only once the waiter is parked on the channel.
-        tokio::task::yield_now().await;
-        orders.publish("filled".to_owned());
-        let (first, mut subscription) = waiter.await.unwrap();
-        assert_eq!(first, Some(Ok("filled".to_owned())));
+        {
+            let mut next = subscription.next();
+            // Waiting: the receiver is parked in its wait future.
+            assert!(futures::poll!(&mut next).is_pending());
+            orders.publish("filled".to_owned());
+            assert_eq!(next.await, Some(Ok("filled".to_owned())));
+        }
         // After a wait, the synchronous path works again.
         orders.publish("cancelled".to_owned());
         assert_eq!(subscription.try_recv(), Ok("cancelled".to_owned()));

@@ -86,16 +86,36 @@ async fn modify_changes_the_value_in_place_and_notifies() {
             .unwrap();
         assert_eq!(subscription.next().await, Some(Ok(BTreeMap::new())));
 
-        let waiter = tokio::spawn(async move { (subscription.next().await, subscription) });
-        tokio::task::yield_now().await;
+        let mut next = subscription.next();
+        assert!(futures::poll!(&mut next).is_pending());
         assert!(balances.modify(|map| {
             map.insert("USDT".to_owned(), 100);
         }));
-        let (next, _subscription) = waiter.await.unwrap();
-        let next = next.unwrap().unwrap();
+        let next = next.await.unwrap().unwrap();
         assert_eq!(next.get("USDT"), Some(&100));
         assert_eq!(balances.published(), 1);
         streams.stop_within(Duration::from_secs(1)).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn publishing_replaces_values_that_own_memory() {
+    bounded(async {
+        let streams = ObservableStreams::new("streams");
+        let status = streams
+            .latest::<String>("status", "starting".to_owned())
+            .unwrap();
+        streams.start().await.unwrap();
+        let mut subscription = streams.subscribe_tracked::<String>("status").unwrap();
+        assert_eq!(subscription.try_recv(), Ok("starting".to_owned()));
+        assert!(status.publish("quoting".to_owned()));
+        assert_eq!(subscription.next().await, Some(Ok("quoting".to_owned())));
+        assert_eq!(status.current(), "quoting");
+        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(!status.publish("late".to_owned()));
+        assert_eq!(status.current(), "quoting");
+        assert_eq!(subscription.next().await, None);
     })
     .await;
 }
