@@ -60,7 +60,7 @@ use crate::latest::LatestReceiver;
 pub struct Subscription<T> {
     source: Source<T>,
     ended: bool,
-    _active: ActiveGuard,
+    active: ActiveGuard,
 }
 
 enum Source<T> {
@@ -70,7 +70,7 @@ enum Source<T> {
 
 impl<T> fmt::Debug for Subscription<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let stats = self._active.stats();
+        let stats = self.active.stats();
         f.debug_struct("Subscription")
             .field("stream", &stats.name)
             .field("kind", &stats.kind)
@@ -85,7 +85,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         Self {
             source: Source::Latest(receiver),
             ended: false,
-            _active: active,
+            active,
         }
     }
 
@@ -94,7 +94,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         Self {
             source: Source::Events(receiver),
             ended: false,
-            _active: active,
+            active,
         }
     }
 
@@ -155,12 +155,12 @@ impl<T> Subscription<T> {
 
     /// The stream's name.
     pub fn name(&self) -> &str {
-        &self._active.stats().name
+        &self.active.stats().name
     }
 
     /// The stream's kind.
     pub fn kind(&self) -> StreamKind {
-        self._active.stats().kind
+        self.active.stats().kind
     }
 
     /// Whether the stream ended for this subscription (it has yielded `None`).
