@@ -368,3 +368,60 @@ async fn first_failure_names_the_failed_resource() {
     })
     .await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_resource_deadline_is_cut_from_the_global_one() {
+    bounded(async {
+        let log = EventLog::default();
+        let mut system = DependencyAwareShutdown::new("own-deadline");
+        let hang = Behavior {
+            stop_hangs: true,
+            ..Behavior::default()
+        };
+        let slow = system.register(Probe::new("slow", &log, hang), ShutdownPriority::High);
+        system.register(
+            Probe::new("next", &log, Behavior::default()),
+            ShutdownPriority::Low,
+        );
+        system
+            .set_deadline(slow, Duration::from_millis(100))
+            .unwrap();
+        system.start_all().await.unwrap();
+        let report = system.shutdown_all(Duration::from_secs(10)).await;
+        let slow = report.resource("slow").unwrap();
+        assert_eq!(slow.duration, Duration::from_millis(100));
+        assert_eq!(slow.outcome, StopOutcome::Incomplete);
+        // The rest got the time that was left, and stopped cleanly.
+        assert_eq!(report.resource("next").unwrap().outcome, StopOutcome::Clean);
+        assert_eq!(report.duration, Duration::from_millis(100));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_report_is_machine_readable() {
+    bounded(async {
+        let log = EventLog::default();
+        let system = system_of(
+            &log,
+            &[(
+                "orders",
+                ShutdownPriority::CriticalFirst,
+                Behavior {
+                    worker: true,
+                    ..Behavior::default()
+                },
+            )],
+        );
+        system.start_all().await.unwrap();
+        let report = system.shutdown_all(Duration::from_secs(5)).await;
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["name"], "test-system");
+        let resource = &json["phases"][0]["resources"][0];
+        assert_eq!(resource["name"], "orders");
+        assert_eq!(resource["priority"], "CriticalFirst");
+        assert_eq!(resource["outcome"], "Clean");
+        assert_eq!(resource["report"]["tasks"]["counts"]["stopped"], 1);
+    })
+    .await;
+}

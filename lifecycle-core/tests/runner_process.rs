@@ -14,8 +14,39 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use common::{Behavior, EventLog, Probe};
-use lifecycle_core::{DependencyAwareShutdown, Runner, ShutdownPriority};
+use lifecycle_core::{
+    AsyncResource, BoxFuture, DependencyAwareShutdown, Lifecycle, LifecycleState, Runner,
+    ShutdownPriority, StartError, StateWatcher, StopDetails, StopReport,
+};
+
+/// A component whose stop blocks its thread (synchronous I/O gone wrong): on a
+/// `current_thread` runtime nothing async can run any more, only the watchdog thread can end
+/// the process.
+struct Blocking(Lifecycle);
+
+impl AsyncResource for Blocking {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn state(&self) -> LifecycleState {
+        self.0.state()
+    }
+    fn watch_state(&self) -> StateWatcher {
+        self.0.watch()
+    }
+    fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
+        Box::pin(self.0.start(|_| async { Ok(()) }))
+    }
+    fn stop(&self, deadline: tokio::time::Instant) -> BoxFuture<'_, StopReport> {
+        Box::pin(self.0.stop(deadline, |_| async {
+            std::thread::sleep(Duration::from_secs(3600));
+            StopDetails::new()
+        }))
+    }
+}
 
 const CHILD_ENV: &str = "LIFECYCLE_CORE_SIGNAL_CHILD";
 
@@ -46,8 +77,20 @@ fn signal_child() {
             ),
             ShutdownPriority::CriticalFirst,
         );
+        if mode == "block" {
+            system.register(
+                Arc::new(Blocking(Lifecycle::new("blocking"))),
+                ShutdownPriority::Low,
+            );
+        }
+        let budget = if mode == "block" {
+            Duration::from_millis(500)
+        } else {
+            Duration::from_secs(30)
+        };
         let outcome = Runner::new(system)
-            .shutdown_budget(Duration::from_secs(30))
+            .shutdown_budget(budget)
+            .watchdog(Duration::from_millis(500))
             .run(|ctx| async move {
                 println!("ready");
                 ctx.shutdown_signal().triggered().await;
@@ -135,4 +178,22 @@ fn a_second_real_sigint_forces_the_exit() {
     kill(child.id(), "-INT");
     let status = wait_with_deadline(&mut child, Duration::from_secs(20));
     assert_eq!(status.code(), Some(3));
+}
+
+#[cfg(unix)]
+#[test]
+fn the_watchdog_ends_a_shutdown_blocked_in_synchronous_code() {
+    let (mut child, mut stdout) = spawn_child("block");
+    wait_for_line(&mut stdout, "ready");
+    let signalled = std::time::Instant::now();
+    kill(child.id(), "-TERM");
+    // Budget 0.5 s (less the app's grace) + watchdog slack 0.5 s: the process is gone soon
+    // after, although its only runtime thread sleeps for an hour.
+    let status = wait_with_deadline(&mut child, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(3));
+    assert!(
+        signalled.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        signalled.elapsed()
+    );
 }
