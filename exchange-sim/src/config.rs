@@ -207,6 +207,8 @@ pub struct WsConfig {
     pub max_subscriptions: usize,
     /// Frames buffered per channel for slow subscribers before they lag.
     pub channel_capacity: usize,
+    /// Frames a client may send per second before it is disconnected (MEXC: 100).
+    pub max_inbound_per_second: u32,
 }
 
 impl Default for WsConfig {
@@ -217,6 +219,7 @@ impl Default for WsConfig {
             max_lifetime: Duration::from_secs(24 * 3600),
             max_subscriptions: 30,
             channel_capacity: 8192,
+            max_inbound_per_second: 100,
         }
     }
 }

@@ -47,8 +47,7 @@
 //!
 //! # Where it differs from MEXC
 //! Depth pushes are sent per book change (not batched per 100 ms/10 ms); both interval
-//! variants of a channel carry the same events. The 100 messages/s per connection inbound
-//! limit is not enforced. Fees are charged in the received asset (no MX deduction). Error codes MEXC does not document for a
+//! variants of a channel carry the same events. Fees are charged in the received asset (no MX deduction). Error codes MEXC does not document for a
 //! case are chosen close to MEXC's (see [`error::ApiError`]).
 
 pub mod accounts;

@@ -84,6 +84,29 @@ async fn control_frames_and_acks() {
 }
 
 #[tokio::test]
+async fn flooding_clients_are_disconnected() {
+    bounded(async {
+        let sim = start_with(|c| c.ws.max_inbound_per_second = 5).await;
+        let mut ws = connect(&sim.ws_url()).await;
+        for _ in 0..5 {
+            send_json(&mut ws, json!({"method": "PING"})).await;
+            assert_eq!(next_text(&mut ws).await["msg"], "PONG");
+        }
+        send_json(&mut ws, json!({"method": "PING"})).await;
+        let code = loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                other => panic!("no close frame: {other:?}"),
+            }
+        };
+        assert_eq!(code, Some(1008));
+        sim.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn subscription_limit() {
     bounded(async {
         let sim = start_with(|c| c.ws.max_subscriptions = 2).await;

@@ -33,6 +33,7 @@ struct Connection {
     opened: Instant,
     last_received: Instant,
     unsubscribed_since: Option<Instant>,
+    inbound_window: (Instant, u32),
 }
 
 /// Why the loop ended.
@@ -53,6 +54,7 @@ pub(super) async fn run(app: Arc<App>, socket: WebSocket, private: Option<(Accou
         opened: now,
         last_received: now,
         unsubscribed_since: Some(now),
+        inbound_window: (now, 0),
     };
     let (mut sink, mut stream) = socket.split();
     match connection.serve(&mut sink, &mut stream).await {
@@ -138,6 +140,9 @@ impl Connection {
                         return Exit::Abort;
                     };
                     self.last_received = Instant::now();
+                    if !self.count_inbound() {
+                        return Exit::Close(1008, "too many messages");
+                    }
                     match message {
                         Message::Text(text) => {
                             let reply = self.handle_control(text.as_str());
@@ -162,6 +167,17 @@ impl Connection {
                 () = sleep_until(deadline) => return Exit::Close(1000, "timeout"),
             }
         }
+    }
+
+    /// Count one inbound frame; `false` once the per-second allowance is exceeded.
+    fn count_inbound(&mut self) -> bool {
+        let (started, count) = &mut self.inbound_window;
+        if self.last_received.duration_since(*started) >= std::time::Duration::from_secs(1) {
+            *started = self.last_received;
+            *count = 0;
+        }
+        *count += 1;
+        *count <= self.app.config.ws.max_inbound_per_second
     }
 
     /// Write `first` and whatever else is already queued, then flush once.
