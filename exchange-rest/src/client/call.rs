@@ -1,0 +1,419 @@
+//! One call: in-flight registration, rate limit, URL and signature, send, classification.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::Url;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+
+use super::{Inner, MexcRestClient};
+use crate::endpoint::{Endpoint, Method};
+use crate::error::{RateLimitSource, RestError, UnknownCause, VenueError, excerpt};
+use crate::limiter::AcquireError;
+use crate::params::Params;
+use crate::request::{GetServerTime, RestRequest};
+use crate::server_clock::ServerClock;
+
+/// The venue's API-key header.
+const API_KEY_HEADER: &str = "X-MEXC-APIKEY";
+/// Pause applied after a 429 without a usable `Retry-After`.
+const DEFAULT_429_PAUSE: Duration = Duration::from_secs(1);
+/// Pause applied after a 418 without a usable `Retry-After` (MEXC bans for 2 min at least).
+const DEFAULT_418_PAUSE: Duration = Duration::from_secs(120);
+
+impl MexcRestClient {
+    /// Runs a typed request, with the configured rate-limit wait and request timeout.
+    ///
+    /// # Errors
+    /// See [`RestError`].
+    pub async fn execute<R: RestRequest>(&self, request: &R) -> Result<R::Response, RestError> {
+        self.inner
+            .execute(R::ENDPOINT, request.params(), None)
+            .await
+    }
+
+    /// Runs a typed request that must be done by `deadline` (rate-limit wait and HTTP call
+    /// together; the request timeout still applies).
+    ///
+    /// # Errors
+    /// See [`RestError`].
+    pub async fn execute_until<R: RestRequest>(
+        &self,
+        request: &R,
+        deadline: Instant,
+    ) -> Result<R::Response, RestError> {
+        self.inner
+            .execute(R::ENDPOINT, request.params(), Some(deadline))
+            .await
+    }
+}
+
+impl Inner {
+    pub(super) async fn execute<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        params: Params,
+        deadline: Option<Instant>,
+    ) -> Result<T, RestError> {
+        let result = self
+            .execute_bytes(endpoint, params, deadline)
+            .await
+            .and_then(|(status, body)| decode(endpoint, status, &body));
+        if let Err(error) = &result {
+            self.counters.failed.fetch_add(1, Ordering::Relaxed);
+            match error {
+                RestError::OutcomeUnknown { .. } => {
+                    self.counters
+                        .outcome_unknown
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(component = self.config.name.as_str(), endpoint = endpoint.name(), %error, "order call outcome unknown: reconcile");
+                }
+                RestError::Timestamp(_) => {
+                    self.resync.notify_one();
+                }
+                _ => {}
+            }
+        }
+        result
+    }
+
+    /// The call up to a successful (2xx) status and its body.
+    async fn execute_bytes(
+        &self,
+        endpoint: Endpoint,
+        params: Params,
+        deadline: Option<Instant>,
+    ) -> Result<(u16, Bytes), RestError> {
+        let _entered = self.in_flight.enter()?;
+        if endpoint.is_signed() && self.signer.is_none() {
+            return Err(RestError::MissingCredentials);
+        }
+        let sent = AtomicBool::new(false);
+        let call = self.perform(endpoint, &params, deadline, &sent);
+        tokio::select! {
+            biased;
+            () = self.abort.triggered() => {
+                self.counters.cancelled_by_stop.fetch_add(1, Ordering::Relaxed);
+                if sent.load(Ordering::SeqCst) && endpoint.mutates_orders() {
+                    Err(RestError::OutcomeUnknown { endpoint, cause: UnknownCause::Closed })
+                } else {
+                    Err(RestError::Closed)
+                }
+            }
+            result = call => result,
+        }
+    }
+
+    async fn perform(
+        &self,
+        endpoint: Endpoint,
+        params: &Params,
+        deadline: Option<Instant>,
+        sent: &AtomicBool,
+    ) -> Result<(u16, Bytes), RestError> {
+        let started = Instant::now();
+        let limit_deadline = deadline.unwrap_or(started + self.config.max_rate_limit_wait);
+        let draw = self.draws.get(endpoint).ok_or_else(|| {
+            RestError::InvalidRequest(format!("no rate-limit draw for {endpoint}"))
+        })?;
+        self.limiter
+            .acquire(draw, limit_deadline)
+            .await
+            .map_err(|e| match e {
+                AcquireError::Closed => RestError::Closed,
+                AcquireError::NotStarted => RestError::NotStarted,
+                AcquireError::DeadlineExceeded { earliest } => RestError::RateLimited {
+                    by: RateLimitSource::Local,
+                    retry_after: earliest,
+                },
+                AcquireError::Unsatisfiable | AcquireError::WouldWait => RestError::RateLimited {
+                    by: RateLimitSource::Local,
+                    retry_after: None,
+                },
+            })?;
+        let http = self.http().ok_or(RestError::Closed)?;
+        let mut timeout = self.config.request_timeout;
+        if let Some(deadline) = deadline {
+            timeout = timeout.min(deadline.saturating_duration_since(Instant::now()));
+            if timeout.is_zero() {
+                return Err(RestError::Timeout);
+            }
+        }
+        let url = self.url(endpoint, params)?;
+        let method = endpoint.method();
+        let mut request = http.request(method.to_reqwest(), url).timeout(timeout);
+        if endpoint.is_signed()
+            && let Some(key) = &self.api_key
+        {
+            request = request.header(API_KEY_HEADER, key.clone());
+        }
+        if method != Method::Get {
+            request = request.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        sent.store(true, Ordering::SeqCst);
+        self.counters.sent.fetch_add(1, Ordering::Relaxed);
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport_error(endpoint, e))?;
+        let status = response.status().as_u16();
+        let retry_after = retry_after(response.headers());
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(endpoint, e))?;
+        tracing::debug!(
+            component = self.config.name.as_str(),
+            endpoint = endpoint.name(),
+            status,
+            duration_ms = started.elapsed().as_secs_f64() * 1e3,
+            "REST call"
+        );
+        match status {
+            200..=299 => Ok((status, body)),
+            429 | 418 => Err(self.rate_limited(endpoint, status, retry_after)),
+            500..=599 => {
+                let body = excerpt(&body);
+                Err(if endpoint.mutates_orders() {
+                    RestError::OutcomeUnknown {
+                        endpoint,
+                        cause: UnknownCause::ServerError { status, body },
+                    }
+                } else {
+                    RestError::Server { status, body }
+                })
+            }
+            _ => Err(venue_error(endpoint, status, &body)),
+        }
+    }
+
+    /// The URL of a call: parameters, then (signed) `recvWindow`, `timestamp`, `signature`.
+    fn url(&self, endpoint: Endpoint, params: &Params) -> Result<Url, RestError> {
+        let base = self
+            .urls
+            .get(endpoint.index())
+            .ok_or_else(|| RestError::InvalidRequest(format!("no URL for {endpoint}")))?;
+        let mut url = base.clone();
+        let signer = if endpoint.is_signed() {
+            Some(self.signer.as_ref().ok_or(RestError::MissingCredentials)?)
+        } else {
+            None
+        };
+        if params.is_empty() && signer.is_none() {
+            return Ok(url);
+        }
+        {
+            let mut query = url.query_pairs_mut();
+            for (key, value) in params.iter() {
+                query.append_pair(key, value);
+            }
+            if signer.is_some() {
+                query.append_pair("recvWindow", &self.recv_window);
+                query.append_pair("timestamp", &self.clock.now_ms().to_string());
+            }
+        }
+        if let Some(signer) = signer {
+            let signature = signer.sign(url.query().unwrap_or_default().as_bytes(), b"");
+            url.query_pairs_mut()
+                .append_pair("signature", signature.as_str());
+        }
+        Ok(url)
+    }
+
+    fn rate_limited(
+        &self,
+        endpoint: Endpoint,
+        status: u16,
+        retry_after: Option<Duration>,
+    ) -> RestError {
+        self.counters
+            .rate_limited_by_venue
+            .fetch_add(1, Ordering::Relaxed);
+        let source = if status == 418 {
+            self.limiter
+                .pause_all(retry_after.unwrap_or(DEFAULT_418_PAUSE));
+            RateLimitSource::VenueBan
+        } else {
+            self.limiter
+                .pause_scope(endpoint.scope(), retry_after.unwrap_or(DEFAULT_429_PAUSE));
+            RateLimitSource::Venue
+        };
+        tracing::warn!(
+            component = self.config.name.as_str(),
+            endpoint = endpoint.name(),
+            status,
+            ?retry_after,
+            "rate limited by the venue"
+        );
+        RestError::RateLimited {
+            by: source,
+            retry_after,
+        }
+    }
+
+    pub(super) async fn sync_clock(&self) -> Result<i64, RestError> {
+        let sent_at = ServerClock::local_ms();
+        let time: crate::model::ServerTime = self
+            .execute(GetServerTime::ENDPOINT, GetServerTime.params(), None)
+            .await?;
+        let received_at = ServerClock::local_ms();
+        self.clock
+            .record_sample(sent_at, received_at, time.server_time);
+        Ok(self.clock.offset_ms())
+    }
+}
+
+/// Decodes a 2xx body; a MEXC error object in a 2xx body is reported as the error it is
+/// (checked first: lenient response types would otherwise accept it).
+fn decode<T: DeserializeOwned>(
+    endpoint: Endpoint,
+    status: u16,
+    body: &[u8],
+) -> Result<T, RestError> {
+    if body.first() == Some(&b'{')
+        && let Ok(ErrorBody {
+            code: Some(code),
+            msg: Some(msg),
+        }) = serde_json::from_slice::<ErrorBody>(body)
+        && code != 0
+        && code != 200
+    {
+        return Err(RestError::from_venue(
+            endpoint,
+            VenueError { status, code, msg },
+        ));
+    }
+    serde_json::from_slice(body).map_err(|error| RestError::Decode {
+        status,
+        reason: error.to_string(),
+        body: excerpt(body),
+    })
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default, deserialize_with = "crate::model::de::opt_i64")]
+    code: Option<i64>,
+    #[serde(default)]
+    msg: Option<String>,
+}
+
+/// A 4xx (other than 429/418): MEXC's `{"code","msg"}`, or whatever came.
+fn venue_error(endpoint: Endpoint, status: u16, body: &[u8]) -> RestError {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(ErrorBody { code, msg }) if code.is_some() || msg.is_some() => RestError::from_venue(
+            endpoint,
+            VenueError {
+                status,
+                code: code.unwrap_or(i64::from(status)),
+                msg: msg.unwrap_or_default(),
+            },
+        ),
+        _ => {
+            let error = VenueError {
+                status,
+                code: i64::from(status),
+                msg: excerpt(body),
+            };
+            if matches!(status, 401 | 403) {
+                RestError::Authentication(error)
+            } else {
+                RestError::Rejected(error)
+            }
+        }
+    }
+}
+
+/// A transport failure; for order calls that may have been written, the outcome is unknown.
+fn transport_error(endpoint: Endpoint, error: reqwest::Error) -> RestError {
+    let error = error.without_url();
+    let never_sent = error.is_connect() || error.is_builder();
+    let text = error_chain(&error);
+    if endpoint.mutates_orders() && !never_sent {
+        let cause = if error.is_timeout() {
+            UnknownCause::Timeout
+        } else {
+            UnknownCause::Transport(text)
+        };
+        return RestError::OutcomeUnknown { endpoint, cause };
+    }
+    if error.is_timeout() {
+        RestError::Timeout
+    } else {
+        RestError::Transport(text)
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// `Retry-After` in seconds (integer or decimal); HTTP dates are not used by MEXC.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let seconds: f64 = text.parse().ok()?;
+    (seconds.is_finite() && seconds >= 0.0)
+        .then(|| Duration::from_secs_f64(seconds.min(86_400.0 * 7.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_parsing() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn error_bodies() {
+        let e = venue_error(
+            Endpoint::NewOrder,
+            400,
+            br#"{"code":10101,"msg":"Insufficient balance"}"#,
+        );
+        assert!(matches!(
+            e,
+            RestError::InsufficientFunds(VenueError { code: 10101, .. })
+        ));
+        let e = venue_error(Endpoint::Depth, 404, b"<html>not found</html>");
+        assert!(matches!(
+            e,
+            RestError::Rejected(VenueError {
+                status: 404,
+                code: 404,
+                ..
+            })
+        ));
+        let e = venue_error(Endpoint::Account, 403, b"");
+        assert!(matches!(e, RestError::Authentication(_)));
+        let e = decode::<crate::model::ServerTime>(
+            Endpoint::Time,
+            200,
+            br#"{"code":700003,"msg":"late"}"#,
+        )
+        .unwrap_err();
+        assert!(matches!(e, RestError::Timestamp(_)));
+        let e = decode::<crate::model::ServerTime>(Endpoint::Time, 200, b"garbage").unwrap_err();
+        assert!(matches!(e, RestError::Decode { status: 200, .. }));
+    }
+}

@@ -1,0 +1,295 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+//! Faults against the embedded venue: 429 with `Retry-After` honoured, 5xx and timeouts on
+//! order calls reported as unknown, stop bounding calls in flight, nothing sent after stop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use exchange_rest::limiter::Scope;
+use exchange_rest::{
+    Credentials, MexcRestClient, MexcRestConfig, NewOrderRequest, OrderRef, RateLimitSource,
+    RateLimiter, RestError, Side, UnknownCause, mexc_spot_limits,
+};
+use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
+use lifecycle_core::{AsyncResource, LifecycleState};
+use rust_decimal::Decimal;
+use tokio::time::{Instant, timeout};
+
+async fn setup(
+    tune: impl FnOnce(&mut MexcRestConfig),
+) -> (SimVenue, Arc<RateLimiter>, Arc<MexcRestClient>) {
+    let venue = SimVenue::start(SimConfig::paused()).await.unwrap();
+    let limiter = Arc::new(RateLimiter::new(mexc_spot_limits("rate_limiter.mexc")));
+    let mut config = MexcRestConfig::new(venue.rest_url())
+        .credentials(Credentials::new(DEMO_API_KEY, DEMO_API_SECRET));
+    tune(&mut config);
+    let client = Arc::new(MexcRestClient::new(config, limiter.clone()).unwrap());
+    limiter.start().await.unwrap();
+    client.start().await.unwrap();
+    (venue, limiter, client)
+}
+
+fn bid(id: &str) -> NewOrderRequest {
+    NewOrderRequest::limit_maker("HIFIUSDT", Side::Buy, Decimal::new(5, 2), Decimal::from(40))
+        .client_order_id(id)
+}
+
+/// Stops everything (the client's stop is idempotent if a test stopped it already).
+async fn teardown(venue: SimVenue, limiter: Arc<RateLimiter>, client: Arc<MexcRestClient>) {
+    venue.faults().clear();
+    client.stop_within(Duration::from_secs(1)).await;
+    assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
+    venue.stop(Duration::from_secs(1)).await;
+}
+
+fn spawn_order(
+    client: &Arc<MexcRestClient>,
+    id: &'static str,
+) -> tokio::task::JoinHandle<Result<exchange_rest::model::NewOrderAck, RestError>> {
+    let client = client.clone();
+    tokio::spawn(async move { client.place_order(&bid(id)).await })
+}
+
+async fn wait_in_flight(client: &MexcRestClient, n: usize) {
+    while client.stats().in_flight < n {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+#[tokio::test]
+async fn retry_after_pauses_the_scope_and_is_honoured() {
+    timeout(Duration::from_secs(10), async {
+        let (venue, limiter, client) = setup(|_| {}).await;
+        venue.faults().fail_next_rest(1, 429, Some("/api/v3/depth"));
+        let limited = client.depth("HIFIUSDT", Some(5)).await;
+        assert_eq!(
+            limited,
+            Err(RestError::RateLimited {
+                by: RateLimitSource::Venue,
+                retry_after: Some(Duration::from_secs(1))
+            })
+        );
+        let paused: Vec<_> = limiter
+            .bucket_stats()
+            .into_iter()
+            .filter(|b| b.paused_for.is_some())
+            .collect();
+        let ip_buckets = limiter
+            .config()
+            .buckets()
+            .iter()
+            .filter(|b| b.scope == Scope::Ip)
+            .count();
+        assert_eq!(paused.len(), ip_buckets, "the whole IP scope is paused");
+
+        // The account scope is not paused.
+        let before = Instant::now();
+        client.account().await.unwrap();
+        assert!(before.elapsed() < Duration::from_millis(500));
+        // The next public call waits for the pause to end, then goes through.
+        let before = Instant::now();
+        client.depth("HIFIUSDT", Some(5)).await.unwrap();
+        assert!(
+            before.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            before.elapsed()
+        );
+        assert_eq!(client.stats().rate_limited_by_venue, 1);
+        assert_eq!(limiter.stats().pauses, 1);
+
+        // A caller whose deadline ends before the pause is refused at once, nothing sent.
+        venue
+            .faults()
+            .fail_next_rest(1, 429, Some("/api/v3/ticker/bookTicker"));
+        assert!(client.book_ticker("HIFIUSDT").await.is_err());
+        let sent = client.stats().sent;
+        let soon = Instant::now() + Duration::from_millis(100);
+        let refused = client
+            .execute_until(&exchange_rest::request::Ping, soon)
+            .await;
+        assert!(
+            matches!(
+                refused,
+                Err(RestError::RateLimited {
+                    by: RateLimitSource::Local,
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(client.stats().sent, sent);
+        teardown(venue, limiter, client).await;
+    })
+    .await
+    .expect("timed out");
+}
+
+#[tokio::test]
+async fn server_errors_on_order_calls_are_outcome_unknown() {
+    timeout(Duration::from_secs(10), async {
+        let (venue, limiter, client) = setup(|_| {}).await;
+        venue.faults().fail_next_rest(1, 503, Some("/api/v3/order"));
+        let placed = client.place_order(&bid("unknown-1")).await;
+        match &placed {
+            Err(
+                e @ RestError::OutcomeUnknown {
+                    cause: UnknownCause::ServerError { status: 503, .. },
+                    ..
+                },
+            ) => {
+                assert!(e.is_outcome_unknown());
+            }
+            other => panic!("expected an unknown outcome, got {other:?}"),
+        }
+        venue
+            .faults()
+            .fail_next_rest(1, 500, Some("/api/v3/openOrders"));
+        assert!(matches!(
+            client.cancel_all_orders(&["HIFIUSDT"]).await,
+            Err(RestError::OutcomeUnknown { .. })
+        ));
+        // A 5xx on a call that changes nothing is a plain server error.
+        venue.faults().fail_next_rest(1, 502, Some("/api/v3/depth"));
+        assert!(matches!(
+            client.depth("HIFIUSDT", None).await,
+            Err(RestError::Server { status: 502, .. })
+        ));
+        assert_eq!(client.stats().outcome_unknown, 2);
+        // Reconciliation: the injected fault answered before the venue acted.
+        assert!(matches!(
+            client
+                .query_order("HIFIUSDT", OrderRef::ClientOrderId("unknown-1".into()))
+                .await,
+            Err(RestError::UnknownOrder(_))
+        ));
+        teardown(venue, limiter, client).await;
+    })
+    .await
+    .expect("timed out");
+}
+
+#[tokio::test]
+async fn a_timed_out_order_is_outcome_unknown_not_unplaced() {
+    timeout(Duration::from_secs(10), async {
+        let (venue, limiter, client) =
+            setup(|c| c.request_timeout = Duration::from_millis(200)).await;
+        venue.faults().delay_rest(Duration::from_millis(600));
+        let placed = client.place_order(&bid("slow-1")).await;
+        assert_eq!(
+            placed.unwrap_err(),
+            RestError::OutcomeUnknown {
+                endpoint: exchange_rest::Endpoint::NewOrder,
+                cause: UnknownCause::Timeout
+            }
+        );
+        assert_eq!(
+            client.depth("HIFIUSDT", None).await.unwrap_err(),
+            RestError::Timeout
+        );
+        teardown(venue, limiter, client).await;
+    })
+    .await
+    .expect("timed out");
+}
+
+#[tokio::test]
+async fn stop_bounds_calls_in_flight_and_nothing_goes_out_after() {
+    timeout(Duration::from_secs(10), async {
+        let (venue, limiter, client) = setup(|c| c.stop_drain = Duration::from_millis(100)).await;
+        venue.faults().delay_rest(Duration::from_secs(5));
+        let order = spawn_order(&client, "inflight-1");
+        let read = tokio::spawn({
+            let client = client.clone();
+            async move { client.depth("HIFIUSDT", None).await }
+        });
+        wait_in_flight(&client, 2).await;
+        let began = Instant::now();
+        let report = client.stop_within(Duration::from_millis(500)).await;
+        let took = began.elapsed();
+        assert!(took < Duration::from_millis(500), "stop took {took:?}");
+        assert!(
+            took >= Duration::from_millis(100),
+            "calls in flight get the drain period"
+        );
+        assert!(
+            report
+                .details
+                .counters
+                .contains(&("cancelled_in_flight", 2)),
+            "{report}"
+        );
+        assert_eq!(client.state(), LifecycleState::Stopped);
+        // The order was sent: its outcome is unknown. The read simply failed with Closed.
+        assert_eq!(
+            order.await.unwrap().unwrap_err(),
+            RestError::OutcomeUnknown {
+                endpoint: exchange_rest::Endpoint::NewOrder,
+                cause: UnknownCause::Closed
+            }
+        );
+        assert_eq!(read.await.unwrap().unwrap_err(), RestError::Closed);
+        assert_eq!(client.stats().in_flight, 0);
+
+        // Nothing is sent after stop.
+        let sent = client.stats().sent;
+        assert_eq!(client.ping().await, Err(RestError::Closed));
+        assert_eq!(
+            client.place_order(&bid("late")).await.unwrap_err(),
+            RestError::Closed
+        );
+        assert_eq!(client.stats().sent, sent);
+        teardown(venue, limiter, client).await;
+    })
+    .await
+    .expect("timed out");
+}
+
+#[tokio::test]
+async fn calls_in_flight_finish_within_the_drain_period() {
+    timeout(Duration::from_secs(10), async {
+        let (venue, limiter, client) = setup(|c| c.stop_drain = Duration::from_secs(2)).await;
+        venue.faults().delay_rest(Duration::from_millis(200));
+        let order = spawn_order(&client, "drained-1");
+        wait_in_flight(&client, 1).await;
+        let report = client.stop_within(Duration::from_secs(3)).await;
+        assert!(report.is_clean(), "{report}");
+        assert!(
+            report
+                .details
+                .counters
+                .contains(&("cancelled_in_flight", 0))
+        );
+        let ack = order.await.unwrap().unwrap();
+        assert!(!ack.order_id.is_empty());
+        assert_eq!(venue.open_orders(DEMO_API_KEY).unwrap().len(), 1);
+        teardown(venue, limiter, client).await;
+    })
+    .await
+    .expect("timed out");
+}
+
+#[tokio::test]
+async fn a_stopped_limiter_or_an_unstarted_client_sends_nothing() {
+    timeout(Duration::from_secs(10), async {
+        let venue = SimVenue::start(SimConfig::paused()).await.unwrap();
+        let limiter = Arc::new(RateLimiter::new(mexc_spot_limits("rate_limiter.mexc")));
+        let config = MexcRestConfig::new(venue.rest_url());
+        let client = MexcRestClient::new(config, limiter.clone()).unwrap();
+        assert_eq!(client.ping().await, Err(RestError::NotStarted));
+        client.start().await.unwrap();
+        assert_eq!(
+            client.ping().await,
+            Err(RestError::NotStarted),
+            "limiter not started"
+        );
+        limiter.start().await.unwrap();
+        client.ping().await.unwrap();
+        limiter.stop_within(Duration::from_secs(1)).await;
+        assert_eq!(client.ping().await, Err(RestError::Closed));
+        assert_eq!(client.stats().sent, 1);
+        assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
+        venue.stop(Duration::from_secs(1)).await;
+    })
+    .await
+    .expect("timed out");
+}
