@@ -110,6 +110,15 @@ impl Faults {
             .unwrap_or(0)
     }
 
+    /// Push these exact bytes as a binary frame to every websocket connection (e.g. a
+    /// truncated push); returns how many were told.
+    pub fn push_raw_frame(&self, bytes: Bytes) -> usize {
+        self.state
+            .ws_control
+            .send(WsControl::Malformed(bytes))
+            .unwrap_or(0)
+    }
+
     /// Expire a listen key now and close its connections; whether it existed.
     pub fn expire_listen_key(&self, key: &str) -> bool {
         let existed = self.state.listen_keys.expire(key);

@@ -149,6 +149,16 @@ impl SimVenue {
         Some(self.app.engine().open_orders(account, None))
     }
 
+    /// Credit `amount` of `asset` to the account of `api_key` (pushed as a `DEPOSIT` change).
+    pub fn deposit(&self, api_key: &str, asset: &str, amount: Decimal) -> Result<(), ApiError> {
+        let account = self
+            .account_id(api_key)
+            .ok_or_else(|| ApiError::bad_request(401, "unknown api key"))?;
+        self.app
+            .execute(|engine, now, out| engine.deposit(account, asset, amount, now, out));
+        Ok(())
+    }
+
     /// Place an order in-process for the account of `api_key` (no HTTP, no signature, no rate
     /// limit); pushes go out as for a REST order.
     pub fn place_order(&self, api_key: &str, order: &NewOrder) -> Result<Order, ApiError> {

@@ -164,3 +164,49 @@ async fn main() -> ExitCode {
     );
     ExitCode::SUCCESS
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbol_and_balance_flags() {
+        assert_eq!(parse_symbol("hifiusdt").unwrap().symbol, "HIFIUSDT");
+        let eth = parse_symbol("eth/usdt@3000").unwrap();
+        assert_eq!(
+            (
+                eth.symbol.as_str(),
+                eth.base_asset.as_str(),
+                eth.initial_mid
+            ),
+            ("ETHUSDT", "ETH", Decimal::from(3000))
+        );
+        assert!(parse_symbol("ETHUSDT").is_err());
+        assert!(parse_symbol("ETH/USDT@x").is_err());
+        assert_eq!(
+            parse_balance("usdt=12.5").unwrap(),
+            ("USDT".to_owned(), Decimal::new(125, 1))
+        );
+        assert!(parse_balance("USDT").is_err());
+        let args = Args::parse_from([
+            "exchange-sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--balance",
+            "USDT=5",
+            "--symbols",
+            "BTCUSDT",
+            "--api-key",
+            "k",
+            "--paused",
+        ]);
+        let config = config(&args).unwrap();
+        assert_eq!(config.symbols.len(), 1);
+        assert_eq!(config.accounts[0].api_key, "k");
+        assert_eq!(
+            config.accounts[0].balances,
+            vec![("USDT".to_owned(), Decimal::from(5))]
+        );
+        assert!(config.market.start_paused);
+    }
+}

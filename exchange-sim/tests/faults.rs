@@ -178,6 +178,18 @@ async fn malformed_frames() {
             1
         );
         assert!(malformed(ws.next().await.unwrap().unwrap()));
+        // A truncated valid push.
+        let valid = PushDataV3ApiWrapper {
+            channel: DEPTH.into(),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        assert_eq!(
+            sim.faults()
+                .push_raw_frame(valid[..valid.len() / 2].to_vec().into()),
+            1
+        );
+        assert!(malformed(ws.next().await.unwrap().unwrap()));
         // The connection still works afterwards.
         send_json(&mut ws, json!({"method": "PING"})).await;
         assert_eq!(next_text(&mut ws).await["msg"], "PONG");

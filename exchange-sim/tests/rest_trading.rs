@@ -368,6 +368,12 @@ async fn cancel_all_and_account() {
             .signed(Method::DELETE, "/api/v3/openOrders", "symbol=A,B,C,D,E,F")
             .await;
         assert_eq!(too_many["code"], -1128);
+        sim.deposit(DEMO_API_KEY, "ETH", Decimal::from(3)).unwrap();
+        assert_eq!(
+            balance(&sim, DEMO_API_KEY, "ETH"),
+            (Decimal::from(3), Decimal::ZERO)
+        );
+        assert!(sim.deposit("nobody", "ETH", Decimal::ONE).is_err());
         let (_, coins) = demo
             .signed(Method::GET, "/api/v3/capital/config/getall", "")
             .await;
