@@ -309,7 +309,7 @@ impl Default for MarketConfig {
             levels: 10,
             level_spacing_ticks: 2,
             half_spread_ticks: 2,
-            max_step_bps: 5,
+            max_step_bps: 2,
             taker_probability: 0.5,
         }
     }

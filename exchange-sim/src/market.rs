@@ -16,10 +16,12 @@ use crate::config::{MarketConfig, SymbolConfig};
 use crate::events::Event;
 use crate::matching::{Engine, NewOrder, Side};
 
-/// Mid price state of one symbol.
+/// Mid price state of one symbol: the mid oscillates around an anchor that drifts slowly,
+/// so prices come back to a resting order near the touch within seconds.
 #[derive(Debug, Clone)]
 struct SymbolState {
     mid: Decimal,
+    anchor: Decimal,
 }
 
 /// The synthetic market's state: its random generator and the mid of every symbol.
@@ -39,7 +41,13 @@ impl SyntheticMarket {
                 .config
                 .symbols
                 .iter()
-                .map(|s| (s.symbol.clone(), SymbolState { mid: s.initial_mid }))
+                .map(|s| {
+                    let state = SymbolState {
+                        mid: s.initial_mid,
+                        anchor: s.initial_mid,
+                    };
+                    (s.symbol.clone(), state)
+                })
                 .collect(),
         };
         let config = &app.config.market;
@@ -98,7 +106,8 @@ impl SyntheticMarket {
                 quote(engine, maker, spec, state, config, rng, now, out);
                 if rng.random_bool(config.taker_probability.clamp(0.0, 1.0)) {
                     let side = if rng.random_bool(0.5) { Side::Buy } else { Side::Sell };
-                    let quantity = spec.market_quantity * Decimal::from(rng.random_range(1..=3u32));
+                    // Up to about two levels deep.
+                    let quantity = spec.market_quantity * Decimal::from(rng.random_range(1..=6u32));
                     let order = NewOrder::market(&spec.symbol, side, quantity);
                     if let Err(e) = engine.place(taker, &order, now, out) {
                         tracing::debug!(symbol = %spec.symbol, error = %e, "synthetic taker order refused");
@@ -113,20 +122,29 @@ fn tick_size(spec: &SymbolConfig) -> Decimal {
     Decimal::new(1, spec.quote_precision)
 }
 
-/// Random walk of the mid in whole ticks, pulled back when it drifts over 10 % away.
+/// One step of the mid: a random move of up to `max_step_bps` plus a pull of a third of the
+/// distance back to the anchor; the anchor drifts by one tick now and then and stays within
+/// 10 % of the initial mid.
 fn step_mid(spec: &SymbolConfig, state: &mut SymbolState, config: &MarketConfig, rng: &mut StdRng) {
     let tick = tick_size(spec);
     let max_ticks = (state.mid * Decimal::from(config.max_step_bps) / Decimal::from(10_000) / tick)
         .floor()
         .max(Decimal::ONE);
     let max_ticks = i64::try_from(max_ticks).unwrap_or(1);
-    let mut step = rng.random_range(-max_ticks..=max_ticks);
-    let drift = (state.mid - spec.initial_mid) / spec.initial_mid;
-    if drift > Decimal::new(1, 1) {
-        step = -step.abs();
-    } else if drift < Decimal::new(-1, 1) {
-        step = step.abs();
+    if rng.random_bool(0.1) {
+        let drift = (state.anchor - spec.initial_mid) / spec.initial_mid;
+        let direction = if drift > Decimal::new(1, 1)
+            || (drift >= Decimal::new(-1, 1) && rng.random_bool(0.5))
+        {
+            -1
+        } else {
+            1
+        };
+        state.anchor += tick * Decimal::from(direction);
     }
+    // Mean reversion: a third of the distance to the anchor, plus noise.
+    let deviation = i64::try_from(((state.mid - state.anchor) / tick).round()).unwrap_or(0);
+    let step = rng.random_range(-max_ticks..=max_ticks) - deviation / 3;
     let next = state.mid + tick * Decimal::from(step);
     if next > tick * Decimal::from(100) {
         state.mid = next;

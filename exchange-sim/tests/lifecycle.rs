@@ -135,6 +135,40 @@ async fn synthetic_market_fills_a_resting_order_near_the_touch() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_market_fills_orders_at_the_touch_within_seconds() {
+    bounded(async {
+        let sim = SimVenue::start(SimConfig::default()).await.unwrap();
+        for (symbol, quantity) in [
+            ("HIFIUSDT", Decimal::from(21)),
+            ("BTCUSDT", Decimal::new(1, 3)),
+        ] {
+            let depth = sim.depth(symbol, 1).unwrap();
+            for (side, price) in [
+                (exchange_sim::Side::Buy, depth.bids[0].0),
+                (exchange_sim::Side::Sell, depth.asks[0].0),
+            ] {
+                sim.place_order(
+                    DEMO_API_KEY,
+                    &NewOrder::limit(symbol, side, price, quantity),
+                )
+                .unwrap();
+            }
+        }
+        assert_eq!(sim.open_orders(DEMO_API_KEY).unwrap().len(), 4);
+        eventually(|| {
+            sim.open_orders(DEMO_API_KEY)
+                .unwrap()
+                .is_empty()
+                .then_some(())
+        })
+        .await;
+        sim.check_invariants().unwrap();
+        sim.shutdown().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn paused_market_is_deterministic() {
     bounded(async {
