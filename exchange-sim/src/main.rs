@@ -37,6 +37,9 @@ struct Args {
     /// `ETH/USDT@3000`).
     #[arg(long, value_delimiter = ',', default_value = "HIFIUSDT,BTCUSDT")]
     symbols: Vec<String>,
+    /// Another account `API_KEY:API_SECRET` with the same starting balances (repeatable).
+    #[arg(long = "account", value_name = "KEY:SECRET")]
+    accounts: Vec<String>,
     /// Starting balance `ASSET=AMOUNT` of the account (repeatable; replaces the demo balances).
     #[arg(long = "balance", value_name = "ASSET=AMOUNT")]
     balances: Vec<String>,
@@ -104,7 +107,17 @@ fn config(args: &Args) -> Result<SimConfig, String> {
             .map(|b| parse_balance(b))
             .collect::<Result<_, _>>()?;
     }
-    config.accounts = vec![account];
+    let mut accounts = vec![account.clone()];
+    for extra in &args.accounts {
+        let (key, secret) = extra
+            .split_once(':')
+            .ok_or(format!("bad account {extra}: use KEY:SECRET"))?;
+        let mut other = account.clone();
+        other.api_key = key.to_owned();
+        other.api_secret = secret.to_owned();
+        accounts.push(other);
+    }
+    config.accounts = accounts;
     Ok(config)
 }
 
@@ -199,10 +212,20 @@ mod tests {
             "--api-key",
             "k",
             "--paused",
+            "--account",
+            "k2:s2",
         ]);
         let config = config(&args).unwrap();
         assert_eq!(config.symbols.len(), 1);
         assert_eq!(config.accounts[0].api_key, "k");
+        assert_eq!(
+            (
+                config.accounts[1].api_key.as_str(),
+                config.accounts[1].api_secret.as_str()
+            ),
+            ("k2", "s2")
+        );
+        assert_eq!(config.accounts[1].balances, config.accounts[0].balances);
         assert_eq!(
             config.accounts[0].balances,
             vec![("USDT".to_owned(), Decimal::from(5))]
