@@ -142,7 +142,7 @@ async fn timeouts_disconnect() {
     bounded(async {
         let sim = start_with(|c| {
             c.ws.no_subscription_timeout = Duration::from_millis(200);
-            c.ws.idle_timeout = Duration::from_millis(400);
+            c.ws.idle_timeout = Duration::from_millis(800);
         })
         .await;
         // Without a subscription.
@@ -157,7 +157,7 @@ async fn timeouts_disconnect() {
         // Pinging keeps a connection alive past the idle time.
         let mut alive = connect(&sim.ws_url()).await;
         subscribe(&mut alive, &[DEPTH]).await;
-        for _ in 0..6 {
+        for _ in 0..12 {
             tokio::time::sleep(Duration::from_millis(100)).await;
             send_json(&mut alive, json!({"method": "PING"})).await;
             assert_eq!(next_text(&mut alive).await["msg"], "PONG");
