@@ -146,6 +146,13 @@ impl App {
         self.engine.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Pause or resume the synthetic market. Taken under the engine lock, so when this
+    /// returns no market step is running and none starts until resumed.
+    pub(crate) fn set_market_paused(&self, paused: bool) {
+        let _engine = self.engine();
+        self.market_paused.send_replace(paused);
+    }
+
     /// Run one engine operation and publish its events while still holding the lock, so
     /// pushes leave in book-version order.
     pub(crate) fn execute<T>(

@@ -117,14 +117,15 @@ impl SimVenue {
         &self.app.config
     }
 
-    /// Stop the synthetic market (no background orders until resumed).
+    /// Stop the synthetic market: when this returns no background order is being placed and
+    /// none will be until [`SimVenue::resume_market`].
     pub fn pause_market(&self) {
-        self.app.market_paused.send_replace(true);
+        self.app.set_market_paused(true);
     }
 
     /// Resume the synthetic market.
     pub fn resume_market(&self) {
-        self.app.market_paused.send_replace(false);
+        self.app.set_market_paused(false);
     }
 
     /// Whether the synthetic market is paused.

@@ -98,6 +98,10 @@ impl SyntheticMarket {
         let (maker, taker) = app.market_accounts;
         let Self { rng, states } = self;
         app.execute(|engine, now, out| {
+            // Checked under the engine lock: once `pause` returned, no step runs.
+            if *app.market_paused.borrow() {
+                return;
+            }
             for spec in &app.config.symbols {
                 let Some(state) = states.get_mut(&spec.symbol) else {
                     continue;

@@ -86,12 +86,12 @@ pub(crate) async fn clear_faults(State(app): State<Arc<App>>) -> Json<Value> {
 }
 
 pub(crate) async fn pause_market(State(app): State<Arc<App>>) -> Json<Value> {
-    app.market_paused.send_replace(true);
+    app.set_market_paused(true);
     Json(json!({ "paused": true }))
 }
 
 pub(crate) async fn resume_market(State(app): State<Arc<App>>) -> Json<Value> {
-    app.market_paused.send_replace(false);
+    app.set_market_paused(false);
     Json(json!({ "paused": false }))
 }
 
