@@ -1,4 +1,34 @@
 //! MEXC-shaped API errors: an HTTP status plus a `{"code":N,"msg":"..."}` body.
+//!
+//! Codes the venue answers (HTTP 400 unless noted):
+//!
+//! | code | when |
+//! |---|---|
+//! | 400 | no `X-MEXC-APIKEY`; precision (scale) of price/quantity too fine |
+//! | 401 (HTTP 401) | unknown API key |
+//! | 404 (HTTP 404) | unknown path; 405 (HTTP 405) wrong method |
+//! | 429 (HTTP 429, `Retry-After`) | rate limit, or an injected 429 |
+//! | 5xx (same HTTP) | injected failures; 503 while shutting down |
+//! | 602 | `signature` not 64 lowercase hex digits (e.g. uppercase) |
+//! | -1102 | mandatory parameter missing (`timestamp`, `signature`, `symbol`, ...) |
+//! | -1125 | `Invalid listen key` |
+//! | -1128 | more than 5 symbols in cancel-all |
+//! | -2010 | LIMIT_MAKER would take |
+//! | -2011 | unknown order, or cancel of a closed order |
+//! | 10007 | unknown symbol |
+//! | 10101 | insufficient balance |
+//! | 30002 / 30003 | below minimum / above maximum quantity or notional |
+//! | 30029 | too many open orders (500 per account) |
+//! | 30087 | price not positive or absurdly large |
+//! | 700001 | malformed API key |
+//! | 700002 | signature does not match |
+//! | 700003 | timestamp outside `recvWindow` |
+//! | 700004 | neither `orderId` nor `origClientOrderId` |
+//! | 700005 | `recvWindow` above 60000 |
+//! | 700006 | client IP not whitelisted for the key |
+//! | 700007 | key may not trade |
+//! | 700008 | illegal characters / unparseable parameter or body |
+//! | 730001 | more than 60 listen keys for the account |
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
