@@ -2,7 +2,7 @@
 //! malformed frames, expire listen keys.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,6 +16,8 @@ use crate::listen_keys::ListenKeys;
 pub enum WsControl {
     /// Close the TCP connection at once, without a close frame.
     DropAll,
+    /// Close every connection with a close frame (1001 going away).
+    CloseAll,
     /// Send these bytes as a binary frame (not a valid protobuf push).
     Malformed(Bytes),
     /// The listen key was expired: its connections close.
@@ -37,6 +39,8 @@ pub struct FailRule {
 struct FaultState {
     ws_control: broadcast::Sender<WsControl>,
     stalled: watch::Sender<bool>,
+    refuse_websockets: AtomicBool,
+    live_websockets: AtomicUsize,
     rest_delay_ms: AtomicU64,
     failures: Mutex<VecDeque<FailRule>>,
     listen_keys: Arc<ListenKeys>,
@@ -54,6 +58,8 @@ impl Faults {
             state: Arc::new(FaultState {
                 ws_control: broadcast::channel(64).0,
                 stalled: watch::channel(false).0,
+                refuse_websockets: AtomicBool::new(false),
+                live_websockets: AtomicUsize::new(0),
                 rest_delay_ms: AtomicU64::new(0),
                 failures: Mutex::new(VecDeque::new()),
                 listen_keys,
@@ -64,6 +70,27 @@ impl Faults {
     /// Drop every websocket connection (no close frame); returns how many were told.
     pub fn drop_websockets(&self) -> usize {
         self.state.ws_control.send(WsControl::DropAll).unwrap_or(0)
+    }
+
+    /// Close every websocket connection with a close frame (code 1001); returns how many were
+    /// told.
+    pub fn close_websockets(&self) -> usize {
+        self.state.ws_control.send(WsControl::CloseAll).unwrap_or(0)
+    }
+
+    /// Refuse (or accept again) new websocket connections: the upgrade answers HTTP 503.
+    pub fn refuse_websockets(&self, refuse: bool) {
+        self.state.refuse_websockets.store(refuse, Ordering::SeqCst);
+    }
+
+    /// Whether new websocket connections are refused.
+    pub fn is_refusing_websockets(&self) -> bool {
+        self.state.refuse_websockets.load(Ordering::SeqCst)
+    }
+
+    /// Number of websocket connections currently open.
+    pub fn websocket_connections(&self) -> usize {
+        self.state.live_websockets.load(Ordering::SeqCst)
     }
 
     /// Stall (or release) every connection: websockets neither read nor write, REST calls
@@ -131,6 +158,15 @@ impl Faults {
         self.lock_failures().clear();
         self.delay_rest(Duration::ZERO);
         self.stall_connections(false);
+        self.refuse_websockets(false);
+    }
+
+    /// Count a websocket connection as open until the guard is dropped.
+    pub(crate) fn track_websocket(&self) -> LiveWebsocket {
+        self.state.live_websockets.fetch_add(1, Ordering::SeqCst);
+        LiveWebsocket {
+            faults: self.clone(),
+        }
     }
 
     pub(crate) fn notify_listen_key_expired(&self, key: &str) {
@@ -168,6 +204,21 @@ impl Faults {
             .failures
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Keeps one websocket counted in [`Faults::websocket_connections`] while alive.
+#[derive(Debug)]
+pub(crate) struct LiveWebsocket {
+    faults: Faults,
+}
+
+impl Drop for LiveWebsocket {
+    fn drop(&mut self) {
+        self.faults
+            .state
+            .live_websockets
+            .fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -35,6 +35,9 @@
 //! # Operator endpoints (not MEXC)
 //! Under `/_sim/`, never rate limited nor affected by faults:
 //! - `POST /_sim/ws/drop` drops every websocket (no close frame);
+//! - `POST /_sim/ws/close` closes every websocket with a close frame (1001);
+//! - `POST /_sim/ws/refuse` `{"refuse":true|false}` refuses new websockets (HTTP 503);
+//! - `GET /_sim/ws/connections` counts open websockets;
 //! - `POST /_sim/ws/malformed` pushes a malformed binary frame to every websocket;
 //! - `POST /_sim/stall` `{"stalled":true|false}` stalls every connection (TCP stays open,
 //!   nothing is read or sent; REST calls wait);

@@ -62,6 +62,45 @@ async fn drop_websockets() {
 }
 
 #[tokio::test]
+async fn close_refuse_and_count_websockets() {
+    bounded(async {
+        let sim = start_paused().await;
+        let faults = sim.faults();
+        let mut a = connect(&sim.ws_url()).await;
+        let mut b = connect(&sim.ws_url()).await;
+        eventually(|| (faults.websocket_connections() == 2).then_some(())).await;
+        let counted = reqwest::get(format!("{}/_sim/ws/connections", sim.rest_url()))
+            .await
+            .unwrap();
+        assert_eq!(counted.json::<Value>().await.unwrap()["connections"], 2);
+        assert_eq!(faults.close_websockets(), 2);
+        for ws in [&mut a, &mut b] {
+            let close = loop {
+                match ws.next().await {
+                    Some(Ok(Message::Close(frame))) => break frame,
+                    Some(Ok(_)) => {}
+                    other => panic!("no close frame: {other:?}"),
+                }
+            };
+            assert_eq!(u16::from(close.unwrap().code), 1001);
+        }
+        eventually(|| (faults.websocket_connections() == 0).then_some(())).await;
+        faults.refuse_websockets(true);
+        assert!(
+            tokio_tungstenite::connect_async(sim.ws_url())
+                .await
+                .is_err()
+        );
+        admin(&sim, "/_sim/ws/refuse", json!({"refuse": false})).await;
+        let mut c = connect(&sim.ws_url()).await;
+        admin(&sim, "/_sim/ws/close", json!({})).await;
+        assert!(!dropped_without_close(&mut c).await);
+        sim.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn stall_connections() {
     bounded(async {
         let sim = start_paused().await;

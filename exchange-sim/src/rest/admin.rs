@@ -45,6 +45,28 @@ pub(crate) async fn drop_websockets(State(app): State<Arc<App>>) -> Json<Value> 
     Json(json!({ "connections": app.faults.drop_websockets() }))
 }
 
+/// Body of `POST /_sim/ws/refuse`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RefuseBody {
+    refuse: bool,
+}
+
+pub(crate) async fn close_websockets(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(json!({ "connections": app.faults.close_websockets() }))
+}
+
+pub(crate) async fn refuse_websockets(
+    State(app): State<Arc<App>>,
+    Json(body): Json<RefuseBody>,
+) -> Json<Value> {
+    app.faults.refuse_websockets(body.refuse);
+    Json(json!({ "refuse": body.refuse }))
+}
+
+pub(crate) async fn websocket_connections(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(json!({ "connections": app.faults.websocket_connections() }))
+}
+
 pub(crate) async fn stall(State(app): State<Arc<App>>, Json(body): Json<StallBody>) -> Json<Value> {
     app.faults.stall_connections(body.stalled);
     Json(json!({ "stalled": body.stalled }))

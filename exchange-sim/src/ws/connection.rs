@@ -56,6 +56,7 @@ pub(super) async fn run(app: Arc<App>, socket: WebSocket, private: Option<(Accou
         unsubscribed_since: Some(now),
         inbound_window: (now, 0),
     };
+    let _live = connection.app.faults.track_websocket();
     let (mut sink, mut stream) = socket.split();
     match connection.serve(&mut sink, &mut stream).await {
         Exit::Abort => {}
@@ -121,6 +122,7 @@ impl Connection {
                 () = crate::shutdown::wait_until(&mut shutdown, true) => return Exit::Close(1001, "server shutting down"),
                 command = control.recv() => match command {
                     Ok(WsControl::DropAll) => return Exit::Abort,
+                    Ok(WsControl::CloseAll) => return Exit::Close(1001, "going away"),
                     Ok(WsControl::Malformed(bytes)) => {
                         if sink.send(Message::Binary(bytes)).await.is_err() {
                             return Exit::Abort;

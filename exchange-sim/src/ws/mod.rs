@@ -21,6 +21,14 @@ pub(crate) async fn upgrade(
     uri: Uri,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    if app.faults.is_refusing_websockets() {
+        return ApiError::with_status(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            503,
+            "Service Unavailable (websockets refused)",
+        )
+        .into_response();
+    }
     let params = match Params::parse(uri.query().unwrap_or_default(), b"") {
         Ok(params) => params,
         Err(e) => return e.into_response(),
