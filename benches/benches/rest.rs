@@ -1,0 +1,209 @@
+//! exchange-rest: the rate limiter, signing and a REST round trip, each against its anchor in
+//! the same run and the same criterion group.
+//!
+//! - `limiter_uncontended`: governor's `check()` (a GCRA on one atomic) vs our
+//!   `RateLimiter::try_acquire` and `acquire` (first poll, fast path) on one bucket. Both
+//!   limits are far above what the loop can reach, so neither ever refuses.
+//! - `limiter_three_buckets`: three governor limiters checked in turn (not atomic) vs one
+//!   all-or-nothing draw over three buckets.
+//! - `signing`: HMAC-SHA256 + hex with a fresh key each time (the straightforward way) vs our
+//!   `Signer` (keyed state computed once), over a typical new-order query.
+//! - `round_trip`: `GET /api/v3/time` to the embedded venue: bare reqwest (send, read body,
+//!   parse JSON) vs our client (`server_time()`: in-flight tracking, limiter, URL, send,
+//!   classification, typed decode). Same runtime, same venue, same connection settings.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::future::Future;
+use std::hint::black_box;
+use std::num::NonZeroU32;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use exchange_rest::limiter::{BucketSpec, Draw, RateLimiter, RateLimiterConfig, Scope};
+use exchange_rest::{ApiSecret, Endpoint, MexcRestClient, MexcRestConfig, Signer};
+use exchange_sim::{RateLimitConfig, SimConfig, SimVenue};
+use hmac::{Hmac, KeyInit, Mac};
+use lifecycle_core::AsyncResource;
+use sha2::Sha256;
+
+const ORDER_QUERY: &[u8] =
+    b"symbol=HIFIUSDT&side=BUY&type=LIMIT_MAKER&quantity=21.2&price=0.099&newClientOrderId=mm-b-1&recvWindow=5000&timestamp=1736417034259";
+const SECRET: &str = "45d0b3c26f2644f19bfb98b07741b2f5";
+
+/// A limit no benchmark loop reaches: a million per millisecond.
+const HUGE_LIMIT: u32 = 1_000_000;
+const HUGE_WINDOW: Duration = Duration::from_millis(1);
+
+fn governor_unlimited() -> governor::DefaultDirectRateLimiter {
+    governor::RateLimiter::direct(governor::Quota::per_second(
+        NonZeroU32::new(u32::MAX).unwrap(),
+    ))
+}
+
+fn started(limiter: RateLimiter, runtime: &tokio::runtime::Runtime) -> RateLimiter {
+    runtime.block_on(limiter.start()).unwrap();
+    limiter
+}
+
+fn limiter_with(buckets: usize, runtime: &tokio::runtime::Runtime) -> (RateLimiter, Draw) {
+    let mut config = RateLimiterConfig::new("rate_limiter.bench");
+    let ids: Vec<_> = (0..buckets)
+        .map(|i| {
+            let scope = if i == 1 { Scope::Account } else { Scope::Ip };
+            (
+                config
+                    .add(BucketSpec::new(
+                        format!("b{i}"),
+                        scope,
+                        HUGE_LIMIT,
+                        HUGE_WINDOW,
+                    ))
+                    .unwrap(),
+                1,
+            )
+        })
+        .collect();
+    let limiter = started(RateLimiter::new(config), runtime);
+    let draw = limiter.draw(&ids).unwrap();
+    (limiter, draw)
+}
+
+/// Polls a future once with a no-op waker: the cost of an `acquire` that is granted at once.
+fn poll_once<F: Future>(future: F) -> Poll<F::Output> {
+    let mut cx = Context::from_waker(Waker::noop());
+    pin!(future).poll(&mut cx)
+}
+
+fn limiter_benches(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _entered = runtime.enter();
+
+    let mut group = c.benchmark_group("limiter_uncontended");
+    let governor = governor_unlimited();
+    group.bench_function("governor_check", |b| {
+        b.iter(|| black_box(&governor).check().is_ok())
+    });
+    let (limiter, draw) = limiter_with(1, &runtime);
+    group.bench_function("quiesce_try_acquire", |b| {
+        b.iter(|| black_box(&limiter).try_acquire(black_box(&draw)).is_ok())
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3600);
+    group.bench_function("quiesce_acquire", |b| {
+        b.iter(|| {
+            matches!(
+                poll_once(black_box(&limiter).acquire(black_box(&draw), deadline)),
+                Poll::Ready(Ok(_))
+            )
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("limiter_three_buckets");
+    let governors = [
+        governor_unlimited(),
+        governor_unlimited(),
+        governor_unlimited(),
+    ];
+    group.bench_function("governor_check_x3", |b| {
+        b.iter(|| black_box(&governors).iter().all(|g| g.check().is_ok()))
+    });
+    let (limiter3, draw3) = limiter_with(3, &runtime);
+    group.bench_function("quiesce_try_acquire_3", |b| {
+        b.iter(|| black_box(&limiter3).try_acquire(black_box(&draw3)).is_ok())
+    });
+    group.finish();
+    assert!(limiter.stats().granted > 0 && limiter3.stats().granted > 0);
+    assert_eq!(limiter.stats().rejected + limiter3.stats().rejected, 0);
+    runtime.block_on(limiter.stop_within(Duration::from_secs(1)));
+    runtime.block_on(limiter3.stop_within(Duration::from_secs(1)));
+}
+
+fn signing_benches(c: &mut Criterion) {
+    let mut group = c.benchmark_group("signing");
+    group.bench_function("hmac_hex_fresh_key", |b| {
+        b.iter(|| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+            mac.update(black_box(ORDER_QUERY));
+            hex::encode(mac.finalize().into_bytes())
+        })
+    });
+    let signer = Signer::new(&ApiSecret::new(SECRET));
+    group.bench_function("quiesce_signer", |b| {
+        b.iter(|| black_box(&signer).sign(black_box(ORDER_QUERY), b""))
+    });
+    group.finish();
+}
+
+/// A limiter with a bucket per endpoint that the benchmark never fills.
+fn unlimited_endpoint_limiter() -> Arc<RateLimiter> {
+    let mut config = RateLimiterConfig::new("rate_limiter.bench");
+    for endpoint in Endpoint::ALL {
+        config
+            .add(BucketSpec::new(
+                endpoint.name(),
+                endpoint.scope(),
+                HUGE_LIMIT,
+                HUGE_WINDOW,
+            ))
+            .unwrap();
+    }
+    Arc::new(RateLimiter::new(config))
+}
+
+fn round_trip_benches(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut sim_config = SimConfig::paused();
+    sim_config.rate_limits = RateLimitConfig::disabled();
+    let venue = runtime.block_on(SimVenue::start(sim_config)).unwrap();
+    let limiter = unlimited_endpoint_limiter();
+    let client =
+        MexcRestClient::new(MexcRestConfig::new(venue.rest_url()), limiter.clone()).unwrap();
+    runtime.block_on(async {
+        limiter.start().await.unwrap();
+        client.start().await.unwrap();
+    });
+    let bare = reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
+    let url = format!("{}/api/v3/time", venue.rest_url());
+
+    let mut group = c.benchmark_group("round_trip");
+    group.bench_function("reqwest_bare", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let body = bare.get(&url).send().await.unwrap().bytes().await.unwrap();
+            let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert!(value.get("serverTime").is_some());
+        })
+    });
+    group.bench_function("quiesce_client", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { client.server_time().await.unwrap() })
+    });
+    group.finish();
+
+    runtime.block_on(async {
+        assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
+        assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
+        venue.stop(Duration::from_secs(1)).await;
+    });
+}
+
+criterion_group!(
+    benches,
+    limiter_benches,
+    signing_benches,
+    round_trip_benches
+);
+criterion_main!(benches);
