@@ -85,7 +85,10 @@ async fn retry_after_pauses_the_scope_and_is_honoured() {
         // The account scope is not paused.
         let before = Instant::now();
         client.account().await.unwrap();
-        assert!(before.elapsed() < Duration::from_millis(500));
+        assert!(
+            before.elapsed() < Duration::from_millis(900),
+            "not held by the IP scope's 1 s pause"
+        );
         // The next public call waits for the pause to end, then goes through.
         let before = Instant::now();
         client.depth("HIFIUSDT", Some(5)).await.unwrap();
@@ -204,9 +207,10 @@ async fn stop_bounds_calls_in_flight_and_nothing_goes_out_after() {
         });
         wait_in_flight(&client, 2).await;
         let began = Instant::now();
-        let report = client.stop_within(Duration::from_millis(500)).await;
+        // The venue holds both calls for 5 s; the stop cancels them after the 100 ms drain.
+        let report = client.stop_within(Duration::from_secs(2)).await;
         let took = began.elapsed();
-        assert!(took < Duration::from_millis(500), "stop took {took:?}");
+        assert!(took < Duration::from_secs(2), "stop took {took:?}");
         assert!(
             took >= Duration::from_millis(100),
             "calls in flight get the drain period"

@@ -238,7 +238,11 @@ impl LimiterState {
     /// Grants every queued waiter that can go at `now`, in FIFO order per bucket: a waiter is
     /// considered only if no earlier waiter still waits on one of its buckets.
     pub(crate) fn dispatch(&mut self, now: Nanos) {
-        if self.phase != Phase::Open || self.waiters.is_empty() {
+        if self.waiters.is_empty() {
+            self.waiting = BucketSet::EMPTY;
+            return;
+        }
+        if self.phase != Phase::Open {
             return;
         }
         let mut blocked = BucketSet::EMPTY;
@@ -430,6 +434,24 @@ mod tests {
             s.admit(0, &light, 0, false),
             Admission::Rejected { .. }
         ));
+    }
+
+    #[test]
+    fn fast_path_resumes_once_the_last_waiter_left() {
+        let mut s = state(&[1000]);
+        let heavy = draw(&[(0, 1000)], 1);
+        let light = draw(&[(0, 1)], 1);
+        assert!(s.grant_without_clock(&light));
+        let Admission::Queued { id, .. } = s.admit(0, &heavy, 10 * SEC, true) else {
+            panic!("expected to queue");
+        };
+        assert!(!s.grant_without_clock(&light), "behind the heavy waiter");
+        s.remove(id, 0);
+        assert_eq!(s.queued(), 0);
+        assert!(
+            s.grant_without_clock(&light),
+            "no waiter left: fast path again"
+        );
     }
 
     #[test]
