@@ -297,3 +297,31 @@ async fn a_stopped_limiter_or_an_unstarted_client_sends_nothing() {
     .await
     .expect("timed out");
 }
+
+#[tokio::test]
+async fn our_limiter_refuses_before_the_venue_would() {
+    timeout(Duration::from_secs(10), async {
+        let (venue, limiter, client) = setup(|_| {}).await;
+        // exchangeInfo weighs 10 of the 500 per 10 s: 50 calls fit, the 51st would wait ~10 s.
+        for _ in 0..50 {
+            client.exchange_info(&["HIFIUSDT"]).await.unwrap();
+        }
+        let sent = client.stats().sent;
+        let soon = Instant::now() + Duration::from_millis(200);
+        let refused = client
+            .execute_until(&exchange_rest::request::GetExchangeInfo::default(), soon)
+            .await;
+        assert!(
+            matches!(refused, Err(RestError::RateLimited { by: RateLimitSource::Local, retry_after: Some(wait) }) if wait > Duration::from_secs(5)),
+            "{refused:?}"
+        );
+        assert!(Instant::now() < soon, "refused at once, without waiting");
+        assert_eq!(client.stats().sent, sent, "nothing sent");
+        assert_eq!(client.stats().rate_limited_by_venue, 0, "the venue never had to refuse");
+        // Other endpoints have their own budgets.
+        client.depth("HIFIUSDT", Some(5)).await.unwrap();
+        teardown(venue, limiter, client).await;
+    })
+    .await
+    .expect("timed out");
+}
