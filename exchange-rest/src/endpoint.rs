@@ -152,7 +152,8 @@ endpoints! {
 impl Endpoint {
     /// The endpoint's position in [`Endpoint::ALL`].
     pub fn index(self) -> usize {
-        Self::ALL.iter().position(|e| *e == self).unwrap_or(0)
+        // Fieldless enum in declaration order, the order of `ALL` (checked by a test).
+        self as usize
     }
 
     /// Whose budget it counts against: the IP for public calls, the account for signed ones.
