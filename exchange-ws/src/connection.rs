@@ -6,9 +6,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::Poll;
 use std::time::Duration;
 
-use futures::{FutureExt, SinkExt, StreamExt};
+use futures::{SinkExt, StreamExt};
 use lifecycle_core::{Backoff, ShutdownSignal};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -23,6 +24,7 @@ use crate::frame::Frame;
 use crate::handler::Handlers;
 use crate::heartbeat::{Liveness, LivenessAction};
 use crate::protocol::ControlReply;
+use crate::read_gate::ReadGate;
 use crate::report::{CloseOutcome, bump};
 use crate::send_limiter::SendLimiter;
 use crate::shared::{Control, Outbound, Shared};
@@ -293,6 +295,7 @@ impl ConnectionTask {
         let mut limiter_armed = false;
         let mut inbound: u64 = 0;
         let mut data: u64 = 0;
+        let gate = ReadGate::new();
         loop {
             if !self.pending.is_empty()
                 && let Err(reason) = self
@@ -338,7 +341,7 @@ impl ConnectionTask {
                     }
                 }
                 () = limiter_sleep.as_mut(), if limiter_armed => limiter_armed = false,
-                item = socket.next() => {
+                item = std::future::poll_fn(|cx| gate.poll_next(socket, cx)) => {
                     if let Some(reason) = self.on_item(item, &mut inbound, &mut data) {
                         self.publish_counts();
                         return reason;
@@ -348,14 +351,14 @@ impl ConnectionTask {
                         if self.signal.is_triggered() {
                             break;
                         }
-                        match socket.next().now_or_never() {
-                            Some(item) => {
+                        match gate.try_next(socket) {
+                            Poll::Ready(item) => {
                                 if let Some(reason) = self.on_item(item, &mut inbound, &mut data) {
                                     self.publish_counts();
                                     return reason;
                                 }
                             }
-                            None => break,
+                            Poll::Pending => break,
                         }
                     }
                     self.publish_counts();
@@ -597,6 +600,7 @@ fn disconnect_reason(error: WsError) -> DisconnectReason {
 async fn dial(shared: &Shared, url: &str) -> Result<Socket, ConnectError> {
     let size = shared.config.max_message_size;
     let protocol = ProtocolConfig::default()
+        .read_buffer_size(shared.config.read_buffer_size.max(1024))
         .max_message_size(Some(size))
         .max_frame_size(Some(size));
     let connector = if url.starts_with("wss:") {

@@ -32,6 +32,7 @@ mod handler;
 mod heartbeat;
 mod manager;
 mod protocol;
+mod read_gate;
 mod report;
 mod send_limiter;
 mod shared;

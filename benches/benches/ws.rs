@@ -1,0 +1,269 @@
+//! `exchange-ws` against a bare tokio-tungstenite client, same run, same local server:
+//!
+//! - `ws_throughput`: 200,000 binary frames of 100 bytes through the manager to a handler vs a
+//!   bare read loop (goal: at least 0.9x). The server runs on its own thread.
+//! - `ws_round_trip`: one text message echoed by the server, through the manager (send queue,
+//!   connection task, handler) vs bare send-then-read; client and server on one current_thread
+//!   runtime (goal: at most 1 us added).
+//! - `ws_stop`: stop of a connected manager, from request to report (goal: median at most
+//!   2 ms), vs a bare close handshake.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use exchange_ws::{Frame, WebSocketConfig, WebSocketManager};
+use futures::{SinkExt, StreamExt};
+use lifecycle_core::AsyncResource;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Runtime;
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::{Bytes, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+const FRAMES: u64 = 200_000;
+const FRAME_SIZE: usize = 100;
+
+type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+fn current_thread() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Benchmark timings: no heartbeat, no liveness timers, no send limit.
+fn bench_config(url: &str) -> WebSocketConfig {
+    WebSocketConfig {
+        heartbeat_interval: None,
+        dead_peer_timeout: None,
+        idle_data_timeout: None,
+        max_connection_age: None,
+        send_limit: None,
+        ..WebSocketConfig::new("bench", url)
+    }
+}
+
+/// `FRAMES` server frames (unmasked binary, 100-byte payload) encoded once, so that the server
+/// costs one `write_all` per burst and the client side dominates the measurement.
+fn encoded_burst() -> Bytes {
+    let mut blob = Vec::with_capacity(FRAMES as usize * (FRAME_SIZE + 2));
+    for i in 0..FRAMES {
+        blob.push(0x82); // FIN + binary
+        blob.push(FRAME_SIZE as u8); // unmasked, length < 126
+        blob.extend((0..FRAME_SIZE).map(|j| (i as usize + j) as u8));
+    }
+    Bytes::from(blob)
+}
+
+/// Accepts connections; each one answers the text `FRAMES` with a burst of `FRAMES` binary
+/// frames of 100 bytes, and echoes any other text or binary message.
+async fn serve(listener: TcpListener) {
+    let burst = encoded_burst();
+    let request = FRAMES.to_string();
+    while let Ok((tcp, _)) = listener.accept().await {
+        tcp.set_nodelay(true).unwrap();
+        let burst = burst.clone();
+        let request = request.clone();
+        tokio::spawn(async move {
+            let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                return;
+            };
+            while let Some(Ok(message)) = ws.next().await {
+                let sent = match message {
+                    Message::Text(text) if text.as_str() == request => {
+                        // Nothing of tungstenite's is pending: the raw frames go straight out.
+                        ws.get_mut().write_all(&burst).await.map_err(Into::into)
+                    }
+                    message @ (Message::Text(_) | Message::Binary(_)) => ws.send(message).await,
+                    _ => Ok(()),
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// A server on its own thread and runtime; returns its URL.
+fn server_thread() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        current_thread().block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(format!("ws://{}/ws", listener.local_addr().unwrap()))
+                .unwrap();
+            serve(listener).await;
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// A server spawned on the current runtime; returns its URL.
+async fn server_here() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    tokio::spawn(serve(listener));
+    url
+}
+
+async fn bare_client(url: &str) -> Client {
+    let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(url, None, true, None)
+        .await
+        .unwrap();
+    ws
+}
+
+/// A started, connected manager whose handler notifies `done` after every `every` frames.
+async fn manager_client(url: &str, every: u64, done: Arc<Notify>) -> WebSocketManager {
+    let manager = WebSocketManager::new(bench_config(url));
+    let mut left = every;
+    manager.add_handler(move |frame: Frame<'_>| {
+        std::hint::black_box(frame.len());
+        left -= 1;
+        if left == 0 {
+            left = every;
+            done.notify_one();
+        }
+    });
+    manager.start().await.unwrap();
+    assert!(manager.wait_connected(Duration::from_secs(5)).await);
+    manager
+}
+
+fn throughput(c: &mut Criterion) {
+    let url = server_thread();
+    let rt = current_thread();
+    let mut group = c.benchmark_group("ws_throughput");
+    group.throughput(Throughput::Elements(FRAMES));
+    group.sample_size(10);
+
+    let bare = Rc::new(Cell::new(Some(rt.block_on(bare_client(&url)))));
+    group.bench_function("bare_tungstenite_read_loop", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let bare = bare.clone();
+            async move {
+                let mut ws = bare.take().unwrap();
+                let begun = Instant::now();
+                for _ in 0..iters {
+                    ws.send(Message::text(FRAMES.to_string())).await.unwrap();
+                    let mut n = 0u64;
+                    while n < FRAMES {
+                        match ws.next().await {
+                            Some(Ok(Message::Binary(bytes))) => {
+                                std::hint::black_box(bytes.len());
+                                n += 1;
+                            }
+                            Some(Ok(_)) => {}
+                            other => panic!("bare client lost the server: {other:?}"),
+                        }
+                    }
+                }
+                let elapsed = begun.elapsed();
+                bare.set(Some(ws));
+                elapsed
+            }
+        });
+    });
+
+    let done = Arc::new(Notify::new());
+    let manager = rt.block_on(manager_client(&url, FRAMES, done.clone()));
+    group.bench_function("manager_to_handler", |b| {
+        b.to_async(&rt).iter(|| async {
+            manager.send_text(FRAMES.to_string()).await.unwrap();
+            done.notified().await;
+        });
+    });
+    group.finish();
+    let report = rt.block_on(manager.stop_within(Duration::from_secs(2)));
+    assert!(report.is_clean(), "{report}");
+}
+
+fn round_trip(c: &mut Criterion) {
+    let rt = current_thread();
+    let url = rt.block_on(server_here());
+    let mut group = c.benchmark_group("ws_round_trip");
+
+    let bare = Rc::new(Cell::new(Some(rt.block_on(bare_client(&url)))));
+    group.bench_function("bare_send_then_read", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let bare = bare.clone();
+            async move {
+                let mut ws = bare.take().unwrap();
+                let begun = Instant::now();
+                for _ in 0..iters {
+                    ws.send(Message::text("p")).await.unwrap();
+                    match ws.next().await {
+                        Some(Ok(message)) => std::hint::black_box(message),
+                        other => panic!("bare client lost the server: {other:?}"),
+                    };
+                }
+                let elapsed = begun.elapsed();
+                bare.set(Some(ws));
+                elapsed
+            }
+        });
+    });
+
+    let done = Arc::new(Notify::new());
+    let manager = rt.block_on(manager_client(&url, 1, done.clone()));
+    group.bench_function("manager_send_to_handler", |b| {
+        b.to_async(&rt).iter(|| async {
+            manager.send_text("p").await.unwrap();
+            done.notified().await;
+        });
+    });
+    group.finish();
+    let report = rt.block_on(manager.stop_within(Duration::from_secs(2)));
+    assert!(report.is_clean(), "{report}");
+}
+
+fn stop(c: &mut Criterion) {
+    let rt = current_thread();
+    let url = rt.block_on(server_here());
+    let mut group = c.benchmark_group("ws_stop");
+
+    group.bench_function("bare_close_handshake", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let url = url.clone();
+            async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut ws = bare_client(&url).await;
+                    let begun = Instant::now();
+                    ws.close(None).await.unwrap();
+                    while let Some(Ok(_)) = ws.next().await {}
+                    total += begun.elapsed();
+                }
+                total
+            }
+        });
+    });
+
+    group.bench_function("manager_stop_connected", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let url = url.clone();
+            async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let manager = manager_client(&url, 1, Arc::new(Notify::new())).await;
+                    let begun = Instant::now();
+                    let report = manager.stop_within(Duration::from_secs(1)).await;
+                    total += begun.elapsed();
+                    assert!(report.is_clean(), "{report}");
+                }
+                total
+            }
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, throughput, round_trip, stop);
+criterion_main!(benches);
