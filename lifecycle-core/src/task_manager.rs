@@ -4,12 +4,12 @@
 use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::task::Waker;
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::error::{SpawnError, TaskError};
@@ -28,8 +28,6 @@ const CLOSED: usize = 1;
 const LIVE_ONE: usize = 2;
 /// Abnormal task records kept for the report; more are counted, not kept.
 const MAX_RECORDS: usize = 4096;
-/// The registry drops finished entries when it grows past this (or twice its last live size).
-const MIN_SWEEP: usize = 64;
 
 /// A critical task's failure, as delivered to its owner and supervisor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +108,7 @@ impl TaskManagerBuilder {
             signal: self.signal.unwrap_or_default(),
             state: AtomicUsize::new(0),
             idle: Notify::new(),
-            next_id: AtomicU64::new(0),
+            aborting: AtomicBool::new(false),
             registry: Mutex::new(Registry::default()),
             records: Mutex::new(RecordLog::default()),
             counts: AtomicCounts::default(),
@@ -177,7 +175,8 @@ pub(crate) struct Shared {
     signal: ShutdownSignal,
     state: AtomicUsize,
     idle: Notify,
-    next_id: AtomicU64,
+    /// Set when tasks must be dropped at their next poll (abort).
+    aborting: AtomicBool,
     registry: Mutex<Registry>,
     records: Mutex<RecordLog>,
     counts: AtomicCounts,
@@ -196,10 +195,12 @@ struct AtomicCounts {
     restarts: AtomicU64,
 }
 
+/// Live tasks by slot: a slab whose slots are reused through a free list.
 #[derive(Default)]
 struct Registry {
-    entries: Vec<Entry>,
-    sweep_at: usize,
+    slots: Vec<Option<Entry>>,
+    free: Vec<u32>,
+    next_id: u64,
 }
 
 struct Entry {
@@ -207,7 +208,8 @@ struct Entry {
     name: TaskName,
     critical: bool,
     started: Instant,
-    handle: JoinHandle<()>,
+    /// The task's waker, registered at its first `Pending`, to wake it for an abort.
+    waker: Option<Waker>,
 }
 
 #[derive(Default)]
@@ -378,19 +380,20 @@ impl TaskSpawner {
     /// The running tasks with their ages (the plan's `get_running_tasks`), oldest first.
     #[doc(alias = "get_running_tasks")]
     pub fn running_tasks(&self) -> Vec<RunningTask> {
-        let mut registry = lock(&self.shared.registry);
-        registry.sweep();
+        let registry = lock(&self.shared.registry);
         let now = Instant::now();
-        registry
-            .entries
-            .iter()
+        let mut running: Vec<RunningTask> = registry
+            .entries()
             .map(|e| RunningTask {
                 id: e.id,
                 name: e.name.clone(),
                 critical: e.critical,
                 age: now.saturating_duration_since(e.started),
             })
-            .collect()
+            .collect();
+        drop(registry);
+        running.sort_by_key(|t| t.id);
+        running
     }
 
     /// Spawns a normal task: its failure is logged, counted and reported, not escalated.
@@ -504,39 +507,63 @@ impl TaskSpawner {
                 task: name.to_string(),
             });
         }
-        let id = TaskId(shared.next_id.fetch_add(1, Ordering::Relaxed));
         let started = Instant::now();
+        let (id, slot) = {
+            let mut registry = lock(&shared.registry);
+            // Ids are handed out under the lock already held for the registry.
+            let id = TaskId(registry.next_id);
+            registry.next_id += 1;
+            let slot = registry.insert(Entry {
+                id,
+                name,
+                critical,
+                started,
+                waker: None,
+            });
+            (id, slot)
+        };
         let guard = TaskGuard {
             shared: shared.clone(),
-            id,
-            name: name.clone(),
-            critical,
+            slot,
             completed: false,
+            registered_waker: false,
         };
-        let handle = tokio::spawn(Tracked::new(task, guard));
-        lock(&shared.registry).insert(Entry {
-            id,
-            name,
-            critical,
-            started,
-            handle,
-        });
+        // The join handle is dropped at once, which keeps tokio on its fast paths; abort goes
+        // through the wrapper (see `Tracked`).
+        drop(tokio::spawn(Tracked::new(task, guard)));
         Ok(id)
     }
 }
 
 impl Registry {
-    fn insert(&mut self, entry: Entry) {
-        if self.entries.len() >= self.sweep_at {
-            self.sweep();
+    fn insert(&mut self, entry: Entry) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(entry);
+                slot
+            }
+            None => {
+                self.slots.push(Some(entry));
+                // More than 4 billion live tasks in one manager is not a case to handle.
+                u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+            }
         }
-        self.entries.push(entry);
     }
 
-    /// Drops the entries of finished tasks; amortised O(1) per spawn.
-    fn sweep(&mut self) {
-        self.entries.retain(|e| !e.handle.is_finished());
-        self.sweep_at = (self.entries.len() * 2).max(MIN_SWEEP);
+    fn remove(&mut self, slot: u32) {
+        if let Some(entry) = self.slots.get_mut(slot as usize)
+            && entry.take().is_some()
+        {
+            self.free.push(slot);
+        }
+    }
+
+    fn get(&self, slot: u32) -> Option<&Entry> {
+        self.slots.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.slots.iter().flatten()
     }
 }
 
@@ -563,8 +590,21 @@ impl Shared {
         }
     }
 
-    /// Counts, logs and keeps an abnormal end; escalates a critical failure.
-    pub(crate) fn record_abnormal_end(&self, record: TaskRecord) {
+    /// Counts, logs and keeps an abnormal end of the task in `slot`; escalates a critical
+    /// failure.
+    pub(crate) fn record_abnormal_end(&self, slot: u32, outcome: TaskOutcome) {
+        let record = {
+            let registry = lock(&self.registry);
+            let Some(entry) = registry.get(slot) else {
+                return;
+            };
+            TaskRecord {
+                id: entry.id,
+                name: entry.name.clone(),
+                critical: entry.critical,
+                outcome,
+            }
+        };
         let counter = match &record.outcome {
             TaskOutcome::Aborted => &self.counts.aborted,
             TaskOutcome::Panicked(_) => &self.counts.panicked,
@@ -621,7 +661,7 @@ impl Shared {
     fn counts(&self) -> TaskCounts {
         let c = &self.counts;
         TaskCounts {
-            spawned: self.next_id.load(Ordering::Relaxed),
+            spawned: lock(&self.registry).next_id,
             finished: c.finished.load(Ordering::Relaxed),
             stopped: c.stopped.load(Ordering::Relaxed),
             aborted: c.aborted.load(Ordering::Relaxed),
@@ -647,29 +687,45 @@ impl Shared {
         }
     }
 
+    /// Makes every task drop its future at its next poll, and wakes the parked ones so that
+    /// poll comes now. Returns how many tasks were live.
     fn abort_registered(&self) -> usize {
+        self.aborting.store(true, Ordering::Release);
         let registry = lock(&self.registry);
-        let mut aborted = 0;
-        for entry in registry.entries.iter().filter(|e| !e.handle.is_finished()) {
-            entry.handle.abort();
-            aborted += 1;
+        let mut live = 0;
+        for entry in registry.entries() {
+            live += 1;
+            if let Some(waker) = &entry.waker {
+                waker.wake_by_ref();
+            }
         }
-        aborted
+        live
     }
 
-    /// Records for the tasks still running after abort; finished entries are dropped.
-    fn take_stuck(&self) -> Vec<TaskRecord> {
-        let mut registry = lock(&self.registry);
-        if self.live() == 0 {
-            registry.entries.clear();
-            registry.sweep_at = MIN_SWEEP;
-            return Vec::new();
+    #[inline]
+    pub(crate) fn is_aborting(&self) -> bool {
+        self.aborting.load(Ordering::Acquire)
+    }
+
+    /// Records the waker of the task in `slot` (at its first `Pending`).
+    pub(crate) fn register_waker(&self, slot: u32, waker: &Waker) {
+        if let Some(Some(entry)) = lock(&self.registry).slots.get_mut(slot as usize) {
+            entry.waker = Some(waker.clone());
         }
-        registry.sweep();
+    }
+
+    /// Forgets the task in `slot` (it ended).
+    #[inline]
+    pub(crate) fn deregister(&self, slot: u32) {
+        lock(&self.registry).remove(slot);
+    }
+
+    /// Records for the tasks still running after abort: blocked in synchronous code.
+    fn take_stuck(&self) -> Vec<TaskRecord> {
+        let registry = lock(&self.registry);
         let now = Instant::now();
-        registry
-            .entries
-            .iter()
+        let mut stuck: Vec<TaskRecord> = registry
+            .entries()
             .map(|e| TaskRecord {
                 id: e.id,
                 name: e.name.clone(),
@@ -678,7 +734,10 @@ impl Shared {
                     age: now.saturating_duration_since(e.started),
                 },
             })
-            .collect()
+            .collect();
+        drop(registry);
+        stuck.sort_by_key(|r| r.id);
+        stuck
     }
 }
 

@@ -1,6 +1,8 @@
 //! [`Tracked`]: the wrapper around every managed task. It catches panics at the task boundary,
-//! records how the task ended (completion, error, panic, or being dropped by an abort) and keeps
-//! its manager's live count exact. No lock is taken unless the task ended abnormally.
+//! records how the task ended (completion, error, panic, or being dropped by an abort), keeps
+//! its manager's registry and live count exact, and carries out aborts: once its manager is
+//! aborting, the task's next poll drops its future (parked tasks are woken for it), which is
+//! what tokio's own abort does, without a join handle per task.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,8 +13,7 @@ use pin_project_lite::pin_project;
 
 use crate::catch_unwind::CatchUnwind;
 use crate::task_manager::Shared;
-use crate::task_name::TaskName;
-use crate::task_report::{TaskId, TaskOutcome, TaskRecord};
+use crate::task_report::TaskOutcome;
 use crate::task_result::TaskResult;
 
 pin_project! {
@@ -44,8 +45,26 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
+        if this.guard.shared.is_aborting() {
+            // Aborted: end without polling; the inner future is dropped with this one and
+            // the guard records `Aborted`.
+            return Poll::Ready(());
+        }
         match this.inner.poll(cx) {
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                if !this.guard.registered_waker {
+                    // First time parked: leave the waker where an abort can reach it. A task's
+                    // waker never changes, so once is enough.
+                    this.guard.registered_waker = true;
+                    this.guard
+                        .shared
+                        .register_waker(this.guard.slot, cx.waker());
+                    if this.guard.shared.is_aborting() {
+                        cx.waker().wake_by_ref();
+                    }
+                }
+                Poll::Pending
+            }
             Poll::Ready(result) => {
                 let outcome = match result {
                     Ok(output) => match output.into_task_result() {
@@ -61,31 +80,23 @@ where
     }
 }
 
-/// Identity of a managed task and the accounting done when it ends.
+/// The accounting done when a managed task ends. Kept small (it is copied with every task):
+/// the task's identity lives in its manager's registry.
 pub(crate) struct TaskGuard {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) id: TaskId,
-    pub(crate) name: TaskName,
-    pub(crate) critical: bool,
+    /// The task's slot in its manager's registry.
+    pub(crate) slot: u32,
     pub(crate) completed: bool,
+    pub(crate) registered_waker: bool,
 }
 
 impl TaskGuard {
     /// The task returned (`None`: successfully) or panicked.
     fn complete(&mut self, abnormal: Option<TaskOutcome>) {
         self.completed = true;
-        let shared = &self.shared;
         match abnormal {
-            None => shared.count_normal_end(),
-            Some(outcome) => {
-                let record = TaskRecord {
-                    id: self.id,
-                    name: self.name.clone(),
-                    critical: self.critical,
-                    outcome,
-                };
-                shared.record_abnormal_end(record);
-            }
+            None => self.shared.count_normal_end(),
+            Some(outcome) => self.shared.record_abnormal_end(self.slot, outcome),
         }
     }
 }
@@ -94,13 +105,10 @@ impl Drop for TaskGuard {
     fn drop(&mut self) {
         if !self.completed {
             // Dropped before completion: aborted, or its runtime shut down.
-            self.shared.record_abnormal_end(TaskRecord {
-                id: self.id,
-                name: self.name.clone(),
-                critical: self.critical,
-                outcome: TaskOutcome::Aborted,
-            });
+            self.shared
+                .record_abnormal_end(self.slot, TaskOutcome::Aborted);
         }
+        self.shared.deregister(self.slot);
         self.shared.release_live();
     }
 }
