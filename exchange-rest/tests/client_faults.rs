@@ -62,6 +62,7 @@ async fn retry_after_pauses_the_scope_and_is_honoured() {
         let (venue, limiter, client) = setup(|_| {}).await;
         venue.faults().fail_next_rest(1, 429, Some("/api/v3/depth"));
         let limited = client.depth("HIFIUSDT", Some(5)).await;
+        let limited_at = Instant::now();
         assert_eq!(
             limited,
             Err(RestError::RateLimited {
@@ -89,14 +90,15 @@ async fn retry_after_pauses_the_scope_and_is_honoured() {
             before.elapsed() < Duration::from_millis(900),
             "not held by the IP scope's 1 s pause"
         );
-        // The next public call waits for the pause to end, then goes through.
-        let before = Instant::now();
+        // The next public call waits for the pause (1 s from the 429) to end, then goes through.
+        let waited_before = limiter.stats().waited;
         client.depth("HIFIUSDT", Some(5)).await.unwrap();
         assert!(
-            before.elapsed() >= Duration::from_millis(900),
+            limited_at.elapsed() >= Duration::from_millis(950),
             "{:?}",
-            before.elapsed()
+            limited_at.elapsed()
         );
+        assert_eq!(limiter.stats().waited, waited_before + 1);
         assert_eq!(client.stats().rate_limited_by_venue, 1);
         assert_eq!(limiter.stats().pauses, 1);
 

@@ -211,9 +211,13 @@ async fn real_time_waiting_works_too() {
             limiter.acquire(&draw, Instant::now() + SEC).await.unwrap();
         }
         // Six grants at two per 50 ms need at least two full windows: pairs at 0, 50, 100 ms,
-        // the first of each later pair after waiting.
+        // the first of each later pair after waiting (fewer waits if the OS preempts us).
         assert!(start.elapsed() >= Duration::from_millis(100));
-        assert_eq!(limiter.stats().waited, 2);
+        assert!(
+            (1..=2).contains(&limiter.stats().waited),
+            "{:?}",
+            limiter.stats()
+        );
     })
     .await
     .expect("timed out");

@@ -44,8 +44,9 @@ pub struct Grant {
 ///   window), each with a [`Scope`]. A [`Draw`] takes weights from up to four buckets **all or
 ///   nothing**.
 /// - **Waiting** is FIFO-fair per bucket (a request never overtakes an earlier waiter on a
-///   bucket they share; requests on other buckets are not held up) and bounded by the caller's
-///   deadline (refused at once if even the earliest possible grant is too late).
+///   bucket they share, even if its own buckets have room: no starvation of heavy or
+///   multi-bucket requests; requests on other buckets are not held up) and bounded by the
+///   caller's deadline (refused at once if even the earliest possible grant is too late).
 /// - **Pauses**: [`RateLimiter::pause_scope`] applies a venue's `Retry-After` to a whole scope.
 /// - **Stop** closes the limiter: every waiter is woken at once with [`AcquireError::Closed`],
 ///   and nothing is granted after it. There are no permits to "force release": a grant is a
