@@ -219,6 +219,9 @@ impl<T: Clone + Send + Sync + 'static> EventReceiver<T> {
         };
         match rx.try_recv() {
             Ok(envelope) => open(envelope),
+            // Closed and nothing left: ended, even if the end marker itself was overwritten
+            // (a publish racing with the stop, on a stream of tiny capacity).
+            Err(BroadcastTryRecvError::Empty) if self.stats.is_closed() => Err(TryRecvError::Ended),
             Err(BroadcastTryRecvError::Empty) => Err(TryRecvError::Empty),
             Err(BroadcastTryRecvError::Lagged(missed)) => {
                 Err(TryRecvError::Lagged(self.lagged(missed)))

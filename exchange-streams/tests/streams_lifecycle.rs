@@ -281,3 +281,71 @@ async fn a_full_cycle_leaks_no_task() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_while_threads_publish_ends_every_subscriber_and_accounts_for_every_publish() {
+    bounded(async {
+        let streams = ObservableStreams::new("streams");
+        // Tiny buffers make a publish racing with the stop likely to overwrite the end marker.
+        let trades = streams.events::<u64>("trades", 1).unwrap();
+        let ticker = streams.latest::<u64>("book_ticker", 0).unwrap();
+        streams.start().await.unwrap();
+        let mut readers = Vec::new();
+        for _ in 0..8 {
+            let mut fills = streams.subscribe_tracked::<u64>("trades").unwrap();
+            let mut book = streams.subscribe_tracked::<u64>("book_ticker").unwrap();
+            readers.push(tokio::spawn(async move {
+                while fills.next().await.is_some() {}
+                while book.next().await.is_some() {}
+            }));
+        }
+        let (published_tx, published_rx) = std::sync::mpsc::channel();
+        let publishers: Vec<_> = (0..2)
+            .map(|_| {
+                let trades = trades.clone();
+                let ticker = ticker.clone();
+                let published_tx = published_tx.clone();
+                std::thread::spawn(move || {
+                    let mut attempts = 0u64;
+                    let mut first_rejection_seen = false;
+                    // Publish until well after the stop.
+                    let mut after_stop = 0;
+                    while after_stop < 1000 {
+                        attempts += 1;
+                        let accepted = trades.publish(attempts) & ticker.publish(attempts);
+                        if !accepted {
+                            first_rejection_seen = true;
+                        }
+                        if first_rejection_seen {
+                            after_stop += 1;
+                        }
+                        if attempts == 1 {
+                            published_tx.send(()).unwrap();
+                        }
+                    }
+                    attempts
+                })
+            })
+            .collect();
+        // Stop once both threads are publishing.
+        published_rx.recv().unwrap();
+        published_rx.recv().unwrap();
+        let report = streams.stop_within(Duration::from_secs(2)).await;
+        assert!(report.is_clean(), "{report}");
+        for reader in readers {
+            reader.await.unwrap();
+        }
+        let attempts: u64 = publishers.into_iter().map(|p| p.join().unwrap()).sum();
+        assert_eq!(streams.active_subscriptions(), 0);
+        for name in ["trades", "book_ticker"] {
+            let counters = streams.counters(name).unwrap();
+            assert!(counters.rejected_after_stop > 0, "{counters:?}");
+            assert_eq!(
+                counters.published + counters.rejected_after_stop,
+                attempts,
+                "{counters:?}"
+            );
+        }
+    })
+    .await;
+}
