@@ -221,7 +221,8 @@ impl RateLimiter {
             Admission::Granted => Ok(Grant {
                 waited: Duration::ZERO,
             }),
-            Admission::Queued { id, slot } => self.wait(id, slot, deadline).await,
+            // Boxed so that the fast path's future stays small (waiting allocates anyway).
+            Admission::Queued { id, slot } => Box::pin(self.wait(id, slot, deadline)).await,
             Admission::Rejected { earliest } => Err(self.deadline_exceeded(earliest)),
             Admission::Unsatisfiable => Err(AcquireError::Unsatisfiable),
             Admission::Closed => Err(AcquireError::Closed),
