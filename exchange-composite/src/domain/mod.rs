@@ -1,0 +1,12 @@
+//! Venue-neutral domain types. Money is exact: prices and quantities are `Decimal`s.
+
+pub(crate) mod asset;
+pub(crate) mod balance;
+pub(crate) mod client_order_id;
+pub(crate) mod market;
+pub(crate) mod order;
+pub(crate) mod order_book;
+pub(crate) mod rules;
+pub(crate) mod side;
+pub(crate) mod symbol;
+pub(crate) mod updates;

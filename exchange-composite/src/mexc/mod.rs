@@ -1,0 +1,13 @@
+//! The MEXC spot venue: channel names, push decoding, the local order book.
+
+mod channels;
+mod decode;
+mod local_book;
+
+pub use channels::{
+    PRIVATE_BALANCES_CHANNEL, PRIVATE_FILLS_CHANNEL, PRIVATE_ORDERS_CHANNEL, PushInterval,
+    aggregated_depth_channel, book_ticker_channel, partial_depth_channel, symbol_code,
+    trades_channel,
+};
+pub use decode::{DecodeError, FrameDecoder, MexcEvent, decode_push};
+pub use local_book::{DepthDiff, DepthSnapshot, DiffOutcome, LocalOrderBook};

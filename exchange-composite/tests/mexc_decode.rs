@@ -1,0 +1,94 @@
+//! Push-frame decoding: the protocol file's vectors, and bad frames.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use exchange_composite::mexc::{DecodeError, FrameDecoder, MexcEvent, decode_push};
+use exchange_composite::{OrderStatus, OrderType, Side};
+use mexc_proto::prost::Message;
+use proptest::prelude::*;
+
+const BOOK_TICKER: &str = "0a3573706f74407075626c69632e61676772652e626f6f6b5469636b65722e76332e6170692e7062403130306d734048494649555344541a0848494649555344543091b0e7d1c432da131c0a07302e303939393012033530301a07302e31303031302203343030";
+const PRIVATE_ORDER: &str = "0a1d73706f7440707269766174652e6f72646572732e76332e6170692e70621a08484946495553445430a98095d4c43282134a0a064330325f5f3112066d6d2d622d311a05302e303939220432312e322a06322e30393838320130380140015206322e303938385a0432312e326a013072013078018001938095d4c432";
+
+#[test]
+fn the_book_ticker_vector_decodes_to_exact_decimals() {
+    let MexcEvent::BookTicker {
+        symbol_code,
+        ticker,
+    } = decode_push(&hex::decode(BOOK_TICKER).unwrap()).unwrap()
+    else {
+        panic!("not a book ticker")
+    };
+    assert_eq!(symbol_code, "HIFIUSDT");
+    assert_eq!(ticker.bid_price.to_string(), "0.09990");
+    assert_eq!(ticker.bid_quantity.to_string(), "500");
+    assert_eq!(ticker.ask_price.to_string(), "0.10010");
+    assert_eq!(ticker.ask_quantity.to_string(), "400");
+    assert_eq!(ticker.time_ms, 1_736_412_092_433);
+    assert!(ticker.is_sane());
+    assert_eq!(ticker.mid().to_string(), "0.10000");
+}
+
+#[test]
+fn the_private_order_vector_decodes() {
+    let MexcEvent::Order(order) = decode_push(&hex::decode(PRIVATE_ORDER).unwrap()).unwrap() else {
+        panic!("not an order update")
+    };
+    assert_eq!(order.symbol_code, "HIFIUSDT");
+    assert_eq!(order.order_id, "C02__1");
+    assert_eq!(order.client_order_id.as_ref().unwrap().as_str(), "mm-b-1");
+    assert_eq!(order.price.to_string(), "0.099");
+    assert_eq!(order.quantity.to_string(), "21.2");
+    assert_eq!(order.filled_quantity.to_string(), "0");
+    assert_eq!(order.side, Side::Buy);
+    assert_eq!(order.order_type, OrderType::Limit);
+    assert_eq!(order.status, OrderStatus::New);
+    assert_eq!(order.time_ms, 1_736_417_034_281);
+}
+
+#[test]
+fn bad_frames_are_typed_errors_and_counted() {
+    assert!(matches!(
+        decode_push(b"\xff\xff\xff"),
+        Err(DecodeError::Protobuf(_))
+    ));
+    // A valid envelope with no body.
+    let empty = mexc_proto::PushDataV3ApiWrapper {
+        channel: "spot@x".into(),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    assert!(matches!(
+        decode_push(&empty),
+        Err(DecodeError::Unsupported { .. })
+    ));
+    // A book ticker whose price is not a number.
+    let mut frame =
+        mexc_proto::PushDataV3ApiWrapper::decode(hex::decode(BOOK_TICKER).unwrap().as_slice())
+            .unwrap();
+    if let Some(mexc_proto::push_data_v3_api_wrapper::Body::PublicAggreBookTicker(t)) =
+        frame.body.as_mut()
+    {
+        t.bid_price = "abc".into();
+    }
+    let error = decode_push(&frame.encode_to_vec()).unwrap_err();
+    assert_eq!(
+        error,
+        DecodeError::BadDecimal {
+            field: "bidPrice",
+            value: "abc".into()
+        }
+    );
+
+    let decoder = FrameDecoder::new();
+    assert!(decoder.decode(&hex::decode(BOOK_TICKER).unwrap()).is_some());
+    assert!(decoder.decode(b"garbage").is_none());
+    assert!(decoder.decode(&empty).is_none());
+    assert_eq!((decoder.decoded(), decoder.failed()), (1, 2));
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = decode_push(&bytes);
+    }
+}
