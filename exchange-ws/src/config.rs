@@ -63,10 +63,10 @@ pub struct WebSocketConfig {
     pub outbound_capacity: usize,
     /// Largest inbound message accepted. Default 16 MiB.
     pub max_message_size: usize,
-    /// tungstenite's read buffer. tungstenite zero-fills the buffer's free space before every
-    /// read attempt, so a large buffer costs latency on every poll that finds no data; 16 KiB
-    /// (tungstenite's default is 128 KiB) keeps that small while still reading ~160 frames of
-    /// 100 bytes per syscall. Default 16 KiB.
+    /// tungstenite's read buffer: the most one read syscall takes. tungstenite zero-fills its
+    /// free space before every read attempt; the manager polls the socket only after it woke or
+    /// returned a frame, so wake-ups for sends and timers cost no read attempt. Default 128 KiB
+    /// (tungstenite's default).
     pub read_buffer_size: usize,
     /// TLS client configuration for `wss://` (default: rustls with ring and the webpki roots).
     pub tls: Option<Arc<rustls::ClientConfig>>,
@@ -93,7 +93,7 @@ impl WebSocketConfig {
             send_limit: Some(SendLimit::mexc()),
             outbound_capacity: 1024,
             max_message_size: 16 << 20,
-            read_buffer_size: 16 << 10,
+            read_buffer_size: 128 << 10,
             tls: None,
         }
     }

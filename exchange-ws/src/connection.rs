@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::task::Poll;
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use lifecycle_core::{Backoff, ShutdownSignal};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -407,35 +407,38 @@ impl ConnectionTask {
     where
         S: Future<Output = ()>,
     {
-        let mut batch = Vec::new();
         let now = Instant::now();
-        while !self.pending.is_empty() {
+        let mut allowed = 0usize;
+        while allowed < self.pending.len() {
             if let Some(at) = self.limiter.ready_at(now) {
                 limiter_sleep.as_mut().reset(at);
                 *limiter_armed = true;
                 break;
             }
             self.limiter.record(now);
-            if let Some(pending) = self.pending.pop_front() {
-                batch.push(pending.message);
-            }
+            allowed += 1;
         }
-        if batch.is_empty() {
+        if allowed == 0 {
             return Ok(());
         }
-        let sent = batch.len() as u64;
-        let send_timeout = self.shared.config.send_timeout;
+        let pending = &mut self.pending;
         let write = async {
-            for message in batch {
-                socket.feed(message).await?;
+            for pending in pending.drain(..allowed) {
+                socket.feed(pending.message).await?;
             }
             socket.flush().await
         };
-        let written = tokio::select! {
-            biased;
-            () = stop.as_mut() => return Err(DisconnectReason::Stopping),
-            written = tokio::time::timeout(send_timeout, write) => written,
+        let mut write = std::pin::pin!(write);
+        // Usually the socket takes it at once: no timer, no select.
+        let written = match (&mut write).now_or_never() {
+            Some(written) => Ok(written),
+            None => tokio::select! {
+                biased;
+                () = stop.as_mut() => return Err(DisconnectReason::Stopping),
+                written = tokio::time::timeout(self.shared.config.send_timeout, write) => written,
+            },
         };
+        let sent = allowed as u64;
         match written {
             Ok(Ok(())) => {
                 self.shared.counters.sent.fetch_add(sent, Ordering::Relaxed);

@@ -197,8 +197,11 @@ impl WebSocketManager {
             .map_err(|_| SendError::Closed(self.name().to_owned()))
     }
 
+    /// One atomic load: the stop signal is triggered before the connection state moves to
+    /// `Closing`.
+    #[inline]
     fn check_open(&self) -> Result<(), SendError> {
-        if self.connection_state().is_closing() || self.lifecycle.tasks().signal().is_triggered() {
+        if self.lifecycle.tasks().signal().is_triggered() {
             return Err(SendError::Closed(self.name().to_owned()));
         }
         Ok(())

@@ -12,6 +12,10 @@ use crate::report::Counters;
 use crate::status::StatusCell;
 use crate::subscriptions::Subscriptions;
 
+// WORKAROUND (see /work/core-requests.md, "let a task see when its grace period ends"):
+// lifecycle-core does not tell a task when its grace period ends, so the manager records the
+// stop deadline itself and mirrors the task manager's abort reserve.
+
 /// The lifecycle's wait after abort, which the task manager reserves at the end of a stop.
 pub(crate) const ABORT_WAIT: Duration = Duration::from_millis(50);
 
