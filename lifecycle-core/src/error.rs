@@ -90,6 +90,12 @@ impl TaskError {
     }
 }
 
+impl From<String> for TaskError {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
 impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.0, f)

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
-use crate::error::{SpawnError, TaskError};
+use crate::error::SpawnError;
 use crate::metrics;
 use crate::signal::ShutdownSignal;
 use crate::supervise::{RestartPolicy, supervise};
@@ -606,14 +606,17 @@ impl Shared {
             }
         };
         let counter = match &record.outcome {
-            TaskOutcome::Aborted => &self.counts.aborted,
-            TaskOutcome::Panicked(_) => &self.counts.panicked,
-            TaskOutcome::Failed(_) => &self.counts.failed,
+            TaskOutcome::Aborted => Some(&self.counts.aborted),
+            TaskOutcome::Panicked(_) => Some(&self.counts.panicked),
+            TaskOutcome::Failed(_) => Some(&self.counts.failed),
+            // Normal ends are counted by `count_normal_end`; stuck tasks have not ended.
             TaskOutcome::Finished
             | TaskOutcome::StoppedCooperatively
-            | TaskOutcome::Stuck { .. } => &self.counts.finished,
+            | TaskOutcome::Stuck { .. } => None,
         };
-        counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(counter) = counter {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
         let shutting_down = self.signal.is_triggered();
         match &record.outcome {
             TaskOutcome::Aborted => tracing::debug!(
@@ -738,12 +741,5 @@ impl Shared {
         drop(registry);
         stuck.sort_by_key(|r| r.id);
         stuck
-    }
-}
-
-/// Converts a task error for supervision messages.
-impl From<String> for TaskError {
-    fn from(message: String) -> Self {
-        Self(message)
     }
 }
