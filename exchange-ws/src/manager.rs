@@ -317,3 +317,29 @@ impl AsyncResource for WebSocketManager {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+
+    #[test]
+    fn it_is_a_shareable_object_safe_resource() {
+        assert_send_sync::<WebSocketManager>();
+        let manager: Arc<dyn AsyncResource> = Arc::new(WebSocketManager::new(
+            WebSocketConfig::new("t", "ws://127.0.0.1:1/ws"),
+        ));
+        assert_eq!(manager.name(), "websocket_manager.t");
+        assert_eq!(manager.state(), LifecycleState::Created);
+    }
+
+    #[tokio::test]
+    async fn stop_before_start_is_a_no_op_and_the_state_stays_idle() {
+        let manager = WebSocketManager::new(WebSocketConfig::new("t", "ws://127.0.0.1:1/ws"));
+        let report = manager.stop_within(Duration::from_millis(50)).await;
+        assert_eq!(report.outcome, lifecycle_core::StopOutcome::NotStarted);
+        assert_eq!(manager.connection_state(), ConnectionState::Idle);
+        assert_eq!(manager.close_outcome(), CloseOutcome::NotConnected);
+    }
+}

@@ -252,3 +252,35 @@ async fn a_chatty_peer_keeps_the_dead_peer_timer_quiet() {
     })
     .await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn backoff_delays_are_exact_on_a_paused_clock() {
+    // Loopback refuses at once, so only the backoff timers move the (virtual) clock.
+    let url = refused_url().await;
+    let manager = WebSocketManager::new(WebSocketConfig {
+        backoff_initial: Duration::from_secs(1),
+        backoff_max: Duration::from_secs(8),
+        connect_timeout: Duration::from_secs(3600),
+        ..test_config(&url)
+    });
+    let mut status = manager.watch_connection();
+    manager.start().await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 6 {
+        tokio::time::timeout(TEST_TIMEOUT, status.changed())
+            .await
+            .unwrap()
+            .unwrap();
+        if let ConnectionState::Reconnecting { attempt } = *status.borrow_and_update() {
+            seen.push((attempt, Instant::now()));
+        }
+    }
+    let gaps: Vec<u64> = seen
+        .windows(2)
+        .map(|w| (w[1].1 - w[0].1).as_millis() as u64)
+        .collect();
+    assert_eq!(gaps, [1000, 2000, 4000, 8000, 8000], "capped at 8 s");
+    let report = manager.stop_within(Duration::from_secs(1)).await;
+    assert!(report.is_clean(), "{report}");
+    assert_no_leak(&manager).await;
+}
