@@ -392,7 +392,8 @@ impl Lifecycle {
         let shared = self.shared.clone();
         tracing::info!(component = self.name(), "component stopping");
         tokio::spawn(async move {
-            shared.tasks.signal().trigger();
+            // Tasks learn the stop and, through `grace_deadline`, by when they must be done.
+            shared.tasks.begin_shutdown(deadline);
             let tasks_report = Arc::new(Mutex::new(None));
             let mut details = StopDetails::new();
             let mut deadline_exceeded = false;

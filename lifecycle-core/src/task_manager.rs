@@ -109,6 +109,7 @@ impl TaskManagerBuilder {
             state: AtomicUsize::new(0),
             idle: Notify::new(),
             aborting: AtomicBool::new(false),
+            grace_deadline: OnceLock::new(),
             registry: Mutex::new(Registry::default()),
             records: Mutex::new(RecordLog::default()),
             counts: AtomicCounts::default(),
@@ -177,6 +178,8 @@ pub(crate) struct Shared {
     idle: Notify,
     /// Set when tasks must be dropped at their next poll (abort).
     aborting: AtomicBool,
+    /// When the grace period of the shutdown under way ends (set before the signal).
+    grace_deadline: OnceLock<Instant>,
     registry: Mutex<Registry>,
     records: Mutex<RecordLog>,
     counts: AtomicCounts,
@@ -263,12 +266,8 @@ impl TaskManager {
     pub async fn shutdown(&self, deadline: Instant) -> TaskShutdownReport {
         let begun = Instant::now();
         let shared = &self.shared;
-        shared.state.fetch_or(CLOSED, Ordering::AcqRel);
-        shared.signal.trigger();
-
-        let budget = deadline.saturating_duration_since(begun);
-        let abort_reserve = shared.config.abort_wait.min(budget / 2);
-        let grace_end = (begun + shared.config.grace).min(deadline - abort_reserve);
+        self.begin_shutdown(deadline);
+        let grace_end = shared.grace_end(begun, deadline);
         let mut needed_abort = false;
         if !shared.wait_idle_until(grace_end).await {
             needed_abort = true;
@@ -298,6 +297,19 @@ impl TaskManager {
             records_overflowed,
             needed_abort,
         }
+    }
+
+    /// Begins a shutdown without waiting for it: refuses new tasks, records when the grace
+    /// period for a shutdown by `deadline` ends ([`TaskSpawner::grace_deadline`]), then
+    /// triggers the signal. [`TaskManager::shutdown`] does this first; call it directly to
+    /// signal early and join later.
+    pub fn begin_shutdown(&self, deadline: Instant) {
+        let shared = &self.shared;
+        shared.state.fetch_or(CLOSED, Ordering::AcqRel);
+        let _ = shared
+            .grace_deadline
+            .set(shared.grace_end(Instant::now(), deadline));
+        shared.signal.trigger();
     }
 
     /// Aborts every task now, without waiting: the safety net of `Drop`.
@@ -359,6 +371,13 @@ impl TaskSpawner {
     /// The shutdown signal tasks select on (clone it into them).
     pub fn signal(&self) -> &ShutdownSignal {
         &self.shared.signal
+    }
+
+    /// When the grace period of the shutdown under way ends: a task that does its own bounded
+    /// cleanup on the signal (a close handshake, say) must finish by then or be aborted.
+    /// `None` before a shutdown began (or when only the signal was triggered from elsewhere).
+    pub fn grace_deadline(&self) -> Option<Instant> {
+        self.shared.grace_deadline.get().copied()
     }
 
     /// Whether shutdown has begun (no new tasks are accepted).
@@ -568,6 +587,14 @@ impl Registry {
 }
 
 impl Shared {
+    /// End of the grace period of a shutdown begun at `begun` for `deadline`: the configured
+    /// grace, cut so that the abort wait still fits before the deadline.
+    fn grace_end(&self, begun: Instant, deadline: Instant) -> Instant {
+        let budget = deadline.saturating_duration_since(begun);
+        let abort_reserve = self.config.abort_wait.min(budget / 2);
+        (begun + self.config.grace).min(deadline.max(begun) - abort_reserve)
+    }
+
     #[inline]
     pub(crate) fn live(&self) -> usize {
         self.state.load(Ordering::Acquire) / LIVE_ONE

@@ -294,3 +294,34 @@ async fn metrics_count_active_background_tasks() {
     })
     .await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn tasks_learn_when_their_grace_period_ends() {
+    bounded(async {
+        let tasks = TaskManager::builder("graceful")
+            .grace(Duration::from_millis(500))
+            .abort_wait(Duration::from_millis(50))
+            .build();
+        assert_eq!(tasks.grace_deadline(), None);
+        let (seen_tx, seen_rx) = oneshot::channel();
+        let spawner = tasks.spawner();
+        tasks
+            .spawn("closer", async move {
+                spawner.signal().triggered().await;
+                // A bounded cleanup that must end by the grace deadline.
+                let grace_end = spawner.grace_deadline().unwrap();
+                seen_tx.send(grace_end).unwrap();
+                tokio::time::sleep_until(grace_end - Duration::from_millis(1)).await;
+            })
+            .unwrap();
+        let begun = Instant::now();
+        // A tight deadline: the grace is cut so the abort wait still fits.
+        let report = tasks.shutdown(begun + Duration::from_millis(200)).await;
+        let grace_end = seen_rx.await.unwrap();
+        assert_eq!(grace_end, begun + Duration::from_millis(150));
+        // Finishing by the grace deadline is a cooperative stop, not an abort.
+        assert_eq!(report.counts.stopped, 1, "{report:?}");
+        assert!(report.is_clean());
+    })
+    .await;
+}
