@@ -93,7 +93,7 @@ impl ConnectionTask {
         let mut backoff =
             Backoff::new(config.backoff_initial, config.backoff_max).jitter(config.backoff_jitter);
         let mut attempt: u32 = 0;
-        loop {
+        'run: loop {
             self.handlers.refresh(&shared.handlers);
             if signal.is_triggered() {
                 break;
@@ -163,10 +163,21 @@ impl ConnectionTask {
                     delay_ms = delay.as_millis() as u64,
                     "websocket backoff"
                 );
-                tokio::select! {
-                    biased;
-                    () = &mut stop => break,
-                    () = tokio::time::sleep(delay) => {}
+                let sleep = tokio::time::sleep(delay);
+                let mut sleep = std::pin::pin!(sleep);
+                loop {
+                    tokio::select! {
+                        biased;
+                        () = &mut stop => break 'run,
+                        () = sleep.as_mut() => break,
+                        // `reconnect()` (after `set_url`, say) cuts the wait; other requests
+                        // are covered by the replay on the next connection.
+                        Some(control) = self.control.recv() => {
+                            if matches!(control, Control::Reconnect) {
+                                break;
+                            }
+                        }
+                    }
                 }
             }
         }

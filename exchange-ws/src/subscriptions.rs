@@ -66,8 +66,8 @@ impl Subscriptions {
         true
     }
 
-    /// Removes `channel`; `true` if it was there and had been sent on `connection` (so the
-    /// venue must be told).
+    /// Removes `channel`; the connection it was last sent on (0: never), `None` if it was not
+    /// there.
     pub(crate) fn remove(&self, channel: &str) -> Option<u64> {
         self.lock().remove(channel).map(|e| e.sent_on)
     }

@@ -303,3 +303,27 @@ async fn set_url_and_reconnect_move_to_another_endpoint() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn reconnect_cuts_a_long_backoff_short() {
+    bounded(async {
+        let url = refused_url().await;
+        let mut server = WsServer::start().await;
+        let manager = WebSocketManager::new(WebSocketConfig {
+            backoff_initial: Duration::from_secs(60),
+            ..test_config(&url)
+        });
+        let mut status = manager.watch_connection();
+        manager.start().await.unwrap();
+        status
+            .wait_for(|s| matches!(s, exchange_ws::ConnectionState::Reconnecting { .. }))
+            .await
+            .unwrap();
+        manager.set_url(server.url.clone());
+        manager.reconnect();
+        let _ws = server.next().await; // well before the 60 s backoff
+        assert!(manager.wait_connected(TEST_TIMEOUT).await);
+        assert!(manager.stop_within(Duration::from_secs(2)).await.is_clean());
+    })
+    .await;
+}
