@@ -122,3 +122,35 @@ impl Shared {
         Ok(self.tls.get_or_init(|| Arc::new(config)).clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_tls_config_builds_with_an_explicit_provider() {
+        let shared = Shared::new(WebSocketConfig::mexc_public());
+        let first = shared.tls().unwrap();
+        let second = shared.tls().unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "built once");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_close_ends_before_the_abort_reserve_of_a_tight_stop() {
+        let shared = Shared::new(WebSocketConfig {
+            close_timeout: Duration::from_secs(10),
+            ..WebSocketConfig::new("t", "ws://127.0.0.1:1/ws")
+        });
+        assert_eq!(
+            shared.close_deadline(),
+            Instant::now() + Duration::from_secs(10)
+        );
+        shared.set_stop_deadline(Instant::now() + Duration::from_millis(100));
+        shared.set_stop_deadline(Instant::now() + Duration::from_secs(5)); // the earliest wins
+        // 100 ms budget: abort reserve 50 ms, margin 5 ms.
+        assert_eq!(
+            shared.close_deadline(),
+            Instant::now() + Duration::from_millis(45)
+        );
+    }
+}

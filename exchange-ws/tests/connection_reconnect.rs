@@ -284,3 +284,18 @@ async fn backoff_delays_are_exact_on_a_paused_clock() {
     assert!(report.is_clean(), "{report}");
     assert_no_leak(&manager).await;
 }
+
+#[tokio::test]
+async fn a_failed_tls_handshake_is_a_failed_attempt_not_a_panic() {
+    bounded(async {
+        let mut server = TcpServer::start().await;
+        let url = server.url.replacen("ws://", "wss://", 1);
+        let manager = WebSocketManager::new(test_config(&url));
+        manager.start().await.unwrap();
+        drop(server.next().await); // accepts TCP, then hangs up in the middle of TLS
+        assert!(eventually(TEST_TIMEOUT, || manager.stats().connect_failures >= 1).await);
+        assert_eq!(manager.stats().connections, 0);
+        assert!(manager.stop_within(Duration::from_secs(1)).await.is_clean());
+    })
+    .await;
+}
