@@ -10,7 +10,9 @@
 //!   `Signer` (keyed state computed once), over a typical new-order query.
 //! - `round_trip`: `GET /api/v3/time` to the embedded venue: bare reqwest (send, read body,
 //!   parse JSON) vs our client (`server_time()`: in-flight tracking, limiter, URL, send,
-//!   classification, typed decode). Same runtime, same venue, same connection settings.
+//!   classification, typed decode). Same runtime, same venue, same connection settings;
+//!   the two are interleaved call by call (each times its own calls only), so a change of
+//!   load on this shared machine hits both alike.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::future::Future;
@@ -118,7 +120,6 @@ fn limiter_benches(c: &mut Criterion) {
         b.iter(|| black_box(&limiter3).try_acquire(black_box(&draw3)).is_ok())
     });
     group.finish();
-    assert!(limiter.stats().granted > 0 && limiter3.stats().granted > 0);
     assert_eq!(limiter.stats().rejected + limiter3.stats().rejected, 0);
     runtime.block_on(limiter.stop_within(Duration::from_secs(1)));
     runtime.block_on(limiter3.stop_within(Duration::from_secs(1)));
@@ -157,8 +158,9 @@ fn unlimited_endpoint_limiter() -> Arc<RateLimiter> {
 }
 
 fn round_trip_benches(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread for venue and clients: no cross-thread wake-ups, whose cost on this shared
+    // 2-core machine varies far more than the 5% being measured.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
@@ -179,17 +181,40 @@ fn round_trip_benches(c: &mut Criterion) {
         .unwrap();
     let url = format!("{}/api/v3/time", venue.rest_url());
 
+    let bare_call = || async {
+        let body = bare.get(&url).send().await.unwrap().bytes().await.unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(value.get("serverTime").is_some());
+    };
+    let our_call = || async {
+        client.server_time().await.unwrap();
+    };
     let mut group = c.benchmark_group("round_trip");
+    // Interleaved: each timed call is followed by an untimed call of the other side, so both
+    // see the same (shared, noisy) machine load instead of whatever ran during their turn.
     group.bench_function("reqwest_bare", |b| {
-        b.to_async(&runtime).iter(|| async {
-            let body = bare.get(&url).send().await.unwrap().bytes().await.unwrap();
-            let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
-            assert!(value.get("serverTime").is_some());
+        b.to_async(&runtime).iter_custom(|iters| async move {
+            let mut timed = Duration::ZERO;
+            for _ in 0..iters {
+                let started = std::time::Instant::now();
+                bare_call().await;
+                timed += started.elapsed();
+                our_call().await;
+            }
+            timed
         })
     });
     group.bench_function("quiesce_client", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { client.server_time().await.unwrap() })
+        b.to_async(&runtime).iter_custom(|iters| async move {
+            let mut timed = Duration::ZERO;
+            for _ in 0..iters {
+                let started = std::time::Instant::now();
+                our_call().await;
+                timed += started.elapsed();
+                bare_call().await;
+            }
+            timed
+        })
     });
     group.finish();
 

@@ -145,7 +145,7 @@ impl Inner {
         }
         let url = self.url(endpoint, params)?;
         let method = endpoint.method();
-        let mut request = http.request(method.to_reqwest(), url).timeout(timeout);
+        let mut request = http.request(method.to_reqwest(), url);
         if endpoint.is_signed()
             && let Some(key) = &self.api_key
         {
@@ -156,16 +156,25 @@ impl Inner {
         }
         sent.store(true, Ordering::SeqCst);
         self.counters.sent.fetch_add(1, Ordering::Relaxed);
-        let response = request
-            .send()
-            .await
-            .map_err(|e| transport_error(endpoint, e))?;
-        let status = response.status().as_u16();
-        let retry_after = retry_after(response.headers());
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(endpoint, e))?;
+        // One timer around answer and body (cheaper than reqwest's per-request timeout).
+        let exchange = async {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            let retry_after = retry_after(response.headers());
+            let body = response.bytes().await?;
+            Ok::<_, reqwest::Error>((status, retry_after, body))
+        };
+        let (status, retry_after, body) = match tokio::time::timeout(timeout, exchange).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(error)) => return Err(transport_error(endpoint, error)),
+            Err(_elapsed) if endpoint.mutates_orders() => {
+                return Err(RestError::OutcomeUnknown {
+                    endpoint,
+                    cause: UnknownCause::Timeout,
+                });
+            }
+            Err(_elapsed) => return Err(RestError::Timeout),
+        };
         tracing::debug!(
             component = self.config.name.as_str(),
             endpoint = endpoint.name(),
