@@ -1,7 +1,13 @@
 //! The local-book procedure of the protocol file works against the running synthetic market:
 //! subscribe to aggregated depth, fetch the REST snapshot, drop pushes already in it, apply the
 //! rest with contiguous versions, and end up with exactly the venue's book.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Test futures hold whole websocket streams; their size is no hot-path concern here.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::large_futures
+)]
 
 mod common;
 

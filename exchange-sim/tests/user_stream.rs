@@ -1,5 +1,11 @@
 //! Listen keys over REST: create, list, keep alive, delete, the per-account limit, expiry.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Test futures hold whole websocket streams; their size is no hot-path concern here.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::large_futures
+)]
 
 mod common;
 
