@@ -10,7 +10,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use futures::{FutureExt, SinkExt, StreamExt};
-use lifecycle_core::{Backoff, ShutdownSignal};
+use lifecycle_core::{Backoff, ShutdownSignal, TaskSpawner};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
@@ -50,6 +50,8 @@ pub(crate) struct ConnectionTask {
     outbound: mpsc::Receiver<Outbound>,
     control: mpsc::UnboundedReceiver<Control>,
     signal: ShutdownSignal,
+    /// The manager's tasks: tells when the stop's grace period ends.
+    tasks: TaskSpawner,
     handlers: Handlers,
     limiter: SendLimiter,
     pending: VecDeque<Pending>,
@@ -64,14 +66,15 @@ impl ConnectionTask {
         shared: Arc<Shared>,
         outbound: mpsc::Receiver<Outbound>,
         control: mpsc::UnboundedReceiver<Control>,
-        signal: ShutdownSignal,
+        tasks: TaskSpawner,
     ) -> Self {
         let limiter = SendLimiter::new(shared.config.send_limit);
         Self {
             shared,
             outbound,
             control,
-            signal,
+            signal: tasks.signal().clone(),
+            tasks,
             handlers: Handlers::new(),
             limiter,
             pending: VecDeque::new(),
@@ -556,7 +559,7 @@ impl ConnectionTask {
     /// Sends a close frame and waits for the peer's, handing frames that still arrive to the
     /// handlers; bounded by the close deadline.
     async fn close_handshake(&mut self, mut socket: Socket) -> CloseOutcome {
-        let deadline = self.shared.close_deadline();
+        let deadline = self.shared.close_deadline(self.tasks.grace_deadline());
         let handshake = async {
             if let Err(error) = socket.close(None).await {
                 return match error {

@@ -16,7 +16,7 @@ use crate::connection::ConnectionTask;
 use crate::error::SendError;
 use crate::handler::FrameHandler;
 use crate::report::{self, CloseOutcome, WsStats};
-use crate::shared::{ABORT_WAIT, Control, Outbound, Shared};
+use crate::shared::{Control, Outbound, Shared};
 use crate::status::ConnectionState;
 use crate::subscriptions::SubscriptionState;
 
@@ -100,7 +100,6 @@ impl WebSocketManager {
         // The connection task bounds its own close handshake; the grace only has to cover it.
         let lifecycle = Lifecycle::builder(name)
             .grace(config.close_timeout + Duration::from_millis(500))
-            .abort_wait(ABORT_WAIT)
             .build();
         let (outbound, outbound_rx) = mpsc::channel(config.outbound_capacity.max(1));
         let (control, control_rx) = mpsc::unbounded_channel();
@@ -296,8 +295,8 @@ impl AsyncResource for WebSocketManager {
             {
                 return Err(format!("connection state is {state}, expected idle").into());
             }
-            let signal = ctx.tasks().signal().clone();
-            let task = ConnectionTask::new(self.shared.clone(), outbound, control, signal);
+            let task =
+                ConnectionTask::new(self.shared.clone(), outbound, control, ctx.tasks().clone());
             ctx.tasks().spawn_critical("connection_loop", task.run())?;
             Ok(())
         }))
@@ -305,8 +304,6 @@ impl AsyncResource for WebSocketManager {
 
     fn stop(&self, deadline: Instant) -> BoxFuture<'_, StopReport> {
         let shared = self.shared.clone();
-        // Known before the signal fires, so the close handshake fits the deadline.
-        shared.set_stop_deadline(deadline);
         Box::pin(self.lifecycle.stop(deadline, move |ctx| async move {
             shared.status.begin_closing();
             // Stop the loop first (it performs the close handshake itself), then report.

@@ -12,13 +12,6 @@ use crate::report::Counters;
 use crate::status::StatusCell;
 use crate::subscriptions::Subscriptions;
 
-// WORKAROUND (see /work/core-requests.md, "let a task see when its grace period ends"):
-// lifecycle-core does not tell a task when its grace period ends, so the manager records the
-// stop deadline itself and mirrors the task manager's abort reserve.
-
-/// The lifecycle's wait after abort, which the task manager reserves at the end of a stop.
-pub(crate) const ABORT_WAIT: Duration = Duration::from_millis(50);
-
 /// A user message for the venue.
 #[derive(Debug)]
 pub(crate) enum Outbound {
@@ -45,7 +38,6 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     pub(crate) subscriptions: Subscriptions,
     pub(crate) handlers: HandlerInbox,
-    stop_deadline: Mutex<Option<Instant>>,
     tls: OnceLock<Arc<rustls::ClientConfig>>,
 }
 
@@ -58,7 +50,6 @@ impl Shared {
             counters: Counters::default(),
             subscriptions: Subscriptions::default(),
             handlers: HandlerInbox::default(),
-            stop_deadline: Mutex::new(None),
             tls: OnceLock::new(),
         }
     }
@@ -74,30 +65,17 @@ impl Shared {
         *self.url.lock().unwrap_or_else(PoisonError::into_inner) = url;
     }
 
-    /// Records the earliest stop deadline asked for (before the stop signal is triggered).
-    pub(crate) fn set_stop_deadline(&self, deadline: Instant) {
-        let mut slot = self
-            .stop_deadline
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *slot = Some(slot.map_or(deadline, |d| d.min(deadline)));
-    }
-
-    /// When the close handshake must end: `close_timeout` from now, cut so that it ends before
-    /// the task manager's grace period does (the deadline less its abort reserve), so the task
-    /// stops cooperatively, never aborted.
-    pub(crate) fn close_deadline(&self) -> Instant {
+    /// When the close handshake must end: `close_timeout` from now, cut to end just before
+    /// the stop's grace period (`grace`, from the task manager) so the task stops
+    /// cooperatively, never aborted.
+    pub(crate) fn close_deadline(&self, grace: Option<Instant>) -> Instant {
         let now = Instant::now();
         let own = now + self.config.close_timeout;
-        match *self
-            .stop_deadline
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-        {
-            Some(stop) => {
-                let left = stop.saturating_duration_since(now);
-                let margin = ABORT_WAIT.min(left / 2) + (left / 20).max(Duration::from_millis(1));
-                own.min(stop.checked_sub(margin).unwrap_or(now).max(now))
+        match grace {
+            Some(grace) => {
+                let margin =
+                    (grace.saturating_duration_since(now) / 20).max(Duration::from_millis(1));
+                own.min(grace.checked_sub(margin).unwrap_or(now).max(now))
             }
             None => own,
         }
@@ -136,21 +114,23 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn the_close_ends_before_the_abort_reserve_of_a_tight_stop() {
+    async fn the_close_ends_before_the_grace_period() {
         let shared = Shared::new(WebSocketConfig {
             close_timeout: Duration::from_secs(10),
             ..WebSocketConfig::new("t", "ws://127.0.0.1:1/ws")
         });
+        let now = Instant::now();
+        assert_eq!(shared.close_deadline(None), now + Duration::from_secs(10));
+        let grace = now + Duration::from_millis(100);
         assert_eq!(
-            shared.close_deadline(),
-            Instant::now() + Duration::from_secs(10)
+            shared.close_deadline(Some(grace)),
+            now + Duration::from_millis(95)
         );
-        shared.set_stop_deadline(Instant::now() + Duration::from_millis(100));
-        shared.set_stop_deadline(Instant::now() + Duration::from_secs(5)); // the earliest wins
-        // 100 ms budget: abort reserve 50 ms, margin 5 ms.
+        assert_eq!(shared.close_deadline(Some(now)), now);
+        let late = now + Duration::from_secs(60);
         assert_eq!(
-            shared.close_deadline(),
-            Instant::now() + Duration::from_millis(45)
+            shared.close_deadline(Some(late)),
+            now + Duration::from_secs(10)
         );
     }
 }
