@@ -3,6 +3,7 @@
 mod channels;
 mod decode;
 mod local_book;
+mod rest_mapping;
 
 pub use channels::{
     PRIVATE_BALANCES_CHANNEL, PRIVATE_FILLS_CHANNEL, PRIVATE_ORDERS_CHANNEL, PushInterval,
@@ -11,3 +12,7 @@ pub use channels::{
 };
 pub use decode::{DecodeError, FrameDecoder, MexcEvent, decode_push};
 pub use local_book::{DepthDiff, DepthSnapshot, DiffOutcome, LocalOrderBook};
+pub use rest_mapping::{
+    MappingError, order_from_rest, rules_from_info, side_from_rest, side_to_rest,
+    snapshot_from_rest, symbol_from_info,
+};
