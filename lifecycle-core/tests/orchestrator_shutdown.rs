@@ -99,8 +99,8 @@ async fn within_a_phase_a_user_stops_before_what_it_uses() {
     .await;
 }
 
-#[tokio::test]
-async fn impossible_dependencies_are_refused() {
+#[test]
+fn impossible_dependencies_are_refused() {
     let log = EventLog::default();
     let mut system = DependencyAwareShutdown::new("invalid");
     let orders = system.register(

@@ -97,10 +97,13 @@ async fn watchers_see_every_terminal_change() {
 
 #[tokio::test(start_paused = true)]
 async fn time_in_state_is_tracked() {
-    let cell = StateCell::new("timed");
-    tokio::time::advance(Duration::from_millis(1500)).await;
-    assert_eq!(cell.time_in_state(), Duration::from_millis(1500));
-    cell.transition(StateTag::Created, StateTag::Starting)
-        .unwrap();
-    assert_eq!(cell.time_in_state(), Duration::ZERO);
+    bounded(async {
+        let cell = StateCell::new("timed");
+        tokio::time::advance(Duration::from_millis(1500)).await;
+        assert_eq!(cell.time_in_state(), Duration::from_millis(1500));
+        cell.transition(StateTag::Created, StateTag::Starting)
+            .unwrap();
+        assert_eq!(cell.time_in_state(), Duration::ZERO);
+    })
+    .await;
 }
