@@ -9,9 +9,7 @@ use futures::StreamExt;
 use lifecycle_core::AsyncResource;
 
 async fn bounded<F: Future>(test: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(10), test)
-        .await
-        .expect("test timed out")
+    lifecycle_core::testing::within(Duration::from_secs(10), test).await
 }
 
 #[tokio::test]

@@ -11,9 +11,7 @@ use lifecycle_core::testing::RuntimeTaskBaseline;
 use lifecycle_core::{AsyncResource, LifecycleState, StateTag};
 
 async fn bounded<F: Future>(test: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(10), test)
-        .await
-        .expect("test timed out")
+    lifecycle_core::testing::within(Duration::from_secs(10), test).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,11 +5,33 @@
 //! The checks poll with a deadline instead of sleeping a fixed time, and panic with the names
 //! of what leaked.
 
+use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::task_manager::TaskSpawner;
+
+/// Runs a test body with a time limit, so a hang fails the test fast instead of stalling CI.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+/// let answer = lifecycle_core::testing::within(Duration::from_secs(10), async { 42 }).await;
+/// assert_eq!(answer, 42);
+/// # }
+/// ```
+///
+/// # Panics
+/// If `body` does not finish within `limit`.
+#[allow(clippy::panic, reason = "an assertion helper for tests")]
+pub async fn within<F: Future>(limit: Duration, body: F) -> F::Output {
+    match tokio::time::timeout(limit, body).await {
+        Ok(output) => output,
+        Err(_) => panic!("test did not finish within {limit:?}"),
+    }
+}
 
 /// Asserts that `tasks` has no live task and no registered running task, waiting up to
 /// `within` for tasks that are just finishing.

@@ -21,9 +21,7 @@ use tokio::time::Instant;
 
 /// Bounds a test body so a hang fails fast.
 pub async fn bounded<F: Future>(body: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(20), body)
-        .await
-        .expect("test timed out")
+    lifecycle_core::testing::within(Duration::from_secs(20), body).await
 }
 
 /// A shared, ordered log of what components did.
