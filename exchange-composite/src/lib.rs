@@ -14,6 +14,7 @@
 mod domain;
 mod error;
 pub mod mexc;
+pub mod public;
 
 pub use domain::asset::AssetName;
 pub use domain::balance::Balance;

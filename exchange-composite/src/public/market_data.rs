@@ -1,0 +1,303 @@
+//! [`MarketData`]: the public market-data pipeline of one venue connection. Push frames are
+//! decoded on the websocket's read loop; book tickers and trades go to observable streams;
+//! each symbol's [`LocalOrderBook`] follows the venue's versions and is resynchronised from a
+//! REST snapshot after every (re)connect and on any gap.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use exchange_rest::MexcRestClient;
+use exchange_streams::{EventPublisher, LatestPublisher, ObservableStreams, StreamError};
+use exchange_ws::{Frame, FrameHandler, WsEvent};
+use lifecycle_core::ShutdownSignal;
+use tokio::sync::mpsc;
+
+use crate::domain::market::{BookTicker, PriceLevel, Trade};
+use crate::domain::side::Side;
+use crate::mexc::{
+    DiffOutcome, FrameDecoder, LocalOrderBook, MexcEvent, PushInterval, aggregated_depth_channel,
+    book_ticker_channel, snapshot_from_rest, trades_channel,
+};
+
+/// Levels per side published in an [`OrderBookTop`].
+pub const BOOK_TOP_DEPTH: usize = 20;
+/// Levels requested in a REST snapshot.
+const SNAPSHOT_LIMIT: u32 = 1000;
+
+/// The best levels of a synchronised local book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderBookTop {
+    /// The venue version the book reflects.
+    pub version: u64,
+    /// Best bids, best first.
+    pub bids: Vec<PriceLevel>,
+    /// Best asks, best first.
+    pub asks: Vec<PriceLevel>,
+}
+
+/// Stream names of one symbol.
+pub fn book_ticker_stream(symbol_code: &str) -> String {
+    format!("book_ticker.{symbol_code}")
+}
+
+/// Stream name of a symbol's order book top (`None` while resynchronising).
+pub fn order_book_stream(symbol_code: &str) -> String {
+    format!("order_book.{symbol_code}")
+}
+
+/// Stream name of a symbol's public trades.
+pub fn trades_stream(symbol_code: &str) -> String {
+    format!("trades.{symbol_code}")
+}
+
+struct SymbolFeed {
+    book: Mutex<LocalOrderBook>,
+    ticker: LatestPublisher<Option<BookTicker>>,
+    top: LatestPublisher<Option<OrderBookTop>>,
+    trades: EventPublisher<Trade>,
+}
+
+struct Inner {
+    feeds: HashMap<String, SymbolFeed>,
+    decoder: FrameDecoder,
+    resync: mpsc::UnboundedSender<String>,
+}
+
+/// The market-data pipeline of one public connection (see the module docs).
+///
+/// Wire it up with [`MarketData::handler`] (for the websocket manager),
+/// [`MarketData::channels`] (to subscribe) and [`MarketData::run_resync`] (a task that fetches
+/// REST snapshots when a book needs one).
+pub struct MarketData {
+    inner: Arc<Inner>,
+    requests: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
+    interval: PushInterval,
+}
+
+impl fmt::Debug for MarketData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MarketData")
+            .field("symbols", &self.inner.feeds.keys().collect::<Vec<_>>())
+            .field("decoded", &self.inner.decoder.decoded())
+            .field("failed", &self.inner.decoder.failed())
+            .finish()
+    }
+}
+
+impl MarketData {
+    /// Declares the streams of `symbol_codes` (`HIFIUSDT`, ...) in `streams`.
+    pub fn new(
+        streams: &ObservableStreams,
+        symbol_codes: &[&str],
+        interval: PushInterval,
+    ) -> Result<Self, StreamError> {
+        let (resync, requests) = mpsc::unbounded_channel();
+        let mut feeds = HashMap::new();
+        for code in symbol_codes {
+            feeds.insert(
+                (*code).to_owned(),
+                SymbolFeed {
+                    book: Mutex::new(LocalOrderBook::new()),
+                    ticker: streams.latest(book_ticker_stream(code), None)?,
+                    top: streams.latest(order_book_stream(code), None)?,
+                    trades: streams.events(trades_stream(code), 4096)?,
+                },
+            );
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                feeds,
+                decoder: FrameDecoder::new(),
+                resync,
+            }),
+            requests: Mutex::new(Some(requests)),
+            interval,
+        })
+    }
+
+    /// The channels to subscribe: aggregated depth, book ticker and trades of every symbol.
+    pub fn channels(&self) -> Vec<String> {
+        let mut channels: Vec<String> = self
+            .inner
+            .feeds
+            .keys()
+            .flat_map(|code| {
+                [
+                    aggregated_depth_channel(code, self.interval),
+                    book_ticker_channel(code, self.interval),
+                    trades_channel(code, self.interval),
+                ]
+            })
+            .collect();
+        channels.sort();
+        channels
+    }
+
+    /// The handler to add to the websocket manager.
+    pub fn handler(&self) -> MarketDataHandler {
+        MarketDataHandler {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// Frames decoded and frames dropped (undecodable).
+    pub fn frame_counts(&self) -> (u64, u64) {
+        (self.inner.decoder.decoded(), self.inner.decoder.failed())
+    }
+
+    /// The local book state of a symbol: (synced, version, resyncs, diffs applied).
+    pub fn book_state(&self, symbol_code: &str) -> Option<(bool, Option<u64>, u64, u64)> {
+        let feed = self.inner.feeds.get(symbol_code)?;
+        let book = feed.book.lock().unwrap_or_else(PoisonError::into_inner);
+        Some((
+            book.is_synced(),
+            book.version(),
+            book.resyncs(),
+            book.applied(),
+        ))
+    }
+
+    /// The best `depth` levels of a symbol's local book (empty while not synced).
+    pub fn book_levels(&self, symbol_code: &str, side: Side, depth: usize) -> Vec<PriceLevel> {
+        self.inner
+            .feeds
+            .get(symbol_code)
+            .map_or_else(Vec::new, |feed| {
+                feed.book
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .book()
+                    .levels(side, depth)
+            })
+    }
+
+    /// Serves snapshot requests until `signal`: for each symbol whose book needs one, fetches
+    /// the REST depth and installs it. Run it as a task of the owning component. Returns at
+    /// once if called a second time.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a request being served is lost, but a book that lost its snapshot asks
+    /// again at its next gap or reconnect.
+    pub async fn run_resync(&self, rest: Arc<MexcRestClient>, signal: ShutdownSignal) {
+        let taken = self
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(mut requests) = taken else {
+            return;
+        };
+        loop {
+            let code = tokio::select! {
+                biased;
+                () = signal.triggered() => return,
+                code = requests.recv() => match code {
+                    Some(code) => code,
+                    None => return,
+                },
+            };
+            let Some(feed) = self.inner.feeds.get(&code) else {
+                continue;
+            };
+            let snapshot = match rest.depth(&code, Some(SNAPSHOT_LIMIT)).await {
+                Ok(depth) => snapshot_from_rest(&code, &depth),
+                Err(error) => {
+                    tracing::warn!(symbol = %code, %error, "depth snapshot failed: will retry at the next gap");
+                    continue;
+                }
+            };
+            match snapshot {
+                Ok(snapshot) => {
+                    let mut book = feed.book.lock().unwrap_or_else(PoisonError::into_inner);
+                    let outcome = book.on_snapshot(snapshot);
+                    if let DiffOutcome::ResyncNeeded { .. } = outcome {
+                        drop(book);
+                        let _ = self.inner.resync.send(code);
+                    } else {
+                        publish_top(feed, &book);
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "unusable depth snapshot"),
+            }
+        }
+    }
+}
+
+fn publish_top(feed: &SymbolFeed, book: &LocalOrderBook) {
+    let top = book.version().map(|version| OrderBookTop {
+        version,
+        bids: book.book().levels(Side::Buy, BOOK_TOP_DEPTH),
+        asks: book.book().levels(Side::Sell, BOOK_TOP_DEPTH),
+    });
+    feed.top.publish(top);
+}
+
+/// The websocket [`FrameHandler`] of a [`MarketData`] pipeline.
+pub struct MarketDataHandler {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for MarketDataHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MarketDataHandler").finish_non_exhaustive()
+    }
+}
+
+impl FrameHandler for MarketDataHandler {
+    fn on_frame(&mut self, frame: Frame<'_>) -> Result<(), String> {
+        let Frame::Binary(bytes) = frame else {
+            return Ok(()); // control replies are the manager's business
+        };
+        let Some(event) = self.inner.decoder.decode(bytes) else {
+            return Ok(()); // counted and logged by the decoder
+        };
+        match event {
+            MexcEvent::BookTicker {
+                symbol_code,
+                ticker,
+            } => {
+                if let Some(feed) = self.inner.feeds.get(&symbol_code) {
+                    feed.ticker.publish(Some(ticker));
+                }
+            }
+            MexcEvent::Trades {
+                symbol_code,
+                trades,
+            } => {
+                if let Some(feed) = self.inner.feeds.get(&symbol_code) {
+                    for trade in trades {
+                        feed.trades.publish(trade);
+                    }
+                }
+            }
+            MexcEvent::DepthDiff { symbol_code, diff } => {
+                if let Some(feed) = self.inner.feeds.get(&symbol_code) {
+                    let mut book = feed.book.lock().unwrap_or_else(PoisonError::into_inner);
+                    match book.on_diff(diff) {
+                        DiffOutcome::Applied => publish_top(feed, &book),
+                        DiffOutcome::ResyncNeeded { .. } => {
+                            drop(book);
+                            feed.top.publish(None);
+                            let _ = self.inner.resync.send(symbol_code);
+                        }
+                        DiffOutcome::Buffered | DiffOutcome::Stale => {}
+                    }
+                }
+            }
+            MexcEvent::Order(_) | MexcEvent::Fill(_) | MexcEvent::Balance(_) => {}
+        }
+        Ok(())
+    }
+
+    fn on_event(&mut self, event: &WsEvent) {
+        if let WsEvent::Connected { .. } = event {
+            // A new connection: every book starts over from a fresh snapshot.
+            for (code, feed) in &self.inner.feeds {
+                *feed.book.lock().unwrap_or_else(PoisonError::into_inner) = LocalOrderBook::new();
+                feed.top.publish(None);
+                let _ = self.inner.resync.send(code.clone());
+            }
+        }
+    }
+}

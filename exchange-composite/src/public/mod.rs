@@ -1,0 +1,8 @@
+//! The public side: market data.
+
+mod market_data;
+
+pub use market_data::{
+    BOOK_TOP_DEPTH, MarketData, MarketDataHandler, OrderBookTop, book_ticker_stream,
+    order_book_stream, trades_stream,
+};
