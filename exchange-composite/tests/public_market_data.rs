@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use exchange_composite::mexc::PushInterval;
-use exchange_composite::public::{MarketData, book_ticker_stream, trades_stream};
+use exchange_composite::public::{
+    BOOK_TOP_DEPTH, MarketData, OrderBookTop, book_ticker_stream, order_book_stream, trades_stream,
+};
 use exchange_composite::{BookTicker, PriceLevel, Side, Trade};
 use exchange_rest::{MexcRestClient, MexcRestConfig, RateLimiter, mexc_spot_limits};
 use exchange_sim::{SimConfig, SimVenue};
@@ -114,6 +116,15 @@ async fn local_books_follow_the_venue_through_a_forced_reconnect() {
         };
         assert!(ticker.is_sane(), "{ticker:?}");
         assert_book_matches_venue(&sim, &market).await;
+        // The order-book stream carries the same top as the local book.
+        let mut tops = streams
+            .subscribe_tracked::<Option<OrderBookTop>>(&order_book_stream(SYMBOL))
+            .unwrap();
+        let top = tops.next().await.unwrap().unwrap().expect("a synced book publishes its top");
+        assert_eq!(Some(top.version), market.book_state(SYMBOL).unwrap().1);
+        assert_eq!(top.bids, market.book_levels(SYMBOL, Side::Buy, BOOK_TOP_DEPTH));
+        assert_eq!(top.asks, market.book_levels(SYMBOL, Side::Sell, BOOK_TOP_DEPTH));
+        tops.dispose();
         let trade = trades.next().await.unwrap().unwrap();
         assert!(trade.price > rust_decimal::Decimal::ZERO && trade.quantity > rust_decimal::Decimal::ZERO);
 

@@ -83,13 +83,22 @@ impl OrderBook {
 
     /// The best `depth` levels of a side, best first.
     pub fn levels(&self, side: Side, depth: usize) -> Vec<PriceLevel> {
+        let mut levels = Vec::new();
+        self.levels_into(side, depth, &mut levels);
+        levels
+    }
+
+    /// Replaces the contents of `out` with the best `depth` levels of a side, best first,
+    /// reusing its capacity (no allocation once it is large enough).
+    pub fn levels_into(&self, side: Side, depth: usize, out: &mut Vec<PriceLevel>) {
         let level = |(p, q): (&Decimal, &Decimal)| PriceLevel {
             price: *p,
             quantity: *q,
         };
+        out.clear();
         match side {
-            Side::Buy => self.bids.iter().rev().take(depth).map(level).collect(),
-            Side::Sell => self.asks.iter().take(depth).map(level).collect(),
+            Side::Buy => out.extend(self.bids.iter().rev().take(depth).map(level)),
+            Side::Sell => out.extend(self.asks.iter().take(depth).map(level)),
         }
     }
 

@@ -224,13 +224,25 @@ impl MarketData {
     }
 }
 
+/// Publishes the book's top in place: the published value's vectors are reused, so an
+/// applied diff costs no allocation on the read loop.
 fn publish_top(feed: &SymbolFeed, book: &LocalOrderBook) {
-    let top = book.version().map(|version| OrderBookTop {
-        version,
-        bids: book.book().levels(Side::Buy, BOOK_TOP_DEPTH),
-        asks: book.book().levels(Side::Sell, BOOK_TOP_DEPTH),
+    let Some(version) = book.version() else {
+        feed.top.publish(None);
+        return;
+    };
+    feed.top.modify(|top| {
+        let top = top.get_or_insert_with(|| OrderBookTop {
+            version,
+            bids: Vec::with_capacity(BOOK_TOP_DEPTH),
+            asks: Vec::with_capacity(BOOK_TOP_DEPTH),
+        });
+        top.version = version;
+        book.book()
+            .levels_into(Side::Buy, BOOK_TOP_DEPTH, &mut top.bids);
+        book.book()
+            .levels_into(Side::Sell, BOOK_TOP_DEPTH, &mut top.asks);
     });
-    feed.top.publish(top);
 }
 
 /// The websocket [`FrameHandler`] of a [`MarketData`] pipeline.

@@ -80,15 +80,19 @@ mod tests {
 
     #[tokio::test]
     async fn enter_close_and_drain() {
-        let in_flight = InFlight::default();
-        assert_eq!(in_flight.enter().err(), Some(RestError::NotStarted));
-        in_flight.open();
-        let call = in_flight.enter().unwrap();
-        in_flight.close();
-        assert_eq!(in_flight.enter().err(), Some(RestError::Closed));
-        assert_eq!(in_flight.count(), 1);
-        assert!(!in_flight.wait_idle(Instant::now()).await);
-        drop(call);
-        assert!(in_flight.wait_idle(Instant::now()).await);
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            let in_flight = InFlight::default();
+            assert_eq!(in_flight.enter().err(), Some(RestError::NotStarted));
+            in_flight.open();
+            let call = in_flight.enter().unwrap();
+            in_flight.close();
+            assert_eq!(in_flight.enter().err(), Some(RestError::Closed));
+            assert_eq!(in_flight.count(), 1);
+            assert!(!in_flight.wait_idle(Instant::now()).await);
+            drop(call);
+            assert!(in_flight.wait_idle(Instant::now()).await);
+        })
+        .await
+        .expect("test timed out");
     }
 }
