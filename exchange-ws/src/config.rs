@@ -21,7 +21,7 @@ use crate::send_limiter::SendLimit;
 /// assert_eq!(config.url, "ws://127.0.0.1:9000/ws");
 /// assert_eq!(config.send_limit.map(|l| l.messages), Some(100));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WebSocketConfig {
     /// Component name for logs and reports (`websocket_manager.<name>`).
     pub name: String,
@@ -70,6 +70,24 @@ pub struct WebSocketConfig {
     pub read_buffer_size: usize,
     /// TLS client configuration for `wss://` (default: rustls with ring and the webpki roots).
     pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl std::fmt::Debug for WebSocketConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL's query may carry a credential (a listen key): never shown.
+        f.debug_struct("WebSocketConfig")
+            .field("name", &self.name)
+            .field("url", &crate::redact::redacted_url(&self.url))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("backoff_initial", &self.backoff_initial)
+            .field("backoff_max", &self.backoff_max)
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("dead_peer_timeout", &self.dead_peer_timeout)
+            .field("idle_data_timeout", &self.idle_data_timeout)
+            .field("close_timeout", &self.close_timeout)
+            .field("send_limit", &self.send_limit)
+            .finish_non_exhaustive()
+    }
 }
 
 impl WebSocketConfig {

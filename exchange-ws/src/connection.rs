@@ -122,7 +122,7 @@ impl ConnectionTask {
                     tracing::info!(
                         component = config.name,
                         connection = self.connection,
-                        url,
+                        url = %crate::redact::redacted_url(&url),
                         "websocket connected"
                     );
                     let (reason, up_for) = self.session(socket, &mut stop).await;
@@ -147,11 +147,11 @@ impl ConnectionTask {
                 }
                 Ok(Err(error)) => {
                     bump(&shared.counters.connect_failures);
-                    tracing::warn!(component = config.name, url, %error, attempt, "websocket connect failed");
+                    tracing::warn!(component = config.name, url = %crate::redact::redacted_url(&url), %error, attempt, "websocket connect failed");
                 }
                 Err(_) => {
                     bump(&shared.counters.connect_failures);
-                    tracing::warn!(component = config.name, url, error = %ConnectError::Timeout, attempt, "websocket connect failed");
+                    tracing::warn!(component = config.name, url = %crate::redact::redacted_url(&url), error = %ConnectError::Timeout, attempt, "websocket connect failed");
                 }
             }
             attempt = attempt.saturating_add(1);

@@ -26,6 +26,7 @@
 mod config;
 mod connection;
 mod error;
+mod redact;
 mod event;
 mod frame;
 mod handler;

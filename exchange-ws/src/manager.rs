@@ -87,7 +87,7 @@ impl fmt::Debug for WebSocketManager {
             .field("name", &self.lifecycle.name())
             .field("state", &self.lifecycle.state())
             .field("connection", &self.connection_state())
-            .field("url", &self.shared.url())
+            .field("url", &crate::redact::redacted_url(&self.shared.url()))
             .finish_non_exhaustive()
     }
 }

@@ -14,6 +14,7 @@
 //!   [`ShutdownSignal`] and a two-phase shutdown that reports every task's fate.
 //! - [`DependencyAwareShutdown`] with [`ShutdownPriority`]: phase-ordered, dependency-aware
 //!   start and shutdown under one global deadline, and one [`ShutdownReport`].
+//! - [`ResourceGroup`]: an orchestrated set of resources that starts and stops as one.
 //! - [`Runner`]: runs an application until a signal, a critical failure or its end, then shuts
 //!   down in order; a second signal forces the exit; a [`Watchdog`] guards against code that
 //!   blocks a thread.
@@ -53,6 +54,7 @@ mod metrics;
 mod orchestrator;
 mod priority;
 mod resource;
+mod resource_group;
 mod runner;
 mod shutdown_report;
 mod signal;
@@ -79,6 +81,7 @@ pub use orchestrator::{
 };
 pub use priority::ShutdownPriority;
 pub use resource::{AsyncResource, BoxFuture};
+pub use resource_group::ResourceGroup;
 pub use runner::{AppContext, ExitStatus, FORCED_EXIT_CODE, RunOutcome, Runner, ShutdownReason};
 pub use shutdown_report::{PhaseReport, ResourceReport, ShutdownReport};
 pub use signal::ShutdownSignal;
