@@ -31,3 +31,39 @@ pub enum DomainError {
         minimum: Decimal,
     },
 }
+
+/// Errors of the composite exchanges.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// A REST call failed (see [`exchange_rest::RestError`]; `OutcomeUnknown` on an order
+    /// call means the order may exist: it stays tracked and is swept at stop).
+    #[error(transparent)]
+    Rest(#[from] exchange_rest::RestError),
+    /// An invalid value (price, quantity, id...).
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The venue answered something we cannot map.
+    #[error(transparent)]
+    Mapping(#[from] crate::mexc::MappingError),
+    /// A stream could not be declared or subscribed.
+    #[error(transparent)]
+    Stream(#[from] exchange_streams::StreamError),
+    /// The REST client could not be built.
+    #[error(transparent)]
+    Build(#[from] exchange_rest::ClientBuildError),
+    /// The exchange failed to start (whatever had started was stopped again).
+    #[error(transparent)]
+    Start(#[from] lifecycle_core::StartError),
+    /// A market this exchange was not configured for (or the venue does not list).
+    #[error("unknown market {0}: not configured, or not listed by the venue")]
+    UnknownSymbol(String),
+    /// A private exchange needs an API key and secret.
+    #[error("a private exchange needs credentials (API key and secret)")]
+    MissingCredentials,
+    /// The exchange is not running (not started yet, or stopping): nothing was sent.
+    #[error("{0} is not running: nothing was sent")]
+    NotRunning(String),
+    /// Waited too long for something (a first book ticker, say).
+    #[error("timed out waiting for {0}")]
+    Timeout(String),
+}

@@ -1,5 +1,18 @@
-//! Public and private composite exchanges on the quiesce lifecycle (work in progress: this
-//! first part holds the venue-neutral domain types and the MEXC spot mapping).
+//! Public and private composite exchanges on the quiesce lifecycle: market data, orders and
+//! balances of a venue (MEXC spot first), which start in order, stop in order, and leave no
+//! orphan orders behind.
+//!
+//! - [`ExchangeContext::run`]: the scoped API. A public and a private exchange on one shared
+//!   REST client; the body runs; everything stops in DESIGN order on success, error and panic
+//!   alike (cancel and confirm our orders -> private socket and listen key -> public socket
+//!   -> streams -> REST client and rate limiter), under one deadline, with one report.
+//! - [`PublicCompositeExchange`]: book tickers, local order books and trades as observable
+//!   streams. [`PrivateCompositeExchange`]: place, cancel, cancel all, open orders, balances,
+//!   the listen key's whole life, order/fill/balance streams. Each is an `AsyncResource` made
+//!   of parts ([`lifecycle_core::ResourceGroup`]) that stop in priority order.
+//! - [`ExchangeFactory::create_exchange_with_lifecycle`]: one started exchange that owns its
+//!   REST client. [`ExchangeConfig`]: embedded or standalone simulator, or real MEXC (keys
+//!   from the environment or a file; never logged).
 //!
 //! - Domain types: [`Symbol`], [`AssetName`], [`Side`], [`OrderType`], [`OrderStatus`],
 //!   [`Order`], [`BookTicker`], [`OrderBook`], [`Trade`], [`Balance`], private updates, and
@@ -11,10 +24,23 @@
 //!   counted and logged, never a panic), and the [`mexc::LocalOrderBook`] with MEXC's version
 //!   rules and resync on a gap.
 
+mod config;
+mod context;
 mod domain;
 mod error;
+mod factory;
+mod markets;
 pub mod mexc;
+pub mod private;
 pub mod public;
+mod venue_rest;
+
+pub use config::{API_KEY_ENV, API_SECRET_ENV, ConfigError, ExchangeConfig, MEXC_SPOT_WS_URL};
+pub use context::{ContextError, ContextOutcome, ExchangeContext, Exchanges};
+pub use factory::{CompositeExchange, ExchangeFactory};
+pub use private::{OrderRequest, PrivateCompositeExchange};
+pub use public::PublicCompositeExchange;
+pub use venue_rest::VenueRest;
 
 pub use domain::asset::AssetName;
 pub use domain::balance::Balance;
@@ -26,4 +52,4 @@ pub use domain::rules::SymbolRules;
 pub use domain::side::Side;
 pub use domain::symbol::Symbol;
 pub use domain::updates::{BalanceUpdate, Fill, OrderUpdate};
-pub use error::DomainError;
+pub use error::{DomainError, ExchangeError};

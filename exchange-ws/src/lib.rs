@@ -26,7 +26,6 @@
 mod config;
 mod connection;
 mod error;
-mod redact;
 mod event;
 mod frame;
 mod handler;
@@ -34,6 +33,7 @@ mod heartbeat;
 mod manager;
 mod protocol;
 mod read_gate;
+mod redact;
 mod report;
 mod send_limiter;
 mod shared;

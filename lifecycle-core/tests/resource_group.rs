@@ -94,11 +94,23 @@ async fn members_start_in_reverse_and_stop_in_order_as_children() {
         assert!(exchange.is_running());
         let report = exchange.stop_within(Duration::from_secs(2)).await;
         assert!(report.is_clean(), "{report}");
-        let children: Vec<_> = report.details.children.iter().map(|c| c.component.to_string()).collect();
+        let children: Vec<_> = report
+            .details
+            .children
+            .iter()
+            .map(|c| c.component.to_string())
+            .collect();
         assert_eq!(children, ["orders", "socket", "http"]);
         assert_eq!(
             *journal.lock().unwrap(),
-            ["start http", "start socket", "start orders", "stop orders", "stop socket", "stop http"]
+            [
+                "start http",
+                "start socket",
+                "start orders",
+                "stop orders",
+                "stop socket",
+                "stop http"
+            ]
         );
         assert_eq!(exchange.state(), LifecycleState::Stopped);
     })
@@ -115,7 +127,13 @@ async fn a_member_that_fails_to_start_rolls_the_group_back() {
         assert!(exchange.state().is_failed());
         assert_eq!(
             *journal.lock().unwrap(),
-            ["start http", "start socket", "stop orders", "stop socket", "stop http"]
+            [
+                "start http",
+                "start socket",
+                "stop orders",
+                "stop socket",
+                "stop http"
+            ]
         );
         for (member, _) in exchange.members().resources() {
             assert_eq!(member.state(), LifecycleState::Stopped, "{}", member.name());
@@ -141,8 +159,10 @@ async fn a_failing_member_fails_the_group() {
         assert!(format!("{failed:?}").contains("worker"), "{failed:?}");
         let report = exchange.stop_within(Duration::from_secs(2)).await;
         assert!(!report.is_clean());
-        assert_eq!(exchange.members().resources().next().unwrap().0.state(), LifecycleState::Stopped);
+        assert_eq!(
+            exchange.members().resources().next().unwrap().0.state(),
+            LifecycleState::Stopped
+        );
     })
     .await;
 }
-

@@ -146,6 +146,23 @@ impl MarketData {
         (self.inner.decoder.decoded(), self.inner.decoder.failed())
     }
 
+    /// The latest book ticker of a symbol (`None` before the first, or for an unknown
+    /// symbol).
+    pub fn book_ticker(&self, symbol_code: &str) -> Option<BookTicker> {
+        self.inner
+            .feeds
+            .get(symbol_code)
+            .and_then(|feed| feed.ticker.current())
+    }
+
+    /// The published top of a symbol's local book (`None` while resynchronising).
+    pub fn order_book_top(&self, symbol_code: &str) -> Option<OrderBookTop> {
+        self.inner
+            .feeds
+            .get(symbol_code)
+            .and_then(|feed| feed.top.current())
+    }
+
     /// The local book state of a symbol: (synced, version, resyncs, diffs applied).
     pub fn book_state(&self, symbol_code: &str) -> Option<(bool, Option<u64>, u64, u64)> {
         let feed = self.inner.feeds.get(symbol_code)?;

@@ -1,0 +1,191 @@
+//! [`ExchangeConfig`]: where the venue is, which markets, whose keys, and how to stop.
+
+use std::path::Path;
+use std::time::Duration;
+
+use exchange_rest::{Credentials, MEXC_SPOT_URL};
+
+use crate::domain::symbol::Symbol;
+use crate::mexc::PushInterval;
+
+/// MEXC spot's public websocket endpoint.
+pub const MEXC_SPOT_WS_URL: &str = "wss://wbs-api.mexc.com/ws";
+/// Environment variable holding the API key ([`ExchangeConfig::credentials_from_env`]).
+pub const API_KEY_ENV: &str = "MEXC_API_KEY";
+/// Environment variable holding the API secret ([`ExchangeConfig::credentials_from_env`]).
+pub const API_SECRET_ENV: &str = "MEXC_API_SECRET";
+
+/// Why a configuration could not be completed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// An environment variable is missing or empty.
+    #[error("environment variable {0} is not set")]
+    MissingEnv(&'static str),
+    /// The credentials file could not be read.
+    #[error("cannot read credentials file {path}: {source}")]
+    ReadFile {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The credentials file lacks a key.
+    #[error("credentials file {path} has no {key}=... line")]
+    MissingInFile {
+        /// The file.
+        path: String,
+        /// The missing key.
+        key: &'static str,
+    },
+}
+
+/// Configuration of a venue connection: endpoints, markets, credentials and timing.
+///
+/// The same configuration serves the embedded venue (`exchange-sim`: pass its URLs), a
+/// standalone simulator, and real MEXC ([`ExchangeConfig::mexc_spot`]). `Debug` output never
+/// shows the secret.
+///
+/// ```
+/// use exchange_composite::{AssetName, ExchangeConfig, Symbol};
+///
+/// let hifi = Symbol::spot(AssetName::new("HIFI").unwrap(), AssetName::new("USDT").unwrap());
+/// let config = ExchangeConfig::new("http://127.0.0.1:8080", "ws://127.0.0.1:8080/ws")
+///     .symbol(hifi)
+///     .credentials(exchange_rest::Credentials::new("key", "secret"));
+/// assert!(!format!("{config:?}").contains("secret\""));
+/// assert_eq!(config.symbols.len(), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ExchangeConfig {
+    /// Name used in component names, logs and reports (default `mexc`).
+    pub name: String,
+    /// REST base URL.
+    pub rest_url: String,
+    /// Websocket URL (the private socket adds `?listenKey=...`).
+    pub ws_url: String,
+    /// API key and secret; a private exchange needs them.
+    pub credentials: Option<Credentials>,
+    /// The markets to trade and watch.
+    pub symbols: Vec<Symbol>,
+    /// Prefix of our client order ids (at most 12 characters of `[A-Za-z0-9_-]`): orders
+    /// carrying it are ours, and are cancelled at start and at stop.
+    pub client_order_id_prefix: String,
+    /// Push interval of the public channels.
+    pub push_interval: PushInterval,
+    /// How often the listen key is kept alive (MEXC: it expires after 60 minutes).
+    pub listen_key_keepalive: Duration,
+    /// First reconnect delay of the sockets.
+    pub reconnect_backoff: Duration,
+    /// Time allowed for the start-up reconciliation of orders left by a previous run.
+    pub reconcile_timeout: Duration,
+    /// Pause between rounds of cancel-and-confirm when orders remain.
+    pub cancel_retry_interval: Duration,
+    /// Total shutdown budget of a context or a factory-made exchange (the plan's 10 s).
+    pub shutdown_budget: Duration,
+    /// Per-request timeout of the REST client.
+    pub request_timeout: Duration,
+}
+
+impl ExchangeConfig {
+    /// A venue at `rest_url` / `ws_url` (the embedded or a standalone simulator, say) with no
+    /// markets and no credentials yet.
+    pub fn new(rest_url: impl Into<String>, ws_url: impl Into<String>) -> Self {
+        Self {
+            name: "mexc".to_owned(),
+            rest_url: rest_url.into(),
+            ws_url: ws_url.into(),
+            credentials: None,
+            symbols: Vec::new(),
+            client_order_id_prefix: "qsc-".to_owned(),
+            push_interval: PushInterval::Ms100,
+            listen_key_keepalive: Duration::from_secs(30 * 60),
+            reconnect_backoff: Duration::from_millis(250),
+            reconcile_timeout: Duration::from_secs(10),
+            cancel_retry_interval: Duration::from_millis(50),
+            shutdown_budget: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// Real MEXC spot (`https://api.mexc.com`, `wss://wbs-api.mexc.com/ws`).
+    pub fn mexc_spot() -> Self {
+        Self::new(MEXC_SPOT_URL, MEXC_SPOT_WS_URL)
+    }
+
+    /// Adds a market.
+    #[must_use]
+    pub fn symbol(mut self, symbol: Symbol) -> Self {
+        if !self.symbols.contains(&symbol) {
+            self.symbols.push(symbol);
+        }
+        self
+    }
+
+    /// Sets the credentials.
+    #[must_use]
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Sets the client-order-id prefix.
+    #[must_use]
+    pub fn client_order_id_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.client_order_id_prefix = prefix.into();
+        self
+    }
+
+    /// Sets the total shutdown budget.
+    #[must_use]
+    pub fn shutdown_budget(mut self, budget: Duration) -> Self {
+        self.shutdown_budget = budget;
+        self
+    }
+
+    /// Reads the credentials from `MEXC_API_KEY` and `MEXC_API_SECRET`.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingEnv`] if either is unset or empty.
+    pub fn credentials_from_env(self) -> Result<Self, ConfigError> {
+        let read = |name: &'static str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::MissingEnv(name))
+        };
+        let key = read(API_KEY_ENV)?;
+        let secret = read(API_SECRET_ENV)?;
+        Ok(self.credentials(Credentials::new(key.trim(), secret.trim())))
+    }
+
+    /// Reads the credentials from a file of `MEXC_API_KEY=...` and `MEXC_API_SECRET=...`
+    /// lines (blank lines and `#` comments ignored; values may be quoted).
+    ///
+    /// # Errors
+    /// [`ConfigError::ReadFile`] or [`ConfigError::MissingInFile`]; the errors never contain
+    /// the file's contents.
+    pub fn credentials_from_file(self, path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+            path: shown.clone(),
+            source,
+        })?;
+        let value = |key: &'static str| {
+            text.lines()
+                .map(str::trim)
+                .filter(|line| !line.starts_with('#'))
+                .filter_map(|line| line.split_once('='))
+                .find(|(name, _)| name.trim() == key)
+                .map(|(_, value)| value.trim().trim_matches('"').trim_matches('\'').to_owned())
+                .filter(|value| !value.is_empty())
+                .ok_or(ConfigError::MissingInFile {
+                    path: shown.clone(),
+                    key,
+                })
+        };
+        let key = value(API_KEY_ENV)?;
+        let secret = value(API_SECRET_ENV)?;
+        Ok(self.credentials(Credentials::new(key, secret)))
+    }
+}

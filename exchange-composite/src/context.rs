@@ -1,0 +1,183 @@
+//! [`ExchangeContext`]: the scoped way to use a venue: a public and a private exchange that
+//! stop in order on success, error and panic alike.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use lifecycle_core::{DependencyAwareShutdown, ShutdownPriority, ShutdownReport, StartAllError};
+
+use crate::config::ExchangeConfig;
+use crate::error::ExchangeError;
+use crate::private::PrivateCompositeExchange;
+use crate::public::PublicCompositeExchange;
+use crate::venue_rest::VenueRest;
+
+/// The exchanges a context body works with.
+#[derive(Debug, Clone)]
+pub struct Exchanges {
+    /// Market data.
+    pub public: Arc<PublicCompositeExchange>,
+    /// Orders and balances.
+    pub private: Arc<PrivateCompositeExchange>,
+    /// The REST client and rate limiter both share.
+    pub rest: VenueRest,
+}
+
+/// What a context run returned.
+#[derive(Debug)]
+pub struct ContextOutcome<T> {
+    /// The body's value.
+    pub value: T,
+    /// The shutdown report.
+    pub report: ShutdownReport,
+}
+
+/// Why a context run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError<E> {
+    /// The configuration is unusable; nothing was started.
+    #[error("cannot build the exchanges: {0}")]
+    Build(#[source] ExchangeError),
+    /// An exchange failed to start; everything that had started was stopped again (the
+    /// rollback report is in the error).
+    #[error(transparent)]
+    Start(StartAllError),
+    /// The body failed; everything was stopped in order.
+    #[error("the body failed: {error}")]
+    Body {
+        /// The body's error.
+        error: E,
+        /// The shutdown report.
+        report: ShutdownReport,
+    },
+}
+
+/// A venue's public and private exchanges on one shared REST client and rate limiter, with
+/// one orchestrated shutdown: the plan's `ExchangeContext`.
+///
+/// Shutdown order (DESIGN section 3): the private exchange (`CriticalFirst`: cancel and
+/// confirm our orders, then its socket and listen key, then its streams), the public exchange
+/// (`Medium`: socket, streams), and last the shared REST client and rate limiter (`Cleanup`),
+/// all under the configuration's one `shutdown_budget`. Start runs the other way round: if the
+/// private exchange fails to start, the public one and the REST client are stopped before the
+/// error returns.
+///
+/// ```no_run
+/// # async fn demo(config: exchange_composite::ExchangeConfig, symbol: exchange_composite::Symbol) {
+/// use std::time::Duration;
+/// use exchange_composite::ExchangeContext;
+///
+/// let outcome = ExchangeContext::run(&config, |exchanges| async move {
+///     let ticker = exchanges.public.wait_for_book_ticker(&symbol, Duration::from_secs(5)).await?;
+///     let balances = exchanges.private.balances().await?;
+///     Ok::<_, exchange_composite::ExchangeError>((ticker, balances))
+/// })
+/// .await;
+/// match outcome {
+///     Ok(done) => println!("{}", done.report),
+///     Err(error) => eprintln!("{error}"),
+/// }
+/// # }
+/// ```
+pub struct ExchangeContext {
+    exchanges: Exchanges,
+    system: DependencyAwareShutdown,
+    budget: Duration,
+}
+
+impl fmt::Debug for ExchangeContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExchangeContext")
+            .field("exchanges", &self.exchanges)
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExchangeContext {
+    /// Builds (does not start) the exchanges of `config` and their orchestrated shutdown.
+    ///
+    /// # Errors
+    /// The configuration is unusable (no credentials, a bad prefix, no HTTP client).
+    pub fn new(config: &ExchangeConfig) -> Result<Self, ExchangeError> {
+        let rest = VenueRest::new(config)?;
+        let public = Arc::new(PublicCompositeExchange::with_rest(config, &rest)?);
+        let private = Arc::new(PrivateCompositeExchange::with_rest(config, &rest)?);
+        let mut system = DependencyAwareShutdown::new(config.name.clone());
+        system.set_rollback_budget(config.shutdown_budget);
+        let private_id = system.register(private.clone(), ShutdownPriority::CriticalFirst);
+        let public_id = system.register(public.clone(), ShutdownPriority::Medium);
+        let client_id = rest.register(&mut system);
+        // Phases already order these; the dependencies make the "uses" explicit.
+        let _ = system.add_dependency(private_id, client_id);
+        let _ = system.add_dependency(public_id, client_id);
+        Ok(Self {
+            exchanges: Exchanges {
+                public,
+                private,
+                rest,
+            },
+            system,
+            budget: config.shutdown_budget,
+        })
+    }
+
+    /// The exchanges.
+    pub fn exchanges(&self) -> &Exchanges {
+        &self.exchanges
+    }
+
+    /// The exchanges and their (unstarted) orchestrator, to hand to a
+    /// [`Runner`](lifecycle_core::Runner) that adds signals, a watchdog and exit codes.
+    pub fn into_parts(self) -> (Exchanges, DependencyAwareShutdown) {
+        (self.exchanges, self.system)
+    }
+
+    /// Starts both exchanges, runs `body`, and stops everything in order, whether the body
+    /// returns `Ok`, returns `Err`, or panics (the panic resumes after the shutdown).
+    ///
+    /// # Errors
+    /// [`ContextError::Build`], [`ContextError::Start`] (rolled back), or
+    /// [`ContextError::Body`] (with the shutdown report).
+    pub async fn run<F, Fut, T, E>(
+        config: &ExchangeConfig,
+        body: F,
+    ) -> Result<ContextOutcome<T>, ContextError<E>>
+    where
+        F: FnOnce(Exchanges) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let context = Self::new(config).map_err(ContextError::Build)?;
+        context.run_body(body).await
+    }
+
+    /// As [`ExchangeContext::run`], on a context already built.
+    ///
+    /// # Errors
+    /// [`ContextError::Start`] or [`ContextError::Body`].
+    pub async fn run_body<F, Fut, T, E>(self, body: F) -> Result<ContextOutcome<T>, ContextError<E>>
+    where
+        F: FnOnce(Exchanges) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.system.start_all().await.map_err(ContextError::Start)?;
+        let result = AssertUnwindSafe(body(self.exchanges.clone()))
+            .catch_unwind()
+            .await;
+        let report = self.system.shutdown_all(self.budget).await;
+        match result {
+            Ok(Ok(value)) => Ok(ContextOutcome { value, report }),
+            Ok(Err(error)) => Err(ContextError::Body { error, report }),
+            Err(panic) => {
+                tracing::error!(
+                    "exchange context body panicked: stopped everything, resuming the panic"
+                );
+                std::panic::resume_unwind(panic)
+            }
+        }
+    }
+}

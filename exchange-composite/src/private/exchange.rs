@@ -1,0 +1,516 @@
+//! [`PrivateCompositeExchange`]: orders, balances and private streams of one account.
+
+use std::fmt;
+use std::sync::Arc;
+
+use exchange_rest::model::OrderType as RestOrderType;
+use exchange_rest::{MexcRestClient, NewOrderRequest, OrderRef, RestError};
+use exchange_streams::{ObservableStreams, Subscription};
+use exchange_ws::{WebSocketConfig, WebSocketManager};
+use futures::future::join_all;
+use lifecycle_core::{
+    AsyncResource, BoxFuture, DependencyAwareShutdown, LifecycleState, ResourceGroup,
+    ShutdownPriority, StartError, StateWatcher, StopReport,
+};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::config::ExchangeConfig;
+use crate::domain::asset::AssetName;
+use crate::domain::balance::Balance;
+use crate::domain::client_order_id::{ClientOrderId, ClientOrderIdGenerator};
+use crate::domain::order::{Order, OrderStatus, OrderType};
+use crate::domain::rules::SymbolRules;
+use crate::domain::symbol::Symbol;
+use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
+use crate::error::ExchangeError;
+use crate::markets::Markets;
+use crate::mexc::{
+    FrameDecoder, PRIVATE_BALANCES_CHANNEL, PRIVATE_FILLS_CHANNEL, PRIVATE_ORDERS_CHANNEL,
+    order_from_rest, side_to_rest,
+};
+use crate::private::handler::{Balances, PrivatePublishers, PrivateStreamHandler};
+use crate::private::order_guard::OrderGuard;
+use crate::private::order_request::OrderRequest;
+use crate::private::socket::PrivateSocket;
+use crate::venue_rest::VenueRest;
+
+/// Stream of our order updates.
+pub const ORDERS_STREAM: &str = "orders";
+/// Stream of our fills.
+pub const FILLS_STREAM: &str = "fills";
+/// Stream of balance changes.
+pub const BALANCE_UPDATES_STREAM: &str = "balance_updates";
+/// Latest balances by asset.
+pub const BALANCES_STREAM: &str = "balances";
+
+/// One account on a venue: place, cancel, cancel all, open orders, balances; the listen key's
+/// whole life; private order, fill and balance streams. The plan's `PrivateCompositeExchange`.
+///
+/// **No orphan orders.** Every order it places carries a client order id with the configured
+/// prefix. At start, before anything can be placed, it cancels the orders with that prefix a
+/// previous run left behind. At stop it refuses new orders, waits for placements in flight,
+/// cancels every open order with the prefix and confirms with the venue that none remain; the
+/// stop report names each order it could not confirm.
+///
+/// Its parts stop in DESIGN order: the order guard (`CriticalFirst`, while REST is alive),
+/// the private socket and listen key (`High`), the streams (`Low`), and, if it owns them, the
+/// REST client and rate limiter (`Cleanup`).
+///
+/// ```no_run
+/// # async fn demo(config: exchange_composite::ExchangeConfig, symbol: exchange_composite::Symbol) -> Result<(), exchange_composite::ExchangeError> {
+/// use std::time::Duration;
+/// use rust_decimal::Decimal;
+/// use exchange_composite::{OrderRequest, PrivateCompositeExchange, Side};
+/// use lifecycle_core::AsyncResource;
+///
+/// let private = PrivateCompositeExchange::new(&config)?;
+/// private.start().await?;
+/// let bid = private
+///     .place_order(OrderRequest::limit_maker(symbol, Side::Buy, Decimal::new(9, 2), Decimal::from(25)))
+///     .await?;
+/// println!("resting: {}", bid.order_id);
+/// // Stopping cancels the bid and confirms it is gone.
+/// let report = private.stop_within(Duration::from_secs(5)).await;
+/// assert!(report.is_clean());
+/// # Ok(()) }
+/// ```
+pub struct PrivateCompositeExchange {
+    group: ResourceGroup,
+    rest: Arc<MexcRestClient>,
+    streams: Arc<ObservableStreams>,
+    guard: Arc<OrderGuard>,
+    socket: Arc<PrivateSocket>,
+    markets: Arc<Markets>,
+    ids: Arc<ClientOrderIdGenerator>,
+    decoder: Arc<FrameDecoder>,
+    balances: exchange_streams::LatestPublisher<Balances>,
+}
+
+impl fmt::Debug for PrivateCompositeExchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrivateCompositeExchange")
+            .field("group", &self.group)
+            .field("guard", &self.guard)
+            .field("socket", &self.socket)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PrivateCompositeExchange {
+    /// A private exchange (not started) that owns its REST client and rate limiter.
+    ///
+    /// # Errors
+    /// No credentials, a bad client-order-id prefix, or the HTTP client cannot be built.
+    pub fn new(config: &ExchangeConfig) -> Result<Self, ExchangeError> {
+        let rest = VenueRest::new(config)?;
+        Self::build(config, &rest, true)
+    }
+
+    /// A private exchange (not started) on a shared REST client: whoever made `rest` starts
+    /// and stops it (after this exchange).
+    ///
+    /// # Errors
+    /// No credentials, or a bad client-order-id prefix.
+    pub fn with_rest(config: &ExchangeConfig, rest: &VenueRest) -> Result<Self, ExchangeError> {
+        Self::build(config, rest, false)
+    }
+
+    fn build(
+        config: &ExchangeConfig,
+        rest: &VenueRest,
+        owns_rest: bool,
+    ) -> Result<Self, ExchangeError> {
+        if config.credentials.is_none() {
+            return Err(ExchangeError::MissingCredentials);
+        }
+        let name = format!("{}.private", config.name);
+        let ids = Arc::new(ClientOrderIdGenerator::new(&config.client_order_id_prefix)?);
+        let markets = Arc::new(Markets::new(&config.symbols));
+        let streams = Arc::new(ObservableStreams::new(format!("{name}.streams")));
+        let publishers = PrivatePublishers {
+            orders: streams.events(ORDERS_STREAM, 4096)?,
+            fills: streams.events(FILLS_STREAM, 4096)?,
+            balance_updates: streams.events(BALANCE_UPDATES_STREAM, 4096)?,
+            balances: streams.latest(BALANCES_STREAM, Balances::new())?,
+        };
+        let guard = Arc::new(OrderGuard::new(
+            format!("{name}.orders"),
+            rest.client.clone(),
+            markets.clone(),
+            ids.clone(),
+            config.reconcile_timeout,
+            config.cancel_retry_interval,
+        ));
+        let mut socket_config =
+            WebSocketConfig::new(format!("{name}.socket"), config.ws_url.clone());
+        socket_config.backoff_initial = config.reconnect_backoff;
+        let manager = Arc::new(WebSocketManager::new(socket_config));
+        let recheck = Arc::new(Notify::new());
+        let decoder = Arc::new(FrameDecoder::new());
+        manager.add_handler(PrivateStreamHandler {
+            publishers: publishers.clone(),
+            decoder: decoder.clone(),
+            guard: guard.clone(),
+            recheck_listen_key: recheck.clone(),
+        });
+        for channel in [
+            PRIVATE_ORDERS_CHANNEL,
+            PRIVATE_FILLS_CHANNEL,
+            PRIVATE_BALANCES_CHANNEL,
+        ] {
+            // Before start, subscribing only records the channel (replayed on connect).
+            let _ = manager.subscribe(channel);
+        }
+        let socket = Arc::new(PrivateSocket::new(
+            format!("{name}.socket+listen_key"),
+            manager,
+            rest.client.clone(),
+            config.ws_url.clone(),
+            config.listen_key_keepalive,
+            recheck,
+        ));
+        let mut members = DependencyAwareShutdown::new(name.clone());
+        members.register(guard.clone(), ShutdownPriority::CriticalFirst);
+        members.register(socket.clone(), ShutdownPriority::High);
+        members.register(streams.clone(), ShutdownPriority::Low);
+        if owns_rest {
+            rest.register(&mut members);
+        }
+        Ok(Self {
+            group: ResourceGroup::new(name, members),
+            rest: rest.client.clone(),
+            streams,
+            guard,
+            socket,
+            markets,
+            ids,
+            decoder,
+            balances: publishers.balances,
+        })
+    }
+
+    /// The configured markets.
+    pub fn symbols(&self) -> Vec<Symbol> {
+        self.markets.symbols().cloned().collect()
+    }
+
+    /// A market's trading rules (loaded at start).
+    ///
+    /// # Errors
+    /// [`ExchangeError::UnknownSymbol`] for a market not configured (or before start).
+    pub fn rules(&self, symbol: &Symbol) -> Result<SymbolRules, ExchangeError> {
+        self.markets.rules(symbol)
+    }
+
+    /// The generator of our client order ids (its prefix marks our orders).
+    pub fn client_order_ids(&self) -> &ClientOrderIdGenerator {
+        &self.ids
+    }
+
+    /// Places an order: rounds its price towards the passive side and its quantity to the
+    /// market's precision, checks the minimums, and sends it with a fresh client order id.
+    ///
+    /// The order is tracked from before it is sent: if the outcome is unknown (5xx, timeout,
+    /// stop in flight: [`RestError::OutcomeUnknown`]) it may exist, and the stop's sweep
+    /// finds and cancels it.
+    ///
+    /// # Errors
+    /// Not running (or stopping), an unknown market, a value under the minimums, or the
+    /// venue's refusal.
+    pub async fn place_order(&self, request: OrderRequest) -> Result<Order, ExchangeError> {
+        let code = self.markets.code(&request.symbol)?;
+        let rules = self.markets.rules(&request.symbol)?;
+        let quantity = rules.round_quantity(request.quantity);
+        let price = match request.order_type {
+            OrderType::Market => request.price,
+            _ => {
+                let price = rules.round_price(request.price, request.side);
+                rules.check(quantity, price)?;
+                price
+            }
+        };
+        let _placement = self.guard.begin_placement()?;
+        let id = self.ids.next_id();
+        let side = side_to_rest(request.side);
+        let wire = match request.order_type {
+            OrderType::Market => NewOrderRequest::market(code, side, quantity),
+            other => {
+                NewOrderRequest::priced(code, side, order_type_to_rest(other), price, quantity)
+            }
+        }
+        .client_order_id(id.as_str());
+        self.guard.track(&id, code);
+        match self.rest.place_order(&wire).await {
+            Ok(ack) => {
+                self.guard.placed(&id, &ack.order_id);
+                tracing::info!(
+                    symbol = code,
+                    side = ?request.side,
+                    %price,
+                    %quantity,
+                    order_id = %ack.order_id,
+                    client_order_id = %id,
+                    "order placed"
+                );
+                Ok(Order {
+                    symbol: request.symbol,
+                    order_id: ack.order_id,
+                    client_order_id: Some(id),
+                    side: request.side,
+                    order_type: request.order_type,
+                    price,
+                    quantity,
+                    filled_quantity: rust_decimal::Decimal::ZERO,
+                    filled_quote: rust_decimal::Decimal::ZERO,
+                    status: OrderStatus::New,
+                    updated_ms: ack.transact_time.unwrap_or_default(),
+                })
+            }
+            Err(error @ RestError::OutcomeUnknown { .. }) => {
+                tracing::warn!(client_order_id = %id, %error, "order outcome unknown: kept for reconciliation");
+                Err(error.into())
+            }
+            Err(error) => {
+                self.guard.forget(&id);
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Cancels one of our orders by its client order id and returns its final state.
+    ///
+    /// # Errors
+    /// Not running, an unknown market, or the venue's refusal ([`RestError::UnknownOrder`]
+    /// if it is already closed).
+    pub async fn cancel_order(
+        &self,
+        symbol: &Symbol,
+        id: &ClientOrderId,
+    ) -> Result<Order, ExchangeError> {
+        self.cancel(symbol, OrderRef::ClientOrderId(id.as_str().to_owned()))
+            .await
+    }
+
+    /// Cancels an order by the venue's order id and returns its final state.
+    ///
+    /// # Errors
+    /// As [`PrivateCompositeExchange::cancel_order`].
+    pub async fn cancel_order_by_id(
+        &self,
+        symbol: &Symbol,
+        order_id: &str,
+    ) -> Result<Order, ExchangeError> {
+        self.cancel(symbol, OrderRef::OrderId(order_id.to_owned()))
+            .await
+    }
+
+    async fn cancel(&self, symbol: &Symbol, order: OrderRef) -> Result<Order, ExchangeError> {
+        let code = self.markets.code(symbol)?;
+        let cancelled = self.rest.cancel_order(code, order).await?;
+        let order = order_from_rest(&cancelled, symbol)?;
+        if let Some(id) = order
+            .client_order_id
+            .as_ref()
+            .filter(|_| !order.status.is_open())
+        {
+            self.guard.forget(id);
+        }
+        Ok(order)
+    }
+
+    /// Cancels every open order **of ours** on a market (orders without our prefix are left
+    /// alone) and returns them in their final state.
+    ///
+    /// # Errors
+    /// Not running, an unknown market, or a failed listing. Orders that fail to cancel are
+    /// left out of the result (and logged); the stop's sweep retries them.
+    pub async fn cancel_all_orders(&self, symbol: &Symbol) -> Result<Vec<Order>, ExchangeError> {
+        let ours = self.our_open_orders(symbol).await?;
+        let results = join_all(
+            ours.iter()
+                .map(|order| self.cancel(symbol, OrderRef::OrderId(order.order_id.clone()))),
+        )
+        .await;
+        let mut cancelled = Vec::with_capacity(results.len());
+        for (order, result) in ours.iter().zip(results) {
+            match result {
+                Ok(order) => cancelled.push(order),
+                Err(error) => {
+                    tracing::warn!(order_id = %order.order_id, %error, "cancel failed");
+                }
+            }
+        }
+        Ok(cancelled)
+    }
+
+    /// Every open order on a market (ours and others).
+    ///
+    /// # Errors
+    /// Not running, an unknown market, or the venue's refusal.
+    pub async fn open_orders(&self, symbol: &Symbol) -> Result<Vec<Order>, ExchangeError> {
+        let code = self.markets.code(symbol)?;
+        let orders = self.rest.open_orders(code).await?;
+        orders
+            .iter()
+            .map(|order| order_from_rest(order, symbol).map_err(ExchangeError::from))
+            .collect()
+    }
+
+    /// The open orders of ours (client order id with our prefix) on a market.
+    ///
+    /// # Errors
+    /// As [`PrivateCompositeExchange::open_orders`].
+    pub async fn our_open_orders(&self, symbol: &Symbol) -> Result<Vec<Order>, ExchangeError> {
+        Ok(self
+            .open_orders(symbol)
+            .await?
+            .into_iter()
+            .filter(|o| {
+                o.client_order_id
+                    .as_ref()
+                    .is_some_and(|id| self.guard.is_ours(id.as_str()))
+            })
+            .collect())
+    }
+
+    /// One of our orders, as the venue knows it now.
+    ///
+    /// # Errors
+    /// Not running, an unknown market, or the venue's refusal.
+    pub async fn query_order(
+        &self,
+        symbol: &Symbol,
+        id: &ClientOrderId,
+    ) -> Result<Order, ExchangeError> {
+        let code = self.markets.code(symbol)?;
+        let order = self
+            .rest
+            .query_order(code, OrderRef::ClientOrderId(id.as_str().to_owned()))
+            .await?;
+        Ok(order_from_rest(&order, symbol)?)
+    }
+
+    /// The account's balances, from the venue (REST).
+    ///
+    /// # Errors
+    /// Not running, or the venue's refusal.
+    pub async fn balances(&self) -> Result<Vec<Balance>, ExchangeError> {
+        let account = self.rest.account().await?;
+        account
+            .balances
+            .iter()
+            .map(|b| {
+                Ok(Balance {
+                    asset: AssetName::new(&b.asset)?,
+                    free: b.free,
+                    locked: b.locked,
+                })
+            })
+            .collect()
+    }
+
+    /// The balance of `asset` as last pushed by the venue (`None` before a push about it).
+    pub fn balance(&self, asset: &AssetName) -> Option<Balance> {
+        self.balances.current().get(asset).cloned()
+    }
+
+    /// Our order updates, as pushed (events).
+    ///
+    /// # Errors
+    /// The exchange is not running.
+    pub fn subscribe_order_updates(&self) -> Result<Subscription<OrderUpdate>, ExchangeError> {
+        Ok(self.streams.subscribe_tracked(ORDERS_STREAM)?)
+    }
+
+    /// Our fills (events).
+    ///
+    /// # Errors
+    /// The exchange is not running.
+    pub fn subscribe_fills(&self) -> Result<Subscription<Fill>, ExchangeError> {
+        Ok(self.streams.subscribe_tracked(FILLS_STREAM)?)
+    }
+
+    /// Balance changes (events).
+    ///
+    /// # Errors
+    /// The exchange is not running.
+    pub fn subscribe_balance_updates(&self) -> Result<Subscription<BalanceUpdate>, ExchangeError> {
+        Ok(self.streams.subscribe_tracked(BALANCE_UPDATES_STREAM)?)
+    }
+
+    /// Balances by asset (latest value, updated by pushes).
+    ///
+    /// # Errors
+    /// The exchange is not running.
+    pub fn subscribe_balances(&self) -> Result<Subscription<Balances>, ExchangeError> {
+        Ok(self.streams.subscribe_tracked(BALANCES_STREAM)?)
+    }
+
+    /// Orders of ours that may still be open (placed and not seen closed).
+    pub fn tracked_orders(&self) -> usize {
+        self.guard.tracked_count()
+    }
+
+    /// Orders placed since start.
+    pub fn orders_placed(&self) -> u64 {
+        self.guard.placed_count()
+    }
+
+    /// Orders a previous run left behind that the start cancelled.
+    pub fn stale_orders_cancelled(&self) -> u64 {
+        self.guard.stale_cancelled()
+    }
+
+    /// Private frames decoded and dropped (undecodable).
+    pub fn frame_counts(&self) -> (u64, u64) {
+        (self.decoder.decoded(), self.decoder.failed())
+    }
+
+    /// Listen keys created so far (more than one after an expiry).
+    pub fn listen_keys_created(&self) -> u64 {
+        self.socket.listen_keys_created()
+    }
+
+    /// The private socket (connection state, statistics).
+    pub fn socket(&self) -> &WebSocketManager {
+        self.socket.socket()
+    }
+
+    /// The streams (counters, active subscriptions).
+    pub fn streams(&self) -> &ObservableStreams {
+        &self.streams
+    }
+}
+
+fn order_type_to_rest(order_type: OrderType) -> RestOrderType {
+    match order_type {
+        OrderType::Limit => RestOrderType::Limit,
+        OrderType::LimitMaker => RestOrderType::LimitMaker,
+        OrderType::Market => RestOrderType::Market,
+        OrderType::ImmediateOrCancel => RestOrderType::ImmediateOrCancel,
+        OrderType::FillOrKill => RestOrderType::FillOrKill,
+    }
+}
+
+impl AsyncResource for PrivateCompositeExchange {
+    fn name(&self) -> &str {
+        self.group.name()
+    }
+
+    fn state(&self) -> LifecycleState {
+        self.group.state()
+    }
+
+    fn watch_state(&self) -> StateWatcher {
+        self.group.watch_state()
+    }
+
+    fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
+        self.group.start()
+    }
+
+    fn stop(&self, deadline: Instant) -> BoxFuture<'_, StopReport> {
+        self.group.stop(deadline)
+    }
+}

@@ -1,0 +1,101 @@
+//! [`PrivateStreamHandler`]: decodes the private socket's pushes into order updates, fills and
+//! balances, on the read loop.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use exchange_streams::{EventPublisher, LatestPublisher};
+use exchange_ws::{Frame, FrameHandler, WsEvent};
+use tokio::sync::Notify;
+
+use crate::domain::asset::AssetName;
+use crate::domain::balance::Balance;
+use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
+use crate::mexc::{FrameDecoder, MexcEvent};
+use crate::private::order_guard::OrderGuard;
+
+/// Balances by asset, as the private balance stream publishes them.
+pub type Balances = BTreeMap<AssetName, Balance>;
+
+/// The publishers the private socket feeds.
+#[derive(Clone)]
+pub(crate) struct PrivatePublishers {
+    pub(crate) orders: EventPublisher<OrderUpdate>,
+    pub(crate) fills: EventPublisher<Fill>,
+    pub(crate) balance_updates: EventPublisher<BalanceUpdate>,
+    pub(crate) balances: LatestPublisher<Balances>,
+}
+
+/// The private socket's frame handler.
+pub(crate) struct PrivateStreamHandler {
+    pub(crate) publishers: PrivatePublishers,
+    pub(crate) decoder: Arc<FrameDecoder>,
+    pub(crate) guard: Arc<OrderGuard>,
+    /// Poked on every disconnect: the listen key may have expired.
+    pub(crate) recheck_listen_key: Arc<Notify>,
+}
+
+impl fmt::Debug for PrivateStreamHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrivateStreamHandler")
+            .field("decoder", &self.decoder)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FrameHandler for PrivateStreamHandler {
+    fn on_frame(&mut self, frame: Frame<'_>) -> Result<(), String> {
+        let Frame::Binary(bytes) = frame else {
+            return Ok(()); // control replies are the manager's business
+        };
+        let Some(event) = self.decoder.decode(bytes) else {
+            return Ok(()); // counted and logged by the decoder
+        };
+        match event {
+            MexcEvent::Order(update) => {
+                self.guard.observe(&update);
+                tracing::debug!(
+                    order_id = %update.order_id,
+                    status = %update.status,
+                    filled = %update.filled_quantity,
+                    "order update"
+                );
+                self.publishers.orders.publish(update);
+            }
+            MexcEvent::Fill(fill) => {
+                tracing::info!(
+                    order_id = %fill.order_id,
+                    side = ?fill.side,
+                    price = %fill.price,
+                    quantity = %fill.quantity,
+                    "fill"
+                );
+                self.publishers.fills.publish(fill);
+            }
+            MexcEvent::Balance(update) => {
+                self.publishers.balances.modify(|balances| {
+                    balances.insert(
+                        update.asset.clone(),
+                        Balance {
+                            asset: update.asset.clone(),
+                            free: update.free,
+                            locked: update.locked,
+                        },
+                    );
+                });
+                self.publishers.balance_updates.publish(update);
+            }
+            MexcEvent::BookTicker { .. }
+            | MexcEvent::DepthDiff { .. }
+            | MexcEvent::Trades { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn on_event(&mut self, event: &WsEvent) {
+        if let WsEvent::Disconnected { .. } = event {
+            self.recheck_listen_key.notify_one();
+        }
+    }
+}

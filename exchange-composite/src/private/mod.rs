@@ -1,0 +1,13 @@
+//! The private side: orders, balances, the listen key and private streams.
+
+mod exchange;
+mod handler;
+mod order_guard;
+mod order_request;
+mod socket;
+
+pub use exchange::{
+    BALANCE_UPDATES_STREAM, BALANCES_STREAM, FILLS_STREAM, ORDERS_STREAM, PrivateCompositeExchange,
+};
+pub use handler::Balances;
+pub use order_request::OrderRequest;

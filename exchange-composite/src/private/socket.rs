@@ -1,0 +1,235 @@
+//! [`PrivateSocket`]: the listen key's whole life and the private socket on it, as one
+//! resource of the `High` phase.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use exchange_rest::request::CloseListenKey;
+use exchange_rest::{MexcRestClient, RestError};
+use exchange_ws::WebSocketManager;
+use lifecycle_core::{
+    AsyncResource, BoxFuture, Lifecycle, LifecycleState, ShutdownSignal, StartError, StateWatcher,
+    StopDetails, StopReport,
+};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// A listen key: a credential for the private stream, never logged or shown.
+#[derive(Clone, Default)]
+struct ListenKey(Option<String>);
+
+impl fmt::Debug for ListenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "<listen key>"
+        } else {
+            "None"
+        })
+    }
+}
+
+/// The shared state of the socket and its keep-alive task.
+struct KeyState {
+    rest: Arc<MexcRestClient>,
+    socket: Arc<WebSocketManager>,
+    base_url: String,
+    key: Mutex<ListenKey>,
+    created: AtomicU64,
+    kept_alive: AtomicU64,
+}
+
+impl KeyState {
+    fn current(&self) -> Option<String> {
+        self.key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+            .clone()
+    }
+
+    fn url_for(&self, key: &str) -> String {
+        let separator = if self.base_url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        format!("{}{separator}listenKey={key}", self.base_url)
+    }
+
+    /// Creates a key and points the socket at it; returns the key it replaced.
+    async fn install_new_key(&self) -> Result<Option<String>, RestError> {
+        let key = self.rest.create_listen_key().await?;
+        self.created.fetch_add(1, Ordering::Relaxed);
+        self.socket.set_url(self.url_for(&key));
+        let old = std::mem::replace(
+            &mut *self.key.lock().unwrap_or_else(PoisonError::into_inner),
+            ListenKey(Some(key)),
+        );
+        Ok(old.0)
+    }
+
+    /// Keeps the key alive every `period` (and after every disconnect); replaces an expired
+    /// key and reconnects the socket on the new one.
+    async fn keep_alive(&self, period: Duration, recheck: &Notify, signal: &ShutdownSignal) {
+        loop {
+            tokio::select! {
+                biased;
+                () = signal.triggered() => return,
+                () = tokio::time::sleep(period) => {}
+                () = recheck.notified() => {}
+            }
+            let Some(key) = self.current() else { continue };
+            match self.rest.keep_alive_listen_key(&key).await {
+                Ok(()) => {
+                    self.kept_alive.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(RestError::Closed) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "listen key keep-alive failed: replacing the key");
+                    match self.install_new_key().await {
+                        Ok(old) => {
+                            self.socket.reconnect();
+                            if let Some(old) = old {
+                                // Best effort: the old key may be gone already.
+                                let _ = self.rest.close_listen_key(&old).await;
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "no new listen key: retrying at the next keep-alive");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The private socket: creates the listen key at start and connects on it, keeps the key
+/// alive (replacing it if it expired), and at stop closes the socket first and deletes the
+/// key after.
+pub(crate) struct PrivateSocket {
+    lifecycle: Lifecycle,
+    state: Arc<KeyState>,
+    keepalive: Duration,
+    recheck: Arc<Notify>,
+}
+
+impl fmt::Debug for PrivateSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrivateSocket")
+            .field("name", &self.lifecycle.name())
+            .field("state", &self.lifecycle.state_tag())
+            .field("socket", &self.state.socket)
+            .field(
+                "listen_key",
+                &*self
+                    .state
+                    .key
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl PrivateSocket {
+    pub(crate) fn new(
+        name: String,
+        socket: Arc<WebSocketManager>,
+        rest: Arc<MexcRestClient>,
+        base_url: String,
+        keepalive: Duration,
+        recheck: Arc<Notify>,
+    ) -> Self {
+        Self {
+            lifecycle: Lifecycle::new(name),
+            state: Arc::new(KeyState {
+                rest,
+                socket,
+                base_url,
+                key: Mutex::default(),
+                created: AtomicU64::new(0),
+                kept_alive: AtomicU64::new(0),
+            }),
+            keepalive,
+            recheck,
+        }
+    }
+
+    pub(crate) fn socket(&self) -> &Arc<WebSocketManager> {
+        &self.state.socket
+    }
+
+    /// Listen keys created so far (more than one after an expiry).
+    pub(crate) fn listen_keys_created(&self) -> u64 {
+        self.state.created.load(Ordering::Relaxed)
+    }
+}
+
+impl AsyncResource for PrivateSocket {
+    fn name(&self) -> &str {
+        self.lifecycle.name()
+    }
+
+    fn state(&self) -> LifecycleState {
+        self.lifecycle.state()
+    }
+
+    fn watch_state(&self) -> StateWatcher {
+        self.lifecycle.watch()
+    }
+
+    fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
+        let state = self.state.clone();
+        let (period, recheck) = (self.keepalive, self.recheck.clone());
+        Box::pin(self.lifecycle.start(move |ctx| async move {
+            state.install_new_key().await?;
+            let undo = state.clone();
+            ctx.on_rollback("stop the socket and delete the listen key", async move {
+                let _ = undo.socket.stop_within(Duration::from_secs(2)).await;
+                if let Some(key) = undo.current() {
+                    let _ = undo.rest.close_listen_key(&key).await;
+                }
+            });
+            state.socket.start().await?;
+            let (task_state, signal) = (state.clone(), ctx.tasks().signal().clone());
+            ctx.tasks().spawn("listen key keep-alive", async move {
+                task_state.keep_alive(period, &recheck, &signal).await;
+            })?;
+            Ok(())
+        }))
+    }
+
+    fn stop(&self, deadline: Instant) -> BoxFuture<'_, StopReport> {
+        let state = self.state.clone();
+        Box::pin(self.lifecycle.stop(deadline, move |ctx| async move {
+            // The socket first (it must not reconnect), then the keep-alive task, then the key.
+            let socket = state.socket.stop(ctx.deadline()).await;
+            ctx.shutdown_tasks(ctx.deadline()).await;
+            let mut details = StopDetails::new().child(socket);
+            let key = state
+                .key
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .0
+                .take();
+            if let Some(key) = key {
+                let close = CloseListenKey { listen_key: key };
+                match state.rest.execute_until(&close, ctx.deadline()).await {
+                    Ok(_) => details = details.counter("listen_keys_closed", 1),
+                    Err(error) => {
+                        details = details.error(format!("listen key not deleted: {error}"));
+                    }
+                }
+            }
+            details
+                .counter("listen_keys_created", state.created.load(Ordering::Relaxed))
+                .counter(
+                    "listen_key_keepalives",
+                    state.kept_alive.load(Ordering::Relaxed),
+                )
+        }))
+    }
+}

@@ -1,0 +1,111 @@
+//! [`PublicFeed`]: the public socket with its market-data pipeline and snapshot resync task,
+//! as one resource of the `Medium` phase.
+
+use std::fmt;
+use std::sync::Arc;
+
+use exchange_rest::MexcRestClient;
+use exchange_ws::{WebSocketConfig, WebSocketManager};
+use lifecycle_core::{
+    AsyncResource, BoxFuture, Lifecycle, LifecycleState, StartError, StateWatcher, StopDetails,
+    StopReport,
+};
+use tokio::time::Instant;
+
+use crate::markets::Markets;
+use crate::public::market_data::MarketData;
+
+/// The public socket of an exchange: loads the markets' rules, connects, subscribes, keeps
+/// every local book in sync; on stop closes the socket (bounded handshake) and ends the
+/// resync task.
+pub(crate) struct PublicFeed {
+    lifecycle: Lifecycle,
+    socket: Arc<WebSocketManager>,
+    market: Arc<MarketData>,
+    rest: Arc<MexcRestClient>,
+    markets: Arc<Markets>,
+}
+
+impl fmt::Debug for PublicFeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublicFeed")
+            .field("name", &self.lifecycle.name())
+            .field("state", &self.lifecycle.state_tag())
+            .field("socket", &self.socket)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PublicFeed {
+    pub(crate) fn new(
+        name: String,
+        socket_config: WebSocketConfig,
+        market: Arc<MarketData>,
+        rest: Arc<MexcRestClient>,
+        markets: Arc<Markets>,
+    ) -> Self {
+        let socket = Arc::new(WebSocketManager::new(socket_config));
+        socket.add_handler(market.handler());
+        for channel in market.channels() {
+            // Before start, subscribing only records the channel (replayed on connect).
+            let _ = socket.subscribe(channel);
+        }
+        Self {
+            lifecycle: Lifecycle::new(name),
+            socket,
+            market,
+            rest,
+            markets,
+        }
+    }
+
+    pub(crate) fn socket(&self) -> &Arc<WebSocketManager> {
+        &self.socket
+    }
+}
+
+impl AsyncResource for PublicFeed {
+    fn name(&self) -> &str {
+        self.lifecycle.name()
+    }
+
+    fn state(&self) -> LifecycleState {
+        self.lifecycle.state()
+    }
+
+    fn watch_state(&self) -> StateWatcher {
+        self.lifecycle.watch()
+    }
+
+    fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
+        let (socket, market, rest, markets) = (
+            self.socket.clone(),
+            self.market.clone(),
+            self.rest.clone(),
+            self.markets.clone(),
+        );
+        Box::pin(self.lifecycle.start(|ctx| async move {
+            markets.load(&rest).await?;
+            let signal = ctx.tasks().signal().clone();
+            ctx.tasks().spawn_critical("book resync", async move {
+                market.run_resync(rest, signal).await;
+            })?;
+            let undo = socket.clone();
+            ctx.on_rollback("stop the public socket", async move {
+                let _ = undo.stop_within(std::time::Duration::from_secs(2)).await;
+            });
+            socket.start().await?;
+            Ok(())
+        }))
+    }
+
+    fn stop(&self, deadline: Instant) -> BoxFuture<'_, StopReport> {
+        let socket = self.socket.clone();
+        Box::pin(self.lifecycle.stop(deadline, move |ctx| async move {
+            // The socket first: no frame reaches the pipeline after this, so the resync task
+            // has nothing left to serve when it is stopped.
+            let report = socket.stop(ctx.deadline()).await;
+            StopDetails::new().child(report)
+        }))
+    }
+}
