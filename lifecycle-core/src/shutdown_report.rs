@@ -93,8 +93,80 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
+/// One row of the table.
+struct Row {
+    phase: &'static str,
+    name: String,
+    outcome: &'static str,
+    duration: String,
+    stopped: u64,
+    finished: u64,
+    aborted: u64,
+    stuck: usize,
+    dropped: u64,
+    notes: String,
+}
+
+fn notes_of(report: &StopReport) -> String {
+    let mut notes: Vec<String> = report
+        .details
+        .counters
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if let Some(cause) = &report.prior_failure {
+        notes.push(format!("had failed: {cause}"));
+    }
+    notes.extend(report.details.errors.iter().map(|e| format!("error: {e}")));
+    if let Some(tasks) = &report.tasks {
+        notes.extend(
+            tasks
+                .stuck()
+                .map(|t| format!("stuck task '{}' ({})", t.name, t.outcome)),
+        );
+    }
+    notes.join("; ")
+}
+
+/// A stop report's row (its own tasks and messages) and, indented below, its children's.
+fn push_rows(rows: &mut Vec<Row>, phase: &'static str, depth: usize, report: &StopReport) {
+    let (stopped, finished, aborted, stuck) = report
+        .tasks
+        .as_ref()
+        .map(|t| {
+            (
+                t.counts.stopped,
+                t.counts.finished,
+                t.counts.aborted,
+                t.stuck_count(),
+            )
+        })
+        .unwrap_or_default();
+    let indent = if depth == 0 {
+        String::new()
+    } else {
+        format!("{}└ ", "  ".repeat(depth - 1))
+    };
+    rows.push(Row {
+        phase: if depth == 0 { phase } else { "" },
+        name: format!("{indent}{}", report.component),
+        outcome: report.outcome.as_str(),
+        duration: ms(report.duration),
+        stopped,
+        finished,
+        aborted,
+        stuck,
+        dropped: report.details.messages_dropped,
+        notes: notes_of(report),
+    });
+    for child in &report.details.children {
+        push_rows(rows, phase, depth + 1, child);
+    }
+}
+
 impl fmt::Display for ShutdownReport {
-    /// A table: one row per resource, by phase.
+    /// A table: one row per resource, by phase; the parts of a composite resource (its
+    /// report's children) indented below it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
@@ -104,9 +176,29 @@ impl fmt::Display for ShutdownReport {
             ms(self.duration),
             self.budget
         )?;
-        let width = self
-            .resources()
-            .map(|r| r.name.len())
+        let mut rows = Vec::new();
+        for phase in &self.phases {
+            for r in &phase.resources {
+                match &r.report {
+                    Some(report) => push_rows(&mut rows, phase.priority.as_str(), 0, report),
+                    None => rows.push(Row {
+                        phase: phase.priority.as_str(),
+                        name: r.name.to_string(),
+                        outcome: r.outcome.as_str(),
+                        duration: ms(r.duration),
+                        stopped: 0,
+                        finished: 0,
+                        aborted: 0,
+                        stuck: 0,
+                        dropped: 0,
+                        notes: "did not return by the deadline: abandoned".to_owned(),
+                    }),
+                }
+            }
+        }
+        let width = rows
+            .iter()
+            .map(|r| r.name.chars().count())
             .max()
             .unwrap_or(0)
             .max("component".len());
@@ -123,63 +215,23 @@ impl fmt::Display for ShutdownReport {
             "stuck",
             "dropped"
         )?;
-        for phase in &self.phases {
-            for r in &phase.resources {
-                let (stopped, finished, aborted, stuck) = r
-                    .report
-                    .as_ref()
-                    .and_then(|rep| rep.tasks.as_ref())
-                    .map(|t| {
-                        (
-                            t.counts.stopped,
-                            t.counts.finished,
-                            t.counts.aborted,
-                            t.stuck_count(),
-                        )
-                    })
-                    .unwrap_or_default();
-                let dropped = r
-                    .report
-                    .as_ref()
-                    .map_or(0, StopReport::total_messages_dropped);
-                let notes = match &r.report {
-                    None => "did not return by the deadline: abandoned".to_owned(),
-                    Some(rep) => {
-                        let mut notes: Vec<String> = rep
-                            .details
-                            .counters
-                            .iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect();
-                        if let Some(cause) = &rep.prior_failure {
-                            notes.push(format!("had failed: {cause}"));
-                        }
-                        notes.extend(rep.details.errors.iter().map(|e| format!("error: {e}")));
-                        if let Some(tasks) = &rep.tasks {
-                            notes.extend(
-                                tasks
-                                    .stuck()
-                                    .map(|t| format!("stuck task '{}' ({})", t.name, t.outcome)),
-                            );
-                        }
-                        notes.join("; ")
-                    }
-                };
-                writeln!(
-                    f,
-                    "{:<15} {:<width$} {:<11} {:>11} {:>7} {:>8} {:>7} {:>6} {:>8}  {}",
-                    phase.priority.as_str(),
-                    r.name,
-                    r.outcome.as_str(),
-                    ms(r.duration),
-                    stopped,
-                    finished,
-                    aborted,
-                    stuck,
-                    dropped,
-                    notes
-                )?;
-            }
+        for row in rows {
+            let pad = width - row.name.chars().count();
+            writeln!(
+                f,
+                "{:<15} {}{:pad$} {:<11} {:>11} {:>7} {:>8} {:>7} {:>6} {:>8}  {}",
+                row.phase,
+                row.name,
+                "",
+                row.outcome,
+                row.duration,
+                row.stopped,
+                row.finished,
+                row.aborted,
+                row.stuck,
+                row.dropped,
+                row.notes
+            )?;
         }
         Ok(())
     }

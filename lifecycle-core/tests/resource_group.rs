@@ -166,3 +166,30 @@ async fn a_failing_member_fails_the_group() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_report_table_shows_members_indented_under_their_group() {
+    within(Duration::from_secs(10), async {
+        let journal = Journal::default();
+        let mut system = DependencyAwareShutdown::new("system");
+        system.register(
+            Arc::new(group(&journal, None)),
+            ShutdownPriority::CriticalFirst,
+        );
+        system.start_all().await.unwrap();
+        let report = system.shutdown_all(Duration::from_secs(2)).await;
+        let table = report.to_string();
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(
+            lines[2].starts_with("critical-first") && lines[2].contains(" exchange "),
+            "{table}"
+        );
+        for (line, member) in lines[3..6].iter().zip(["orders", "socket", "http"]) {
+            assert!(
+                line.trim_start().starts_with(&format!("└ {member}")),
+                "{table}"
+            );
+        }
+    })
+    .await;
+}
