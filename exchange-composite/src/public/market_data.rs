@@ -233,6 +233,15 @@ impl MarketData {
                         let _ = self.inner.resync.send(code);
                     } else {
                         publish_top(feed, &book);
+                        // A quiet market may push no ticker for a long while: the snapshot's
+                        // touch stands in until the first push.
+                        if let Some(ticker) = book
+                            .book()
+                            .ticker(0)
+                            .filter(|_| feed.ticker.current().is_none())
+                        {
+                            feed.ticker.publish(Some(ticker));
+                        }
                     }
                 }
                 Err(error) => tracing::warn!(%error, "unusable depth snapshot"),

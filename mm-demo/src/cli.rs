@@ -1,0 +1,170 @@
+//! The command line.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use rust_decimal::Decimal;
+
+const AFTER_HELP: &str = "\
+VENUES:
+  With no venue option, an embedded MEXC-compatible venue (exchange-sim) starts in-process
+  with its demo account: the demo runs offline.
+  --venue-url URL [--ws-url URL]   a standalone exchange-sim (cargo run -p exchange-sim prints
+                                   its URL) or any MEXC-compatible venue; the websocket URL
+                                   defaults to the REST URL's host with /ws.
+  --mexc                           real MEXC spot (api.mexc.com, wbs-api.mexc.com). Real money:
+                                   it places two small LIMIT_MAKER orders per cycle.
+  Keys come from --api-key/--api-secret, MEXC_API_KEY/MEXC_API_SECRET, or --credentials-file
+  (lines MEXC_API_KEY=... and MEXC_API_SECRET=...). They are never logged.
+
+SIGNALS:
+  The first Ctrl-C (SIGINT) or SIGTERM starts an orderly shutdown: the cycle stops, every
+  order of ours is cancelled and confirmed with the venue, sockets and clients close in order.
+  A second signal forces the exit at once and says what was abandoned.
+
+EXIT CODES:
+  0  the cycles ran (or a signal stopped them) and everything stopped cleanly
+  1  start failed, a cycle failed, or the shutdown was not clean (see the report)
+  2  invalid command line
+  3  forced: a second signal, or the shutdown overran its budget (watchdog)";
+
+/// The market-maker demo: quotes both sides of a market with LIMIT_MAKER orders of about
+/// `--quantity-usdt`, waits for fills, cancels what remains, and shuts down cleanly with a
+/// report.
+#[derive(Parser)]
+#[command(name = "mm-demo", version, about, after_help = AFTER_HELP)]
+pub(crate) struct Cli {
+    /// Cycles to run; 0 runs until interrupted.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) cycles: u64,
+
+    /// The market, as BASEQUOTE or BASE/QUOTE.
+    #[arg(long, default_value = "HIFIUSDT")]
+    pub(crate) symbol: String,
+
+    /// Value of each order in the quote currency.
+    #[arg(long, default_value = "2.1")]
+    pub(crate) quantity_usdt: Decimal,
+
+    /// How long a cycle waits for fills before cancelling what remains, in seconds.
+    #[arg(long, default_value = "5", value_parser = parse_seconds)]
+    pub(crate) fill_timeout: Duration,
+
+    /// Total shutdown budget, in seconds.
+    #[arg(long, default_value = "10", value_parser = parse_seconds)]
+    pub(crate) shutdown_budget: Duration,
+
+    /// REST URL of an external venue (standalone exchange-sim or MEXC-compatible).
+    #[arg(long, env = "MM_VENUE_URL", conflicts_with = "mexc")]
+    pub(crate) venue_url: Option<String>,
+
+    /// Websocket URL of the external venue (default: derived from --venue-url).
+    #[arg(long, env = "MM_WS_URL", requires = "venue_url")]
+    pub(crate) ws_url: Option<String>,
+
+    /// Trade on real MEXC spot.
+    #[arg(long)]
+    pub(crate) mexc: bool,
+
+    /// API key (external venues).
+    #[arg(long, env = "MEXC_API_KEY", hide_env_values = true)]
+    pub(crate) api_key: Option<String>,
+
+    /// API secret (external venues).
+    #[arg(long, env = "MEXC_API_SECRET", hide_env_values = true)]
+    pub(crate) api_secret: Option<String>,
+
+    /// File with MEXC_API_KEY=... and MEXC_API_SECRET=... lines.
+    #[arg(long, conflicts_with_all = ["api_key", "api_secret"])]
+    pub(crate) credentials_file: Option<PathBuf>,
+
+    /// Prefix of our client order ids (orders with it are cancelled at start and stop).
+    #[arg(long, default_value = "mmdemo-")]
+    pub(crate) order_prefix: String,
+
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    pub(crate) report_json: Option<PathBuf>,
+
+    /// Log filter (tracing env-filter syntax; RUST_LOG works too).
+    #[arg(long, default_value = "warn,mm_demo=info")]
+    pub(crate) log: String,
+}
+
+impl std::fmt::Debug for Cli {
+    /// Every option but the secret, which shows only whether it is set.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cli")
+            .field("cycles", &self.cycles)
+            .field("symbol", &self.symbol)
+            .field("quantity_usdt", &self.quantity_usdt)
+            .field("fill_timeout", &self.fill_timeout)
+            .field("shutdown_budget", &self.shutdown_budget)
+            .field("venue_url", &self.venue_url)
+            .field("ws_url", &self.ws_url)
+            .field("mexc", &self.mexc)
+            .field("api_key", &self.api_key)
+            .field(
+                "api_secret",
+                &self.api_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("credentials_file", &self.credentials_file)
+            .field("order_prefix", &self.order_prefix)
+            .field("report_json", &self.report_json)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(0.0..=86_400.0).contains(&seconds) {
+        return Err(format!("{seconds} s is out of range (0 to 86400)"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    #[test]
+    fn defaults_are_the_plan_s_demo() {
+        let cli = Cli::try_parse_from(["mm-demo"]).unwrap();
+        assert_eq!(cli.cycles, 1);
+        assert_eq!(cli.symbol, "HIFIUSDT");
+        assert_eq!(cli.quantity_usdt.to_string(), "2.1");
+        assert!(cli.venue_url.is_none() && !cli.mexc);
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug_output() {
+        let cli = Cli::try_parse_from([
+            "mm-demo",
+            "--venue-url",
+            "http://127.0.0.1:1",
+            "--api-key",
+            "k",
+            "--api-secret",
+            "TOPSECRET",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(
+            !shown.contains("TOPSECRET") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn bad_durations_are_refused() {
+        assert!(Cli::try_parse_from(["mm-demo", "--fill-timeout", "soon"]).is_err());
+        assert!(Cli::try_parse_from(["mm-demo", "--shutdown-budget", "-1"]).is_err());
+        assert!(Cli::try_parse_from(["mm-demo", "--mexc", "--venue-url", "http://x"]).is_err());
+    }
+}

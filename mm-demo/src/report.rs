@@ -1,0 +1,139 @@
+//! The exit report: readable (a table of components by shutdown phase) and as JSON.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use lifecycle_core::{RunOutcome, ShutdownReport, StopReport};
+use serde::Serialize;
+
+use crate::cycle_outcome::CycleOutcome;
+
+/// Totals over every component of a shutdown report (nested parts included).
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub(crate) struct Totals {
+    /// Tasks that stopped on the signal.
+    pub(crate) tasks_stopped: u64,
+    /// Tasks aborted after their grace.
+    pub(crate) tasks_aborted: u64,
+    /// Messages dropped at stop.
+    pub(crate) messages_dropped: u64,
+    /// Orders cancelled by the shutdown sweep.
+    pub(crate) orders_cancelled: u64,
+    /// Orders the shutdown could not confirm closed.
+    pub(crate) orders_unconfirmed: u64,
+}
+
+impl Totals {
+    pub(crate) fn of(report: &ShutdownReport) -> Self {
+        let mut totals = Self::default();
+        for resource in report.resources() {
+            if let Some(stop) = &resource.report {
+                totals.add(stop);
+            }
+        }
+        totals
+    }
+
+    fn add(&mut self, report: &StopReport) {
+        if let Some(tasks) = &report.tasks {
+            self.tasks_stopped += tasks.counts.stopped;
+            self.tasks_aborted += tasks.counts.aborted;
+        }
+        self.messages_dropped += report.details.messages_dropped;
+        for (name, value) in &report.details.counters {
+            match *name {
+                "orders_cancelled" => self.orders_cancelled += value,
+                "orders_unconfirmed" => self.orders_unconfirmed += value,
+                _ => {}
+            }
+        }
+        for child in &report.details.children {
+            self.add(child);
+        }
+    }
+}
+
+/// Everything the run reports, as written by `--report-json`.
+#[derive(Debug, Serialize)]
+pub(crate) struct RunReport<'a> {
+    /// `embedded`, `external` or `mexc`.
+    pub(crate) venue: &'a str,
+    /// The market.
+    pub(crate) symbol: String,
+    /// The process exit code.
+    pub(crate) exit_code: i32,
+    /// The cycles, in order.
+    pub(crate) cycles: &'a [CycleOutcome],
+    /// Totals over the shutdown report.
+    pub(crate) totals: Option<Totals>,
+    /// Orders of ours still possibly open at exit (0 unless the shutdown was cut short).
+    pub(crate) orders_possibly_open: usize,
+    /// The runner's outcome: status, reason, errors, the shutdown report, what a forced exit
+    /// abandoned.
+    pub(crate) run: &'a RunOutcome,
+}
+
+impl RunReport<'_> {
+    /// The human-readable report.
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::new();
+        let run = self.run;
+        let _ = writeln!(
+            out,
+            "\nmm-demo: {:?} (exit code {}) - {}",
+            run.status, self.exit_code, run.reason
+        );
+        if let Some(error) = &run.app_error {
+            let _ = writeln!(out, "application error: {error}");
+        }
+        let _ = writeln!(
+            out,
+            "venue: {}, market {}, cycles completed: {}",
+            self.venue,
+            self.symbol,
+            self.cycles.len()
+        );
+        match &run.report {
+            Some(report) => {
+                let _ = writeln!(out, "\n{report}");
+                if let Some(t) = self.totals {
+                    let _ = writeln!(
+                        out,
+                        "tasks stopped {}, aborted {}; messages dropped {}; orders cancelled at shutdown {}, unconfirmed {}",
+                        t.tasks_stopped,
+                        t.tasks_aborted,
+                        t.messages_dropped,
+                        t.orders_cancelled,
+                        t.orders_unconfirmed
+                    );
+                }
+            }
+            None => {
+                let _ = writeln!(out, "\nshutdown FORCED: abandoned while stopping:");
+                for stop in &run.abandoned {
+                    let _ = writeln!(
+                        out,
+                        "  {:<15} {:<24} running for {:.1} ms",
+                        stop.priority.as_str(),
+                        stop.name,
+                        stop.elapsed.as_secs_f64() * 1e3
+                    );
+                }
+            }
+        }
+        if self.orders_possibly_open > 0 {
+            let _ = writeln!(
+                out,
+                "WARNING: {} order(s) of ours may still be open on the venue; the next run cancels them at start",
+                self.orders_possibly_open
+            );
+        }
+        out
+    }
+
+    /// Writes the JSON form to `path`.
+    pub(crate) fn write_json(&self, path: &Path) -> Result<(), String> {
+        let json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+        std::fs::write(path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+}

@@ -1,0 +1,137 @@
+//! Where the demo trades: the embedded venue, an external one, or real MEXC.
+
+use std::time::Duration;
+
+use exchange_composite::{AssetName, ExchangeConfig, Symbol};
+use exchange_rest::Credentials;
+use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
+
+use crate::cli::Cli;
+
+/// Quote currencies recognised when a symbol is written without a slash (`HIFIUSDT`).
+const QUOTES: [&str; 6] = ["USDT", "USDC", "USDE", "BTC", "ETH", "EUR"];
+
+/// Why the venue could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum VenueError {
+    /// The symbol is not `BASEQUOTE` or `BASE/QUOTE`.
+    #[error(
+        "cannot read the symbol {0:?}: write it as BASE/QUOTE (HIFI/USDT) or BASEQUOTE with a known quote (USDT, USDC, BTC, ...)"
+    )]
+    Symbol(String),
+    /// The embedded venue did not start.
+    #[error("the embedded venue did not start: {0}")]
+    Embedded(#[from] exchange_sim::SimError),
+    /// Credentials are missing or unreadable.
+    #[error("{0}")]
+    Credentials(String),
+}
+
+/// The venue of this run.
+pub(crate) struct Venue {
+    /// The connection configuration.
+    pub(crate) config: ExchangeConfig,
+    /// The embedded venue, if this run started one (stopped after everything else).
+    pub(crate) embedded: Option<SimVenue>,
+    /// `embedded`, `external` or `mexc`, for the report.
+    pub(crate) kind: &'static str,
+}
+
+/// Reads `HIFIUSDT` or `HIFI/USDT`.
+pub(crate) fn parse_symbol(text: &str) -> Result<Symbol, VenueError> {
+    let upper = text.trim().to_ascii_uppercase();
+    let (base, quote) = match upper.split_once('/') {
+        Some(parts) => parts,
+        None => QUOTES
+            .iter()
+            .find(|q| upper.len() > q.len() && upper.ends_with(*q))
+            .map(|q| upper.split_at(upper.len() - q.len()))
+            .ok_or_else(|| VenueError::Symbol(text.to_owned()))?,
+    };
+    let asset = |name: &str| AssetName::new(name).map_err(|_| VenueError::Symbol(text.to_owned()));
+    Ok(Symbol::spot(asset(base)?, asset(quote)?))
+}
+
+/// The websocket URL of a REST base URL: same host, `ws(s)://.../ws`.
+fn derived_ws_url(rest_url: &str) -> String {
+    let trimmed = rest_url.trim_end_matches('/');
+    let swapped = if let Some(rest) = trimmed.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = trimmed.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        trimmed.to_owned()
+    };
+    format!("{swapped}/ws")
+}
+
+impl Venue {
+    /// Sets up the venue the command line asks for (starting the embedded one by default).
+    pub(crate) async fn prepare(cli: &Cli) -> Result<Self, VenueError> {
+        let symbol = parse_symbol(&cli.symbol)?;
+        let (mut config, embedded, kind) = if cli.mexc {
+            (ExchangeConfig::mexc_spot(), None, "mexc")
+        } else if let Some(url) = &cli.venue_url {
+            let ws = cli.ws_url.clone().unwrap_or_else(|| derived_ws_url(url));
+            (ExchangeConfig::new(url.clone(), ws), None, "external")
+        } else {
+            let sim = SimVenue::start(SimConfig::default()).await?;
+            tracing::info!(rest = %sim.rest_url(), "embedded venue started (exchange-sim, demo account)");
+            let config = ExchangeConfig::new(sim.rest_url(), sim.ws_url())
+                .credentials(Credentials::new(DEMO_API_KEY, DEMO_API_SECRET));
+            (config, Some(sim), "embedded")
+        };
+        if embedded.is_none() {
+            config = match (&cli.credentials_file, &cli.api_key, &cli.api_secret) {
+                (Some(path), _, _) => config
+                    .credentials_from_file(path)
+                    .map_err(|e| VenueError::Credentials(e.to_string()))?,
+                (None, Some(key), Some(secret)) => {
+                    config.credentials(Credentials::new(key.clone(), secret.clone()))
+                }
+                _ => {
+                    return Err(VenueError::Credentials(
+                        "an external venue needs --api-key and --api-secret (or MEXC_API_KEY and MEXC_API_SECRET, or --credentials-file)".to_owned(),
+                    ));
+                }
+            };
+        }
+        config.name = "mexc".to_owned();
+        config.client_order_id_prefix = cli.order_prefix.clone();
+        config.shutdown_budget = cli.shutdown_budget;
+        config.reconnect_backoff = Duration::from_millis(100);
+        Ok(Self {
+            config: config.symbol(symbol),
+            embedded,
+            kind,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbols_read_with_or_without_a_slash() {
+        for text in ["HIFIUSDT", "hifi/usdt", "HIFI/USDT"] {
+            let symbol = parse_symbol(text).unwrap();
+            assert_eq!(symbol.to_string(), "HIFI/USDT");
+        }
+        assert_eq!(parse_symbol("BTCUSDC").unwrap().to_string(), "BTC/USDC");
+        assert!(parse_symbol("USDT").is_err());
+        assert!(parse_symbol("HIFIXYZ").is_err());
+    }
+
+    #[test]
+    fn websocket_urls_follow_the_rest_url() {
+        assert_eq!(
+            derived_ws_url("http://127.0.0.1:8080"),
+            "ws://127.0.0.1:8080/ws"
+        );
+        assert_eq!(
+            derived_ws_url("https://venue.example/"),
+            "wss://venue.example/ws"
+        );
+    }
+}
