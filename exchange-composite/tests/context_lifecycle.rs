@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use common::*;
 use exchange_composite::{
-    ContextError, ExchangeContext, ExchangeError, ExchangeFactory, OrderRequest, Side,
+    AssetName, ContextError, ExchangeContext, ExchangeError, ExchangeFactory, OrderRequest, Side,
 };
 use exchange_rest::Credentials;
 use lifecycle_core::testing::RuntimeTaskBaseline;
@@ -37,6 +37,12 @@ async fn the_body_trades_and_everything_stops_in_design_order() {
                 .wait_for_book_ticker(&hifi(), Duration::from_secs(10))
                 .await?;
             assert!(ticker.is_sane());
+            // The balance stream was seeded from the account at start.
+            let usdt = ex
+                .private
+                .balance(&AssetName::new("USDT").unwrap())
+                .expect("seeded balance");
+            assert_eq!(usdt.total(), Decimal::from(100_000));
             let quantity = Decimal::from(30);
             let bid = ex
                 .private

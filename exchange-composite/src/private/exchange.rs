@@ -169,6 +169,7 @@ impl PrivateCompositeExchange {
             config.ws_url.clone(),
             config.listen_key_keepalive,
             recheck,
+            publishers.balances.clone(),
         ));
         let mut members = DependencyAwareShutdown::new(name.clone());
         members.register(guard.clone(), ShutdownPriority::CriticalFirst);
@@ -410,7 +411,8 @@ impl PrivateCompositeExchange {
             .collect()
     }
 
-    /// The balance of `asset` as last pushed by the venue (`None` before a push about it).
+    /// The balance of `asset` as last known: seeded from the account at start, then kept by
+    /// the venue's pushes (`None` for an asset the account never held).
     pub fn balance(&self, asset: &AssetName) -> Option<Balance> {
         self.balances.current().get(asset).cloned()
     }
@@ -439,7 +441,8 @@ impl PrivateCompositeExchange {
         Ok(self.streams.subscribe_tracked(BALANCE_UPDATES_STREAM)?)
     }
 
-    /// Balances by asset (latest value, updated by pushes).
+    /// Balances by asset (latest value: seeded from the account at start, then updated by
+    /// pushes).
     ///
     /// # Errors
     /// The exchange is not running.

@@ -16,6 +16,12 @@ use lifecycle_core::{
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use exchange_streams::LatestPublisher;
+
+use crate::domain::asset::AssetName;
+use crate::domain::balance::Balance;
+use crate::private::handler::Balances;
+
 /// A listen key: a credential for the private stream, never logged or shown.
 #[derive(Clone, Default)]
 struct ListenKey(Option<String>);
@@ -114,6 +120,7 @@ pub(crate) struct PrivateSocket {
     state: Arc<KeyState>,
     keepalive: Duration,
     recheck: Arc<Notify>,
+    balances: LatestPublisher<Balances>,
 }
 
 impl fmt::Debug for PrivateSocket {
@@ -142,6 +149,7 @@ impl PrivateSocket {
         base_url: String,
         keepalive: Duration,
         recheck: Arc<Notify>,
+        balances: LatestPublisher<Balances>,
     ) -> Self {
         Self {
             lifecycle: Lifecycle::new(name),
@@ -155,6 +163,7 @@ impl PrivateSocket {
             }),
             keepalive,
             recheck,
+            balances,
         }
     }
 
@@ -165,6 +174,29 @@ impl PrivateSocket {
     /// Listen keys created so far (more than one after an expiry).
     pub(crate) fn listen_keys_created(&self) -> u64 {
         self.state.created.load(Ordering::Relaxed)
+    }
+}
+
+/// Seeds the balance stream from the account (REST) once the socket is up: an asset a push
+/// already updated keeps the pushed (newer) value.
+async fn seed_balances(rest: &MexcRestClient, balances: &LatestPublisher<Balances>) {
+    match rest.account().await {
+        Ok(account) => {
+            balances.modify(|known| {
+                for entry in &account.balances {
+                    if let Ok(asset) = AssetName::new(&entry.asset) {
+                        known.entry(asset.clone()).or_insert(Balance {
+                            asset,
+                            free: entry.free,
+                            locked: entry.locked,
+                        });
+                    }
+                }
+            });
+        }
+        Err(error) => {
+            tracing::warn!(%error, "balances not seeded from the account: they follow pushes only");
+        }
     }
 }
 
@@ -184,6 +216,7 @@ impl AsyncResource for PrivateSocket {
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let state = self.state.clone();
         let (period, recheck) = (self.keepalive, self.recheck.clone());
+        let balances = self.balances.clone();
         Box::pin(self.lifecycle.start(move |ctx| async move {
             state.install_new_key().await?;
             let undo = state.clone();
@@ -194,6 +227,7 @@ impl AsyncResource for PrivateSocket {
                 }
             });
             state.socket.start().await?;
+            seed_balances(&state.rest, &balances).await;
             let (task_state, signal) = (state.clone(), ctx.tasks().signal().clone());
             ctx.tasks().spawn("listen key keep-alive", async move {
                 task_state.keep_alive(period, &recheck, &signal).await;
