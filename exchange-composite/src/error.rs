@@ -67,3 +67,19 @@ pub enum ExchangeError {
     #[error("timed out waiting for {0}")]
     Timeout(String),
 }
+
+impl ExchangeError {
+    /// An order call whose outcome is unknown (the order may exist): reconcile, never treat
+    /// as "not placed".
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            Self::Rest(exchange_rest::RestError::OutcomeUnknown { .. })
+        )
+    }
+
+    /// The venue does not know the order (already closed, or never placed).
+    pub fn is_unknown_order(&self) -> bool {
+        matches!(self, Self::Rest(exchange_rest::RestError::UnknownOrder(_)))
+    }
+}

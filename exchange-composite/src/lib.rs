@@ -10,6 +10,8 @@
 //!   streams. [`PrivateCompositeExchange`]: place, cancel, cancel all, open orders, balances,
 //!   the listen key's whole life, order/fill/balance streams. Each is an `AsyncResource` made
 //!   of parts ([`lifecycle_core::ResourceGroup`]) that stop in priority order.
+//! - [`Venue`]: the seam between the exchanges and a venue's protocol (REST, channels, push
+//!   decoding, private sessions); [`mexc::MexcSpot`] is the first venue.
 //! - [`ExchangeFactory::create_exchange_with_lifecycle`]: one started exchange that owns its
 //!   REST client. [`ExchangeConfig`]: embedded or standalone simulator, or real MEXC (keys
 //!   from the environment or a file; never logged).
@@ -33,6 +35,7 @@ mod markets;
 pub mod mexc;
 pub mod private;
 pub mod public;
+mod venue;
 mod venue_rest;
 
 pub use config::{API_KEY_ENV, API_SECRET_ENV, ConfigError, ExchangeConfig, MEXC_SPOT_WS_URL};
@@ -40,6 +43,7 @@ pub use context::{ContextError, ContextOutcome, ExchangeContext, Exchanges};
 pub use factory::{CompositeExchange, ExchangeFactory};
 pub use private::{OrderRequest, PrivateCompositeExchange};
 pub use public::PublicCompositeExchange;
+pub use venue::{OrderKey, PlacedOrder, Venue, VenueEvent};
 pub use venue_rest::VenueRest;
 
 pub use domain::asset::AssetName;

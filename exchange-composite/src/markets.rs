@@ -3,12 +3,10 @@
 use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock};
 
-use exchange_rest::MexcRestClient;
-
 use crate::domain::rules::SymbolRules;
 use crate::domain::symbol::Symbol;
 use crate::error::ExchangeError;
-use crate::mexc::{rules_from_info, symbol_code};
+use crate::venue::Venue;
 
 /// The markets of an exchange: symbol, venue code, and rules (after [`Markets::load`]).
 #[derive(Debug)]
@@ -18,11 +16,11 @@ pub(crate) struct Markets {
 }
 
 impl Markets {
-    pub(crate) fn new(symbols: &[Symbol]) -> Self {
+    pub(crate) fn new(venue: &dyn Venue, symbols: &[Symbol]) -> Self {
         Self {
             symbols: symbols
                 .iter()
-                .map(|symbol| (symbol.clone(), symbol_code(symbol)))
+                .map(|symbol| (symbol.clone(), venue.symbol_code(symbol)))
                 .collect(),
             rules: RwLock::default(),
         }
@@ -47,6 +45,21 @@ impl Markets {
             .ok_or_else(|| ExchangeError::UnknownSymbol(symbol.to_string()))
     }
 
+    /// The configured symbols with their venue codes.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&Symbol, &str)> {
+        self.symbols
+            .iter()
+            .map(|(symbol, code)| (symbol, code.as_str()))
+    }
+
+    /// The symbol of a venue code.
+    pub(crate) fn symbol_of(&self, code: &str) -> Option<&Symbol> {
+        self.symbols
+            .iter()
+            .find(|(_, c)| c == code)
+            .map(|(symbol, _)| symbol)
+    }
+
     /// The rules of a configured symbol (loaded at start).
     pub(crate) fn rules(&self, symbol: &Symbol) -> Result<SymbolRules, ExchangeError> {
         let code = self.code(symbol)?;
@@ -58,23 +71,15 @@ impl Markets {
             .ok_or_else(|| ExchangeError::UnknownSymbol(symbol.to_string()))
     }
 
-    /// Loads the rules of every configured market from `exchangeInfo`; a market the venue
-    /// does not list is an error.
-    pub(crate) async fn load(&self, rest: &MexcRestClient) -> Result<(), ExchangeError> {
+    /// Loads the rules of every configured market; a market the venue does not list is an
+    /// error.
+    pub(crate) async fn load(&self, venue: &dyn Venue) -> Result<(), ExchangeError> {
         let codes: Vec<&str> = self.codes().collect();
         if codes.is_empty() {
             return Ok(());
         }
-        let info = rest.exchange_info(&codes).await?;
-        let mut loaded = HashMap::new();
-        for code in &codes {
-            let entry = info
-                .symbols
-                .iter()
-                .find(|s| s.symbol == *code)
-                .ok_or_else(|| ExchangeError::UnknownSymbol((*code).to_owned()))?;
-            loaded.insert((*code).to_owned(), rules_from_info(entry)?);
-        }
+        let loaded: HashMap<String, SymbolRules> =
+            venue.market_rules(&codes).await?.into_iter().collect();
         *self.rules.write().unwrap_or_else(PoisonError::into_inner) = loaded;
         Ok(())
     }

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use exchange_composite::mexc::PushInterval;
+use exchange_composite::mexc::{MexcSpot, PushInterval};
 use exchange_composite::public::{
     BOOK_TOP_DEPTH, MarketData, OrderBookTop, book_ticker_stream, order_book_stream, trades_stream,
 };
@@ -78,16 +78,17 @@ async fn local_books_follow_the_venue_through_a_forced_reconnect() {
         let baseline = RuntimeTaskBaseline::capture();
         let sim = SimVenue::start(SimConfig::default()).await.unwrap();
 
-        let streams = ObservableStreams::new("market-data");
-        let market = Arc::new(MarketData::new(&streams, &[SYMBOL], PushInterval::Ms100).unwrap());
-        streams.start().await.unwrap();
-        let mut tickers = streams.subscribe_tracked::<Option<BookTicker>>(&book_ticker_stream(SYMBOL)).unwrap();
-        let mut trades = streams.subscribe_tracked::<Trade>(&trades_stream(SYMBOL)).unwrap();
-
         let limiter = Arc::new(RateLimiter::new(mexc_spot_limits("public")));
         let rest = Arc::new(MexcRestClient::new(MexcRestConfig::new(sim.rest_url()), limiter.clone()).unwrap());
         limiter.start().await.unwrap();
         rest.start().await.unwrap();
+
+        let streams = ObservableStreams::new("market-data");
+        let venue = Arc::new(MexcSpot::new(rest.clone()));
+        let market = Arc::new(MarketData::new(venue, &streams, &[SYMBOL], PushInterval::Ms100).unwrap());
+        streams.start().await.unwrap();
+        let mut tickers = streams.subscribe_tracked::<Option<BookTicker>>(&book_ticker_stream(SYMBOL)).unwrap();
+        let mut trades = streams.subscribe_tracked::<Trade>(&trades_stream(SYMBOL)).unwrap();
 
         let mut config = WebSocketConfig::new("public", sim.ws_url());
         config.backoff_initial = Duration::from_millis(20);
@@ -99,10 +100,7 @@ async fn local_books_follow_the_venue_through_a_forced_reconnect() {
         let tasks = TaskManager::new("market-data");
         let (resync_market, signal) = (market.clone(), tasks.signal().clone());
         tasks
-            .spawn_critical("resync", {
-                let rest = rest.clone();
-                async move { resync_market.run_resync(rest, signal).await }
-            })
+            .spawn_critical("resync", async move { resync_market.run_resync(signal).await })
             .unwrap();
         ws.start().await.unwrap();
 

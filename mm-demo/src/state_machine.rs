@@ -4,7 +4,6 @@ use std::fmt;
 use std::time::Duration;
 
 use exchange_composite::{ClientOrderId, ExchangeError, Order, OrderRequest, OrderUpdate, Side};
-use exchange_rest::RestError;
 use futures::StreamExt;
 use lifecycle_core::ShutdownSignal;
 use rust_decimal::Decimal;
@@ -196,7 +195,7 @@ impl MarketMakerStateMachine {
             }
             match cancel_one(&ctx, order).await {
                 Ok(cancelled) => outcome.update(cancelled.filled_quantity, cancelled.status),
-                Err(ExchangeError::Rest(RestError::UnknownOrder(_))) => {
+                Err(error) if error.is_unknown_order() => {
                     // Closed meanwhile (filled): the query below tells how.
                 }
                 Err(error) => {

@@ -308,7 +308,17 @@ impl FrameDecoder {
 
     /// Decodes `frame`; `None` (counted and logged) if it is not a supported push.
     pub fn decode(&self, frame: &[u8]) -> Option<MexcEvent> {
-        match decode_push(frame) {
+        self.decode_with(frame, decode_push)
+    }
+
+    /// Decodes `frame` with a venue's `decode` function, counting and logging as
+    /// [`FrameDecoder::decode`] does.
+    pub fn decode_with(
+        &self,
+        frame: &[u8],
+        decode: impl FnOnce(&[u8]) -> Result<MexcEvent, DecodeError>,
+    ) -> Option<MexcEvent> {
+        match decode(frame) {
             Ok(event) => {
                 self.decoded.fetch_add(1, Ordering::Relaxed);
                 Some(event)

@@ -4,6 +4,7 @@ mod channels;
 mod decode;
 mod local_book;
 mod rest_mapping;
+mod spot;
 
 pub use channels::{
     PRIVATE_BALANCES_CHANNEL, PRIVATE_FILLS_CHANNEL, PRIVATE_ORDERS_CHANNEL, PushInterval,
@@ -16,3 +17,4 @@ pub use rest_mapping::{
     MappingError, order_from_rest, rules_from_info, side_from_rest, side_to_rest,
     snapshot_from_rest, symbol_from_info,
 };
+pub use spot::MexcSpot;

@@ -3,8 +3,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use exchange_rest::model::OrderType as RestOrderType;
-use exchange_rest::{MexcRestClient, NewOrderRequest, OrderRef, RestError};
 use exchange_streams::{ObservableStreams, Subscription};
 use exchange_ws::{WebSocketConfig, WebSocketManager};
 use futures::future::join_all;
@@ -25,14 +23,12 @@ use crate::domain::symbol::Symbol;
 use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
 use crate::error::ExchangeError;
 use crate::markets::Markets;
-use crate::mexc::{
-    FrameDecoder, PRIVATE_BALANCES_CHANNEL, PRIVATE_FILLS_CHANNEL, PRIVATE_ORDERS_CHANNEL,
-    order_from_rest, side_to_rest,
-};
+use crate::mexc::{FrameDecoder, MexcSpot};
 use crate::private::handler::{Balances, PrivatePublishers, PrivateStreamHandler};
 use crate::private::order_guard::OrderGuard;
 use crate::private::order_request::OrderRequest;
 use crate::private::socket::PrivateSocket;
+use crate::venue::{OrderKey, Venue};
 use crate::venue_rest::VenueRest;
 
 /// Stream of our order updates.
@@ -77,7 +73,7 @@ pub const BALANCES_STREAM: &str = "balances";
 /// ```
 pub struct PrivateCompositeExchange {
     group: ResourceGroup,
-    rest: Arc<MexcRestClient>,
+    venue: Arc<dyn Venue>,
     streams: Arc<ObservableStreams>,
     guard: Arc<OrderGuard>,
     socket: Arc<PrivateSocket>,
@@ -116,6 +112,18 @@ impl PrivateCompositeExchange {
         Self::build(config, rest, false)
     }
 
+    /// A private exchange (not started) on another [`Venue`] (which holds the credentials):
+    /// whatever the venue itself runs (its HTTP client, say), its owner starts and stops.
+    ///
+    /// # Errors
+    /// A bad client-order-id prefix, or a stream cannot be declared.
+    pub fn with_venue(
+        config: &ExchangeConfig,
+        venue: Arc<dyn Venue>,
+    ) -> Result<Self, ExchangeError> {
+        Self::assemble(config, venue, None)
+    }
+
     fn build(
         config: &ExchangeConfig,
         rest: &VenueRest,
@@ -124,9 +132,18 @@ impl PrivateCompositeExchange {
         if config.credentials.is_none() {
             return Err(ExchangeError::MissingCredentials);
         }
+        let venue: Arc<dyn Venue> = Arc::new(MexcSpot::new(rest.client.clone()));
+        Self::assemble(config, venue, owns_rest.then_some(rest))
+    }
+
+    fn assemble(
+        config: &ExchangeConfig,
+        venue: Arc<dyn Venue>,
+        owned_rest: Option<&VenueRest>,
+    ) -> Result<Self, ExchangeError> {
         let name = format!("{}.private", config.name);
         let ids = Arc::new(ClientOrderIdGenerator::new(&config.client_order_id_prefix)?);
-        let markets = Arc::new(Markets::new(&config.symbols));
+        let markets = Arc::new(Markets::new(&*venue, &config.symbols));
         let streams = Arc::new(ObservableStreams::new(format!("{name}.streams")));
         let publishers = PrivatePublishers {
             orders: streams.events(ORDERS_STREAM, 4096)?,
@@ -136,7 +153,7 @@ impl PrivateCompositeExchange {
         };
         let guard = Arc::new(OrderGuard::new(
             format!("{name}.orders"),
-            rest.client.clone(),
+            venue.clone(),
             markets.clone(),
             ids.clone(),
             config.reconcile_timeout,
@@ -151,21 +168,18 @@ impl PrivateCompositeExchange {
         manager.add_handler(PrivateStreamHandler {
             publishers: publishers.clone(),
             decoder: decoder.clone(),
+            venue: venue.clone(),
             guard: guard.clone(),
             recheck_listen_key: recheck.clone(),
         });
-        for channel in [
-            PRIVATE_ORDERS_CHANNEL,
-            PRIVATE_FILLS_CHANNEL,
-            PRIVATE_BALANCES_CHANNEL,
-        ] {
+        for channel in venue.private_channels() {
             // Before start, subscribing only records the channel (replayed on connect).
             let _ = manager.subscribe(channel);
         }
         let socket = Arc::new(PrivateSocket::new(
             format!("{name}.socket+listen_key"),
             manager,
-            rest.client.clone(),
+            venue.clone(),
             config.ws_url.clone(),
             config.listen_key_keepalive,
             recheck,
@@ -175,12 +189,12 @@ impl PrivateCompositeExchange {
         members.register(guard.clone(), ShutdownPriority::CriticalFirst);
         members.register(socket.clone(), ShutdownPriority::High);
         members.register(streams.clone(), ShutdownPriority::Low);
-        if owns_rest {
+        if let Some(rest) = owned_rest {
             rest.register(&mut members);
         }
         Ok(Self {
             group: ResourceGroup::new(name, members),
-            rest: rest.client.clone(),
+            venue,
             streams,
             guard,
             socket,
@@ -213,7 +227,7 @@ impl PrivateCompositeExchange {
     /// market's precision, checks the minimums, and sends it with a fresh client order id.
     ///
     /// The order is tracked from before it is sent: if the outcome is unknown (5xx, timeout,
-    /// stop in flight: [`RestError::OutcomeUnknown`]) it may exist, and the stop's sweep
+    /// stop in flight: [`ExchangeError::is_outcome_unknown`]) it may exist, and the stop's sweep
     /// finds and cancels it.
     ///
     /// # Errors
@@ -233,48 +247,45 @@ impl PrivateCompositeExchange {
         };
         let _placement = self.guard.begin_placement()?;
         let id = self.ids.next_id();
-        let side = side_to_rest(request.side);
-        let wire = match request.order_type {
-            OrderType::Market => NewOrderRequest::market(code, side, quantity),
-            other => {
-                NewOrderRequest::priced(code, side, order_type_to_rest(other), price, quantity)
-            }
-        }
-        .client_order_id(id.as_str());
+        let rounded = OrderRequest {
+            price,
+            quantity,
+            ..request
+        };
         self.guard.track(&id, code);
-        match self.rest.place_order(&wire).await {
-            Ok(ack) => {
-                self.guard.placed(&id, &ack.order_id);
+        match self.venue.place_order(code, &rounded, &id).await {
+            Ok(placed) => {
+                self.guard.placed(&id, &placed.order_id);
                 tracing::info!(
                     symbol = code,
-                    side = ?request.side,
+                    side = ?rounded.side,
                     %price,
                     %quantity,
-                    order_id = %ack.order_id,
+                    order_id = %placed.order_id,
                     client_order_id = %id,
                     "order placed"
                 );
                 Ok(Order {
-                    symbol: request.symbol,
-                    order_id: ack.order_id,
+                    symbol: rounded.symbol,
+                    order_id: placed.order_id,
                     client_order_id: Some(id),
-                    side: request.side,
-                    order_type: request.order_type,
+                    side: rounded.side,
+                    order_type: rounded.order_type,
                     price,
                     quantity,
                     filled_quantity: rust_decimal::Decimal::ZERO,
                     filled_quote: rust_decimal::Decimal::ZERO,
                     status: OrderStatus::New,
-                    updated_ms: ack.transact_time.unwrap_or_default(),
+                    updated_ms: placed.time_ms,
                 })
             }
-            Err(error @ RestError::OutcomeUnknown { .. }) => {
+            Err(error) if error.is_outcome_unknown() => {
                 tracing::warn!(client_order_id = %id, %error, "order outcome unknown: kept for reconciliation");
-                Err(error.into())
+                Err(error)
             }
             Err(error) => {
                 self.guard.forget(&id);
-                Err(error.into())
+                Err(error)
             }
         }
     }
@@ -282,14 +293,14 @@ impl PrivateCompositeExchange {
     /// Cancels one of our orders by its client order id and returns its final state.
     ///
     /// # Errors
-    /// Not running, an unknown market, or the venue's refusal ([`RestError::UnknownOrder`]
-    /// if it is already closed).
+    /// Not running, an unknown market, or the venue's refusal
+    /// ([`ExchangeError::is_unknown_order`] if it is already closed).
     pub async fn cancel_order(
         &self,
         symbol: &Symbol,
         id: &ClientOrderId,
     ) -> Result<Order, ExchangeError> {
-        self.cancel(symbol, OrderRef::ClientOrderId(id.as_str().to_owned()))
+        self.cancel(symbol, OrderKey::ClientOrderId(id.clone()))
             .await
     }
 
@@ -302,14 +313,13 @@ impl PrivateCompositeExchange {
         symbol: &Symbol,
         order_id: &str,
     ) -> Result<Order, ExchangeError> {
-        self.cancel(symbol, OrderRef::OrderId(order_id.to_owned()))
+        self.cancel(symbol, OrderKey::OrderId(order_id.to_owned()))
             .await
     }
 
-    async fn cancel(&self, symbol: &Symbol, order: OrderRef) -> Result<Order, ExchangeError> {
+    async fn cancel(&self, symbol: &Symbol, key: OrderKey) -> Result<Order, ExchangeError> {
         let code = self.markets.code(symbol)?;
-        let cancelled = self.rest.cancel_order(code, order).await?;
-        let order = order_from_rest(&cancelled, symbol)?;
+        let order = self.venue.cancel_order(symbol, code, key, None).await?;
         if let Some(id) = order
             .client_order_id
             .as_ref()
@@ -330,7 +340,7 @@ impl PrivateCompositeExchange {
         let ours = self.our_open_orders(symbol).await?;
         let results = join_all(
             ours.iter()
-                .map(|order| self.cancel(symbol, OrderRef::OrderId(order.order_id.clone()))),
+                .map(|order| self.cancel(symbol, OrderKey::OrderId(order.order_id.clone()))),
         )
         .await;
         let mut cancelled = Vec::with_capacity(results.len());
@@ -351,11 +361,7 @@ impl PrivateCompositeExchange {
     /// Not running, an unknown market, or the venue's refusal.
     pub async fn open_orders(&self, symbol: &Symbol) -> Result<Vec<Order>, ExchangeError> {
         let code = self.markets.code(symbol)?;
-        let orders = self.rest.open_orders(code).await?;
-        orders
-            .iter()
-            .map(|order| order_from_rest(order, symbol).map_err(ExchangeError::from))
-            .collect()
+        self.venue.open_orders(symbol, code, None).await
     }
 
     /// The open orders of ours (client order id with our prefix) on a market.
@@ -385,11 +391,9 @@ impl PrivateCompositeExchange {
         id: &ClientOrderId,
     ) -> Result<Order, ExchangeError> {
         let code = self.markets.code(symbol)?;
-        let order = self
-            .rest
-            .query_order(code, OrderRef::ClientOrderId(id.as_str().to_owned()))
-            .await?;
-        Ok(order_from_rest(&order, symbol)?)
+        self.venue
+            .query_order(symbol, code, OrderKey::ClientOrderId(id.clone()))
+            .await
     }
 
     /// The account's balances, from the venue (REST).
@@ -397,18 +401,7 @@ impl PrivateCompositeExchange {
     /// # Errors
     /// Not running, or the venue's refusal.
     pub async fn balances(&self) -> Result<Vec<Balance>, ExchangeError> {
-        let account = self.rest.account().await?;
-        account
-            .balances
-            .iter()
-            .map(|b| {
-                Ok(Balance {
-                    asset: AssetName::new(&b.asset)?,
-                    free: b.free,
-                    locked: b.locked,
-                })
-            })
-            .collect()
+        self.venue.balances().await
     }
 
     /// The balance of `asset` as last known: seeded from the account at start, then kept by
@@ -483,16 +476,6 @@ impl PrivateCompositeExchange {
     /// The streams (counters, active subscriptions).
     pub fn streams(&self) -> &ObservableStreams {
         &self.streams
-    }
-}
-
-fn order_type_to_rest(order_type: OrderType) -> RestOrderType {
-    match order_type {
-        OrderType::Limit => RestOrderType::Limit,
-        OrderType::LimitMaker => RestOrderType::LimitMaker,
-        OrderType::Market => RestOrderType::Market,
-        OrderType::ImmediateOrCancel => RestOrderType::ImmediateOrCancel,
-        OrderType::FillOrKill => RestOrderType::FillOrKill,
     }
 }
 

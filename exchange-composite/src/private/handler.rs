@@ -14,6 +14,7 @@ use crate::domain::balance::Balance;
 use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
 use crate::mexc::{FrameDecoder, MexcEvent};
 use crate::private::order_guard::OrderGuard;
+use crate::venue::Venue;
 
 /// Balances by asset, as the private balance stream publishes them.
 pub type Balances = BTreeMap<AssetName, Balance>;
@@ -31,6 +32,7 @@ pub(crate) struct PrivatePublishers {
 pub(crate) struct PrivateStreamHandler {
     pub(crate) publishers: PrivatePublishers,
     pub(crate) decoder: Arc<FrameDecoder>,
+    pub(crate) venue: Arc<dyn Venue>,
     pub(crate) guard: Arc<OrderGuard>,
     /// Poked on every disconnect: the listen key may have expired.
     pub(crate) recheck_listen_key: Arc<Notify>,
@@ -49,7 +51,11 @@ impl FrameHandler for PrivateStreamHandler {
         let Frame::Binary(bytes) = frame else {
             return Ok(()); // control replies are the manager's business
         };
-        let Some(event) = self.decoder.decode(bytes) else {
+        let venue = &self.venue;
+        let Some(event) = self
+            .decoder
+            .decode_with(bytes, |frame| venue.decode_push(frame))
+        else {
             return Ok(()); // counted and logged by the decoder
         };
         match event {

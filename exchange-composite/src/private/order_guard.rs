@@ -9,9 +9,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use exchange_rest::model::Order as RestOrder;
-use exchange_rest::request::{CancelOrder, GetOpenOrders};
-use exchange_rest::{MexcRestClient, OrderRef, RestError};
 use futures::future::join_all;
 use lifecycle_core::{
     AsyncResource, BoxFuture, Lifecycle, LifecycleState, StartError, StateWatcher, StopDetails,
@@ -21,9 +18,14 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::domain::client_order_id::{ClientOrderId, ClientOrderIdGenerator};
+use crate::domain::order::Order;
 use crate::domain::updates::OrderUpdate;
 use crate::error::ExchangeError;
 use crate::markets::Markets;
+use crate::venue::{OrderKey, Venue};
+
+/// Time the stop keeps back from its sweep to deliver its report by the deadline.
+const REPORT_RESERVE: Duration = Duration::from_millis(50);
 
 /// An order we placed that may still be open.
 #[derive(Debug, Clone)]
@@ -62,7 +64,7 @@ pub(crate) struct OrderGuard {
 /// The guard's state, shared with its start and stop hooks.
 struct GuardCore {
     name: String,
-    rest: Arc<MexcRestClient>,
+    venue: Arc<dyn Venue>,
     markets: Arc<Markets>,
     ids: Arc<ClientOrderIdGenerator>,
     tracked: Mutex<HashMap<ClientOrderId, Tracked>>,
@@ -101,7 +103,7 @@ impl Drop for Placement<'_> {
 impl OrderGuard {
     pub(crate) fn new(
         name: String,
-        rest: Arc<MexcRestClient>,
+        venue: Arc<dyn Venue>,
         markets: Arc<Markets>,
         ids: Arc<ClientOrderIdGenerator>,
         reconcile_timeout: Duration,
@@ -111,7 +113,7 @@ impl OrderGuard {
             lifecycle: Lifecycle::new(name.clone()),
             core: Arc::new(GuardCore {
                 name,
-                rest,
+                venue,
                 markets,
                 ids,
                 tracked: Mutex::default(),
@@ -228,11 +230,11 @@ impl GuardCore {
         self.tracked.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn is_ours(&self, order: &RestOrder) -> bool {
+    fn is_ours(&self, order: &Order) -> bool {
         order
             .client_order_id
-            .as_deref()
-            .is_some_and(|id| id.starts_with(self.ids.prefix()))
+            .as_ref()
+            .is_some_and(|id| self.ids.is_ours(id))
     }
 
     /// Cancels every open order of ours and confirms none remain, by `deadline`.
@@ -241,15 +243,14 @@ impl GuardCore {
         let mut seen = HashSet::new();
         let mut last_error: HashMap<String, String> = HashMap::new();
         // What was open at the last complete listing (or, if listing failed, what we track).
-        let mut open: Vec<(String, RestOrder)>;
+        let mut open: Vec<(String, Order)>;
         loop {
-            let listing = join_all(self.markets.codes().map(|code| async move {
-                let request = GetOpenOrders {
-                    symbol: code.to_owned(),
-                };
-                let answer =
-                    tokio::time::timeout_at(deadline, self.rest.execute_until(&request, deadline))
-                        .await;
+            let listing = join_all(self.markets.entries().map(|(symbol, code)| async move {
+                let answer = tokio::time::timeout_at(
+                    deadline,
+                    self.venue.open_orders(symbol, code, Some(deadline)),
+                )
+                .await;
                 (code, answer)
             }))
             .await;
@@ -269,11 +270,11 @@ impl GuardCore {
             }
             if listing_failed.is_none() {
                 // A complete listing: whatever we tracked and is not listed is closed.
-                let listed: HashSet<&str> = open
+                let listed: HashSet<&ClientOrderId> = open
                     .iter()
-                    .filter_map(|(_, o)| o.client_order_id.as_deref())
+                    .filter_map(|(_, o)| o.client_order_id.as_ref())
                     .collect();
-                self.lock().retain(|id, _| listed.contains(id.as_str()));
+                self.lock().retain(|id, _| listed.contains(id));
                 if open.is_empty() {
                     sweep.confirmed = true;
                     break;
@@ -286,12 +287,12 @@ impl GuardCore {
                 break;
             }
             // Cancel what is listed open, and (if the listing failed) what we track.
-            let mut targets: Vec<(String, OrderRef, String)> = open
+            let mut targets: Vec<(String, OrderKey, String)> = open
                 .iter()
                 .map(|(code, o)| {
                     (
                         code.clone(),
-                        OrderRef::OrderId(o.order_id.clone()),
+                        OrderKey::OrderId(o.order_id.clone()),
                         o.order_id.clone(),
                     )
                 })
@@ -305,7 +306,7 @@ impl GuardCore {
                         .map(|(id, t)| {
                             (
                                 t.symbol_code.clone(),
-                                OrderRef::ClientOrderId(id.as_str().to_owned()),
+                                OrderKey::ClientOrderId(id.clone()),
                                 t.order_id.clone().unwrap_or_else(|| id.as_str().to_owned()),
                             )
                         }),
@@ -315,13 +316,15 @@ impl GuardCore {
                 seen.insert(key.clone());
             }
             let results = join_all(targets.into_iter().map(|(code, order, key)| async move {
-                let request = CancelOrder {
-                    symbol: code,
-                    order,
+                let Some(symbol) = self.markets.symbol_of(&code) else {
+                    return (key, Ok(Err(ExchangeError::UnknownSymbol(code))));
                 };
-                let answer =
-                    tokio::time::timeout_at(deadline, self.rest.execute_until(&request, deadline))
-                        .await;
+                let answer = tokio::time::timeout_at(
+                    deadline,
+                    self.venue
+                        .cancel_order(symbol, &code, order, Some(deadline)),
+                )
+                .await;
                 (key, answer)
             }))
             .await;
@@ -331,12 +334,12 @@ impl GuardCore {
                     Ok(Ok(order)) => {
                         sweep.cancelled += 1;
                         last_error.remove(&key);
-                        if let Some(id) = order.client_order_id.as_deref() {
-                            self.lock().retain(|tracked, _| tracked.as_str() != id);
+                        if let Some(id) = &order.client_order_id {
+                            self.lock().remove(id);
                         }
                     }
                     // Gone already (filled or cancelled meanwhile): the next listing confirms.
-                    Ok(Err(RestError::UnknownOrder(_))) => {
+                    Ok(Err(error)) if error.is_unknown_order() => {
                         last_error.remove(&key);
                     }
                     Ok(Err(error)) => {
@@ -365,7 +368,9 @@ impl GuardCore {
                     format!(
                         "order {} ({code}, client id {}) not confirmed cancelled: {why}",
                         o.order_id,
-                        o.client_order_id.as_deref().unwrap_or("-")
+                        o.client_order_id
+                            .as_ref()
+                            .map_or("-", ClientOrderId::as_str)
                     )
                 })
                 .collect();
@@ -428,7 +433,7 @@ impl AsyncResource for OrderGuard {
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let guard = self.core.clone();
         Box::pin(self.lifecycle.start(|_ctx| async move {
-            guard.markets.load(&guard.rest).await?;
+            guard.markets.load(&*guard.venue).await?;
             let sweep = guard.sweep(Instant::now() + guard.reconcile_timeout).await;
             if !sweep.confirmed {
                 return Err(format!(
@@ -457,11 +462,15 @@ impl AsyncResource for OrderGuard {
         let guard = self.core.clone();
         Box::pin(self.lifecycle.stop(deadline, move |ctx| async move {
             guard.accepting.store(false, Ordering::Release);
+            // The sweep ends a little before the deadline: a hook still running at the
+            // deadline is cut off, and its report (naming each unconfirmed order) with it.
+            let left = ctx.deadline().saturating_duration_since(Instant::now());
+            let sweep_deadline = ctx.deadline() - (left / 10).min(REPORT_RESERVE);
             let mut details = StopDetails::new();
-            if !guard.placements_landed(ctx.deadline()).await {
+            if !guard.placements_landed(sweep_deadline).await {
                 details = details.error("placements still in flight at the deadline");
             }
-            let sweep = guard.sweep(ctx.deadline()).await;
+            let sweep = guard.sweep(sweep_deadline).await;
             tracing::info!(
                 component = guard.name.as_str(),
                 found = sweep.found,

@@ -6,8 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use exchange_rest::request::CloseListenKey;
-use exchange_rest::{MexcRestClient, RestError};
+use exchange_rest::RestError;
 use exchange_ws::WebSocketManager;
 use lifecycle_core::{
     AsyncResource, BoxFuture, Lifecycle, LifecycleState, ShutdownSignal, StartError, StateWatcher,
@@ -18,9 +17,9 @@ use tokio::time::Instant;
 
 use exchange_streams::LatestPublisher;
 
-use crate::domain::asset::AssetName;
-use crate::domain::balance::Balance;
+use crate::error::ExchangeError;
 use crate::private::handler::Balances;
+use crate::venue::Venue;
 
 /// A listen key: a credential for the private stream, never logged or shown.
 #[derive(Clone, Default)]
@@ -38,7 +37,7 @@ impl fmt::Debug for ListenKey {
 
 /// The shared state of the socket and its keep-alive task.
 struct KeyState {
-    rest: Arc<MexcRestClient>,
+    venue: Arc<dyn Venue>,
     socket: Arc<WebSocketManager>,
     base_url: String,
     key: Mutex<ListenKey>,
@@ -65,8 +64,8 @@ impl KeyState {
     }
 
     /// Creates a key and points the socket at it; returns the key it replaced.
-    async fn install_new_key(&self) -> Result<Option<String>, RestError> {
-        let key = self.rest.create_listen_key().await?;
+    async fn install_new_key(&self) -> Result<Option<String>, ExchangeError> {
+        let key = self.venue.open_private_session().await?;
         self.created.fetch_add(1, Ordering::Relaxed);
         self.socket.set_url(self.url_for(&key));
         let old = std::mem::replace(
@@ -87,11 +86,11 @@ impl KeyState {
                 () = recheck.notified() => {}
             }
             let Some(key) = self.current() else { continue };
-            match self.rest.keep_alive_listen_key(&key).await {
+            match self.venue.keep_private_session_alive(&key).await {
                 Ok(()) => {
                     self.kept_alive.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(RestError::Closed) => return,
+                Err(ExchangeError::Rest(RestError::Closed)) => return,
                 Err(error) => {
                     tracing::warn!(%error, "listen key keep-alive failed: replacing the key");
                     match self.install_new_key().await {
@@ -99,7 +98,8 @@ impl KeyState {
                             self.socket.reconnect();
                             if let Some(old) = old {
                                 // Best effort: the old key may be gone already.
-                                let _ = self.rest.close_listen_key(&old).await;
+                                let deadline = Instant::now() + Duration::from_secs(5);
+                                let _ = self.venue.close_private_session(&old, deadline).await;
                             }
                         }
                         Err(error) => {
@@ -145,7 +145,7 @@ impl PrivateSocket {
     pub(crate) fn new(
         name: String,
         socket: Arc<WebSocketManager>,
-        rest: Arc<MexcRestClient>,
+        venue: Arc<dyn Venue>,
         base_url: String,
         keepalive: Duration,
         recheck: Arc<Notify>,
@@ -154,7 +154,7 @@ impl PrivateSocket {
         Self {
             lifecycle: Lifecycle::new(name),
             state: Arc::new(KeyState {
-                rest,
+                venue,
                 socket,
                 base_url,
                 key: Mutex::default(),
@@ -179,18 +179,12 @@ impl PrivateSocket {
 
 /// Seeds the balance stream from the account (REST) once the socket is up: an asset a push
 /// already updated keeps the pushed (newer) value.
-async fn seed_balances(rest: &MexcRestClient, balances: &LatestPublisher<Balances>) {
-    match rest.account().await {
+async fn seed_balances(venue: &dyn Venue, balances: &LatestPublisher<Balances>) {
+    match venue.balances().await {
         Ok(account) => {
             balances.modify(|known| {
-                for entry in &account.balances {
-                    if let Ok(asset) = AssetName::new(&entry.asset) {
-                        known.entry(asset.clone()).or_insert(Balance {
-                            asset,
-                            free: entry.free,
-                            locked: entry.locked,
-                        });
-                    }
+                for balance in account {
+                    known.entry(balance.asset.clone()).or_insert(balance);
                 }
             });
         }
@@ -223,11 +217,12 @@ impl AsyncResource for PrivateSocket {
             ctx.on_rollback("stop the socket and delete the listen key", async move {
                 let _ = undo.socket.stop_within(Duration::from_secs(2)).await;
                 if let Some(key) = undo.current() {
-                    let _ = undo.rest.close_listen_key(&key).await;
+                    let deadline = Instant::now() + Duration::from_secs(2);
+                    let _ = undo.venue.close_private_session(&key, deadline).await;
                 }
             });
             state.socket.start().await?;
-            seed_balances(&state.rest, &balances).await;
+            seed_balances(&*state.venue, &balances).await;
             let (task_state, signal) = (state.clone(), ctx.tasks().signal().clone());
             ctx.tasks().spawn("listen key keep-alive", async move {
                 task_state.keep_alive(period, &recheck, &signal).await;
@@ -250,8 +245,11 @@ impl AsyncResource for PrivateSocket {
                 .0
                 .take();
             if let Some(key) = key {
-                let close = CloseListenKey { listen_key: key };
-                match state.rest.execute_until(&close, ctx.deadline()).await {
+                match state
+                    .venue
+                    .close_private_session(&key, ctx.deadline())
+                    .await
+                {
                     Ok(_) => details = details.counter("listen_keys_closed", 1),
                     Err(error) => {
                         details = details.error(format!("listen key not deleted: {error}"));

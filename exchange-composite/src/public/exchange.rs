@@ -19,10 +19,12 @@ use crate::domain::rules::SymbolRules;
 use crate::domain::symbol::Symbol;
 use crate::error::ExchangeError;
 use crate::markets::Markets;
+use crate::mexc::MexcSpot;
 use crate::public::feed::PublicFeed;
 use crate::public::market_data::{
     MarketData, OrderBookTop, book_ticker_stream, order_book_stream, trades_stream,
 };
+use crate::venue::Venue;
 use crate::venue_rest::VenueRest;
 
 /// A venue's public side: book tickers, local order books and trades of the configured
@@ -83,33 +85,49 @@ impl PublicCompositeExchange {
         Self::build(config, rest, false)
     }
 
+    /// A public exchange (not started) on another [`Venue`]: whatever the venue itself
+    /// runs (its HTTP client, say), its owner starts and stops.
+    ///
+    /// # Errors
+    /// A stream cannot be declared.
+    pub fn with_venue(
+        config: &ExchangeConfig,
+        venue: Arc<dyn Venue>,
+    ) -> Result<Self, ExchangeError> {
+        Ok(Self::assemble(config, venue)?.finish(None))
+    }
+
     fn build(
         config: &ExchangeConfig,
         rest: &VenueRest,
         owns_rest: bool,
     ) -> Result<Self, ExchangeError> {
+        let venue: Arc<dyn Venue> = Arc::new(MexcSpot::new(rest.client.clone()));
+        Ok(Self::assemble(config, venue)?.finish(owns_rest.then_some(rest)))
+    }
+
+    fn assemble(config: &ExchangeConfig, venue: Arc<dyn Venue>) -> Result<Parts, ExchangeError> {
         let name = format!("{}.public", config.name);
-        let markets = Arc::new(Markets::new(&config.symbols));
+        let markets = Arc::new(Markets::new(&*venue, &config.symbols));
         let streams = Arc::new(ObservableStreams::new(format!("{name}.streams")));
         let codes: Vec<&str> = markets.codes().collect();
-        let market = Arc::new(MarketData::new(&streams, &codes, config.push_interval)?);
+        let market = Arc::new(MarketData::new(
+            venue.clone(),
+            &streams,
+            &codes,
+            config.push_interval,
+        )?);
         let mut socket = WebSocketConfig::new(format!("{name}.socket"), config.ws_url.clone());
         socket.backoff_initial = config.reconnect_backoff;
         let feed = Arc::new(PublicFeed::new(
             format!("{name}.feed"),
             socket,
             market.clone(),
-            rest.client.clone(),
+            venue,
             markets.clone(),
         ));
-        let mut members = DependencyAwareShutdown::new(name.clone());
-        members.register(feed.clone(), ShutdownPriority::Medium);
-        members.register(streams.clone(), ShutdownPriority::Low);
-        if owns_rest {
-            rest.register(&mut members);
-        }
-        Ok(Self {
-            group: ResourceGroup::new(name, members),
+        Ok(Parts {
+            name,
             streams,
             market,
             feed,
@@ -214,6 +232,34 @@ impl PublicCompositeExchange {
     /// The streams (counters, active subscriptions).
     pub fn streams(&self) -> &ObservableStreams {
         &self.streams
+    }
+}
+
+/// A public exchange's parts, before they are grouped.
+struct Parts {
+    name: String,
+    streams: Arc<ObservableStreams>,
+    market: Arc<MarketData>,
+    feed: Arc<PublicFeed>,
+    markets: Arc<Markets>,
+}
+
+impl Parts {
+    /// Groups the parts in DESIGN order, with the REST client and limiter if owned.
+    fn finish(self, owned_rest: Option<&VenueRest>) -> PublicCompositeExchange {
+        let mut members = DependencyAwareShutdown::new(self.name.clone());
+        members.register(self.feed.clone(), ShutdownPriority::Medium);
+        members.register(self.streams.clone(), ShutdownPriority::Low);
+        if let Some(rest) = owned_rest {
+            rest.register(&mut members);
+        }
+        PublicCompositeExchange {
+            group: ResourceGroup::new(self.name, members),
+            streams: self.streams,
+            market: self.market,
+            feed: self.feed,
+            markets: self.markets,
+        }
     }
 }
 

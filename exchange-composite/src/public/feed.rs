@@ -4,7 +4,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use exchange_rest::MexcRestClient;
 use exchange_ws::{WebSocketConfig, WebSocketManager};
 use lifecycle_core::{
     AsyncResource, BoxFuture, Lifecycle, LifecycleState, StartError, StateWatcher, StopDetails,
@@ -14,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::markets::Markets;
 use crate::public::market_data::MarketData;
+use crate::venue::Venue;
 
 /// The public socket of an exchange: loads the markets' rules, connects, subscribes, keeps
 /// every local book in sync; on stop closes the socket (bounded handshake) and ends the
@@ -22,7 +22,7 @@ pub(crate) struct PublicFeed {
     lifecycle: Lifecycle,
     socket: Arc<WebSocketManager>,
     market: Arc<MarketData>,
-    rest: Arc<MexcRestClient>,
+    venue: Arc<dyn Venue>,
     markets: Arc<Markets>,
 }
 
@@ -41,7 +41,7 @@ impl PublicFeed {
         name: String,
         socket_config: WebSocketConfig,
         market: Arc<MarketData>,
-        rest: Arc<MexcRestClient>,
+        venue: Arc<dyn Venue>,
         markets: Arc<Markets>,
     ) -> Self {
         let socket = Arc::new(WebSocketManager::new(socket_config));
@@ -54,7 +54,7 @@ impl PublicFeed {
             lifecycle: Lifecycle::new(name),
             socket,
             market,
-            rest,
+            venue,
             markets,
         }
     }
@@ -78,17 +78,17 @@ impl AsyncResource for PublicFeed {
     }
 
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
-        let (socket, market, rest, markets) = (
+        let (socket, market, venue, markets) = (
             self.socket.clone(),
             self.market.clone(),
-            self.rest.clone(),
+            self.venue.clone(),
             self.markets.clone(),
         );
         Box::pin(self.lifecycle.start(|ctx| async move {
-            markets.load(&rest).await?;
+            markets.load(&*venue).await?;
             let signal = ctx.tasks().signal().clone();
             ctx.tasks().spawn_critical("book resync", async move {
-                market.run_resync(rest, signal).await;
+                market.run_resync(signal).await;
             })?;
             let undo = socket.clone();
             ctx.on_rollback("stop the public socket", async move {

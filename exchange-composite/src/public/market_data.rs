@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use exchange_rest::MexcRestClient;
 use exchange_streams::{EventPublisher, LatestPublisher, ObservableStreams, StreamError};
 use exchange_ws::{Frame, FrameHandler, WsEvent};
 use lifecycle_core::ShutdownSignal;
@@ -15,10 +14,8 @@ use tokio::sync::mpsc;
 
 use crate::domain::market::{BookTicker, PriceLevel, Trade};
 use crate::domain::side::Side;
-use crate::mexc::{
-    DiffOutcome, FrameDecoder, LocalOrderBook, MexcEvent, PushInterval, aggregated_depth_channel,
-    book_ticker_channel, snapshot_from_rest, trades_channel,
-};
+use crate::mexc::{DiffOutcome, FrameDecoder, LocalOrderBook, MexcEvent, PushInterval};
+use crate::venue::Venue;
 
 /// Levels per side published in an [`OrderBookTop`].
 pub const BOOK_TOP_DEPTH: usize = 20;
@@ -59,6 +56,7 @@ struct SymbolFeed {
 }
 
 struct Inner {
+    venue: Arc<dyn Venue>,
     feeds: HashMap<String, SymbolFeed>,
     decoder: FrameDecoder,
     resync: mpsc::UnboundedSender<String>,
@@ -86,8 +84,9 @@ impl fmt::Debug for MarketData {
 }
 
 impl MarketData {
-    /// Declares the streams of `symbol_codes` (`HIFIUSDT`, ...) in `streams`.
+    /// Declares the streams of `symbol_codes` (`HIFIUSDT`, ...) of `venue` in `streams`.
     pub fn new(
+        venue: Arc<dyn Venue>,
         streams: &ObservableStreams,
         symbol_codes: &[&str],
         interval: PushInterval,
@@ -107,6 +106,7 @@ impl MarketData {
         }
         Ok(Self {
             inner: Arc::new(Inner {
+                venue,
                 feeds,
                 decoder: FrameDecoder::new(),
                 resync,
@@ -116,22 +116,10 @@ impl MarketData {
         })
     }
 
-    /// The channels to subscribe: aggregated depth, book ticker and trades of every symbol.
+    /// The channels to subscribe: depth diffs, book tickers and trades of every symbol.
     pub fn channels(&self) -> Vec<String> {
-        let mut channels: Vec<String> = self
-            .inner
-            .feeds
-            .keys()
-            .flat_map(|code| {
-                [
-                    aggregated_depth_channel(code, self.interval),
-                    book_ticker_channel(code, self.interval),
-                    trades_channel(code, self.interval),
-                ]
-            })
-            .collect();
-        channels.sort();
-        channels
+        let codes: Vec<&str> = self.inner.feeds.keys().map(String::as_str).collect();
+        self.inner.venue.public_channels(&codes, self.interval)
     }
 
     /// The handler to add to the websocket manager.
@@ -190,13 +178,13 @@ impl MarketData {
     }
 
     /// Serves snapshot requests until `signal`: for each symbol whose book needs one, fetches
-    /// the REST depth and installs it. Run it as a task of the owning component. Returns at
+    /// a depth snapshot from the venue and installs it. Run it as a task of the owning component. Returns at
     /// once if called a second time.
     ///
     /// # Cancel safety
     /// Cancel safe: a request being served is lost, but a book that lost its snapshot asks
     /// again at its next gap or reconnect.
-    pub async fn run_resync(&self, rest: Arc<MexcRestClient>, signal: ShutdownSignal) {
+    pub async fn run_resync(&self, signal: ShutdownSignal) {
         let taken = self
             .requests
             .lock()
@@ -217,34 +205,28 @@ impl MarketData {
             let Some(feed) = self.inner.feeds.get(&code) else {
                 continue;
             };
-            let snapshot = match rest.depth(&code, Some(SNAPSHOT_LIMIT)).await {
-                Ok(depth) => snapshot_from_rest(&code, &depth),
+            let snapshot = match self.inner.venue.depth_snapshot(&code, SNAPSHOT_LIMIT).await {
+                Ok(snapshot) => snapshot,
                 Err(error) => {
                     tracing::warn!(symbol = %code, %error, "depth snapshot failed: will retry at the next gap");
                     continue;
                 }
             };
-            match snapshot {
-                Ok(snapshot) => {
-                    let mut book = feed.book.lock().unwrap_or_else(PoisonError::into_inner);
-                    let outcome = book.on_snapshot(snapshot);
-                    if let DiffOutcome::ResyncNeeded { .. } = outcome {
-                        drop(book);
-                        let _ = self.inner.resync.send(code);
-                    } else {
-                        publish_top(feed, &book);
-                        // A quiet market may push no ticker for a long while: the snapshot's
-                        // touch stands in until the first push.
-                        if let Some(ticker) = book
-                            .book()
-                            .ticker(0)
-                            .filter(|_| feed.ticker.current().is_none())
-                        {
-                            feed.ticker.publish(Some(ticker));
-                        }
-                    }
-                }
-                Err(error) => tracing::warn!(%error, "unusable depth snapshot"),
+            let mut book = feed.book.lock().unwrap_or_else(PoisonError::into_inner);
+            if let DiffOutcome::ResyncNeeded { .. } = book.on_snapshot(snapshot) {
+                drop(book);
+                let _ = self.inner.resync.send(code);
+                continue;
+            }
+            publish_top(feed, &book);
+            // A quiet market may push no ticker for a long while: the snapshot's touch stands
+            // in until the first push.
+            if let Some(ticker) = book
+                .book()
+                .ticker(0)
+                .filter(|_| feed.ticker.current().is_none())
+            {
+                feed.ticker.publish(Some(ticker));
             }
         }
     }
@@ -287,7 +269,12 @@ impl FrameHandler for MarketDataHandler {
         let Frame::Binary(bytes) = frame else {
             return Ok(()); // control replies are the manager's business
         };
-        let Some(event) = self.inner.decoder.decode(bytes) else {
+        let venue = &self.inner.venue;
+        let Some(event) = self
+            .inner
+            .decoder
+            .decode_with(bytes, |frame| venue.decode_push(frame))
+        else {
             return Ok(()); // counted and logged by the decoder
         };
         match event {
