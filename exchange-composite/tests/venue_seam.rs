@@ -1,0 +1,309 @@
+//! The `Venue` seam: a second venue (an in-memory paper venue here) plugs into the private
+//! exchange; placement, start-up reconciliation and the stop's cancel-and-confirm all go
+//! through the trait.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::large_futures,
+    missing_docs
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{bounded, hifi};
+use exchange_composite::mexc::{DecodeError, DepthSnapshot, PushInterval};
+use exchange_composite::{
+    AssetName, Balance, ClientOrderId, ExchangeConfig, ExchangeError, Order, OrderKey,
+    OrderRequest, OrderStatus, OrderType, PlacedOrder, PrivateCompositeExchange, Side, Symbol,
+    SymbolRules, Venue, VenueEvent,
+};
+use lifecycle_core::{AsyncResource, BoxFuture};
+use rust_decimal::Decimal;
+use tokio::time::Instant;
+
+/// A venue that keeps orders in memory and accepts everything.
+#[derive(Debug, Default)]
+struct PaperVenue {
+    orders: Mutex<BTreeMap<String, Order>>,
+    next_id: AtomicU64,
+    cancels: AtomicU64,
+    sessions_closed: AtomicU64,
+}
+
+impl PaperVenue {
+    fn open(&self) -> Vec<Order> {
+        self.orders
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|o| o.status.is_open())
+            .cloned()
+            .collect()
+    }
+
+    fn seed(&self, client_order_id: &str) {
+        let id = format!("P{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        self.orders.lock().unwrap().insert(
+            id.clone(),
+            Order {
+                symbol: hifi(),
+                order_id: id,
+                client_order_id: Some(ClientOrderId::new(client_order_id).unwrap()),
+                side: Side::Buy,
+                order_type: OrderType::Limit,
+                price: Decimal::new(5, 2),
+                quantity: Decimal::from(30),
+                filled_quantity: Decimal::ZERO,
+                filled_quote: Decimal::ZERO,
+                status: OrderStatus::New,
+                updated_ms: 0,
+            },
+        );
+    }
+}
+
+impl Venue for PaperVenue {
+    fn name(&self) -> &str {
+        "paper"
+    }
+
+    fn symbol_code(&self, symbol: &Symbol) -> String {
+        format!("{}-{}", symbol.base, symbol.quote)
+    }
+
+    fn market_rules<'a>(
+        &'a self,
+        codes: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<(String, SymbolRules)>, ExchangeError>> {
+        Box::pin(async move {
+            Ok(codes
+                .iter()
+                .map(|code| {
+                    let rules = SymbolRules {
+                        price_precision: 5,
+                        quantity_precision: 2,
+                        min_quantity: Decimal::new(1, 2),
+                        min_notional: Decimal::ONE,
+                    };
+                    ((*code).to_owned(), rules)
+                })
+                .collect())
+        })
+    }
+
+    fn depth_snapshot<'a>(
+        &'a self,
+        _code: &'a str,
+        _limit: u32,
+    ) -> BoxFuture<'a, Result<DepthSnapshot, ExchangeError>> {
+        Box::pin(async {
+            Ok(DepthSnapshot {
+                last_update_id: 1,
+                bids: Vec::new(),
+                asks: Vec::new(),
+            })
+        })
+    }
+
+    fn place_order<'a>(
+        &'a self,
+        _code: &'a str,
+        order: &'a OrderRequest,
+        id: &'a ClientOrderId,
+    ) -> BoxFuture<'a, Result<PlacedOrder, ExchangeError>> {
+        Box::pin(async move {
+            let order_id = format!("P{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+            self.orders.lock().unwrap().insert(
+                order_id.clone(),
+                Order {
+                    symbol: order.symbol.clone(),
+                    order_id: order_id.clone(),
+                    client_order_id: Some(id.clone()),
+                    side: order.side,
+                    order_type: order.order_type,
+                    price: order.price,
+                    quantity: order.quantity,
+                    filled_quantity: Decimal::ZERO,
+                    filled_quote: Decimal::ZERO,
+                    status: OrderStatus::New,
+                    updated_ms: 0,
+                },
+            );
+            Ok(PlacedOrder {
+                order_id,
+                time_ms: 0,
+            })
+        })
+    }
+
+    fn cancel_order<'a>(
+        &'a self,
+        _symbol: &'a Symbol,
+        _code: &'a str,
+        key: OrderKey,
+        _deadline: Option<Instant>,
+    ) -> BoxFuture<'a, Result<Order, ExchangeError>> {
+        Box::pin(async move {
+            let mut orders = self.orders.lock().unwrap();
+            let order = orders
+                .values_mut()
+                .find(|o| match &key {
+                    OrderKey::OrderId(id) => &o.order_id == id,
+                    OrderKey::ClientOrderId(id) => o.client_order_id.as_ref() == Some(id),
+                })
+                .filter(|o| o.status.is_open())
+                .ok_or_else(|| ExchangeError::Timeout(format!("paper: no open {key}")))?;
+            order.status = OrderStatus::Canceled;
+            self.cancels.fetch_add(1, Ordering::Relaxed);
+            Ok(order.clone())
+        })
+    }
+
+    fn open_orders<'a>(
+        &'a self,
+        _symbol: &'a Symbol,
+        _code: &'a str,
+        _deadline: Option<Instant>,
+    ) -> BoxFuture<'a, Result<Vec<Order>, ExchangeError>> {
+        Box::pin(async move { Ok(self.open()) })
+    }
+
+    fn query_order<'a>(
+        &'a self,
+        _symbol: &'a Symbol,
+        _code: &'a str,
+        key: OrderKey,
+    ) -> BoxFuture<'a, Result<Order, ExchangeError>> {
+        Box::pin(async move {
+            self.orders
+                .lock()
+                .unwrap()
+                .values()
+                .find(|o| matches!(&key, OrderKey::OrderId(id) if &o.order_id == id))
+                .cloned()
+                .ok_or_else(|| ExchangeError::Timeout("paper: unknown order".to_owned()))
+        })
+    }
+
+    fn balances(&self) -> BoxFuture<'_, Result<Vec<Balance>, ExchangeError>> {
+        Box::pin(async {
+            Ok(vec![Balance {
+                asset: AssetName::new("USDT").unwrap(),
+                free: Decimal::from(50),
+                locked: Decimal::ZERO,
+            }])
+        })
+    }
+
+    fn open_private_session(&self) -> BoxFuture<'_, Result<String, ExchangeError>> {
+        Box::pin(async { Ok("paper-session".to_owned()) })
+    }
+
+    fn keep_private_session_alive<'a>(
+        &'a self,
+        _token: &'a str,
+    ) -> BoxFuture<'a, Result<(), ExchangeError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn close_private_session<'a>(
+        &'a self,
+        _token: &'a str,
+        _deadline: Instant,
+    ) -> BoxFuture<'a, Result<(), ExchangeError>> {
+        Box::pin(async move {
+            self.sessions_closed.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        })
+    }
+
+    fn private_socket_url(&self, ws_url: &str, token: &str) -> String {
+        format!("{ws_url}?session={token}")
+    }
+
+    fn public_channels(&self, codes: &[&str], _interval: PushInterval) -> Vec<String> {
+        codes.iter().map(|c| format!("book.{c}")).collect()
+    }
+
+    fn private_channels(&self) -> Vec<String> {
+        vec!["orders".to_owned()]
+    }
+
+    fn decode_push(&self, _frame: &[u8]) -> Result<VenueEvent, DecodeError> {
+        Err(DecodeError::Protobuf(
+            "paper venue pushes nothing".to_owned(),
+        ))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_venue_plugs_in_and_keeps_the_no_orphan_promise() {
+    bounded(async {
+        let paper = Arc::new(PaperVenue::default());
+        paper.seed("qsc-previousrun-1"); // left by a killed run: ours
+        paper.seed("someone-else-1"); // not ours
+        // Nothing listens at the socket's address (an ephemeral port, released): the private
+        // socket keeps retrying in the background, which must hold up neither placing orders
+        // nor stopping.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let config = ExchangeConfig::new(format!("http://{closed}"), format!("ws://{closed}/ws"))
+            .symbol(hifi());
+        let private = PrivateCompositeExchange::with_venue(&config, paper.clone()).unwrap();
+        private.start().await.unwrap();
+        assert_eq!(private.stale_orders_cancelled(), 1);
+        assert_eq!(paper.open().len(), 1, "only the foreign order is left");
+
+        let bid = private
+            .place_order(OrderRequest::limit_maker(
+                hifi(),
+                Side::Buy,
+                Decimal::new(9_999_999, 8),
+                Decimal::new(25_001, 3),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            bid.price,
+            Decimal::new(9_999, 5),
+            "rounded down to 5 decimals (passive side)"
+        );
+        assert_eq!(bid.quantity, Decimal::new(2_500, 2));
+        assert_eq!(
+            private
+                .balance(&AssetName::new("USDT").unwrap())
+                .unwrap()
+                .free,
+            Decimal::from(50)
+        );
+        assert_eq!(paper.open().len(), 2);
+
+        let report = private.stop_within(Duration::from_secs(5)).await;
+        assert!(report.is_clean(), "{report}");
+        let open: Vec<_> = paper
+            .open()
+            .into_iter()
+            .map(|o| o.client_order_id.unwrap().to_string())
+            .collect();
+        assert_eq!(
+            open,
+            ["someone-else-1"],
+            "ours cancelled, the foreign order left alone"
+        );
+        assert_eq!(paper.cancels.load(Ordering::Relaxed), 2);
+        assert_eq!(
+            paper.sessions_closed.load(Ordering::Relaxed),
+            1,
+            "the private session was closed"
+        );
+    })
+    .await;
+}
