@@ -78,6 +78,9 @@ pub struct ExchangeConfig {
     pub reconnect_backoff: Duration,
     /// Time allowed for the start-up reconciliation of orders left by a previous run.
     pub reconcile_timeout: Duration,
+    /// How long a start keeps retrying calls that fail for a passing reason (429, 5xx,
+    /// timeouts) before it gives up.
+    pub start_timeout: Duration,
     /// Pause between rounds of cancel-and-confirm when orders remain.
     pub cancel_retry_interval: Duration,
     /// Total shutdown budget of a context or a factory-made exchange (the plan's 10 s).
@@ -101,6 +104,7 @@ impl ExchangeConfig {
             listen_key_keepalive: Duration::from_secs(30 * 60),
             reconnect_backoff: Duration::from_millis(250),
             reconcile_timeout: Duration::from_secs(10),
+            start_timeout: Duration::from_secs(15),
             cancel_retry_interval: Duration::from_millis(50),
             shutdown_budget: Duration::from_secs(10),
             request_timeout: Duration::from_secs(10),

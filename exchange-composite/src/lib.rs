@@ -35,6 +35,7 @@ mod markets;
 pub mod mexc;
 pub mod private;
 pub mod public;
+mod retry;
 mod venue;
 mod venue_rest;
 

@@ -335,3 +335,31 @@ async fn the_factory_starts_each_exchange_on_its_own() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_rides_out_429s_and_5xx_from_the_venue() {
+    bounded(async {
+        let sim = venue().await;
+        // The first market-rules calls are rate limited (Retry-After: 1 s) and the first
+        // listen-key creation fails with a 503: the start retries instead of failing.
+        sim.faults()
+            .fail_next_rest(2, 429, Some("/api/v3/exchangeInfo"));
+        sim.faults()
+            .fail_next_rest(1, 503, Some("/api/v3/userDataStream"));
+        let config = config_for(&sim);
+        let outcome = ExchangeContext::run(&config, |ex| async move {
+            assert!(ex.private.is_running() && ex.public.is_running());
+            assert_eq!(ex.private.listen_keys_created(), 1);
+            // The faults were met, not missed: two 429s and one 503 failed along the way.
+            let stats = ex.rest.client.stats();
+            assert_eq!(stats.rate_limited_by_venue, 2, "{stats:?}");
+            assert_eq!(stats.failed, 3, "{stats:?}");
+            Ok::<_, ExchangeError>(())
+        })
+        .await
+        .unwrap();
+        assert!(outcome.report.is_clean(), "{}", outcome.report);
+        sim.shutdown().await;
+    })
+    .await;
+}

@@ -27,7 +27,7 @@ use crate::mexc::{FrameDecoder, MexcSpot};
 use crate::private::handler::{Balances, PrivatePublishers, PrivateStreamHandler};
 use crate::private::order_guard::OrderGuard;
 use crate::private::order_request::OrderRequest;
-use crate::private::socket::PrivateSocket;
+use crate::private::socket::{PrivateSocket, SessionTiming};
 use crate::venue::{OrderKey, Venue};
 use crate::venue_rest::VenueRest;
 
@@ -181,7 +181,10 @@ impl PrivateCompositeExchange {
             manager,
             venue.clone(),
             config.ws_url.clone(),
-            config.listen_key_keepalive,
+            SessionTiming {
+                keepalive: config.listen_key_keepalive,
+                start_timeout: config.start_timeout,
+            },
             recheck,
             publishers.balances.clone(),
         ));

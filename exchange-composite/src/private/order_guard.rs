@@ -22,6 +22,7 @@ use crate::domain::order::Order;
 use crate::domain::updates::OrderUpdate;
 use crate::error::ExchangeError;
 use crate::markets::Markets;
+use crate::retry::retry_transient;
 use crate::venue::{OrderKey, Venue};
 
 /// Time the stop keeps back from its sweep to deliver its report by the deadline.
@@ -433,7 +434,11 @@ impl AsyncResource for OrderGuard {
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let guard = self.core.clone();
         Box::pin(self.lifecycle.start(|_ctx| async move {
-            guard.markets.load(&*guard.venue).await?;
+            let retry_until = Instant::now() + guard.reconcile_timeout;
+            retry_transient("loading market rules", retry_until, || {
+                guard.markets.load(&*guard.venue)
+            })
+            .await?;
             let sweep = guard.sweep(Instant::now() + guard.reconcile_timeout).await;
             if !sweep.confirmed {
                 return Err(format!(

@@ -19,6 +19,7 @@ use exchange_streams::LatestPublisher;
 
 use crate::error::ExchangeError;
 use crate::private::handler::Balances;
+use crate::retry::retry_transient;
 use crate::venue::Venue;
 
 /// A listen key: a credential for the private stream, never logged or shown.
@@ -112,6 +113,15 @@ impl KeyState {
     }
 }
 
+/// How the private session is kept.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SessionTiming {
+    /// Keep-alive period of the session (listen key).
+    pub(crate) keepalive: Duration,
+    /// How long the start retries opening the session on passing failures.
+    pub(crate) start_timeout: Duration,
+}
+
 /// The private socket: creates the listen key at start and connects on it, keeps the key
 /// alive (replacing it if it expired), and at stop closes the socket first and deletes the
 /// key after.
@@ -121,6 +131,7 @@ pub(crate) struct PrivateSocket {
     keepalive: Duration,
     recheck: Arc<Notify>,
     balances: LatestPublisher<Balances>,
+    start_timeout: Duration,
 }
 
 impl fmt::Debug for PrivateSocket {
@@ -147,10 +158,14 @@ impl PrivateSocket {
         socket: Arc<WebSocketManager>,
         venue: Arc<dyn Venue>,
         base_url: String,
-        keepalive: Duration,
+        timing: SessionTiming,
         recheck: Arc<Notify>,
         balances: LatestPublisher<Balances>,
     ) -> Self {
+        let SessionTiming {
+            keepalive,
+            start_timeout,
+        } = timing;
         Self {
             lifecycle: Lifecycle::new(name),
             state: Arc::new(KeyState {
@@ -164,6 +179,7 @@ impl PrivateSocket {
             keepalive,
             recheck,
             balances,
+            start_timeout,
         }
     }
 
@@ -211,8 +227,12 @@ impl AsyncResource for PrivateSocket {
         let state = self.state.clone();
         let (period, recheck) = (self.keepalive, self.recheck.clone());
         let balances = self.balances.clone();
+        let retry_until = Instant::now() + self.start_timeout;
         Box::pin(self.lifecycle.start(move |ctx| async move {
-            state.install_new_key().await?;
+            retry_transient("opening the private session", retry_until, || {
+                state.install_new_key()
+            })
+            .await?;
             let undo = state.clone();
             ctx.on_rollback("stop the socket and delete the listen key", async move {
                 let _ = undo.socket.stop_within(Duration::from_secs(2)).await;

@@ -125,6 +125,7 @@ impl PublicCompositeExchange {
             market.clone(),
             venue,
             markets.clone(),
+            config.start_timeout,
         ));
         Ok(Parts {
             name,

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::markets::Markets;
 use crate::public::market_data::MarketData;
+use crate::retry::retry_transient;
 use crate::venue::Venue;
 
 /// The public socket of an exchange: loads the markets' rules, connects, subscribes, keeps
@@ -24,6 +25,7 @@ pub(crate) struct PublicFeed {
     market: Arc<MarketData>,
     venue: Arc<dyn Venue>,
     markets: Arc<Markets>,
+    start_timeout: std::time::Duration,
 }
 
 impl fmt::Debug for PublicFeed {
@@ -43,6 +45,7 @@ impl PublicFeed {
         market: Arc<MarketData>,
         venue: Arc<dyn Venue>,
         markets: Arc<Markets>,
+        start_timeout: std::time::Duration,
     ) -> Self {
         let socket = Arc::new(WebSocketManager::new(socket_config));
         socket.add_handler(market.handler());
@@ -56,6 +59,7 @@ impl PublicFeed {
             market,
             venue,
             markets,
+            start_timeout,
         }
     }
 
@@ -84,8 +88,12 @@ impl AsyncResource for PublicFeed {
             self.venue.clone(),
             self.markets.clone(),
         );
-        Box::pin(self.lifecycle.start(|ctx| async move {
-            markets.load(&*venue).await?;
+        let retry_until = Instant::now() + self.start_timeout;
+        Box::pin(self.lifecycle.start(move |ctx| async move {
+            retry_transient("loading market rules", retry_until, || {
+                markets.load(&*venue)
+            })
+            .await?;
             let signal = ctx.tasks().signal().clone();
             ctx.tasks().spawn_critical("book resync", async move {
                 market.run_resync(signal).await;
