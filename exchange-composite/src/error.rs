@@ -78,6 +78,12 @@ impl ExchangeError {
         )
     }
 
+    /// The venue refused a new order as invalid (a post-only order that would have taken,
+    /// a price off the market's limits...): definitely not placed.
+    pub fn is_order_rejected(&self) -> bool {
+        matches!(self, Self::Rest(exchange_rest::RestError::InvalidOrder(_)))
+    }
+
     /// The venue does not know the order (already closed, or never placed).
     pub fn is_unknown_order(&self) -> bool {
         matches!(self, Self::Rest(exchange_rest::RestError::UnknownOrder(_)))

@@ -18,6 +18,10 @@ use crate::venue::Venue;
 const APP_GRACE: Duration = Duration::from_secs(2);
 /// How far past the budget the watchdog lets a shutdown run before it ends the process.
 const WATCHDOG_SLACK: Duration = Duration::from_secs(2);
+/// Attempts at a cycle whose quote the market outran (a refused post-only order, say).
+const CYCLE_ATTEMPTS: u32 = 3;
+/// Pause before quoting again after such a failure.
+const RETRY_PAUSE: Duration = Duration::from_millis(300);
 /// Bound on stopping the embedded venue, after everything else.
 const EMBEDDED_STOP: Duration = Duration::from_secs(1);
 
@@ -112,13 +116,18 @@ async fn run_cycles(
     let stop = app.shutdown_signal().clone();
     let mut machine = MarketMakerStateMachine::new(context);
     let mut cycle = 0;
+    let mut attempt = 0;
     while wanted == 0 || cycle < wanted {
         if stop.is_triggered() {
             break;
         }
-        cycle += 1;
+        if attempt == 0 {
+            cycle += 1;
+        }
+        attempt += 1;
         match machine.run_cycle(cycle, &stop).await {
             Ok(outcome) => {
+                attempt = 0;
                 print_report(&outcome.to_string());
                 let interrupted = outcome.interrupted;
                 recorded
@@ -130,6 +139,14 @@ async fn run_cycles(
                 }
             }
             Err(CycleError::Interrupted) => break,
+            Err(error) if error.is_passing() && attempt < CYCLE_ATTEMPTS => {
+                tracing::warn!(cycle, attempt, %error, "cycle failed for a passing reason: quoting again");
+                tokio::select! {
+                    biased;
+                    () = stop.triggered() => break,
+                    () = tokio::time::sleep(RETRY_PAUSE) => {}
+                }
+            }
             Err(error) => return Err(error),
         }
     }

@@ -69,6 +69,19 @@ pub(crate) struct MarketMakerStateMachine {
     state: MarketMakerState,
 }
 
+impl CycleError {
+    /// A failure the next attempt may not meet: the market moved between reading the book and
+    /// quoting (a post-only order that would have crossed is refused), or the book had no
+    /// usable touch for a moment.
+    pub(crate) fn is_passing(&self) -> bool {
+        match self {
+            Self::Exchange(error) => error.is_order_rejected() || error.is_transient(),
+            Self::NoTouch(_) => true,
+            Self::Interrupted => false,
+        }
+    }
+}
+
 impl MarketMakerStateMachine {
     pub(crate) fn new(context: MarketMakerContext) -> Self {
         Self {
@@ -272,4 +285,39 @@ fn follow(
         );
     }
     outcome.update(update.filled_quantity, update.status);
+}
+
+#[cfg(test)]
+mod tests {
+    use exchange_composite::ExchangeError;
+    use exchange_rest::{RestError, VenueError};
+
+    use super::CycleError;
+
+    fn venue_error(code: i64) -> VenueError {
+        VenueError {
+            status: 400,
+            code,
+            msg: "refused".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_quote_the_market_outran_is_a_passing_failure_and_bad_keys_are_not() {
+        let crossed = CycleError::Exchange(ExchangeError::Rest(RestError::InvalidOrder(
+            venue_error(30_002),
+        )));
+        assert!(crossed.is_passing());
+        assert!(CycleError::NoTouch("HIFI/USDT".to_owned()).is_passing());
+        let limited = CycleError::Exchange(ExchangeError::Rest(RestError::RateLimited {
+            by: exchange_rest::RateLimitSource::Venue,
+            retry_after: None,
+        }));
+        assert!(limited.is_passing());
+        let keys = CycleError::Exchange(ExchangeError::Rest(RestError::Authentication(
+            venue_error(700_002),
+        )));
+        assert!(!keys.is_passing());
+        assert!(!CycleError::Interrupted.is_passing());
+    }
 }
