@@ -51,6 +51,8 @@ impl OrderOutcome {
 
     /// Updates from a newer view of the order.
     pub(crate) fn update(&mut self, filled: Decimal, status: OrderStatus) {
+        let mut filled = filled;
+        filled.rescale(self.quantity.scale());
         self.filled_quantity = filled;
         self.status = status.to_string();
         self.closed = !status.is_open();

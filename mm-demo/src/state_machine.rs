@@ -129,17 +129,24 @@ impl MarketMakerStateMachine {
             () = stop.triggered() => return Err(CycleError::Interrupted),
             ticker = ctx.public_exchange.wait_for_book_ticker(symbol, BOOK_TIMEOUT) => ticker?,
         };
-        if !ticker.is_sane() {
+        // The local book's top is the freshest touch; the ticker stands in while it syncs.
+        let (best_bid, best_ask) = match ctx.public_exchange.order_book(symbol) {
+            Some(top) if !top.bids.is_empty() && !top.asks.is_empty() => {
+                (top.bids[0].price, top.asks[0].price)
+            }
+            _ => (ticker.bid_price, ticker.ask_price),
+        };
+        if best_bid <= Decimal::ZERO || best_bid >= best_ask {
             return Err(CycleError::NoTouch(symbol.to_string()));
         }
         let rules = ctx.public_exchange.rules(symbol)?;
-        let mid = ticker.mid();
+        let mid = (best_bid + best_ask) / Decimal::TWO;
         // One tick inside the spread when there is room, else at the touch: both stay makers.
         let tick = Decimal::new(1, rules.price_precision);
-        let (bid, ask) = if ticker.ask_price - ticker.bid_price > tick * Decimal::TWO {
-            (ticker.bid_price + tick, ticker.ask_price - tick)
+        let (bid, ask) = if best_ask - best_bid > tick * Decimal::TWO {
+            (best_bid + tick, best_ask - tick)
         } else {
-            (ticker.bid_price, ticker.ask_price)
+            (best_bid, best_ask)
         };
         let bid_quantity = rules
             .quantity_for_notional(ctx.quantity_usdt, bid)
