@@ -314,3 +314,41 @@ async fn a_signal_during_start_stops_what_started() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_cycle_exits_1_with_a_report_and_no_order_left() {
+    bounded(async {
+        // An account with quote currency but no base: the buy rests, the sell is refused for
+        // insufficient funds (a failure no retry fixes).
+        let (key, secret) = ("mx0vglPOORACCOUNT0001", "00112233445566778899aabbccddeeff");
+        let mut config = SimConfig::default();
+        config.accounts.push(
+            exchange_sim::AccountConfig::new(key, secret)
+                .with_balances([("USDT", rust_decimal::Decimal::from(100))]),
+        );
+        let sim = SimVenue::start(config).await.unwrap();
+        let rest = sim.rest_url();
+        let mut demo = Demo::start(&[
+            "--venue-url",
+            rest.as_str(),
+            "--api-key",
+            key,
+            "--api-secret",
+            secret,
+        ]);
+        let (code, _) = demo.exit_within(Duration::from_secs(30)).await;
+        let stdout = demo.stdout();
+        assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{}", demo.stderr());
+        assert!(stdout.contains("insufficient funds"), "{stdout}");
+        assert!(
+            stdout.contains("shutdown of mexc: clean"),
+            "the shutdown itself was clean:\n{stdout}"
+        );
+        assert!(
+            sim.open_orders(key).unwrap().is_empty(),
+            "the resting buy was cancelled"
+        );
+        sim.shutdown().await;
+    })
+    .await;
+}
