@@ -66,21 +66,34 @@ pub enum ContextError<E> {
 /// private exchange fails to start, the public one and the REST client are stopped before the
 /// error returns.
 ///
-/// ```no_run
-/// # async fn demo(config: exchange_composite::ExchangeConfig, symbol: exchange_composite::Symbol) {
+/// ```
+/// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+/// # async fn main() {
 /// use std::time::Duration;
-/// use exchange_composite::ExchangeContext;
+/// use exchange_composite::{AssetName, ExchangeConfig, ExchangeContext, ExchangeError, OrderRequest, Side, Symbol};
+/// use exchange_rest::Credentials;
+/// use exchange_sim::{SimConfig, SimVenue, DEMO_API_KEY, DEMO_API_SECRET};
+/// use rust_decimal::Decimal;
 ///
-/// let outcome = ExchangeContext::run(&config, |exchanges| async move {
-///     let ticker = exchanges.public.wait_for_book_ticker(&symbol, Duration::from_secs(5)).await?;
-///     let balances = exchanges.private.balances().await?;
-///     Ok::<_, exchange_composite::ExchangeError>((ticker, balances))
+/// // The embedded venue and its demo account (real MEXC: `ExchangeConfig::mexc_spot()`).
+/// let venue = SimVenue::start(SimConfig::default()).await.unwrap();
+/// let hifi = Symbol::spot(AssetName::new("HIFI").unwrap(), AssetName::new("USDT").unwrap());
+/// let config = ExchangeConfig::new(venue.rest_url(), venue.ws_url())
+///     .symbol(hifi.clone())
+///     .credentials(Credentials::new(DEMO_API_KEY, DEMO_API_SECRET));
+///
+/// let done = ExchangeContext::run(&config, |exchanges| async move {
+///     let ticker = exchanges.public.wait_for_book_ticker(&hifi, Duration::from_secs(5)).await?;
+///     // A bid far below the touch: it rests until the shutdown cancels it.
+///     let bid = OrderRequest::limit_maker(hifi, Side::Buy, ticker.bid_price / Decimal::TWO, Decimal::from(50));
+///     exchanges.private.place_order(bid).await?;
+///     Ok::<_, ExchangeError>(())
 /// })
-/// .await;
-/// match outcome {
-///     Ok(done) => println!("{}", done.report),
-///     Err(error) => eprintln!("{error}"),
-/// }
+/// .await
+/// .unwrap();
+/// assert!(done.report.is_clean(), "{}", done.report);
+/// assert!(venue.open_orders(DEMO_API_KEY).unwrap().is_empty(), "the shutdown cancelled the bid");
+/// venue.shutdown().await;
 /// # }
 /// ```
 pub struct ExchangeContext {
