@@ -60,9 +60,9 @@ pub enum ContextError<E> {
 /// one orchestrated shutdown: the plan's `ExchangeContext`.
 ///
 /// Shutdown order (DESIGN section 3): the private exchange (`CriticalFirst`: cancel and
-/// confirm our orders, then its socket and listen key, then its streams), the public exchange
-/// (`Medium`: socket, streams), and last the shared REST client and rate limiter (`Cleanup`),
-/// all under the configuration's one `shutdown_budget`. Start runs the other way round: if the
+/// confirm our orders, then its socket and listen key), the public exchange (`Medium`: its
+/// socket), both exchanges' streams (`Low`), and last the shared REST client and rate limiter
+/// (`Cleanup`), all under the configuration's one `shutdown_budget`. Start runs the other way round: if the
 /// private exchange fails to start, the public one and the REST client are stopped before the
 /// error returns.
 ///
@@ -118,16 +118,26 @@ impl ExchangeContext {
     /// The configuration is unusable (no credentials, a bad prefix, no HTTP client).
     pub fn new(config: &ExchangeConfig) -> Result<Self, ExchangeError> {
         let rest = VenueRest::new(config)?;
-        let public = Arc::new(PublicCompositeExchange::with_rest(config, &rest)?);
-        let private = Arc::new(PrivateCompositeExchange::with_rest(config, &rest)?);
+        let public = Arc::new(PublicCompositeExchange::for_context(config, &rest)?);
+        let private = Arc::new(PrivateCompositeExchange::for_context(config, &rest)?);
         let mut system = DependencyAwareShutdown::new(config.name.clone());
         system.set_rollback_budget(config.shutdown_budget);
+        // One flat DESIGN order: the private exchange (its order guard, then its socket and
+        // listen key), the public exchange (its socket), both exchanges' streams, then REST.
         let private_id = system.register(private.clone(), ShutdownPriority::CriticalFirst);
         let public_id = system.register(public.clone(), ShutdownPriority::Medium);
+        let private_streams = system.register(private.streams_resource(), ShutdownPriority::Low);
+        let public_streams = system.register(public.streams_resource(), ShutdownPriority::Low);
         let client_id = rest.register(&mut system);
         // Phases already order these; the dependencies make the "uses" explicit.
-        let _ = system.add_dependency(private_id, client_id);
-        let _ = system.add_dependency(public_id, client_id);
+        for (user, used) in [
+            (private_id, private_streams),
+            (public_id, public_streams),
+            (private_id, client_id),
+            (public_id, client_id),
+        ] {
+            let _ = system.add_dependency(user, used);
+        }
         Ok(Self {
             exchanges: Exchanges {
                 public,

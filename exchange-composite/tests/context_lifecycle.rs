@@ -77,13 +77,15 @@ async fn the_body_trades_and_everything_stops_in_design_order() {
             "the shutdown cancelled our orders"
         );
 
-        // One report, phases in DESIGN order: private (orders first), public, REST last.
+        // One report, phases in DESIGN order: private (orders, then its socket and listen
+        // key), public (its socket), both exchanges' streams, REST last.
         let phases: Vec<ShutdownPriority> = report.phases.iter().map(|p| p.priority).collect();
         assert_eq!(
             phases,
             [
                 ShutdownPriority::CriticalFirst,
                 ShutdownPriority::Medium,
+                ShutdownPriority::Low,
                 ShutdownPriority::Cleanup
             ]
         );
@@ -101,12 +103,14 @@ async fn the_body_trades_and_everything_stops_in_design_order() {
             .collect();
         assert_eq!(
             parts,
-            [
-                "mexc.private.orders",
-                "mexc.private.socket+listen_key",
-                "mexc.private.streams"
-            ]
+            ["mexc.private.orders", "mexc.private.socket+listen_key"]
         );
+        let streams: Vec<&str> = report.phases[2]
+            .resources
+            .iter()
+            .map(|r| &*r.name)
+            .collect();
+        assert_eq!(streams, ["mexc.private.streams", "mexc.public.streams"]);
         let orders = &private.details.children[0];
         assert!(
             orders.details.counters.contains(&("orders_cancelled", 2)),
@@ -118,7 +122,7 @@ async fn the_body_trades_and_everything_stops_in_design_order() {
             socket.details.counters.contains(&("listen_keys_closed", 1)),
             "{socket}"
         );
-        let cleanup: Vec<&str> = report.phases[2]
+        let cleanup: Vec<&str> = report.phases[3]
             .resources
             .iter()
             .map(|r| &*r.name)

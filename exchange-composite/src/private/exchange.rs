@@ -121,7 +121,20 @@ impl PrivateCompositeExchange {
         config: &ExchangeConfig,
         venue: Arc<dyn Venue>,
     ) -> Result<Self, ExchangeError> {
-        Self::assemble(config, venue, None)
+        Self::assemble(config, venue, true, None)
+    }
+
+    /// For [`ExchangeContext`](crate::ExchangeContext): the streams and the REST client are
+    /// left out of the group, for the context to stop them in their own phases.
+    pub(crate) fn for_context(
+        config: &ExchangeConfig,
+        rest: &VenueRest,
+    ) -> Result<Self, ExchangeError> {
+        if config.credentials.is_none() {
+            return Err(ExchangeError::MissingCredentials);
+        }
+        let venue: Arc<dyn Venue> = Arc::new(MexcSpot::new(rest.client.clone()));
+        Self::assemble(config, venue, false, None)
     }
 
     fn build(
@@ -133,12 +146,13 @@ impl PrivateCompositeExchange {
             return Err(ExchangeError::MissingCredentials);
         }
         let venue: Arc<dyn Venue> = Arc::new(MexcSpot::new(rest.client.clone()));
-        Self::assemble(config, venue, owns_rest.then_some(rest))
+        Self::assemble(config, venue, true, owns_rest.then_some(rest))
     }
 
     fn assemble(
         config: &ExchangeConfig,
         venue: Arc<dyn Venue>,
+        with_streams: bool,
         owned_rest: Option<&VenueRest>,
     ) -> Result<Self, ExchangeError> {
         let name = format!("{}.private", config.name);
@@ -191,7 +205,9 @@ impl PrivateCompositeExchange {
         let mut members = DependencyAwareShutdown::new(name.clone());
         members.register(guard.clone(), ShutdownPriority::CriticalFirst);
         members.register(socket.clone(), ShutdownPriority::High);
-        members.register(streams.clone(), ShutdownPriority::Low);
+        if with_streams {
+            members.register(streams.clone(), ShutdownPriority::Low);
+        }
         if let Some(rest) = owned_rest {
             rest.register(&mut members);
         }
@@ -479,6 +495,11 @@ impl PrivateCompositeExchange {
     /// The streams (counters, active subscriptions).
     pub fn streams(&self) -> &ObservableStreams {
         &self.streams
+    }
+
+    /// The streams as a resource, for an owner that stops them itself.
+    pub(crate) fn streams_resource(&self) -> Arc<ObservableStreams> {
+        self.streams.clone()
     }
 }
 

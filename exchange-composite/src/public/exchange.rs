@@ -94,7 +94,17 @@ impl PublicCompositeExchange {
         config: &ExchangeConfig,
         venue: Arc<dyn Venue>,
     ) -> Result<Self, ExchangeError> {
-        Ok(Self::assemble(config, venue)?.finish(None))
+        Ok(Self::assemble(config, venue)?.finish(true, None))
+    }
+
+    /// For [`ExchangeContext`](crate::ExchangeContext): the streams and the REST client are
+    /// left out of the group, for the context to stop them in their own phases.
+    pub(crate) fn for_context(
+        config: &ExchangeConfig,
+        rest: &VenueRest,
+    ) -> Result<Self, ExchangeError> {
+        let venue: Arc<dyn Venue> = Arc::new(MexcSpot::new(rest.client.clone()));
+        Ok(Self::assemble(config, venue)?.finish(false, None))
     }
 
     fn build(
@@ -103,7 +113,7 @@ impl PublicCompositeExchange {
         owns_rest: bool,
     ) -> Result<Self, ExchangeError> {
         let venue: Arc<dyn Venue> = Arc::new(MexcSpot::new(rest.client.clone()));
-        Ok(Self::assemble(config, venue)?.finish(owns_rest.then_some(rest)))
+        Ok(Self::assemble(config, venue)?.finish(true, owns_rest.then_some(rest)))
     }
 
     fn assemble(config: &ExchangeConfig, venue: Arc<dyn Venue>) -> Result<Parts, ExchangeError> {
@@ -234,6 +244,11 @@ impl PublicCompositeExchange {
     pub fn streams(&self) -> &ObservableStreams {
         &self.streams
     }
+
+    /// The streams as a resource, for an owner that stops them itself.
+    pub(crate) fn streams_resource(&self) -> Arc<ObservableStreams> {
+        self.streams.clone()
+    }
 }
 
 /// A public exchange's parts, before they are grouped.
@@ -246,11 +261,14 @@ struct Parts {
 }
 
 impl Parts {
-    /// Groups the parts in DESIGN order, with the REST client and limiter if owned.
-    fn finish(self, owned_rest: Option<&VenueRest>) -> PublicCompositeExchange {
+    /// Groups the parts in DESIGN order, with the streams if `with_streams` and the REST
+    /// client and limiter if owned.
+    fn finish(self, with_streams: bool, owned_rest: Option<&VenueRest>) -> PublicCompositeExchange {
         let mut members = DependencyAwareShutdown::new(self.name.clone());
         members.register(self.feed.clone(), ShutdownPriority::Medium);
-        members.register(self.streams.clone(), ShutdownPriority::Low);
+        if with_streams {
+            members.register(self.streams.clone(), ShutdownPriority::Low);
+        }
         if let Some(rest) = owned_rest {
             rest.register(&mut members);
         }
