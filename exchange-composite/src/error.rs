@@ -84,6 +84,20 @@ impl ExchangeError {
         matches!(self, Self::Rest(exchange_rest::RestError::InvalidOrder(_)))
     }
 
+    /// A failure that may pass: rate limited, a 5xx, a timeout or a broken connection on a
+    /// call that changes nothing.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Rest(
+                exchange_rest::RestError::RateLimited { .. }
+                    | exchange_rest::RestError::Server { .. }
+                    | exchange_rest::RestError::Timeout
+                    | exchange_rest::RestError::Transport(_)
+            )
+        )
+    }
+
     /// The venue does not know the order (already closed, or never placed).
     pub fn is_unknown_order(&self) -> bool {
         matches!(self, Self::Rest(exchange_rest::RestError::UnknownOrder(_)))

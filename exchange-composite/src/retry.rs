@@ -14,22 +14,6 @@ const FIRST_PAUSE: Duration = Duration::from_millis(50);
 /// Longest pause between attempts (a `Retry-After` may ask for more).
 const MAX_PAUSE: Duration = Duration::from_secs(2);
 
-impl ExchangeError {
-    /// A failure that may pass: rate limited, a 5xx, a timeout or a broken connection on a
-    /// call that changes nothing.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Self::Rest(
-                RestError::RateLimited { .. }
-                    | RestError::Server { .. }
-                    | RestError::Timeout
-                    | RestError::Transport(_)
-            )
-        )
-    }
-}
-
 /// Runs `call` until it succeeds, fails for good, or `deadline` passes (the last error is
 /// returned). Only for calls that change nothing on the venue.
 pub(crate) async fn retry_transient<T, F, Fut>(
