@@ -247,8 +247,8 @@ async fn a_failed_private_start_stops_the_public_exchange_first() {
 async fn start_cancels_orders_a_previous_run_left_and_only_those() {
     bounded(async {
         let sim = venue().await;
-        let stale = place_directly(&sim, "qsc-killedrun-1", far_bid());
-        let foreign = place_directly(&sim, "manual-1", far_bid());
+        place_directly(&sim, "qsc-killedrun-1", far_bid());
+        place_directly(&sim, "manual-1", far_bid());
         let config = config_for(&sim);
         let outcome = ExchangeContext::run(&config, |ex| async move {
             assert_eq!(ex.private.stale_orders_cancelled(), 1);
@@ -276,7 +276,6 @@ async fn start_cancels_orders_a_previous_run_left_and_only_those() {
             [Some("manual-1".to_owned())],
             "an order without our prefix is left alone"
         );
-        assert_ne!(stale.seq, foreign.seq);
         sim.shutdown().await;
     })
     .await;
