@@ -223,12 +223,10 @@ fn paired(raw: &mut impl Side, observable: &mut impl Side) -> (f64, f64) {
         observable_costs.push(timed_batch(observable, first, BATCH));
         observable.drain();
     }
-    (median(raw_costs), median(observable_costs))
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    (
+        benches::median(raw_costs),
+        benches::median(observable_costs),
+    )
 }
 
 fn running_streams(runtime: &Runtime) -> ObservableStreams {
@@ -317,41 +315,12 @@ fn paired_check() {
     }
 }
 
-/// Whether the command line asks for the paired check: not when listing or testing, and only
-/// if a name filter (criterion's positional argument) is absent or matches `paired`.
-fn paired_requested() -> bool {
-    const TAKES_VALUE: [&str; 14] = [
-        "--warm-up-time",
-        "--measurement-time",
-        "--sample-size",
-        "--nresamples",
-        "--noise-threshold",
-        "--confidence-level",
-        "--significance-level",
-        "--save-baseline",
-        "--baseline",
-        "--baseline-lenient",
-        "--load-baseline",
-        "--profile-time",
-        "--output-format",
-        "--plotting-backend",
-    ];
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|arg| arg == "--list" || arg == "--test") {
-        return false;
-    }
-    let mut filters = args.iter().enumerate().filter(|(i, arg)| {
-        !arg.starts_with('-') && (*i == 0 || !TAKES_VALUE.contains(&args[i - 1].as_str()))
-    });
-    filters.all(|(_, filter)| "paired".contains(filter.as_str()))
-}
-
 criterion_group!(benches, latest_publish, event_publish);
 
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
-    if paired_requested() {
+    if benches::paired_requested("paired") {
         paired_check();
     }
 }

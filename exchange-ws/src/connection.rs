@@ -1,5 +1,6 @@
 //! The connection task: dial with backoff, run a session (read frames and call the handlers
-//! inline, send through the limiter, keep the link alive), and close cleanly on stop.
+//! inline, send what is queued through the limiter and flush what senders wrote directly, keep
+//! the link alive), and close cleanly on stop.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -9,30 +10,27 @@ use std::sync::atomic::Ordering;
 use std::task::Poll;
 use std::time::Duration;
 
-use futures::{FutureExt, SinkExt, StreamExt};
+use futures::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use lifecycle_core::{Backoff, ShutdownSignal, TaskSpawner};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
+use tokio::time::{Instant, MissedTickBehavior, Sleep};
+use tokio_tungstenite::Connector;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig as ProtocolConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use crate::error::ConnectError;
 use crate::event::{DisconnectReason, WsEvent};
 use crate::frame::Frame;
 use crate::handler::Handlers;
 use crate::heartbeat::{Liveness, LivenessAction};
+use crate::link::{BROKEN, FLUSH, Socket};
 use crate::protocol::ControlReply;
-use crate::read_gate::ReadGate;
+use crate::readiness::{ATTENTION, CONTROL, LIMITER, OUTBOUND, Readiness, SOCKET, STOP, TICK};
 use crate::report::{CloseOutcome, bump};
-use crate::send_limiter::SendLimiter;
-use crate::shared::{Control, Outbound, Shared};
+use crate::shared::{Control, Shared};
 use crate::status::ConnectionState;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// Frames read back to back without going through the `select!` again.
+/// Frames read back to back before the other event sources get a turn.
 const READ_BATCH: usize = 64;
 /// User messages taken off the queue while the limiter holds them back.
 const MAX_PENDING: usize = 256;
@@ -47,13 +45,12 @@ struct Pending {
 /// Owns everything the connection loop uses; runs as the manager's one critical task.
 pub(crate) struct ConnectionTask {
     shared: Arc<Shared>,
-    outbound: mpsc::Receiver<Outbound>,
+    outbound: mpsc::Receiver<Message>,
     control: mpsc::UnboundedReceiver<Control>,
     signal: ShutdownSignal,
     /// The manager's tasks: tells when the stop's grace period ends.
     tasks: TaskSpawner,
     handlers: Handlers,
-    limiter: SendLimiter,
     pending: VecDeque<Pending>,
     state: ConnectionState,
     connection: u64,
@@ -64,11 +61,10 @@ pub(crate) struct ConnectionTask {
 impl ConnectionTask {
     pub(crate) fn new(
         shared: Arc<Shared>,
-        outbound: mpsc::Receiver<Outbound>,
+        outbound: mpsc::Receiver<Message>,
         control: mpsc::UnboundedReceiver<Control>,
         tasks: TaskSpawner,
     ) -> Self {
-        let limiter = SendLimiter::new(shared.config.send_limit);
         Self {
             shared,
             outbound,
@@ -76,7 +72,6 @@ impl ConnectionTask {
             signal: tasks.signal().clone(),
             tasks,
             handlers: Handlers::new(),
-            limiter,
             pending: VecDeque::new(),
             state: ConnectionState::Connecting,
             connection: 0,
@@ -243,7 +238,7 @@ impl ConnectionTask {
     /// the close handshake before returning.
     async fn session<S>(
         &mut self,
-        mut socket: Socket,
+        socket: Socket,
         stop: &mut Pin<&mut S>,
     ) -> (DisconnectReason, Duration)
     where
@@ -252,7 +247,6 @@ impl ConnectionTask {
         let shared = self.shared.clone();
         let config = &shared.config;
         let started = Instant::now();
-        self.limiter.reset();
         self.pending.retain(|p| p.from_user);
         // Subscriptions are replayed below; stale requests are moot on a new connection.
         while self.control.try_recv().is_ok() {}
@@ -260,8 +254,13 @@ impl ConnectionTask {
             connection: self.connection,
         });
         self.queue_unsent_subscriptions();
+        // From here senders may write straight to the socket.
+        shared.link.install(socket);
 
-        let reason = self.drive(&mut socket, stop, started).await;
+        let reason = self.drive(stop, started).await;
+        let Some(mut socket) = shared.link.take() else {
+            return (reason, started.elapsed());
+        };
         match reason {
             DisconnectReason::Stopping => {
                 let outcome = self.close_handshake(socket).await;
@@ -286,18 +285,15 @@ impl ConnectionTask {
         (reason, started.elapsed())
     }
 
-    /// The session's loop.
-    async fn drive<S>(
-        &mut self,
-        socket: &mut Socket,
-        stop: &mut Pin<&mut S>,
-        started: Instant,
-    ) -> DisconnectReason
+    /// The session's loop: writes what is pending, then waits for a source to be ready and
+    /// polls only the ready ones (see [`Readiness`]).
+    async fn drive<S>(&mut self, stop: &mut Pin<&mut S>, started: Instant) -> DisconnectReason
     where
         S: Future<Output = ()>,
     {
         let shared = self.shared.clone();
         let config = &shared.config;
+        let link = &shared.link;
         let mut liveness = Liveness::new(started);
         let mut tick = config.liveness_tick().map(|period| {
             let mut interval = tokio::time::interval_at(started + period, period);
@@ -309,75 +305,139 @@ impl ConnectionTask {
         let mut limiter_armed = false;
         let mut inbound: u64 = 0;
         let mut data: u64 = 0;
-        let gate = ReadGate::new();
+        let readiness = Readiness::new();
+        // A direct write left bytes for this task to flush.
+        let mut flush_requested = false;
         loop {
-            if !self.pending.is_empty()
-                && let Err(reason) = self
-                    .flush_pending(socket, stop, limiter_sleep.as_mut(), &mut limiter_armed)
-                    .await
-            {
-                return reason;
+            // While the limiter holds the pending messages back, its timer says when to go on.
+            if flush_requested || (!self.pending.is_empty() && !limiter_armed) {
+                let flushed = self
+                    .flush_pending(stop, limiter_sleep.as_mut(), &mut limiter_armed)
+                    .await;
+                if let Err(reason) = flushed {
+                    return reason;
+                }
+                flush_requested = false;
+                // The write may have polled the stop signal with the task's own waker; the
+                // queue may have room again; an armed limiter timer must be registered.
+                readiness.set(STOP | OUTBOUND | if limiter_armed { LIMITER } else { 0 });
             }
             if self.signal.is_triggered() {
                 return DisconnectReason::Stopping;
             }
-            tokio::select! {
-                biased;
-                Some(control) = self.control.recv() => {
-                    if let Some(reason) = self.on_control(control) {
-                        return reason;
+            let ready = readiness.wait().await;
+
+            if ready & STOP != 0 && stop.as_mut().poll(&mut readiness.context(STOP)).is_ready() {
+                return DisconnectReason::Stopping;
+            }
+            if ready & CONTROL != 0
+                && let Poll::Ready(Some(control)) =
+                    self.control.poll_recv(&mut readiness.context(CONTROL))
+            {
+                readiness.set(CONTROL);
+                if let Some(reason) = self.on_control(control) {
+                    return reason;
+                }
+            }
+            if ready & ATTENTION != 0
+                && let Poll::Ready(flags) = link.poll_attention(&mut readiness.context(ATTENTION))
+            {
+                if flags & BROKEN != 0 {
+                    let error = link
+                        .lock()
+                        .as_mut()
+                        .and_then(|open| open.write_error.take())
+                        .unwrap_or_else(|| "write failed".to_owned());
+                    return DisconnectReason::Error(error);
+                }
+                flush_requested |= flags & FLUSH != 0;
+            }
+            // With a full pending list the queue is left alone (backpressure) until a write
+            // makes room (which marks it ready again).
+            if ready & OUTBOUND != 0 && self.pending.len() < MAX_PENDING {
+                let mut cx = readiness.context(OUTBOUND);
+                while self.pending.len() < MAX_PENDING {
+                    match self.outbound.poll_recv(&mut cx) {
+                        Poll::Ready(Some(message)) => self.pending.push_back(Pending {
+                            message,
+                            from_user: true,
+                        }),
+                        Poll::Ready(None) | Poll::Pending => break,
                     }
                 }
-                Some(message) = self.outbound.recv(), if self.pending.len() < MAX_PENDING => {
-                    let message = match message {
-                        Outbound::Text(text) => Message::text(text),
-                        Outbound::Binary(bytes) => Message::Binary(bytes),
-                    };
-                    self.pending.push_back(Pending { message, from_user: true });
-                }
-                () = next_tick(&mut tick) => {
+            }
+            if ready & TICK != 0
+                && let Some(interval) = tick.as_mut()
+            {
+                let mut cx = readiness.context(TICK);
+                while interval.poll_tick(&mut cx).is_ready() {
                     match liveness.tick(Instant::now(), inbound, data, config) {
                         LivenessAction::Continue => {}
                         LivenessAction::Heartbeat => {
                             if let Some(payload) = config.protocol.heartbeat() {
                                 bump(&shared.counters.heartbeats);
-                                self.pending.push_front(Pending { message: Message::text(payload), from_user: false });
+                                self.pending.push_front(Pending {
+                                    message: Message::text(payload),
+                                    from_user: false,
+                                });
                             }
                         }
                         LivenessAction::Expire(reason) => {
                             match reason {
-                                DisconnectReason::DeadPeer => bump(&shared.counters.dead_peer_timeouts),
-                                DisconnectReason::IdleData => bump(&shared.counters.idle_data_timeouts),
+                                DisconnectReason::DeadPeer => {
+                                    bump(&shared.counters.dead_peer_timeouts);
+                                }
+                                DisconnectReason::IdleData => {
+                                    bump(&shared.counters.idle_data_timeouts);
+                                }
                                 _ => {}
                             }
                             return reason;
                         }
                     }
                 }
-                () = limiter_sleep.as_mut(), if limiter_armed => limiter_armed = false,
-                item = std::future::poll_fn(|cx| gate.poll_next(socket, cx)) => {
-                    if let Some(reason) = self.on_item(item, &mut inbound, &mut data) {
-                        self.publish_counts();
-                        return reason;
+            }
+            if ready & LIMITER != 0
+                && limiter_armed
+                && limiter_sleep
+                    .as_mut()
+                    .poll(&mut readiness.context(LIMITER))
+                    .is_ready()
+            {
+                limiter_armed = false;
+            }
+            if ready & SOCKET != 0 {
+                // Reads frames while they come, handing each to the handlers, with one lock for
+                // the batch (senders meanwhile queue their messages).
+                let mut guard = link.lock();
+                let Some(open) = guard.as_mut() else {
+                    return DisconnectReason::Error("connection lost".to_owned());
+                };
+                let mut cx = readiness.context(SOCKET);
+                let mut reads = 0;
+                loop {
+                    if reads == READ_BATCH {
+                        // Let the other sources in, then read on.
+                        readiness.set(SOCKET);
+                        break;
                     }
-                    // Read on while frames are buffered, without the select's overhead.
-                    for _ in 0..READ_BATCH {
-                        if self.signal.is_triggered() {
-                            break;
-                        }
-                        match gate.try_next(socket) {
-                            Poll::Ready(item) => {
-                                if let Some(reason) = self.on_item(item, &mut inbound, &mut data) {
-                                    self.publish_counts();
-                                    return reason;
-                                }
+                    if reads > 0 && self.signal.is_triggered() {
+                        break;
+                    }
+                    match Pin::new(&mut open.socket).poll_next(&mut cx) {
+                        Poll::Ready(item) => {
+                            reads += 1;
+                            if let Some(reason) = self.on_item(item, &mut inbound, &mut data) {
+                                drop(guard);
+                                self.publish_counts();
+                                return reason;
                             }
-                            Poll::Pending => break,
                         }
+                        Poll::Pending => break,
                     }
-                    self.publish_counts();
                 }
-                () = stop.as_mut() => return DisconnectReason::Stopping,
+                drop(guard);
+                self.publish_counts();
             }
         }
     }
@@ -410,10 +470,10 @@ impl ConnectionTask {
         }
     }
 
-    /// Sends what the limiter allows now, arming `limiter_sleep` for the rest.
+    /// Sends what the limiter allows now, arming `limiter_sleep` for the rest, and flushes
+    /// (also what direct writes left in the socket's buffer).
     async fn flush_pending<S>(
         &mut self,
-        socket: &mut Socket,
         stop: &mut Pin<&mut S>,
         mut limiter_sleep: Pin<&mut Sleep>,
         limiter_armed: &mut bool,
@@ -421,27 +481,59 @@ impl ConnectionTask {
     where
         S: Future<Output = ()>,
     {
+        let shared = self.shared.clone();
+        let link = &shared.link;
         let now = Instant::now();
-        let mut allowed = 0usize;
-        while allowed < self.pending.len() {
-            if let Some(at) = self.limiter.ready_at(now) {
-                limiter_sleep.as_mut().reset(at);
-                *limiter_armed = true;
-                break;
+        let allowed = {
+            let mut guard = link.lock();
+            let Some(open) = guard.as_mut() else {
+                return Err(DisconnectReason::Error("connection lost".to_owned()));
+            };
+            let mut allowed = 0usize;
+            while allowed < self.pending.len() {
+                if let Some(at) = open.limiter.ready_at(now) {
+                    limiter_sleep.as_mut().reset(at);
+                    *limiter_armed = true;
+                    break;
+                }
+                open.limiter.record(now);
+                allowed += 1;
             }
-            self.limiter.record(now);
-            allowed += 1;
-        }
-        if allowed == 0 {
-            return Ok(());
-        }
-        let pending = &mut self.pending;
-        let write = async {
-            for pending in pending.drain(..allowed) {
-                socket.feed(pending.message).await?;
-            }
-            socket.flush().await
+            allowed
         };
+        let pending = &mut self.pending;
+        let mut left = allowed;
+        // Polled under the lock each time: a sender never writes between our messages.
+        let write = std::future::poll_fn(|cx| {
+            let mut guard = link.lock();
+            let Some(open) = guard.as_mut() else {
+                return Poll::Ready(Err(WsError::AlreadyClosed));
+            };
+            let mut socket = Pin::new(&mut open.socket);
+            while left > 0 {
+                match socket.as_mut().poll_ready(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                    Poll::Pending => {
+                        open.task_flushing = true;
+                        return Poll::Pending;
+                    }
+                }
+                let Some(next) = pending.pop_front() else {
+                    break;
+                };
+                left -= 1;
+                if next.from_user {
+                    link.dequeued();
+                }
+                if let Err(error) = socket.as_mut().start_send(next.message) {
+                    return Poll::Ready(Err(error));
+                }
+            }
+            let flushed = socket.poll_flush(cx);
+            open.task_flushing = flushed.is_pending();
+            flushed
+        });
         let mut write = std::pin::pin!(write);
         // Usually the socket takes it at once: no timer, no select.
         let written = match (&mut write).now_or_never() {
@@ -449,13 +541,13 @@ impl ConnectionTask {
             None => tokio::select! {
                 biased;
                 () = stop.as_mut() => return Err(DisconnectReason::Stopping),
-                written = tokio::time::timeout(self.shared.config.send_timeout, write) => written,
+                written = tokio::time::timeout(shared.config.send_timeout, write) => written,
             },
         };
         let sent = allowed as u64;
         match written {
             Ok(Ok(())) => {
-                self.shared.counters.sent.fetch_add(sent, Ordering::Relaxed);
+                shared.counters.sent.fetch_add(sent, Ordering::Relaxed);
                 Ok(())
             }
             Ok(Err(error)) => Err(disconnect_reason(error)),
@@ -588,16 +680,6 @@ impl ConnectionTask {
         self.publish_counts();
         tracing::info!(component = self.shared.config.name, %outcome, "websocket close handshake");
         outcome
-    }
-}
-
-/// The interval's next tick, or never.
-async fn next_tick(tick: &mut Option<Interval>) {
-    match tick {
-        Some(interval) => {
-            interval.tick().await;
-        }
-        None => std::future::pending().await,
     }
 }
 

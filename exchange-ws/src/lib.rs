@@ -13,7 +13,10 @@
 //!   100 messages per second) shared with user sends; acks tracked, refusals reported as
 //!   [`WsEvent::SubscriptionRefused`], counted and logged.
 //! - **Message path**: the connection task reads frames and calls the [`FrameHandler`]s inline:
-//!   no queue, no task and no allocation per frame. Handler errors and panics are counted.
+//!   no queue, no task and no allocation per frame. Handler errors and panics are counted. A
+//!   wake-up polls only the event sources that woke the task. Outbound, a message with nothing
+//!   queued ahead of it is written to the socket by the sender itself (in order, under the send
+//!   limit); the others queue for the connection task.
 //! - **Stop**: mark closing, stop the loop, close handshake bounded by
 //!   [`WebSocketConfig::close_timeout`] (and the stop deadline), count unsent messages, report
 //!   received / processed / dropped / reconnects / close outcome in the
@@ -30,9 +33,10 @@ mod event;
 mod frame;
 mod handler;
 mod heartbeat;
+mod link;
 mod manager;
 mod protocol;
-mod read_gate;
+mod readiness;
 mod redact;
 mod report;
 mod send_limiter;

@@ -10,17 +10,19 @@ use lifecycle_core::{
 };
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::config::WebSocketConfig;
 use crate::connection::ConnectionTask;
 use crate::error::SendError;
 use crate::handler::FrameHandler;
+use crate::link::DirectSend;
 use crate::report::{self, CloseOutcome, WsStats};
-use crate::shared::{Control, Outbound, Shared};
+use crate::shared::{Control, Shared};
 use crate::status::ConnectionState;
 use crate::subscriptions::SubscriptionState;
 
-type Receivers = (mpsc::Receiver<Outbound>, mpsc::UnboundedReceiver<Control>);
+type Receivers = (mpsc::Receiver<Message>, mpsc::UnboundedReceiver<Control>);
 
 /// One websocket connection with the lifecycle contract: it connects, stays connected
 /// (reconnect with capped exponential backoff and jitter, heartbeats, dead-peer, idle-data and
@@ -76,7 +78,7 @@ type Receivers = (mpsc::Receiver<Outbound>, mpsc::UnboundedReceiver<Control>);
 pub struct WebSocketManager {
     lifecycle: Lifecycle,
     shared: Arc<Shared>,
-    outbound: mpsc::Sender<Outbound>,
+    outbound: mpsc::Sender<Message>,
     control: mpsc::UnboundedSender<Control>,
     receivers: Mutex<Option<Receivers>>,
 }
@@ -157,13 +159,19 @@ impl WebSocketManager {
         let _ = self.control.send(Control::Reconnect);
     }
 
-    /// Queues a text message, waiting for room in the outbound queue (backpressure). It goes
-    /// out through the send limiter on the current or next connection.
+    /// Sends a text message. When the connection is up, nothing is queued ahead of it and the
+    /// send limiter allows it, the message is written to the socket at once by the caller (no
+    /// queue, no task switch). Otherwise it is queued, waiting for room in the outbound queue
+    /// (backpressure), and goes out in order through the send limiter on the current or next
+    /// connection. Either way `Ok` means accepted, not delivered.
     ///
     /// # Errors
     /// [`SendError::Closed`] once the manager is stopping.
+    ///
+    /// # Cancel safety
+    /// Cancelling while it waits for room in the queue drops the message (it was not sent).
     pub async fn send_text(&self, text: impl Into<String>) -> Result<(), SendError> {
-        self.send(Outbound::Text(text.into())).await
+        self.send(Message::text(text.into())).await
     }
 
     /// Queues a binary message, waiting for room (see [`WebSocketManager::send_text`]).
@@ -171,29 +179,64 @@ impl WebSocketManager {
     /// # Errors
     /// [`SendError::Closed`] once the manager is stopping.
     pub async fn send_binary(&self, bytes: impl Into<Bytes>) -> Result<(), SendError> {
-        self.send(Outbound::Binary(bytes.into())).await
+        self.send(Message::Binary(bytes.into())).await
     }
 
-    /// Queues a text message if there is room now.
+    /// Sends a text message without waiting: written at once or queued (see
+    /// [`WebSocketManager::send_text`]) if there is room in the queue now.
     ///
     /// # Errors
     /// [`SendError::QueueFull`] if the queue is full, [`SendError::Closed`] once stopping.
     pub fn try_send_text(&self, text: impl Into<String>) -> Result<(), SendError> {
         self.check_open()?;
-        self.outbound
-            .try_send(Outbound::Text(text.into()))
-            .map_err(|error| match error {
+        let Some(message) = self.send_now(Message::text(text.into())) else {
+            return Ok(());
+        };
+        self.shared.link.queued();
+        self.outbound.try_send(message).map_err(|error| {
+            self.shared.link.dequeued();
+            match error {
                 mpsc::error::TrySendError::Full(_) => SendError::QueueFull(self.name().to_owned()),
                 mpsc::error::TrySendError::Closed(_) => SendError::Closed(self.name().to_owned()),
-            })
+            }
+        })
     }
 
-    async fn send(&self, message: Outbound) -> Result<(), SendError> {
+    async fn send(&self, message: Message) -> Result<(), SendError> {
         self.check_open()?;
+        let Some(message) = self.send_now(message) else {
+            return Ok(());
+        };
+        self.shared.link.queued();
+        // Taken back if the wait is cancelled or the queue is closed.
+        let mut backlog = BacklogGuard {
+            shared: &self.shared,
+            queued: false,
+        };
         self.outbound
             .send(message)
             .await
-            .map_err(|_| SendError::Closed(self.name().to_owned()))
+            .map_err(|_| SendError::Closed(self.name().to_owned()))?;
+        backlog.queued = true;
+        Ok(())
+    }
+
+    /// Writes `message` straight to the socket if it may go now; gives it back to be queued.
+    #[inline]
+    fn send_now(&self, message: Message) -> Option<Message> {
+        let counters = &self.shared.counters;
+        match self.shared.link.try_send_now(message) {
+            DirectSend::Written => {
+                report::bump(&counters.sent);
+                report::bump(&counters.direct_sends);
+                None
+            }
+            DirectSend::Lost => {
+                report::bump(&counters.outbound_dropped);
+                None
+            }
+            DirectSend::Queue(message) => Some(message),
+        }
     }
 
     /// One atomic load: the stop signal is triggered before the connection state moves to
@@ -312,6 +355,21 @@ impl AsyncResource for WebSocketManager {
             let stats = shared.counters.snapshot();
             report::stop_details(&stats, shared.counters.close_outcome())
         }))
+    }
+}
+
+/// Takes a message back off the backlog unless it was queued (the wait for room was
+/// cancelled, or the queue closed).
+struct BacklogGuard<'a> {
+    shared: &'a Shared,
+    queued: bool,
+}
+
+impl Drop for BacklogGuard<'_> {
+    fn drop(&mut self) {
+        if !self.queued {
+            self.shared.link.dequeued();
+        }
     }
 }
 

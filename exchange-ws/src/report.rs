@@ -81,8 +81,12 @@ pub struct WsStats {
     pub subscriptions_acked: u64,
     /// Subscription refusals received.
     pub subscriptions_refused: u64,
-    /// Outbound messages queued but never sent (counted at stop).
+    /// Outbound messages never sent: queued and still unsent at stop, or lost with a
+    /// connection that broke under a direct write.
     pub outbound_dropped: u64,
+    /// Of `sent`, the user messages their sender wrote straight to the socket (nothing was
+    /// queued ahead of them); the others went through the connection task's queue.
+    pub direct_sends: u64,
 }
 
 impl WsStats {
@@ -111,6 +115,7 @@ pub(crate) struct Counters {
     pub(crate) subscriptions_acked: AtomicU64,
     pub(crate) subscriptions_refused: AtomicU64,
     pub(crate) outbound_dropped: AtomicU64,
+    pub(crate) direct_sends: AtomicU64,
     close_outcome: AtomicU8,
 }
 
@@ -138,6 +143,7 @@ impl Counters {
             subscriptions_acked: get(&self.subscriptions_acked),
             subscriptions_refused: get(&self.subscriptions_refused),
             outbound_dropped: get(&self.outbound_dropped),
+            direct_sends: get(&self.direct_sends),
         }
     }
 

@@ -32,7 +32,7 @@ impl SendLimit {
 }
 
 /// A sliding log of the last `messages` send instants: a send is allowed when fewer than
-/// `messages` sends happened in the last `window`. Owned by the connection task (no lock).
+/// `messages` sends happened in the last `window`. One per connection, in its [`Link`](crate::link::Link).
 #[derive(Debug)]
 pub(crate) struct SendLimiter {
     limit: Option<SendLimit>,
@@ -70,11 +70,6 @@ impl SendLimiter {
         if self.limit.is_some() {
             self.sent.push_back(now);
         }
-    }
-
-    /// Forgets the history (a new connection has its own budget).
-    pub(crate) fn reset(&mut self) {
-        self.sent.clear();
     }
 }
 
@@ -119,8 +114,6 @@ mod tests {
             Some(t0 + Duration::from_millis(100))
         );
         assert_eq!(limiter.ready_at(t0 + Duration::from_millis(100)), None);
-        limiter.reset();
-        assert_eq!(limiter.ready_at(t0), None);
     }
 
     #[test]

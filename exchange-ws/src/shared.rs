@@ -3,21 +3,14 @@
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::time::Instant;
 
 use crate::config::WebSocketConfig;
 use crate::handler::HandlerInbox;
+use crate::link::Link;
 use crate::report::Counters;
 use crate::status::StatusCell;
 use crate::subscriptions::Subscriptions;
-
-/// A user message for the venue.
-#[derive(Debug)]
-pub(crate) enum Outbound {
-    Text(String),
-    Binary(Bytes),
-}
 
 /// A request to the connection task.
 #[derive(Debug)]
@@ -38,6 +31,8 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     pub(crate) subscriptions: Subscriptions,
     pub(crate) handlers: HandlerInbox,
+    /// The live socket, shared with senders that write directly.
+    pub(crate) link: Link,
     tls: OnceLock<Arc<rustls::ClientConfig>>,
 }
 
@@ -45,6 +40,7 @@ impl Shared {
     pub(crate) fn new(config: WebSocketConfig) -> Self {
         Self {
             url: Mutex::new(config.url.clone()),
+            link: Link::new(config.send_limit),
             config,
             status: StatusCell::new(),
             counters: Counters::default(),

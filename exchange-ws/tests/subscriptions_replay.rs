@@ -67,10 +67,8 @@ async fn subscriptions_are_replayed_after_every_reconnect() {
 async fn subscribe_and_unsubscribe_while_connected() {
     bounded(async {
         let mut server = WsServer::start().await;
-        let manager = WebSocketManager::new(test_config(&server.url));
-        manager.start().await.unwrap();
-        let mut ws = server.next().await;
-        assert!(manager.wait_connected(TEST_TIMEOUT).await);
+        let config = test_config(&server.url);
+        let (manager, mut ws) = connected(&mut server, config).await;
 
         manager.subscribe(BOOK).unwrap();
         assert_eq!(read_and_ack(&mut ws, 1).await, [BOOK]);

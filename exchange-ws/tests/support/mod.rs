@@ -117,6 +117,21 @@ pub fn test_config(url: &str) -> WebSocketConfig {
     }
 }
 
+/// Starts a manager with `config` and waits until it is connected to `server`; returns it
+/// with the server's side of the connection.
+pub async fn connected(
+    server: &mut WsServer,
+    config: WebSocketConfig,
+) -> (WebSocketManager, ServerSocket) {
+    let manager = WebSocketManager::new(config);
+    lifecycle_core::AsyncResource::start(&manager)
+        .await
+        .unwrap();
+    let ws = server.next().await;
+    assert!(manager.wait_connected(TEST_TIMEOUT).await);
+    (manager, ws)
+}
+
 /// The next text message the server reads, skipping other frames; `None` if the connection ends.
 pub async fn next_text(ws: &mut ServerSocket) -> Option<String> {
     loop {
