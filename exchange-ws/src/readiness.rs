@@ -99,7 +99,12 @@ impl Readiness {
     /// Cancel safe: bits are only taken by a completed call.
     pub(crate) fn wait(&self) -> impl Future<Output = u32> + '_ {
         std::future::poll_fn(|cx| {
-            // Registered before the bits are read: a wake-up in between is not lost.
+            // Something is ready already (the usual case right after a wake-up): no need to
+            // register, the task is running.
+            if self.inner.bits.load(Ordering::Acquire) != 0 {
+                return Poll::Ready(self.inner.bits.swap(0, Ordering::AcqRel));
+            }
+            // Registered before the bits are read again: a wake-up in between is not lost.
             self.inner.task.register(cx.waker());
             if self.inner.bits.load(Ordering::Acquire) == 0 {
                 return Poll::Pending;
