@@ -145,7 +145,7 @@ fn full_stack_shutdown(c: &mut Criterion) {
     group.finish();
 
     let mut all = std::mem::take(&mut *samples.lock().unwrap());
-    if bench_mode() && !all.is_empty() {
+    if benches::bench_mode() && !all.is_empty() {
         all.sort();
         let median = percentile(&all, 50.0);
         let p99 = percentile(&all, 99.0);
@@ -272,48 +272,12 @@ fn create_use_stop_cycles() {
     });
 }
 
-/// Whether this is a measuring run (`cargo bench`), not `--list` or a test-mode run.
-fn bench_mode() -> bool {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    args.iter().any(|arg| arg == "--bench")
-        && !args.iter().any(|arg| arg == "--list" || arg == "--test")
-}
-
-/// Whether the cycles run: only under `cargo bench` (not `--list`, not test mode), and only
-/// if a name filter (criterion's positional argument) is absent or matches them.
-fn cycles_requested() -> bool {
-    const TAKES_VALUE: [&str; 14] = [
-        "--warm-up-time",
-        "--measurement-time",
-        "--sample-size",
-        "--nresamples",
-        "--noise-threshold",
-        "--confidence-level",
-        "--significance-level",
-        "--save-baseline",
-        "--baseline",
-        "--baseline-lenient",
-        "--load-baseline",
-        "--profile-time",
-        "--output-format",
-        "--plotting-backend",
-    ];
-    if !bench_mode() {
-        return false;
-    }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut filters = args.iter().enumerate().filter(|(i, arg)| {
-        !arg.starts_with('-') && (*i == 0 || !TAKES_VALUE.contains(&args[i - 1].as_str()))
-    });
-    filters.all(|(_, filter)| "create_use_stop_cycles".contains(filter.as_str()))
-}
-
 criterion_group!(benches, full_stack_shutdown);
 
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
-    if cycles_requested() {
+    if benches::check_requested("create_use_stop_cycles") {
         create_use_stop_cycles();
     }
 }

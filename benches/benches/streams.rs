@@ -320,7 +320,7 @@ criterion_group!(benches, latest_publish, event_publish);
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
-    if benches::paired_requested("paired") {
+    if benches::check_requested("paired") {
         paired_check();
     }
 }

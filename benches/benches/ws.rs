@@ -213,11 +213,7 @@ fn round_trip(c: &mut Criterion) {
                 let mut ws = bare.take().unwrap();
                 let begun = Instant::now();
                 for _ in 0..iters {
-                    ws.send(Message::text("p")).await.unwrap();
-                    match ws.next().await {
-                        Some(Ok(message)) => std::hint::black_box(message),
-                        other => panic!("bare client lost the server: {other:?}"),
-                    };
+                    bare_round_trip(&mut ws).await;
                 }
                 let elapsed = begun.elapsed();
                 bare.set(Some(ws));
@@ -229,14 +225,26 @@ fn round_trip(c: &mut Criterion) {
     let done = Arc::new(Notify::new());
     let manager = rt.block_on(manager_client(&url, 1, done.clone()));
     group.bench_function("manager_send_to_handler", |b| {
-        b.to_async(&rt).iter(|| async {
-            manager.send_text("p").await.unwrap();
-            done.notified().await;
-        });
+        b.to_async(&rt).iter(|| manager_round_trip(&manager, &done));
     });
     group.finish();
     let report = rt.block_on(manager.stop_within(Duration::from_secs(2)));
     assert!(report.is_clean(), "{report}");
+}
+
+/// One bare ping-pong: send, then read the echo.
+async fn bare_round_trip(ws: &mut Client) {
+    ws.send(Message::text("p")).await.unwrap();
+    match ws.next().await {
+        Some(Ok(message)) => std::hint::black_box(message),
+        other => panic!("bare client lost the server: {other:?}"),
+    };
+}
+
+/// One ping-pong through the manager: send, then wait for the handler to see the echo.
+async fn manager_round_trip(manager: &WebSocketManager, done: &Notify) {
+    manager.send_text("p").await.unwrap();
+    done.notified().await;
 }
 
 fn stop(c: &mut Criterion) {
@@ -296,14 +304,12 @@ fn paired_round_trip() {
         for round in 0..PAIRED_ROUNDS + 20 {
             let begun = Instant::now();
             for _ in 0..PAIRED_BATCH {
-                bare.send(Message::text("p")).await.unwrap();
-                std::hint::black_box(bare.next().await.unwrap().unwrap());
+                bare_round_trip(&mut bare).await;
             }
             let bare_one = begun.elapsed().as_secs_f64() * 1e6 / f64::from(PAIRED_BATCH);
             let begun = Instant::now();
             for _ in 0..PAIRED_BATCH {
-                manager.send_text("p").await.unwrap();
-                done.notified().await;
+                manager_round_trip(&manager, &done).await;
             }
             let manager_one = begun.elapsed().as_secs_f64() * 1e6 / f64::from(PAIRED_BATCH);
             // The first rounds warm up both sides.
@@ -331,7 +337,7 @@ criterion_group!(benches, throughput, round_trip, stop);
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
-    if benches::paired_requested("ws_round_trip/paired") {
+    if benches::check_requested("ws_round_trip/paired") {
         paired_round_trip();
     }
 }

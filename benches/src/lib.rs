@@ -1,9 +1,16 @@
 //! Helpers shared by the benchmarks in `benches/`.
 
-/// Whether the command line asks for a paired check named `check`: not when listing or
-/// testing, and only if every name filter (criterion's positional argument) is absent or is a
-/// part of `check`.
-pub fn paired_requested(check: &str) -> bool {
+/// Whether this is a measuring run (`cargo bench`), not `--list` or a test-mode run.
+pub fn bench_mode() -> bool {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    args.iter().any(|arg| arg == "--bench")
+        && !args.iter().any(|arg| arg == "--list" || arg == "--test")
+}
+
+/// Whether the command line asks for the check named `check` that a bench runs after
+/// criterion: only under `cargo bench` (not `--list`, not test mode), and only if every name
+/// filter (criterion's positional argument) is absent or is a part of `check`.
+pub fn check_requested(check: &str) -> bool {
     const TAKES_VALUE: [&str; 14] = [
         "--warm-up-time",
         "--measurement-time",
@@ -20,10 +27,10 @@ pub fn paired_requested(check: &str) -> bool {
         "--output-format",
         "--plotting-backend",
     ];
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|arg| arg == "--list" || arg == "--test") {
+    if !bench_mode() {
         return false;
     }
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let mut filters = args.iter().enumerate().filter(|(i, arg)| {
         !arg.starts_with('-') && (*i == 0 || !TAKES_VALUE.contains(&args[i - 1].as_str()))
     });
