@@ -305,16 +305,15 @@ async fn stopping_while_threads_publish_ends_every_subscriber_and_accounts_for_e
                 let published_tx = published_tx.clone();
                 std::thread::spawn(move || {
                     let mut attempts = 0u64;
-                    let mut first_rejection_seen = false;
-                    // Publish until well after the stop.
+                    // The stop closes the streams one after the other: publish until both
+                    // have refused, then on for a while.
+                    let (mut trades_refused, mut ticker_refused) = (false, false);
                     let mut after_stop = 0;
                     while after_stop < 1000 {
                         attempts += 1;
-                        let accepted = trades.publish(attempts) & ticker.publish(attempts);
-                        if !accepted {
-                            first_rejection_seen = true;
-                        }
-                        if first_rejection_seen {
+                        trades_refused |= !trades.publish(attempts);
+                        ticker_refused |= !ticker.publish(attempts);
+                        if trades_refused && ticker_refused {
                             after_stop += 1;
                         }
                         if attempts == 1 {
