@@ -101,3 +101,45 @@ impl fmt::Debug for TaskError {
         fmt::Debug::fmt(&self.0, f)
     }
 }
+
+/// A dependency that [`DependencyAwareShutdown::add_dependency`](crate::DependencyAwareShutdown::add_dependency)
+/// cannot honour.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DependencyError {
+    /// An id from another orchestrator.
+    #[error("unknown resource id {0:?}")]
+    UnknownResource(crate::ResourceId),
+    /// `user` would have to stop after `used`, which its priority forbids.
+    #[error(
+        "'{user}' ({user_priority}) uses '{used}' ({used_priority}): the user must not stop after what it uses"
+    )]
+    PriorityConflict {
+        /// The resource that uses the other.
+        user: String,
+        /// Its priority.
+        user_priority: crate::ShutdownPriority,
+        /// The resource used.
+        used: String,
+        /// Its priority.
+        used_priority: crate::ShutdownPriority,
+    },
+    /// The dependency would close a cycle.
+    #[error("dependency '{user}' uses '{used}' would create a cycle")]
+    Cycle {
+        /// The resource that uses the other.
+        user: String,
+        /// The resource used.
+        used: String,
+    },
+}
+
+/// Why [`DependencyAwareShutdown::start_all`](crate::DependencyAwareShutdown::start_all)
+/// failed; everything it had started was stopped again (in shutdown order) before it returned.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("start failed: {}", .failures.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+pub struct StartAllError {
+    /// The resources that failed to start.
+    pub failures: Vec<StartError>,
+    /// The report of stopping what had started.
+    pub rollback: crate::ShutdownReport,
+}

@@ -73,12 +73,12 @@ mod watchdog;
 pub mod testing;
 
 pub use backoff::Backoff;
-pub use error::{BoxError, SpawnError, StartError, TaskError, TransitionError};
+pub use error::{
+    BoxError, DependencyError, SpawnError, StartAllError, StartError, TaskError, TransitionError,
+};
 pub use lifecycle::{Lifecycle, LifecycleBuilder, StartContext, StopContext};
 pub use metrics::{MetricsSnapshot, metrics};
-pub use orchestrator::{
-    DependencyAwareShutdown, DependencyError, InFlightStop, ResourceId, StartAllError,
-};
+pub use orchestrator::{DependencyAwareShutdown, InFlightStop, ResourceId};
 pub use priority::ShutdownPriority;
 pub use resource::{AsyncResource, BoxFuture};
 pub use resource_group::ResourceGroup;

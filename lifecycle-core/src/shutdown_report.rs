@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::priority::ShutdownPriority;
-use crate::stop_report::{StopOutcome, StopReport};
+use crate::stop_report::{StopOutcome, StopReport, task_notes};
 
 /// One resource's part in an orchestrated shutdown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,10 @@ pub struct ResourceReport {
     pub outcome: StopOutcome,
     /// Its own report; `None` if its stop did not return by the deadline (abandoned).
     pub report: Option<StopReport>,
+    /// Users of this resource (in its phase) whose stop had not returned when this resource's
+    /// stop began: they overran their share of the phase, so the order "users first" was
+    /// broken for them. Empty when the order held.
+    pub stopped_before_users: Vec<Arc<str>>,
 }
 
 impl ResourceReport {
@@ -87,6 +91,13 @@ impl ShutdownReport {
     pub fn abandoned(&self) -> impl Iterator<Item = &ResourceReport> {
         self.resources().filter(|r| r.abandoned())
     }
+
+    /// Resources whose stop began before one of their users had returned (the dependency
+    /// order was broken because the user overran its share of the phase).
+    pub fn broken_orderings(&self) -> impl Iterator<Item = &ResourceReport> {
+        self.resources()
+            .filter(|r| !r.stopped_before_users.is_empty())
+    }
 }
 
 fn ms(d: Duration) -> String {
@@ -119,17 +130,36 @@ fn notes_of(report: &StopReport) -> String {
     }
     notes.extend(report.details.errors.iter().map(|e| format!("error: {e}")));
     if let Some(tasks) = &report.tasks {
-        notes.extend(
-            tasks
-                .stuck()
-                .map(|t| format!("stuck task '{}' ({})", t.name, t.outcome)),
-        );
+        notes.extend(task_notes(tasks));
     }
     notes.join("; ")
 }
 
+/// The note of a resource whose stop began before some of its users returned.
+fn broken_order_note(users: &[Arc<str>]) -> Option<String> {
+    if users.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = users.iter().map(|u| format!("'{u}'")).collect();
+    let (noun, verb) = if users.len() == 1 {
+        ("user", "overran its")
+    } else {
+        ("users", "overran their")
+    };
+    Some(format!(
+        "stopped before its {noun} {} returned (the {noun} {verb} share of the phase)",
+        names.join(", ")
+    ))
+}
+
 /// A stop report's row (its own tasks and messages) and, indented below, its children's.
-fn push_rows(rows: &mut Vec<Row>, phase: &'static str, depth: usize, report: &StopReport) {
+fn push_rows(
+    rows: &mut Vec<Row>,
+    phase: &'static str,
+    depth: usize,
+    report: &StopReport,
+    extra_note: Option<String>,
+) {
     let (stopped, finished, aborted, stuck) = report
         .tasks
         .as_ref()
@@ -157,10 +187,14 @@ fn push_rows(rows: &mut Vec<Row>, phase: &'static str, depth: usize, report: &St
         aborted,
         stuck,
         dropped: report.details.messages_dropped,
-        notes: notes_of(report),
+        notes: extra_note
+            .into_iter()
+            .chain(Some(notes_of(report)).filter(|n| !n.is_empty()))
+            .collect::<Vec<_>>()
+            .join("; "),
     });
     for child in &report.details.children {
-        push_rows(rows, phase, depth + 1, child);
+        push_rows(rows, phase, depth + 1, child, None);
     }
 }
 
@@ -179,8 +213,11 @@ impl fmt::Display for ShutdownReport {
         let mut rows = Vec::new();
         for phase in &self.phases {
             for r in &phase.resources {
+                let broken_order = broken_order_note(&r.stopped_before_users);
                 match &r.report {
-                    Some(report) => push_rows(&mut rows, phase.priority.as_str(), 0, report),
+                    Some(report) => {
+                        push_rows(&mut rows, phase.priority.as_str(), 0, report, broken_order);
+                    }
                     None => rows.push(Row {
                         phase: phase.priority.as_str(),
                         name: r.name.to_string(),
@@ -191,7 +228,11 @@ impl fmt::Display for ShutdownReport {
                         aborted: 0,
                         stuck: 0,
                         dropped: 0,
-                        notes: "did not return by the deadline: abandoned".to_owned(),
+                        notes: broken_order
+                            .into_iter()
+                            .chain(Some("did not return by the deadline: abandoned".to_owned()))
+                            .collect::<Vec<_>>()
+                            .join("; "),
                     }),
                 }
             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::state::FailureCause;
-use crate::task_report::TaskShutdownReport;
+use crate::task_report::{TaskOutcome, TaskShutdownReport};
 
 /// How a stop ended, from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -225,6 +225,42 @@ impl fmt::Display for StopReport {
         for error in &self.details.errors {
             write!(f, "; error: {error}")?;
         }
+        if let Some(tasks) = &self.tasks {
+            for note in task_notes(tasks) {
+                write!(f, "; {note}")?;
+            }
+        }
         Ok(())
+    }
+}
+
+/// The longest task message a note shows; longer ones are cut at a character boundary.
+const MAX_NOTE_MESSAGE_CHARS: usize = 160;
+
+/// One note per task that failed, panicked or is stuck, naming it and (bounded) its message.
+pub(crate) fn task_notes(tasks: &TaskShutdownReport) -> impl Iterator<Item = String> + '_ {
+    tasks.records.iter().filter_map(|record| {
+        let what = match &record.outcome {
+            TaskOutcome::Panicked(message) => format!("panicked: {}", bounded(message)),
+            TaskOutcome::Failed(message) => format!("failed: {}", bounded(message)),
+            TaskOutcome::Stuck { .. } => record.outcome.to_string(),
+            TaskOutcome::Aborted | TaskOutcome::Finished | TaskOutcome::StoppedCooperatively => {
+                return None;
+            }
+        };
+        let kind = if matches!(record.outcome, TaskOutcome::Stuck { .. }) {
+            "stuck task"
+        } else {
+            "task"
+        };
+        Some(format!("{kind} '{}' {} ({what})", record.name, record.id))
+    })
+}
+
+/// `message` cut to [`MAX_NOTE_MESSAGE_CHARS`] characters, with an ellipsis if cut.
+fn bounded(message: &str) -> String {
+    match message.char_indices().nth(MAX_NOTE_MESSAGE_CHARS) {
+        None => message.to_owned(),
+        Some((cut, _)) => format!("{}…", &message[..cut]),
     }
 }
