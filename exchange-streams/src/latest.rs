@@ -234,6 +234,9 @@ impl<T: Clone + Send + Sync + 'static> LatestReceiver<T> {
         };
         match rx.has_changed() {
             Ok(true) => take(rx, &mut self.last_seq, &self.stats),
+            // Nothing new: after the close that means the end (the last value was taken).
+            // (The atomic flag first: the slot's lock is only taken once the stream closed.)
+            Ok(false) if self.stats.is_closed() && rx.borrow().closed => Err(TryRecvError::Ended),
             Ok(false) => Err(TryRecvError::Empty),
             Err(_) => Err(TryRecvError::Ended),
         }
@@ -260,14 +263,16 @@ impl<T: Clone + Send + Sync + 'static> LatestReceiver<T> {
     }
 }
 
-/// Reads the current slot, marking it seen: the value, or `Ended` if the stream closed.
+/// Reads the current slot, marking it seen: the value this subscriber has not seen yet (also
+/// after the stream closed: a subscriber that is behind gets the last value before the end), or
+/// `Ended` once it has seen the last value of a closed stream.
 fn take<T: Clone>(
     rx: &mut watch::Receiver<LatestSlot<T>>,
     last_seq: &mut Option<u64>,
     stats: &StreamStats,
 ) -> Result<T, TryRecvError> {
     let slot = rx.borrow_and_update();
-    if slot.closed {
+    if slot.closed && *last_seq == Some(slot.seq) {
         return Err(TryRecvError::Ended);
     }
     if let Some(last) = *last_seq {

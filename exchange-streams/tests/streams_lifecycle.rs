@@ -77,8 +77,8 @@ async fn every_subscriber_ends_on_stop_after_receiving_what_was_published_before
             assert_eq!(reader.await.unwrap(), (1..=100).collect::<Vec<u64>>());
         }
         for reader in latest_readers {
-            // Each saw some values and ended; the last one it saw was the final one or earlier.
-            assert!(reader.await.unwrap().is_some_and(|last| last <= 100));
+            // Each saw some values and ended, the final one last.
+            assert_eq!(reader.await.unwrap(), Some(100));
         }
         assert_eq!(streams.active_subscriptions(), 0);
     })
@@ -272,7 +272,7 @@ async fn a_full_cycle_leaks_no_task() {
         for task in waiting {
             let (fill, book) = task.await.unwrap();
             assert_eq!(fill, Some(Ok(1)));
-            assert!(matches!(book, Some(Ok(1)) | None));
+            assert_eq!(book, Some(Ok(1)));
         }
         assert_eq!(streams.active_subscriptions(), 0);
         baseline.assert_back(Duration::from_secs(2)).await;
@@ -343,6 +343,49 @@ async fn stopping_while_threads_publish_ends_every_subscriber_and_accounts_for_e
                 "{counters:?}"
             );
         }
+    })
+    .await;
+}
+
+/// A latest-value subscriber that is behind when the streams stop gets the last value, then
+/// the end: `u64` and `String` alike, behind by many values or never read at all.
+#[tokio::test]
+async fn a_latest_subscriber_behind_at_stop_gets_the_last_value_then_ends() {
+    bounded(async {
+        let streams = ObservableStreams::new("streams");
+        let counter = streams.latest::<u64>("counter", 0).unwrap();
+        let label = streams.latest::<String>("label", "initial".to_owned()).unwrap();
+        let untouched = streams.latest::<String>("untouched", "only".to_owned()).unwrap();
+        streams.start().await.unwrap();
+        let mut counter_behind = streams.subscribe_tracked::<u64>("counter").unwrap();
+        assert_eq!(counter_behind.next().await, Some(Ok(0)));
+        let mut counter_never_read = streams.subscribe_tracked::<u64>("counter").unwrap();
+        let mut label_behind = streams.subscribe_tracked::<String>("label").unwrap();
+        assert_eq!(label_behind.next().await, Some(Ok("initial".to_owned())));
+        let mut label_never_read = streams.subscribe_tracked::<String>("label").unwrap();
+        let mut untouched_never_read = streams.subscribe_tracked::<String>("untouched").unwrap();
+        for value in 1..=100u64 {
+            assert!(counter.publish(value));
+            assert!(label.publish(format!("v{value}")));
+        }
+        drop(untouched);
+
+        let report = streams.stop_within(Duration::from_secs(1)).await;
+        assert!(report.is_clean(), "{report}");
+
+        assert_eq!(counter_behind.next().await, Some(Ok(100)));
+        assert_eq!(counter_behind.next().await, None);
+        assert_eq!(counter_never_read.next().await, Some(Ok(100)));
+        assert_eq!(counter_never_read.next().await, None);
+        assert_eq!(label_behind.next().await, Some(Ok("v100".to_owned())));
+        assert_eq!(label_behind.next().await, None);
+        assert_eq!(label_never_read.next().await, Some(Ok("v100".to_owned())));
+        assert_eq!(label_never_read.next().await, None);
+        assert_eq!(untouched_never_read.next().await, Some(Ok("only".to_owned())));
+        assert_eq!(untouched_never_read.next().await, None);
+        // An up-to-date subscriber simply ends.
+        let mut up_to_date = counter_behind;
+        assert_eq!(up_to_date.next().await, None);
     })
     .await;
 }
