@@ -144,7 +144,12 @@ async fn local_books_follow_the_venue_through_a_forced_reconnect() {
         assert!(ws.stop(deadline).await.is_clean());
         assert!(tasks.shutdown(deadline).await.is_clean());
         assert!(streams.stop(deadline).await.is_clean());
-        assert!(tickers.next().await.is_none());
+        // A ticker subscriber behind at the stop gets the last value, then the end.
+        let mut after_stop = 0;
+        while tickers.next().await.is_some() {
+            after_stop += 1;
+        }
+        assert!(after_stop <= 1, "{after_stop} values after the stop");
         assert!(rest.stop(deadline).await.is_clean());
         assert!(limiter.stop(deadline).await.is_clean());
         drop((ws, tasks, rest, limiter, market));

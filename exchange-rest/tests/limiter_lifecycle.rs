@@ -132,3 +132,48 @@ async fn stop_racing_with_many_waiters_leaves_none_behind() {
     .await
     .expect("timed out");
 }
+
+#[tokio::test]
+async fn nothing_is_granted_once_the_state_says_stopping() {
+    timeout(Duration::from_secs(10), async {
+        let mut config = RateLimiterConfig::new("rate_limiter.test");
+        let ip = config
+            .add(BucketSpec::new(
+                "ip",
+                Scope::Ip,
+                100,
+                Duration::from_secs(10),
+            ))
+            .unwrap();
+        let limiter = Arc::new(RateLimiter::new(config));
+        let draw = limiter.draw(&[(ip, 1)]).unwrap();
+        limiter.start().await.unwrap();
+        limiter.try_acquire(&draw).unwrap();
+
+        let stop = limiter.stop_within(Duration::from_secs(1));
+        let mut stop = std::pin::pin!(stop);
+        // The stop's first poll moves the state to Stopping; its own task has not run yet.
+        let mut first = Some(stop.as_mut());
+        std::future::poll_fn(|cx| {
+            if let Some(stop) = first.take() {
+                let _ = stop.poll(cx);
+            }
+            std::task::Poll::Ready(())
+        })
+        .await;
+        assert_eq!(limiter.state(), LifecycleState::Stopping);
+        assert_eq!(limiter.try_acquire(&draw), Err(AcquireError::Closed));
+        assert_eq!(
+            limiter
+                .acquire(&draw, Instant::now() + Duration::from_secs(1))
+                .await
+                .map(|_| ()),
+            Err(AcquireError::Closed)
+        );
+        let report = stop.await;
+        assert!(report.is_clean(), "{report}");
+        assert_eq!(limiter.stats().granted, 1);
+    })
+    .await
+    .unwrap();
+}

@@ -354,8 +354,12 @@ async fn a_latest_subscriber_behind_at_stop_gets_the_last_value_then_ends() {
     bounded(async {
         let streams = ObservableStreams::new("streams");
         let counter = streams.latest::<u64>("counter", 0).unwrap();
-        let label = streams.latest::<String>("label", "initial".to_owned()).unwrap();
-        let untouched = streams.latest::<String>("untouched", "only".to_owned()).unwrap();
+        let label = streams
+            .latest::<String>("label", "initial".to_owned())
+            .unwrap();
+        let untouched = streams
+            .latest::<String>("untouched", "only".to_owned())
+            .unwrap();
         streams.start().await.unwrap();
         let mut counter_behind = streams.subscribe_tracked::<u64>("counter").unwrap();
         assert_eq!(counter_behind.next().await, Some(Ok(0)));
@@ -381,7 +385,10 @@ async fn a_latest_subscriber_behind_at_stop_gets_the_last_value_then_ends() {
         assert_eq!(label_behind.next().await, None);
         assert_eq!(label_never_read.next().await, Some(Ok("v100".to_owned())));
         assert_eq!(label_never_read.next().await, None);
-        assert_eq!(untouched_never_read.next().await, Some(Ok("only".to_owned())));
+        assert_eq!(
+            untouched_never_read.next().await,
+            Some(Ok("only".to_owned()))
+        );
         assert_eq!(untouched_never_read.next().await, None);
         // An up-to-date subscriber simply ends.
         let mut up_to_date = counter_behind;

@@ -250,3 +250,57 @@ async fn concurrent_and_repeated_stops_share_one_report() {
     })
     .await;
 }
+
+/// Polls `future` exactly once.
+async fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) {
+    let mut future = Some(future);
+    std::future::poll_fn(|cx| {
+        if let Some(future) = future.take() {
+            let _ = future.poll(cx);
+        }
+        std::task::Poll::Ready(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn nothing_is_sent_once_the_state_says_stopping() {
+    bounded(async {
+        let mut server = WsServer::start().await;
+        let config = test_config(&server.url);
+        let (manager, mut ws) = connected(&mut server, config).await;
+        manager.try_send_text("before").unwrap();
+        assert_eq!(next_text(&mut ws).await.as_deref(), Some("before"));
+
+        let stop = manager.stop_within(Duration::from_secs(2));
+        let mut stop = std::pin::pin!(stop);
+        // The stop's first poll moves the state to Stopping; its own task has not run yet.
+        poll_once(stop.as_mut()).await;
+        assert_eq!(manager.state(), LifecycleState::Stopping);
+        assert!(matches!(
+            manager.try_send_text("late-try"),
+            Err(exchange_ws::SendError::Closed(_))
+        ));
+        assert!(matches!(
+            manager.send_text("late-send").await,
+            Err(exchange_ws::SendError::Closed(_))
+        ));
+        assert!(matches!(
+            manager
+                .send_binary(Bytes::from_static(b"late-binary"))
+                .await,
+            Err(exchange_ws::SendError::Closed(_))
+        ));
+        let peer = tokio::spawn(async move {
+            let mut texts = Vec::new();
+            while let Some(text) = next_text(&mut ws).await {
+                texts.push(text);
+            }
+            texts
+        });
+        let report = stop.await;
+        assert_eq!(report.outcome, StopOutcome::Clean, "{report}");
+        assert_eq!(peer.await.unwrap(), Vec::<String>::new());
+    })
+    .await;
+}

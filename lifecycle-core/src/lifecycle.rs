@@ -20,16 +20,30 @@ use crate::task_manager::{TaskManager, TaskSpawner};
 use crate::task_report::TaskShutdownReport;
 
 type RollbackStep = (String, Pin<Box<dyn Future<Output = ()> + Send>>);
+type ClosingHook = Box<dyn Fn() + Send + Sync>;
+
+/// The most a stop keeps back from its work to hand its report over by the caller's deadline:
+/// a tenth of the time, at most this. Enough for a loaded machine to deliver the report (say,
+/// the names of orders that could not be confirmed) before the caller stops waiting.
+const REPORT_HANDOFF: Duration = Duration::from_millis(50);
 
 /// Builds a [`Lifecycle`] with custom timings.
-#[derive(Debug)]
 #[must_use]
 pub struct LifecycleBuilder {
     name: Arc<str>,
     grace: Duration,
     abort_wait: Duration,
     rollback_timeout: Duration,
+    on_stopping: Option<ClosingHook>,
 }
+
+impl fmt::Debug for ClosingHookDebug<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(..)" } else { "None" })
+    }
+}
+
+struct ClosingHookDebug<'a>(&'a Option<ClosingHook>);
 
 impl LifecycleBuilder {
     /// Grace period for the component's tasks between the signal and abort (default 500 ms,
@@ -48,6 +62,15 @@ impl LifecycleBuilder {
     /// Time allowed for undoing a failed start (default 5 s).
     pub fn rollback_timeout(mut self, timeout: Duration) -> Self {
         self.rollback_timeout = timeout;
+        self
+    }
+
+    /// Runs `close` synchronously at the moment the state becomes `Stopping`, before the stop
+    /// hook's task is even spawned: the place to refuse new work (close a queue, stop
+    /// admitting orders, fail waiters with `Closed`), so nothing is accepted once the state
+    /// says `Stopping`. Keep it short and non-blocking; it runs on the caller of `stop`.
+    pub fn on_stopping(mut self, close: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_stopping = Some(Box::new(close));
         self
     }
 
@@ -73,9 +96,23 @@ impl LifecycleBuilder {
                 tasks,
                 start_gate: tokio::sync::Mutex::new(()),
                 report,
+                partial_children: Mutex::new(Vec::new()),
                 rollback_timeout: self.rollback_timeout,
+                on_stopping: self.on_stopping,
             }),
         }
+    }
+}
+
+impl fmt::Debug for LifecycleBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LifecycleBuilder")
+            .field("name", &self.name)
+            .field("grace", &self.grace)
+            .field("abort_wait", &self.abort_wait)
+            .field("rollback_timeout", &self.rollback_timeout)
+            .field("on_stopping", &ClosingHookDebug(&self.on_stopping))
+            .finish()
     }
 }
 
@@ -104,7 +141,11 @@ struct Shared {
     tasks: TaskManager,
     start_gate: tokio::sync::Mutex<()>,
     report: watch::Sender<Option<StopReport>>,
+    /// Sub-components' reports recorded while the stop runs, so they survive a stop that runs
+    /// out of time.
+    partial_children: Mutex<Vec<StopReport>>,
     rollback_timeout: Duration,
+    on_stopping: Option<ClosingHook>,
 }
 
 impl fmt::Debug for Lifecycle {
@@ -180,9 +221,17 @@ impl fmt::Debug for StopContext {
 }
 
 impl StopContext {
-    /// The deadline the whole stop must meet.
+    /// The deadline the stop's work must meet: a little before the caller's, so the report
+    /// is handed over in time.
     pub fn deadline(&self) -> Instant {
         self.deadline
+    }
+
+    /// Records a sub-component's report as soon as it is known. If the hook then runs out of
+    /// time, the stop's report still carries it (a hook that returns replaces these with the
+    /// children of the details it returns).
+    pub fn record_child(&self, report: StopReport) {
+        lock(&self.shared.partial_children).push(report);
     }
 
     /// The signal the component's tasks select on (already triggered when the hook runs).
@@ -219,6 +268,7 @@ impl Lifecycle {
             grace: Duration::from_millis(500),
             abort_wait: Duration::from_millis(50),
             rollback_timeout: Duration::from_secs(5),
+            on_stopping: None,
         }
     }
 
@@ -369,13 +419,13 @@ impl Lifecycle {
                             component = self.name(),
                             "stop overrode a start that did not finish"
                         );
-                        self.spawn_stop(deadline, begun, hook.take());
+                        self.begin_stopping(deadline, begun, hook.take());
                         break;
                     }
                 }
                 from @ (StateTag::Running | StateTag::Failed) => {
                     if state.transition(from, StateTag::Stopping).is_ok() {
-                        self.spawn_stop(deadline, begun, hook.take());
+                        self.begin_stopping(deadline, begun, hook.take());
                         break;
                     }
                 }
@@ -384,16 +434,30 @@ impl Lifecycle {
         self.await_report(deadline, begun).await
     }
 
-    fn spawn_stop<H, F>(&self, deadline: Instant, begun: Instant, hook: Option<H>)
+    /// Right after the move to `Stopping`: closes synchronously (the tasks' signal, the
+    /// manager, the component's `on_stopping`), then runs the rest of the stop in its own task.
+    fn begin_stopping<H, F>(&self, caller_deadline: Instant, begun: Instant, hook: Option<H>)
     where
         H: FnOnce(StopContext) -> F + Send + 'static,
         F: Future<Output = StopDetails> + Send + 'static,
     {
         let shared = self.shared.clone();
         tracing::info!(component = self.name(), "component stopping");
+        // The work ends a little before the caller's deadline, so the report is in by then.
+        let handoff = (caller_deadline.saturating_duration_since(begun) / 10).min(REPORT_HANDOFF);
+        let deadline = caller_deadline - handoff;
+        // Tasks learn the stop and, through `grace_deadline`, by when they must be done.
+        shared.tasks.begin_shutdown(deadline);
+        if let Some(close) = &shared.on_stopping
+            && let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(close))
+        {
+            tracing::error!(
+                component = self.name(),
+                panic = crate::task_result::panic_message(&*panic),
+                "on_stopping hook panicked"
+            );
+        }
         tokio::spawn(async move {
-            // Tasks learn the stop and, through `grace_deadline`, by when they must be done.
-            shared.tasks.begin_shutdown(deadline);
             let tasks_report = Arc::new(Mutex::new(None));
             let mut details = StopDetails::new();
             let mut deadline_exceeded = false;
@@ -405,12 +469,16 @@ impl Lifecycle {
                 };
                 match tokio::time::timeout_at(deadline, CatchUnwind::new(hook(ctx))).await {
                     Ok(Ok(hook_details)) => details = hook_details,
-                    Ok(Err(panic)) => details.errors.push(format!("stop hook panicked: {panic}")),
+                    Ok(Err(panic)) => {
+                        details.errors.push(format!("stop hook panicked: {panic}"));
+                        details.children = std::mem::take(&mut *lock(&shared.partial_children));
+                    }
                     Err(_) => {
                         deadline_exceeded = true;
                         details
                             .errors
                             .push("stop hook did not finish by the deadline".to_owned());
+                        details.children = std::mem::take(&mut *lock(&shared.partial_children));
                     }
                 }
             }
@@ -454,7 +522,7 @@ impl Lifecycle {
         }
         // The stop is still running at the deadline: report what is known.
         let still_running = self.shared.tasks.running_tasks();
-        let details = StopDetails::new().error(format!(
+        let mut details = StopDetails::new().error(format!(
             "stop still in progress at the deadline; {} task(s) running: {}",
             still_running.len(),
             still_running
@@ -463,6 +531,7 @@ impl Lifecycle {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+        details.children = lock(&self.shared.partial_children).clone();
         StopReport::new(
             self.name(),
             begun.elapsed(),
@@ -472,6 +541,10 @@ impl Lifecycle {
             true,
         )
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Runs the undo steps in reverse and shuts the tasks down, within `deadline`.

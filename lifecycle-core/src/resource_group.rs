@@ -12,8 +12,8 @@ use crate::error::{BoxError, StartError};
 use crate::lifecycle::Lifecycle;
 use crate::orchestrator::DependencyAwareShutdown;
 use crate::resource::{AsyncResource, BoxFuture};
-use crate::shutdown_report::ShutdownReport;
-use crate::state::{LifecycleState, StateWatcher};
+use crate::shutdown_report::ResourceReport;
+use crate::state::{LifecycleState, StateTag, StateWatcher};
 use crate::stop_report::{StopDetails, StopReport};
 
 /// A group of resources that starts and stops as one resource.
@@ -81,26 +81,33 @@ impl ResourceGroup {
         }
     }
 
+    /// The group's state discriminant: one atomic load, for hot paths that must refuse work
+    /// once the group is stopping.
+    #[inline]
+    pub fn state_tag(&self) -> StateTag {
+        self.lifecycle.state_tag()
+    }
+
     /// The members and their order.
     pub fn members(&self) -> &DependencyAwareShutdown {
         &self.members
     }
 }
 
-/// A member's report as a child report: its own stop report, or (abandoned, never started)
-/// one made from the orchestrator's verdict.
-fn member_reports(report: &ShutdownReport) -> impl Iterator<Item = StopReport> + '_ {
-    report.resources().map(|member| match &member.report {
+/// A member's report as a child report: its own stop report, or (abandoned) one made from the
+/// orchestrator's verdict.
+fn member_report(member: &ResourceReport) -> StopReport {
+    match &member.report {
         Some(stop) => stop.clone(),
-        None => StopReport {
-            component: member.name.clone(),
-            duration: member.duration,
-            outcome: member.outcome,
-            prior_failure: None,
-            tasks: None,
-            details: StopDetails::default(),
-        },
-    })
+        None => StopReport::new(
+            member.name.clone(),
+            member.duration,
+            None,
+            None,
+            StopDetails::new().error("did not return by the deadline: abandoned"),
+            true,
+        ),
+    }
 }
 
 impl AsyncResource for ResourceGroup {
@@ -147,11 +154,17 @@ impl AsyncResource for ResourceGroup {
         Box::pin(self.lifecycle.stop(deadline, move |ctx| async move {
             // The watcher goes first, so members stopping is not mistaken for a failure.
             ctx.shutdown_tasks(ctx.deadline()).await;
-            let left = ctx.deadline().saturating_duration_since(Instant::now());
-            // A little slack so the members' report is in before this stop's own deadline.
-            let total = left.saturating_sub(Duration::from_millis(2).min(left / 10));
-            let report = members.shutdown_all(total).await;
-            member_reports(&report).fold(StopDetails::new(), StopDetails::child)
+            // Each member's report is recorded as it comes in: if this stop runs out of time,
+            // the group's report still has the members that finished.
+            let report = members
+                .shutdown_observed(ctx.deadline(), &mut |member| {
+                    ctx.record_child(member_report(member));
+                })
+                .await;
+            report
+                .resources()
+                .map(member_report)
+                .fold(StopDetails::new(), StopDetails::child)
         }))
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::{Behavior, EventLog, Probe, bounded};
 use lifecycle_core::{
     AsyncResource, Lifecycle, LifecycleState, StartError, StateTag, StopDetails, StopOutcome,
+    StopReport,
 };
 use tokio::time::Instant;
 
@@ -282,6 +283,103 @@ async fn dropping_a_running_resource_aborts_its_tasks() {
         drop(lifecycle);
         // The task was aborted: its sender is gone.
         assert_eq!(rx.recv().await, None);
+    })
+    .await;
+}
+
+/// Polls `future` exactly once.
+async fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) {
+    let mut future = Some(future);
+    std::future::poll_fn(|cx| {
+        if let Some(future) = future.take() {
+            let _ = future.poll(cx);
+        }
+        std::task::Poll::Ready(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_component_closes_at_the_very_move_to_stopping() {
+    bounded(async {
+        let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let closing = closed.clone();
+        let lifecycle = Lifecycle::builder("closing")
+            .on_stopping(move || closing.store(true, std::sync::atomic::Ordering::SeqCst))
+            .build();
+        lifecycle.start(|_| async { Ok(()) }).await.unwrap();
+        assert!(!lifecycle.tasks().is_shutting_down());
+        let hook_saw_closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let saw = hook_saw_closed.clone();
+        let flag = closed.clone();
+        let stop = lifecycle.stop(
+            Instant::now() + Duration::from_secs(1),
+            move |_| async move {
+                saw.store(
+                    flag.load(std::sync::atomic::Ordering::SeqCst),
+                    std::sync::atomic::Ordering::SeqCst,
+                );
+                StopDetails::new()
+            },
+        );
+        let mut stop = std::pin::pin!(stop);
+        poll_once(stop.as_mut()).await;
+        // Before the stop's own task ran: the state, the signal, the manager and the
+        // component's own closing all say "stopping".
+        assert_eq!(lifecycle.state(), LifecycleState::Stopping);
+        assert!(closed.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(lifecycle.tasks().signal().is_triggered());
+        assert!(lifecycle.tasks().is_shutting_down());
+        assert!(lifecycle.tasks().spawn("late", async {}).is_err());
+        let report = stop.await;
+        assert!(report.is_clean(), "{report}");
+        assert!(hook_saw_closed.load(std::sync::atomic::Ordering::SeqCst));
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hook_that_overruns_still_hands_its_report_in_with_the_children_it_recorded() {
+    bounded(async {
+        let lifecycle = Lifecycle::new("parent");
+        lifecycle.start(|_| async { Ok(()) }).await.unwrap();
+        let begun = Instant::now();
+        let deadline = begun + Duration::from_millis(400);
+        let report = lifecycle
+            .stop(deadline, move |ctx| async move {
+                // The hook's deadline keeps back time to hand the report over.
+                assert!(ctx.deadline() < deadline);
+                ctx.record_child(StopReport::new(
+                    "child",
+                    Duration::from_millis(1),
+                    None,
+                    None,
+                    StopDetails::new().counter("orders_unconfirmed", 2),
+                    false,
+                ));
+                std::future::pending::<()>().await;
+                StopDetails::new()
+            })
+            .await;
+        assert!(begun.elapsed() <= Duration::from_millis(400));
+        // The stop's own report (not the caller's "still in progress" one), with the child.
+        assert!(
+            report
+                .details
+                .errors
+                .iter()
+                .any(|e| e == "stop hook did not finish by the deadline"),
+            "{report:?}"
+        );
+        assert!(report.tasks.is_some(), "{report:?}");
+        let children: Vec<&str> = report
+            .details
+            .children
+            .iter()
+            .map(|c| &*c.component)
+            .collect();
+        assert_eq!(children, ["child"]);
+        assert_eq!(report.outcome, StopOutcome::Incomplete);
     })
     .await;
 }

@@ -8,7 +8,7 @@ use exchange_ws::{WebSocketConfig, WebSocketManager};
 use futures::future::join_all;
 use lifecycle_core::{
     AsyncResource, BoxFuture, DependencyAwareShutdown, LifecycleState, ResourceGroup,
-    ShutdownPriority, StartError, StateWatcher, StopReport,
+    ShutdownPriority, StartError, StateTag, StateWatcher, StopReport,
 };
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -264,6 +264,11 @@ impl PrivateCompositeExchange {
                 price
             }
         };
+        // Refused from the moment the exchange says `Stopping` (its order guard is told a
+        // moment later, when the exchange's stop reaches it).
+        if self.group.state_tag() != StateTag::Running {
+            return Err(ExchangeError::NotRunning(self.group.name().to_owned()));
+        }
         let _placement = self.guard.begin_placement()?;
         let id = self.ids.next_id();
         let rounded = OrderRequest {

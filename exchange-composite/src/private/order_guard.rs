@@ -25,9 +25,6 @@ use crate::markets::Markets;
 use crate::retry::retry_transient;
 use crate::venue::{OrderKey, Venue};
 
-/// Time the stop keeps back from its sweep to deliver its report by the deadline.
-const REPORT_RESERVE: Duration = Duration::from_millis(50);
-
 /// An order we placed that may still be open.
 #[derive(Debug, Clone)]
 struct Tracked {
@@ -110,22 +107,25 @@ impl OrderGuard {
         reconcile_timeout: Duration,
         retry_interval: Duration,
     ) -> Self {
-        Self {
-            lifecycle: Lifecycle::new(name.clone()),
-            core: Arc::new(GuardCore {
-                name,
-                venue,
-                markets,
-                ids,
-                tracked: Mutex::default(),
-                accepting: AtomicBool::new(false),
-                in_flight: AtomicUsize::new(0),
-                landed: Notify::new(),
-                reconcile_timeout,
-                retry_interval,
-                counters: Counters::default(),
-            }),
-        }
+        let core = Arc::new(GuardCore {
+            name: name.clone(),
+            venue,
+            markets,
+            ids,
+            tracked: Mutex::default(),
+            accepting: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            landed: Notify::new(),
+            reconcile_timeout,
+            retry_interval,
+            counters: Counters::default(),
+        });
+        let closing = core.clone();
+        // New orders are refused from the very moment the state says `Stopping`.
+        let lifecycle = Lifecycle::builder(name)
+            .on_stopping(move || closing.accepting.store(false, Ordering::Release))
+            .build();
+        Self { lifecycle, core }
     }
 
     /// Admits one placement, unless the guard is not running or is stopping.
@@ -466,11 +466,9 @@ impl AsyncResource for OrderGuard {
     fn stop(&self, deadline: Instant) -> BoxFuture<'_, StopReport> {
         let guard = self.core.clone();
         Box::pin(self.lifecycle.stop(deadline, move |ctx| async move {
-            guard.accepting.store(false, Ordering::Release);
-            // The sweep ends a little before the deadline: a hook still running at the
-            // deadline is cut off, and its report (naming each unconfirmed order) with it.
-            let left = ctx.deadline().saturating_duration_since(Instant::now());
-            let sweep_deadline = ctx.deadline() - (left / 10).min(REPORT_RESERVE);
+            // Placements were refused from the move to `Stopping` (`on_stopping`); the sweep
+            // may use the whole deadline: the lifecycle keeps the time to hand the report over.
+            let sweep_deadline = ctx.deadline();
             let mut details = StopDetails::new();
             if !guard.placements_landed(sweep_deadline).await {
                 details = details.error("placements still in flight at the deadline");

@@ -223,24 +223,28 @@ impl MexcRestClient {
             .build()
             .map_err(|e| ClientBuildError::Http(e.to_string()))?;
         let recv_window = config.recv_window.as_millis().to_string();
-        Ok(Self {
-            lifecycle: Lifecycle::new(config.name.clone()),
-            inner: Arc::new(Inner {
-                http: Mutex::new(Some(http)),
-                urls,
-                signer,
-                api_key,
-                recv_window,
-                limiter,
-                draws,
-                clock: ServerClock::new(),
-                resync: Notify::new(),
-                in_flight: InFlight::default(),
-                abort: ShutdownSignal::new(),
-                counters: Counters::default(),
-                config,
-            }),
-        })
+        let name = config.name.clone();
+        let inner = Arc::new(Inner {
+            http: Mutex::new(Some(http)),
+            urls,
+            signer,
+            api_key,
+            recv_window,
+            limiter,
+            draws,
+            clock: ServerClock::new(),
+            resync: Notify::new(),
+            in_flight: InFlight::default(),
+            abort: ShutdownSignal::new(),
+            counters: Counters::default(),
+            config,
+        });
+        let closing = inner.clone();
+        // New calls are refused from the very moment the state says `Stopping`.
+        let lifecycle = Lifecycle::builder(name)
+            .on_stopping(move || closing.in_flight.close())
+            .build();
+        Ok(Self { lifecycle, inner })
     }
 
     /// The configuration.
@@ -331,7 +335,7 @@ impl Inner {
     }
 
     async fn stop_calls(&self, deadline: Instant) -> StopDetails {
-        self.in_flight.close();
+        // New calls are refused already (closed at the move to `Stopping`).
         let now = Instant::now();
         let budget = deadline.saturating_duration_since(now);
         // Leave a tenth of the budget to cancel what is still in flight after the drain.

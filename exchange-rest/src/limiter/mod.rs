@@ -13,6 +13,7 @@ mod stats;
 mod window;
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -89,6 +90,8 @@ pub struct RateLimiter {
 struct Shared {
     state: Mutex<LimiterState>,
     epoch: Instant,
+    /// Waiters woken with `Closed` when the limiter began to stop.
+    waiters_closed: AtomicU64,
     config: RateLimiterConfig,
 }
 
@@ -146,14 +149,24 @@ impl RateLimiter {
     /// [`AsyncResource::start`]).
     pub fn new(config: RateLimiterConfig) -> Self {
         let state = LimiterState::new(&config);
-        Self {
-            lifecycle: Lifecycle::new(config.name.clone()),
-            shared: Arc::new(Shared {
-                state: Mutex::new(state),
-                epoch: Instant::now(),
-                config,
-            }),
-        }
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            epoch: Instant::now(),
+            waiters_closed: AtomicU64::new(0),
+            config,
+        });
+        let closing = shared.clone();
+        // Closed at the very moment the state becomes `Stopping`: nothing is granted after it,
+        // and every waiter gets `Closed` at once.
+        let lifecycle = Lifecycle::builder(closing.config.name.clone())
+            .on_stopping(move || {
+                let (woken, _) = closing.close();
+                closing
+                    .waiters_closed
+                    .store(u64::try_from(woken).unwrap_or(u64::MAX), Ordering::Relaxed);
+            })
+            .build();
+        Self { lifecycle, shared }
     }
 
     /// The configuration.
@@ -392,7 +405,9 @@ impl AsyncResource for RateLimiter {
     fn stop(&self, deadline: Instant) -> BoxFuture<'_, StopReport> {
         let shared = self.shared.clone();
         Box::pin(self.lifecycle.stop(deadline, move |_ctx| async move {
-            let (woken, stats) = shared.close();
+            // Closed already (at the move to `Stopping`); this only reads the final counters.
+            let (_, stats) = shared.close();
+            let woken = shared.waiters_closed.load(Ordering::Relaxed);
             let total_wait_ms = u64::try_from(stats.total_wait.as_millis()).unwrap_or(u64::MAX);
             StopDetails::new()
                 .counter("granted", stats.granted)
@@ -400,7 +415,7 @@ impl AsyncResource for RateLimiter {
                 .counter("wait_ms", total_wait_ms)
                 .counter("rejected", stats.rejected)
                 .counter("pauses", stats.pauses)
-                .counter("waiters_closed", u64::try_from(woken).unwrap_or(u64::MAX))
+                .counter("waiters_closed", woken)
         }))
     }
 }
