@@ -183,3 +183,61 @@ async fn abandoned_stops_leave_the_in_flight_list() {
     })
     .await;
 }
+
+/// Found by the property test (seed 1796118503929296607): a phase left with no time at all
+/// launched every dependency level at once, so a used resource stopped before its quick user.
+#[tokio::test(start_paused = true)]
+async fn a_phase_with_no_time_left_still_stops_quick_users_first() {
+    bounded(async {
+        let log = EventLog::default();
+        let mut system = DependencyAwareShutdown::new("no-time");
+        system.set_phase_reserve(0);
+        system.register(Hung::new("hung"), ShutdownPriority::CriticalFirst);
+        let user = system.register(
+            Probe::new("user", &log, Behavior::default()),
+            ShutdownPriority::Medium,
+        );
+        let used = system.register(
+            Probe::new("used", &log, Behavior::default()),
+            ShutdownPriority::Medium,
+        );
+        system.add_dependency(user, used).unwrap();
+        system.start_all().await.unwrap();
+        let report = system.shutdown_all(Duration::from_millis(50)).await;
+        assert_eq!(log.events()[2..], ["stop user", "stop used"]);
+        assert!(report.broken_orderings().next().is_none(), "{report}");
+    })
+    .await;
+}
+
+/// Found by the property test (seed 1796118575052485330): with a small budget the slack past
+/// a phase's end was below tokio's 1 ms timer tick, so a `Lifecycle`-based stop that returned
+/// at its deadline raced the orchestrator's give-up and was reported abandoned.
+#[tokio::test(start_paused = true)]
+async fn a_stop_that_returns_at_its_deadline_is_never_reported_abandoned() {
+    bounded(async {
+        let log = EventLog::default();
+        let mut system = DependencyAwareShutdown::new("small-budget");
+        system.register(Hung::new("hung"), ShutdownPriority::CriticalFirst);
+        let hangs = Behavior {
+            stop_hangs: true,
+            ..Behavior::default()
+        };
+        system.register(
+            Probe::new("slow-hook", &log, hangs),
+            ShutdownPriority::Medium,
+        );
+        system.register(
+            Probe::new("last", &log, Behavior::default()),
+            ShutdownPriority::Cleanup,
+        );
+        system.start_all().await.unwrap();
+        let report = system.shutdown_all(Duration::from_millis(54)).await;
+        let slow = report.resource("slow-hook").unwrap();
+        assert!(!slow.abandoned(), "{report}");
+        assert_eq!(slow.outcome, StopOutcome::Incomplete);
+        assert_eq!(report.resource("last").unwrap().outcome, StopOutcome::Clean);
+        assert_eq!(report.abandoned().count(), 1, "{report}");
+    })
+    .await;
+}

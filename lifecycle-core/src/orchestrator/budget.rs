@@ -17,9 +17,13 @@ pub(super) const CONTRACT_SLACK: Duration = Duration::from_millis(20);
 const REPORT_SLACK: Duration = Duration::from_millis(15);
 
 /// How long a dependency level waits past its users' deadline for their reports (timer
-/// granularity, scheduling) before it breaks the order and begins anyway; at most a quarter of
-/// a level's share.
+/// granularity, scheduling) before it breaks the order and begins anyway: a quarter of a
+/// level's share, at least one timer tick, at most this.
 const ORDER_SLACK: Duration = Duration::from_millis(5);
+
+/// tokio's timers fire on whole milliseconds: two deadlines closer than this may fire in the
+/// same tick, in either order. Every slack that orders two events is at least this.
+const TIMER_RESOLUTION: Duration = Duration::from_millis(1);
 
 /// The default share of the budget reserved for each later phase that has resources.
 pub(super) const DEFAULT_PHASE_RESERVE_PERCENT: u8 = 5;
@@ -66,10 +70,17 @@ impl ShutdownBudget {
             .reserve_per_phase
             .saturating_mul(u32::try_from(later_phases).unwrap_or(u32::MAX));
         let end = self.deadline.checked_sub(reserve).unwrap_or(now).max(now);
+        // Waiting for late reports past the end eats into the next phase's reserve: at most a
+        // quarter of it. The last phase may use the whole report slack.
+        let report_slack = if later_phases == 0 {
+            REPORT_SLACK
+        } else {
+            (self.reserve_per_phase / 4).clamp(TIMER_RESOLUTION, REPORT_SLACK)
+        };
         PhaseWindow {
             begun: now,
             end,
-            wait_limit: (end + REPORT_SLACK).min(self.report_limit).max(now),
+            wait_limit: (end + report_slack).min(self.report_limit).max(now),
             poll_limit: self.poll_limit.max(now),
         }
     }
@@ -111,7 +122,8 @@ impl PhaseWindow {
         let latest_start = if level == 0 {
             self.begun
         } else {
-            self.begun + share * level + ORDER_SLACK.min(share / 4)
+            let slack = (share / 4).clamp(TIMER_RESOLUTION, ORDER_SLACK);
+            (self.begun + share * level + slack).min(self.end.max(self.begun + slack))
         };
         let deadline = if level + 1 == levels {
             self.end
@@ -140,7 +152,11 @@ mod tests {
         );
         let first = budget.phase(begun, 4);
         assert_eq!(first.end, begun + Duration::from_millis(800));
-        assert_eq!(first.wait_limit, begun + Duration::from_millis(815));
+        // Late reports may eat a quarter of the next phase's 50 ms reserve at most.
+        assert_eq!(
+            first.wait_limit,
+            begun + Duration::from_millis(812) + Duration::from_micros(500)
+        );
         let last = budget.phase(begun + Duration::from_millis(990), 0);
         assert_eq!(last.end, begun + Duration::from_secs(1));
         assert_eq!(last.wait_limit, begun + Duration::from_millis(1015));

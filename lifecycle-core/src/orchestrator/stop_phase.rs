@@ -113,8 +113,11 @@ impl StopPhase<'_> {
                 .users_among(member, self.members)
                 .filter(|user| !self.is_reported(*user))
                 .collect();
+            // Past its latest start a member may break the order, but only for users that
+            // have begun (been polled): a quick user still goes first when time is short.
+            let users_begun = unfinished_users.iter().all(|user| self.has_begun(*user));
             if unfinished_users.is_empty()
-                || now >= self.plan[position].latest_start
+                || (now >= self.plan[position].latest_start && users_begun)
                 || now_or_never
             {
                 self.launch(position, now, &unfinished_users);
@@ -289,6 +292,19 @@ impl StopPhase<'_> {
             .iter()
             .position(|m| *m == member)
             .is_some_and(|position| matches!(self.state[position], Member::Reported(_)))
+    }
+
+    /// Whether `member`'s stop was polled at least once (or already returned).
+    fn has_begun(&self, member: usize) -> bool {
+        self.members
+            .iter()
+            .position(|m| *m == member)
+            .is_some_and(|position| {
+                matches!(
+                    self.state[position],
+                    Member::Reported(_) | Member::Stopping { polled: true, .. }
+                )
+            })
     }
 
     fn all_reported(&self) -> bool {

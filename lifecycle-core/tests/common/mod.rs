@@ -4,9 +4,12 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
+    clippy::print_stderr,
     missing_docs,
     unreachable_pub
 )]
+
+pub mod search;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
