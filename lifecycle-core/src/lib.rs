@@ -62,6 +62,7 @@ mod signals;
 mod state;
 mod stop_report;
 mod supervise;
+mod sync;
 mod task_manager;
 mod task_name;
 mod task_report;

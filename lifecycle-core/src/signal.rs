@@ -2,9 +2,8 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::sync::Notify;
+use crate::sync::{AtomicBool, Notify, Ordering};
 
 /// A one-shot shutdown signal: the plan's `shutdown_event`, the role of tokio-util's
 /// `CancellationToken`.

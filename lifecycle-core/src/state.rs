@@ -2,14 +2,14 @@
 //! the [`StateWatcher`] that observes its changes.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::error::TransitionError;
+use crate::sync::{AtomicU8, AtomicU64, Mutex, Ordering, lock};
 
 /// Why a resource entered [`LifecycleState::Failed`].
 ///
@@ -192,7 +192,9 @@ impl fmt::Display for StateTag {
 pub struct StateCell {
     component: Arc<str>,
     tag: AtomicU8,
-    cause: OnceLock<FailureCause>,
+    /// Set, under this lock, by the one `fail` whose transition wins: a reader who sees the
+    /// `Failed` tag and then takes the lock always finds the cause.
+    cause: Mutex<Option<FailureCause>>,
     born: Instant,
     /// Nanoseconds after `born` of the last transition.
     since_nanos: AtomicU64,
@@ -215,7 +217,7 @@ impl StateCell {
         Self {
             component: component.into(),
             tag: AtomicU8::new(StateTag::Created as u8),
-            cause: OnceLock::new(),
+            cause: Mutex::new(None),
             born: Instant::now(),
             since_nanos: AtomicU64::new(0),
             changes,
@@ -248,14 +250,12 @@ impl StateCell {
     /// The cause of the failure, if the component ever failed (it stays readable after the
     /// failed component is stopped).
     pub fn failure(&self) -> Option<FailureCause> {
-        self.cause.get().cloned()
+        lock(&self.cause).clone()
     }
 
     fn recorded_cause(&self) -> FailureCause {
-        // The cause is always recorded before the tag becomes `Failed` (see `fail`).
-        self.cause
-            .get()
-            .cloned()
+        // Recorded under the lock by the `fail` that set the tag (see `fail`).
+        self.failure()
             .unwrap_or_else(|| FailureCause::new("unrecorded failure"))
     }
 
@@ -272,18 +272,36 @@ impl StateCell {
         if to == StateTag::Failed {
             return self.fail(from, FailureCause::new("failed without a recorded cause"));
         }
-        self.cas(from, to)
+        let in_previous = self.cas(from, to)?;
+        let state = match to {
+            StateTag::Created => LifecycleState::Created,
+            StateTag::Starting => LifecycleState::Starting,
+            StateTag::Running => LifecycleState::Running,
+            StateTag::Stopping => LifecycleState::Stopping,
+            StateTag::Stopped => LifecycleState::Stopped,
+            StateTag::Failed => LifecycleState::Failed(self.recorded_cause()),
+        };
+        self.announce(from, to, state, in_previous);
+        Ok(())
     }
 
-    /// Moves `from -> Failed` with `cause`.
+    /// Moves `from -> Failed` with `cause`. Only the failure whose transition happens is
+    /// recorded: a component fails at most once, and a refused `fail` leaves no trace.
     pub fn fail(&self, from: StateTag, cause: FailureCause) -> Result<(), TransitionError> {
         if !from.can_become(StateTag::Failed) {
             return Err(self.invalid(from, StateTag::Failed));
         }
-        // Record first so that a reader who sees `Failed` always finds the cause. Only the first
-        // failure of a component is kept: a component fails at most once.
-        let _ = self.cause.set(cause);
-        self.cas(from, StateTag::Failed)
+        let mut recorded = lock(&self.cause);
+        let in_previous = self.cas(from, StateTag::Failed)?;
+        *recorded = Some(cause.clone());
+        drop(recorded);
+        self.announce(
+            from,
+            StateTag::Failed,
+            LifecycleState::Failed(cause),
+            in_previous,
+        );
+        Ok(())
     }
 
     fn invalid(&self, from: StateTag, to: StateTag) -> TransitionError {
@@ -295,7 +313,8 @@ impl StateCell {
         }
     }
 
-    fn cas(&self, from: StateTag, to: StateTag) -> Result<(), TransitionError> {
+    /// The compare-and-swap of `from -> to`; returns the time spent in `from`.
+    fn cas(&self, from: StateTag, to: StateTag) -> Result<Duration, TransitionError> {
         if !from.can_become(to) {
             return Err(self.invalid(from, to));
         }
@@ -307,8 +326,11 @@ impl StateCell {
             u64::try_from(now.as_nanos()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
-        let in_previous = now.saturating_sub(Duration::from_nanos(previous));
-        let state = self.get();
+        Ok(now.saturating_sub(Duration::from_nanos(previous)))
+    }
+
+    /// The `tracing` event and the watchers' update of a transition that happened.
+    fn announce(&self, from: StateTag, to: StateTag, state: LifecycleState, in_previous: Duration) {
         let duration_ms = in_previous.as_secs_f64() * 1e3;
         match &state {
             LifecycleState::Failed(cause) => tracing::warn!(
@@ -321,7 +343,6 @@ impl StateCell {
             ),
         }
         self.changes.send_replace(state);
-        Ok(())
     }
 
     /// A watcher of this cell's state changes.

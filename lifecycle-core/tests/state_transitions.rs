@@ -107,3 +107,27 @@ async fn time_in_state_is_tracked() {
     })
     .await;
 }
+
+#[test]
+fn a_failure_that_did_not_happen_leaves_no_cause() {
+    let cell = StateCell::new("feed");
+    cell.transition(StateTag::Created, StateTag::Starting)
+        .unwrap();
+    cell.transition(StateTag::Starting, StateTag::Running)
+        .unwrap();
+    // From the wrong state: refused, and nothing is recorded.
+    assert!(
+        cell.fail(StateTag::Starting, FailureCause::new("stale start error"))
+            .is_err()
+    );
+    assert_eq!(cell.failure(), None);
+    assert_eq!(cell.get(), LifecycleState::Running);
+    // The failure that does happen is the one recorded.
+    cell.fail(StateTag::Running, FailureCause::new("feed lost"))
+        .unwrap();
+    assert_eq!(cell.failure(), Some(FailureCause::new("feed lost")));
+    assert_eq!(
+        cell.get(),
+        LifecycleState::Failed(FailureCause::new("feed lost"))
+    );
+}
