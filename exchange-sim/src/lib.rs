@@ -76,7 +76,7 @@ pub use config::{
     AccountConfig, DEMO_API_KEY, DEMO_API_SECRET, ListenKeyConfig, MarketConfig, RateLimitConfig,
     SimConfig, SymbolConfig, WsConfig,
 };
-pub use error::{ApiError, SimError};
+pub use error::{ApiError, BodyStyle, SimError};
 pub use faults::Faults;
 pub use handle::{DEFAULT_STOP_DEADLINE, DepthSnapshot, SimVenue};
 pub use matching::{NewOrder, Order, OrderRef, OrderStatus, OrderType, Side};

@@ -141,7 +141,8 @@ impl MexcRestClient {
     /// `GET /api/v3/order`.
     ///
     /// # Errors
-    /// See [`RestError`].
+    /// [`RestError::UnknownOrder`] if the venue does not know the order (MEXC's `-2013`); see
+    /// [`RestError`].
     pub async fn query_order(&self, symbol: &str, order: OrderRef) -> Result<Order, RestError> {
         self.execute(&QueryOrder {
             symbol: symbol.to_owned(),
@@ -193,8 +194,8 @@ impl MexcRestClient {
     /// `PUT /api/v3/userDataStream`: extends a listen key by 60 minutes.
     ///
     /// # Errors
-    /// See [`RestError`] (an expired key is [`RestError::Rejected`] with
-    /// `Invalid listen key`).
+    /// See [`RestError`]; an unknown, expired or deleted key is
+    /// [`RestError::ListenKeyInvalid`] (MEXC's `730708`): create a new key.
     pub async fn keep_alive_listen_key(&self, listen_key: &str) -> Result<(), RestError> {
         self.execute(&KeepAliveListenKey {
             listen_key: listen_key.to_owned(),

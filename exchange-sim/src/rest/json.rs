@@ -19,11 +19,13 @@ pub(crate) fn order(o: &Order) -> Value {
         "executedQty": dec(o.executed_qty),
         "cummulativeQuoteQty": dec(o.cumulative_quote_qty),
         "status": o.status.as_str(),
-        "timeInForce": o.order_type.time_in_force(),
+        // MEXC sends null for these three on spot orders (captures in
+        // exchange-rest/tests/fixtures/mexc_answers.json).
+        "timeInForce": null,
         "type": o.order_type.as_str(),
         "side": o.side.as_str(),
-        "stopPrice": "",
-        "icebergQty": "",
+        "stopPrice": null,
+        "icebergQty": null,
         "time": o.time,
         "updateTime": o.update_time,
         "isWorking": o.status.is_open(),
