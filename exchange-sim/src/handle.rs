@@ -79,7 +79,11 @@ impl SimVenue {
                 tracing::error!(error = %e, "exchange-sim server failed");
             }
         }) && app.lifecycle.spawn(market.run(app.clone()))
-            && app.lifecycle.spawn(sweep_listen_keys(app.clone()));
+            && app.lifecycle.spawn(sweep_listen_keys(app.clone()))
+            && (0..crate::ws::channel::INTERVALS.len()).all(|i| {
+                app.lifecycle
+                    .spawn(crate::ws::flush_aggregated(app.clone(), i))
+            });
         if !spawned {
             app.lifecycle.abort_all();
             return Err(SimError::Config("venue shut down while starting".into()));
