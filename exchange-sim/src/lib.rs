@@ -75,13 +75,14 @@ pub mod matching;
 pub mod params;
 pub mod rate_limit;
 mod rest;
+mod server;
 pub mod shutdown;
 pub mod ws;
 
 pub use accounts::{AccountId, Balance};
 pub use config::{
-    AccountConfig, DEMO_API_KEY, DEMO_API_SECRET, ListenKeyConfig, MarketConfig, RateLimitConfig,
-    SimConfig, SymbolConfig, WsConfig,
+    AccountConfig, DEMO_API_KEY, DEMO_API_SECRET, HttpConfig, ListenKeyConfig, MarketConfig,
+    RateLimitConfig, SimConfig, SymbolConfig, WsConfig,
 };
 pub use error::{ApiError, BodyStyle, SimError};
 pub use faults::Faults;

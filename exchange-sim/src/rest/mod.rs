@@ -3,6 +3,7 @@
 mod admin;
 mod fault_layer;
 mod json;
+pub(crate) mod limits;
 mod public;
 mod request;
 mod trading;
@@ -75,6 +76,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             fault_layer::apply_faults,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            limits::enforce,
         ))
         .with_state(app)
 }

@@ -8,6 +8,7 @@ pub mod hub;
 
 use std::sync::Arc;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
@@ -37,8 +38,15 @@ pub(crate) async fn flush_aggregated(app: Arc<App>, interval: usize) {
 pub(crate) async fn upgrade(
     State(app): State<Arc<App>>,
     uri: Uri,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => {
+            return ApiError::with_status(rejection.status(), 400, rejection.body_text())
+                .into_response();
+        }
+    };
     if app.faults.is_refusing_websockets() {
         return ApiError::with_status(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
