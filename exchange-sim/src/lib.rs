@@ -69,6 +69,7 @@ pub mod events;
 pub mod faults;
 pub mod format;
 mod handle;
+mod history;
 pub mod listen_keys;
 mod market;
 pub mod matching;

@@ -10,26 +10,11 @@
 
 mod common;
 
-use common::{Client, bounded, start_with};
-use exchange_sim::{AccountConfig, DEMO_API_KEY, SimVenue};
+use common::{BOB_KEY, BOB_SECRET, Client, bounded, quiet_venue};
+use exchange_sim::{DEMO_API_KEY, SimVenue};
 use reqwest::{Method, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::Value;
-
-const BOB_KEY: &str = "mx0BOB";
-const BOB_SECRET: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
-
-async fn quiet_venue(max_open: usize) -> SimVenue {
-    start_with(|c| {
-        c.market.levels = 0;
-        c.max_open_orders_per_account = max_open;
-        c.accounts.push(
-            AccountConfig::new(BOB_KEY, BOB_SECRET)
-                .with_balances([("USDT", 1000.into()), ("HIFI", 1000.into())]),
-        );
-    })
-    .await
-}
 
 /// Real MEXC sends `null` for these three fields of a spot order object (captures quoted in
 /// c9s/bbgo `pkg/exchange/mexc/exchange.go` and elertan/mexc-rs `src/spot/v3/get_open_orders.rs`).
