@@ -6,7 +6,8 @@ use serde::de::DeserializeOwned;
 use crate::endpoint::Endpoint;
 use crate::model::{
     AccountInfo, BookTicker, CoinConfig, ContractDetailResponse, Empty, ExchangeInfo, ListenKey,
-    ListenKeys, NewOrderAck, NewOrderRequest, Order, OrderBookSnapshot, OrderRef, ServerTime,
+    ListenKeys, NewOrderAck, NewOrderRequest, Order, OrderBookSnapshot, OrderRef, PriceTicker,
+    ServerTime, Ticker24h,
 };
 use crate::params::Params;
 
@@ -121,10 +122,44 @@ impl RestRequest for GetBookTicker {
     const ENDPOINT: Endpoint = Endpoint::BookTicker;
     type Response = BookTicker;
     fn params(&self) -> Params {
-        let mut p = Params::new();
-        p.push("symbol", self.symbol.clone());
-        p
+        symbol_params(&self.symbol)
     }
+}
+
+/// `GET /api/v3/ticker/price?symbol=`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetPriceTicker {
+    /// The market.
+    pub symbol: String,
+}
+
+impl RestRequest for GetPriceTicker {
+    const ENDPOINT: Endpoint = Endpoint::PriceTicker;
+    type Response = PriceTicker;
+    fn params(&self) -> Params {
+        symbol_params(&self.symbol)
+    }
+}
+
+/// `GET /api/v3/ticker/24hr?symbol=`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetTicker24h {
+    /// The market.
+    pub symbol: String,
+}
+
+impl RestRequest for GetTicker24h {
+    const ENDPOINT: Endpoint = Endpoint::Ticker24h;
+    type Response = Ticker24h;
+    fn params(&self) -> Params {
+        symbol_params(&self.symbol)
+    }
+}
+
+fn symbol_params(symbol: &str) -> Params {
+    let mut p = Params::new();
+    p.push("symbol", symbol.to_owned());
+    p
 }
 
 fn order_params(order: &NewOrderRequest) -> Params {

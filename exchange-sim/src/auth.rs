@@ -65,7 +65,7 @@ pub fn split_signature<'a>(
             signature,
         });
     }
-    Err(ApiError::missing_param("signature"))
+    Err(ApiError::missing_signature())
 }
 
 fn find_signature(params: &str) -> Option<(&str, &str)> {
@@ -226,7 +226,7 @@ mod tests {
         let s = split_signature("signature=ff&x=1", "").unwrap();
         assert_eq!(s.payload, "");
         assert_eq!(s.signature, "ff");
-        assert_eq!(split_signature("a=1", "").unwrap_err().code, -1102);
+        assert_eq!(split_signature("a=1", "").unwrap_err().code, 700004);
     }
 
     #[test]

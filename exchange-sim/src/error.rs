@@ -10,7 +10,7 @@
 //! | 429 (HTTP 429, `Retry-After`) | rate limit, or an injected 429 |
 //! | 5xx (same HTTP) | injected failures; 503 while shutting down |
 //! | 602 | `signature` not 64 lowercase hex digits (e.g. uppercase) |
-//! | -1102 | mandatory parameter missing (`timestamp`, `signature`, `symbol`, ...) |
+//! | -1102 | mandatory parameter missing (`timestamp`, `symbol`, ...) |
 //! | -1128 | more than 5 symbols in cancel-all |
 //! | -2010 | LIMIT_MAKER would take (Binance's code and text: MEXC's is unverified) |
 //! | -2011 | cancel of an unknown or closed order |
@@ -23,7 +23,7 @@
 //! | 700001 | malformed API key |
 //! | 700002 | signature does not match |
 //! | 700003 | timestamp outside `recvWindow` |
-//! | 700004 | neither `orderId` nor `origClientOrderId` |
+//! | 700004 | no `signature` (MEXC's answer quoted in hummingbot/hummingbot#7255), or neither `orderId` nor `origClientOrderId` |
 //! | 700005 | `recvWindow` above 60000 |
 //! | 700006 | client IP not whitelisted for the key |
 //! | 700007 | key may not trade |
@@ -97,6 +97,15 @@ impl ApiError {
         Self::bad_request(
             -1102,
             format!("Mandatory parameter '{name}' was not sent, was empty/null, or malformed."),
+        )
+    }
+
+    /// `700004`: no `signature` was sent; MEXC's own answer, quoted in
+    /// hummingbot/hummingbot#7255.
+    pub fn missing_signature() -> Self {
+        Self::bad_request(
+            700004,
+            "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.",
         )
     }
 

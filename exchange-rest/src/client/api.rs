@@ -5,12 +5,13 @@ use super::MexcRestClient;
 use crate::error::RestError;
 use crate::model::{
     AccountInfo, BookTicker, CoinConfig, ContractDetail, ExchangeInfo, NewOrderAck,
-    NewOrderRequest, Order, OrderBookSnapshot, OrderRef,
+    NewOrderRequest, Order, OrderBookSnapshot, OrderRef, PriceTicker, Ticker24h,
 };
 use crate::request::{
     CancelAllOrders, CancelOrder, CloseListenKey, CreateListenKey, GetAccount, GetAllBookTickers,
     GetAllOrders, GetBookTicker, GetCoinConfig, GetContractDetail, GetDepth, GetExchangeInfo,
-    GetListenKeys, GetOpenOrders, GetServerTime, KeepAliveListenKey, Ping, QueryOrder, TestOrder,
+    GetListenKeys, GetOpenOrders, GetPriceTicker, GetServerTime, GetTicker24h, KeepAliveListenKey,
+    Ping, QueryOrder, TestOrder,
 };
 
 fn owned(symbols: &[&str]) -> Vec<String> {
@@ -67,6 +68,28 @@ impl MexcRestClient {
     /// See [`RestError`].
     pub async fn book_ticker(&self, symbol: &str) -> Result<BookTicker, RestError> {
         self.execute(&GetBookTicker {
+            symbol: symbol.to_owned(),
+        })
+        .await
+    }
+
+    /// `GET /api/v3/ticker/price?symbol=`: the last price.
+    ///
+    /// # Errors
+    /// See [`RestError`].
+    pub async fn price_ticker(&self, symbol: &str) -> Result<PriceTicker, RestError> {
+        self.execute(&GetPriceTicker {
+            symbol: symbol.to_owned(),
+        })
+        .await
+    }
+
+    /// `GET /api/v3/ticker/24hr?symbol=`: statistics of the last 24 hours.
+    ///
+    /// # Errors
+    /// See [`RestError`].
+    pub async fn ticker_24h(&self, symbol: &str) -> Result<Ticker24h, RestError> {
+        self.execute(&GetTicker24h {
             symbol: symbol.to_owned(),
         })
         .await

@@ -143,7 +143,9 @@ pub(crate) async fn open_orders(State(app): State<Arc<App>>, req: RawRequest) ->
         None => None,
     };
     let orders = engine.open_orders(signed.account, symbol.as_deref());
-    Ok(Json(Value::Array(orders.iter().map(json::order).collect())))
+    Ok(Json(Value::Array(
+        orders.iter().map(json::listed_order).collect(),
+    )))
 }
 
 pub(crate) async fn query_order(State(app): State<Arc<App>>, req: RawRequest) -> Reply {
