@@ -1,7 +1,13 @@
 //! The aggregated channels against a running synthetic market: one frame per channel and
 //! window, depth versions contiguous across frames, and never an empty side on the book
 //! ticker or the partial depth while the market requotes.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Test futures hold whole websocket streams; their size is no hot-path concern here.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::large_futures
+)]
 
 mod common;
 
