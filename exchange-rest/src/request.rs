@@ -111,50 +111,37 @@ impl RestRequest for GetDepth {
     }
 }
 
-/// `GET /api/v3/ticker/bookTicker?symbol=`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetBookTicker {
-    /// The market.
-    pub symbol: String,
+macro_rules! symbol_request {
+    ($(#[$doc:meta])* $name:ident => $endpoint:ident, $response:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            /// The market.
+            pub symbol: String,
+        }
+
+        impl RestRequest for $name {
+            const ENDPOINT: Endpoint = Endpoint::$endpoint;
+            type Response = $response;
+            fn params(&self) -> Params {
+                symbol_params(&self.symbol)
+            }
+        }
+    };
 }
 
-impl RestRequest for GetBookTicker {
-    const ENDPOINT: Endpoint = Endpoint::BookTicker;
-    type Response = BookTicker;
-    fn params(&self) -> Params {
-        symbol_params(&self.symbol)
-    }
-}
-
-/// `GET /api/v3/ticker/price?symbol=`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetPriceTicker {
-    /// The market.
-    pub symbol: String,
-}
-
-impl RestRequest for GetPriceTicker {
-    const ENDPOINT: Endpoint = Endpoint::PriceTicker;
-    type Response = PriceTicker;
-    fn params(&self) -> Params {
-        symbol_params(&self.symbol)
-    }
-}
-
-/// `GET /api/v3/ticker/24hr?symbol=`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetTicker24h {
-    /// The market.
-    pub symbol: String,
-}
-
-impl RestRequest for GetTicker24h {
-    const ENDPOINT: Endpoint = Endpoint::Ticker24h;
-    type Response = Ticker24h;
-    fn params(&self) -> Params {
-        symbol_params(&self.symbol)
-    }
-}
+symbol_request!(
+    /// `GET /api/v3/ticker/bookTicker?symbol=`.
+    GetBookTicker => BookTicker, BookTicker
+);
+symbol_request!(
+    /// `GET /api/v3/ticker/price?symbol=`.
+    GetPriceTicker => PriceTicker, PriceTicker
+);
+symbol_request!(
+    /// `GET /api/v3/ticker/24hr?symbol=`.
+    GetTicker24h => Ticker24h, Ticker24h
+);
 
 fn symbol_params(symbol: &str) -> Params {
     let mut p = Params::new();

@@ -4,14 +4,14 @@
 //! replays it; (b) the simulator's answer to the same request has the same fields with the
 //! same JSON types (null where MEXC sends null).
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
-use exchange_rest::{
-    Credentials, MexcRestClient, MexcRestConfig, OrderRef, RateLimiter, RestError, mexc_spot_limits,
-};
+use exchange_rest::{OrderRef, RestError};
 use exchange_sim::auth::sign;
 use exchange_sim::format::now_ms;
 use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, NewOrder, SimConfig, SimVenue};
@@ -71,12 +71,7 @@ async fn replay_stub() -> (String, Arc<Mutex<(StatusCode, String)>>) {
 async fn the_client_decodes_every_real_answer() {
     timeout(TEST_TIMEOUT, async {
         let (url, next) = replay_stub().await;
-        let limiter = Arc::new(RateLimiter::new(mexc_spot_limits("rate_limiter.mexc")));
-        let mut config = MexcRestConfig::new(url).credentials(Credentials::new("key", "secret"));
-        config.clock_sync_interval = None;
-        let client = MexcRestClient::new(config, limiter.clone()).unwrap();
-        limiter.start().await.unwrap();
-        client.start().await.unwrap();
+        let (client, limiter) = common::client_of_stub(url).await;
         let by_id = || OrderRef::OrderId("1".into());
         for fixture in fixtures() {
             let is_error = fixture.name.starts_with("error_");

@@ -90,18 +90,30 @@ mod tests {
     use crate::config::SimConfig;
     use crate::matching::{NewOrder, Side};
 
+    /// A venue's state (no server) subscribed to `channel`, with the 100 ms flusher running.
+    fn venue_flushing(
+        channel: &str,
+    ) -> (
+        Arc<App>,
+        tokio::sync::broadcast::Receiver<bytes::Bytes>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let app = Arc::new(App::new(SimConfig::paused()).unwrap_or_else(|e| panic!("{e}")));
+        let frames = app
+            .hub
+            .subscribe_public(channel)
+            .unwrap_or_else(|| panic!("no channel {channel}"));
+        let flusher = tokio::spawn(super::flush_aggregated(app.clone(), 0));
+        (app, frames, flusher)
+    }
+
     /// On tokio's paused clock: while orders change the book every 7 ms, the 100 ms depth
     /// channel pushes one frame per window, at least 100 ms apart, whose versions follow on
     /// without a gap and together cover every change.
     #[tokio::test(start_paused = true)]
     async fn one_depth_frame_per_window_with_contiguous_versions() {
-        let app = Arc::new(App::new(SimConfig::paused()).unwrap_or_else(|e| panic!("{e}")));
-        let channel = super::channel::aggre_depth("100ms", "HIFIUSDT");
-        let mut frames = app
-            .hub
-            .subscribe_public(&channel)
-            .unwrap_or_else(|| panic!("no channel {channel}"));
-        let flusher = tokio::spawn(super::flush_aggregated(app.clone(), 0));
+        let (app, mut frames, flusher) =
+            venue_flushing(&super::channel::aggre_depth("100ms", "HIFIUSDT"));
         let version_before = app.engine().market("HIFIUSDT").map(|m| m.version).ok();
         let started = Instant::now();
         for step in 0..100u32 {
@@ -149,17 +161,12 @@ mod tests {
         }
     }
 
-    /// On the paused clock, flushes are at least one period apart even when the flusher runs
-    /// late (tokio's default would burst to catch up).
+    /// On the paused clock, flushes are at least one period apart even when the clock jumps
+    /// (a fixed-rate timer would fire early after a late tick, or burst to catch up).
     #[tokio::test(start_paused = true)]
     async fn flushes_never_come_closer_than_one_period() {
-        let app = Arc::new(App::new(SimConfig::paused()).unwrap_or_else(|e| panic!("{e}")));
-        let channel = super::channel::book_ticker("100ms", "HIFIUSDT");
-        let mut frames = app
-            .hub
-            .subscribe_public(&channel)
-            .unwrap_or_else(|| panic!("no channel {channel}"));
-        let flusher = tokio::spawn(super::flush_aggregated(app.clone(), 0));
+        let (app, mut frames, flusher) =
+            venue_flushing(&super::channel::book_ticker("100ms", "HIFIUSDT"));
         // Records the (paused-clock) instant each frame arrives.
         let collector = tokio::spawn(async move {
             let mut arrivals = Vec::new();
