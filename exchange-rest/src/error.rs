@@ -235,6 +235,11 @@ mod tests {
         assert!(matches!(e(400, 30005), RestError::InsufficientFunds(_)));
         assert!(matches!(e(400, 30087), RestError::InvalidOrder(_)));
         assert!(matches!(e(400, 10007), RestError::InvalidOrder(_)));
+        // MEXC's code for a LIMIT_MAKER that would take is unverified (the simulator answers
+        // Binance's -2010): any 4xx refusal of an order must read as "invalid, not placed".
+        for code in [-2010, 30_000, 123_456_789, i64::MIN] {
+            assert!(matches!(e(400, code), RestError::InvalidOrder(_)), "{code}");
+        }
         assert!(matches!(e(400, -2011), RestError::UnknownOrder(_)));
         assert!(matches!(
             RestError::from_venue(Endpoint::QueryOrder, venue(400, -2013)),
