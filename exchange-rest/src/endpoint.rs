@@ -119,6 +119,10 @@ endpoints! {
     Depth = (GET, "/api/v3/depth", 1, false, Spot),
     /// `GET /api/v3/ticker/bookTicker`.
     BookTicker = (GET, "/api/v3/ticker/bookTicker", 1, false, Spot),
+    /// `GET /api/v3/ticker/price`.
+    PriceTicker = (GET, "/api/v3/ticker/price", 1, false, Spot),
+    /// `GET /api/v3/ticker/24hr`.
+    Ticker24h = (GET, "/api/v3/ticker/24hr", 1, false, Spot),
     /// `POST /api/v3/order` (signed).
     NewOrder = (POST, "/api/v3/order", 1, true, Spot),
     /// `POST /api/v3/order/test` (signed).

@@ -102,9 +102,14 @@ pub enum RestError {
     /// disabled, too many open orders...). Definitely not placed.
     #[error("invalid order: {0}")]
     InvalidOrder(VenueError),
-    /// Unknown order (-2011, -2013): not found, or already closed.
+    /// Unknown order: `-2011` (cancel of an unknown or closed order) or `-2013` (`Order does
+    /// not exist.`, MEXC's answer to a query of an unknown order).
     #[error("unknown order: {0}")]
     UnknownOrder(VenueError),
+    /// The listen key is unknown, expired or deleted (`730708`, `listen key information
+    /// error`, MEXC's answer to a keep-alive of such a key): create a new one.
+    #[error("listen key refused: {0}")]
+    ListenKeyInvalid(VenueError),
     /// Any other refusal by the venue.
     #[error("refused by the venue: {0}")]
     Rejected(VenueError),
@@ -160,6 +165,7 @@ impl RestError {
             | Self::InsufficientFunds(e)
             | Self::InvalidOrder(e)
             | Self::UnknownOrder(e)
+            | Self::ListenKeyInvalid(e)
             | Self::Rejected(e) => Some(e),
             _ => None,
         }
@@ -177,6 +183,7 @@ impl RestError {
             700003 | 700005 => Self::Timestamp(error),
             10101 | 30004 | 30005 => Self::InsufficientFunds(error),
             -2011 | -2013 => Self::UnknownOrder(error),
+            730708 => Self::ListenKeyInvalid(error),
             _ if matches!(error.status, 401 | 403) => Self::Authentication(error),
             _ if endpoint.places_order() && error.status < 500 => Self::InvalidOrder(error),
             _ => Self::Rejected(error),
@@ -228,7 +235,20 @@ mod tests {
         assert!(matches!(e(400, 30005), RestError::InsufficientFunds(_)));
         assert!(matches!(e(400, 30087), RestError::InvalidOrder(_)));
         assert!(matches!(e(400, 10007), RestError::InvalidOrder(_)));
+        // MEXC's code for a LIMIT_MAKER that would take is unverified (the simulator answers
+        // Binance's -2010): any 4xx refusal of an order must read as "invalid, not placed".
+        for code in [-2010, 30_000, 123_456_789, i64::MIN] {
+            assert!(matches!(e(400, code), RestError::InvalidOrder(_)), "{code}");
+        }
         assert!(matches!(e(400, -2011), RestError::UnknownOrder(_)));
+        assert!(matches!(
+            RestError::from_venue(Endpoint::QueryOrder, venue(400, -2013)),
+            RestError::UnknownOrder(_)
+        ));
+        assert!(matches!(
+            RestError::from_venue(Endpoint::KeepAliveListenKey, venue(400, 730708)),
+            RestError::ListenKeyInvalid(_)
+        ));
         let other = RestError::from_venue(Endpoint::Depth, venue(400, 10007));
         assert!(matches!(other, RestError::Rejected(_)));
         assert!(!other.is_outcome_unknown());

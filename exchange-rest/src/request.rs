@@ -6,7 +6,8 @@ use serde::de::DeserializeOwned;
 use crate::endpoint::Endpoint;
 use crate::model::{
     AccountInfo, BookTicker, CoinConfig, ContractDetailResponse, Empty, ExchangeInfo, ListenKey,
-    ListenKeys, NewOrderAck, NewOrderRequest, Order, OrderBookSnapshot, OrderRef, ServerTime,
+    ListenKeys, NewOrderAck, NewOrderRequest, Order, OrderBookSnapshot, OrderRef, PriceTicker,
+    ServerTime, Ticker24h,
 };
 use crate::params::Params;
 
@@ -110,21 +111,42 @@ impl RestRequest for GetDepth {
     }
 }
 
-/// `GET /api/v3/ticker/bookTicker?symbol=`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetBookTicker {
-    /// The market.
-    pub symbol: String,
+macro_rules! symbol_request {
+    ($(#[$doc:meta])* $name:ident => $endpoint:ident, $response:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            /// The market.
+            pub symbol: String,
+        }
+
+        impl RestRequest for $name {
+            const ENDPOINT: Endpoint = Endpoint::$endpoint;
+            type Response = $response;
+            fn params(&self) -> Params {
+                symbol_params(&self.symbol)
+            }
+        }
+    };
 }
 
-impl RestRequest for GetBookTicker {
-    const ENDPOINT: Endpoint = Endpoint::BookTicker;
-    type Response = BookTicker;
-    fn params(&self) -> Params {
-        let mut p = Params::new();
-        p.push("symbol", self.symbol.clone());
-        p
-    }
+symbol_request!(
+    /// `GET /api/v3/ticker/bookTicker?symbol=`.
+    GetBookTicker => BookTicker, BookTicker
+);
+symbol_request!(
+    /// `GET /api/v3/ticker/price?symbol=`.
+    GetPriceTicker => PriceTicker, PriceTicker
+);
+symbol_request!(
+    /// `GET /api/v3/ticker/24hr?symbol=`.
+    GetTicker24h => Ticker24h, Ticker24h
+);
+
+fn symbol_params(symbol: &str) -> Params {
+    let mut p = Params::new();
+    p.push("symbol", symbol.to_owned());
+    p
 }
 
 fn order_params(order: &NewOrderRequest) -> Params {

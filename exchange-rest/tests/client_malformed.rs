@@ -2,17 +2,15 @@
 //! Bodies the venue should never send, from a tiny local server: typed errors carrying the
 //! status and a truncated body, never a panic; 418 pauses every scope.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::routing::{get, post};
 use exchange_rest::limiter::Scope;
-use exchange_rest::{
-    Credentials, Endpoint, MexcRestClient, MexcRestConfig, NewOrderRequest, RateLimitSource,
-    RateLimiter, RestError, Side, UnknownCause, mexc_spot_limits,
-};
+use exchange_rest::{Endpoint, NewOrderRequest, RateLimitSource, RestError, Side, UnknownCause};
 use lifecycle_core::AsyncResource;
 use rust_decimal::Decimal;
 use tokio::time::timeout;
@@ -57,12 +55,7 @@ async fn serve() -> (String, tokio::task::JoinHandle<()>) {
 async fn malformed_answers_are_typed_errors() {
     timeout(Duration::from_secs(10), async {
         let (url, server) = serve().await;
-        let limiter = Arc::new(RateLimiter::new(mexc_spot_limits("rate_limiter.mexc")));
-        let mut config = MexcRestConfig::new(url).credentials(Credentials::new("key", "secret"));
-        config.clock_sync_interval = None;
-        let client = MexcRestClient::new(config, limiter.clone()).unwrap();
-        limiter.start().await.unwrap();
-        client.start().await.unwrap();
+        let (client, limiter) = common::client_of_stub(url).await;
 
         assert!(matches!(client.ping().await, Err(RestError::Decode { status: 200, ref body, .. }) if body == "[1,2"));
         assert!(matches!(client.server_time().await, Err(RestError::Decode { status: 200, .. })));

@@ -12,6 +12,7 @@ use crate::error::SimError;
 use crate::events::Event;
 use crate::faults::Faults;
 use crate::format::now_ms;
+use crate::history::TradeHistory;
 use crate::listen_keys::ListenKeys;
 use crate::matching::{Engine, EngineLimits};
 use crate::rate_limit::RateLimiter;
@@ -26,6 +27,7 @@ const MARKET_ACCOUNT_UNITS: i64 = 1_000_000_000_000;
 pub(crate) struct App {
     pub(crate) config: SimConfig,
     engine: Mutex<Engine>,
+    history: Mutex<TradeHistory>,
     pub(crate) hub: Hub,
     pub(crate) keys: KeyStore,
     pub(crate) accounts_by_key: HashMap<String, AccountId>,
@@ -128,6 +130,7 @@ impl App {
         let listen_keys = Arc::new(ListenKeys::new(config.listen_keys.clone()));
         Ok(Self {
             engine: Mutex::new(engine),
+            history: Mutex::default(),
             hub,
             keys,
             accounts_by_key,
@@ -146,6 +149,11 @@ impl App {
         self.engine.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Recent trades and fills.
+    pub(crate) fn history(&self) -> MutexGuard<'_, TradeHistory> {
+        self.history.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Pause or resume the synthetic market. Taken under the engine lock, so when this
     /// returns no market step is running and none starts until resumed.
     pub(crate) fn set_market_paused(&self, paused: bool) {
@@ -162,6 +170,7 @@ impl App {
         let mut engine = self.engine();
         let mut events = Vec::new();
         let result = operation(&mut engine, now_ms(), &mut events);
+        self.history().record(&events);
         self.hub.publish(&engine, &events);
         result
     }

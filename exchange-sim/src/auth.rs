@@ -65,7 +65,7 @@ pub fn split_signature<'a>(
             signature,
         });
     }
-    Err(ApiError::missing_param("signature"))
+    Err(ApiError::missing_signature())
 }
 
 fn find_signature(params: &str) -> Option<(&str, &str)> {
@@ -95,8 +95,12 @@ pub fn verify_signature(secret: &str, payload: &str, signature: &str) -> Result<
         .map_err(|_| ApiError::bad_request(700002, "Signature for this request is not valid."))
 }
 
+/// How far ahead of the server's clock a timestamp may be, ms.
+const MAX_CLOCK_LEAD_MS: i64 = 1000;
+
 /// `timestamp < server_time + 1000 && server_time - timestamp <= recv_window`, else 700003;
-/// `recv_window > 60000` is 700005.
+/// `recv_window` outside `1..=60000` is 700005. Computed without overflow for every value a
+/// client can send: a difference that does not fit an `i64` is outside any window.
 pub fn check_timestamp(timestamp: i64, recv_window: i64, server_time: i64) -> Result<(), ApiError> {
     if !(1..=MAX_RECV_WINDOW_MS).contains(&recv_window) {
         return Err(ApiError::bad_request(
@@ -104,7 +108,11 @@ pub fn check_timestamp(timestamp: i64, recv_window: i64, server_time: i64) -> Re
             "recvWindow must less than 60000",
         ));
     }
-    if timestamp < server_time + 1000 && server_time - timestamp <= recv_window {
+    let not_ahead = server_time
+        .checked_add(MAX_CLOCK_LEAD_MS)
+        .is_none_or(|limit| timestamp < limit);
+    let age = server_time.checked_sub(timestamp);
+    if not_ahead && age.is_some_and(|age| age <= recv_window) {
         Ok(())
     } else {
         Err(ApiError::bad_request(
@@ -218,7 +226,7 @@ mod tests {
         let s = split_signature("signature=ff&x=1", "").unwrap();
         assert_eq!(s.payload, "");
         assert_eq!(s.signature, "ff");
-        assert_eq!(split_signature("a=1", "").unwrap_err().code, -1102);
+        assert_eq!(split_signature("a=1", "").unwrap_err().code, 700004);
     }
 
     #[test]
@@ -260,5 +268,52 @@ mod tests {
             700003
         );
         assert_eq!(check_timestamp(now, 60_001, now).unwrap_err().code, 700005);
+        // The replay: i64::MIN used to wrap `now - timestamp` to a negative age (release) or
+        // panic (debug).
+        assert_eq!(
+            check_timestamp(i64::MIN, 5000, now).unwrap_err().code,
+            700003
+        );
+        assert!(check_timestamp(i64::MAX, 5000, i64::MAX).is_ok());
+    }
+
+    proptest::proptest! {
+        /// Over the full ranges of all three values, the check never panics and accepts
+        /// exactly what the formula accepts when computed without overflow.
+        #[test]
+        fn timestamp_window_over_full_ranges(
+            timestamp in proptest::prelude::any::<i64>(),
+            recv_window in proptest::prelude::any::<i64>(),
+            server_time in proptest::prelude::any::<i64>(),
+        ) {
+            let (t, w, s) = (i128::from(timestamp), i128::from(recv_window), i128::from(server_time));
+            let expected = if !(1..=i128::from(MAX_RECV_WINDOW_MS)).contains(&w) {
+                Some(700005)
+            } else if t < s + 1000 && s - t <= w {
+                None
+            } else {
+                Some(700003)
+            };
+            let got = check_timestamp(timestamp, recv_window, server_time).err().map(|e| e.code);
+            proptest::prop_assert_eq!(got, expected);
+        }
+
+        /// Near the server's clock (where the interesting boundaries are), the same holds.
+        #[test]
+        fn timestamp_window_near_now(
+            offset in -70_000i64..70_000,
+            recv_window in -5i64..70_000,
+        ) {
+            let now = 1_700_000_000_000i64;
+            let expected = if !(1..=MAX_RECV_WINDOW_MS).contains(&recv_window) {
+                Some(700005)
+            } else if offset < 1000 && -offset <= recv_window {
+                None
+            } else {
+                Some(700003)
+            };
+            let got = check_timestamp(now + offset, recv_window, now).err().map(|e| e.code);
+            proptest::prop_assert_eq!(got, expected);
+        }
     }
 }

@@ -21,6 +21,8 @@ pub struct SimConfig {
     pub accounts: Vec<AccountConfig>,
     /// Websocket timings and limits.
     pub ws: WsConfig,
+    /// HTTP connection limits and timeouts.
+    pub http: HttpConfig,
     /// REST rate limits.
     pub rate_limits: RateLimitConfig,
     /// Listen-key lifetime and limits.
@@ -40,6 +42,7 @@ impl Default for SimConfig {
             symbols: vec![SymbolConfig::hifiusdt(), SymbolConfig::btcusdt()],
             accounts: vec![AccountConfig::demo()],
             ws: WsConfig::default(),
+            http: HttpConfig::default(),
             rate_limits: RateLimitConfig::default(),
             listen_keys: ListenKeyConfig::default(),
             market: MarketConfig::default(),
@@ -220,6 +223,30 @@ impl Default for WsConfig {
             max_subscriptions: 30,
             channel_capacity: 8192,
             max_inbound_per_second: 100,
+        }
+    }
+}
+
+/// HTTP connection limits and timeouts: what keeps slow or hostile clients from holding the
+/// venue's connections.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// A connection whose request line and headers have not fully arrived this long after the
+    /// venue started waiting for them is closed (idle keep-alive connections included).
+    pub header_read_timeout: Duration,
+    /// A request whose whole body has not arrived this long after its headers is answered
+    /// with HTTP 408.
+    pub body_read_timeout: Duration,
+    /// Connections served at once; one more is answered HTTP 503 and closed.
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
         }
     }
 }

@@ -66,20 +66,19 @@ impl SimVenue {
         let listener = TcpListener::bind(app.config.listen).await?;
         let addr = listener.local_addr()?;
         let router = crate::rest::router(app.clone());
-        let mut signal = app.lifecycle.signal();
-        let server = axum::serve(
+        let server = crate::server::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = signal.wait_for(|s| *s).await;
-        });
-        let spawned = app.lifecycle.spawn(async move {
-            if let Err(e) = server.await {
-                tracing::error!(error = %e, "exchange-sim server failed");
-            }
-        }) && app.lifecycle.spawn(market.run(app.clone()))
-            && app.lifecycle.spawn(sweep_listen_keys(app.clone()));
+            router,
+            app.config.http.clone(),
+            app.lifecycle.signal(),
+        );
+        let spawned = app.lifecycle.spawn(server)
+            && app.lifecycle.spawn(market.run(app.clone()))
+            && app.lifecycle.spawn(sweep_listen_keys(app.clone()))
+            && (0..crate::ws::channel::INTERVALS.len()).all(|i| {
+                app.lifecycle
+                    .spawn(crate::ws::flush_aggregated(app.clone(), i))
+            });
         if !spawned {
             app.lifecycle.abort_all();
             return Err(SimError::Config("venue shut down while starting".into()));

@@ -48,10 +48,17 @@
 //! - `POST /_sim/faults/clear`, `POST /_sim/market/pause`, `POST /_sim/market/resume`;
 //! - `GET /_sim/accounts/{apiKey}/balances` and `GET /_sim/accounts/{apiKey}/openOrders`.
 //!
+//! # Aggregated channels
+//! The `aggre` channels (depth, book ticker, deals at `100ms` and `10ms`) push at most one
+//! frame per channel and window, showing the state at the end of the window; a depth frame's
+//! `fromVersion..toVersion` spans every change of its window, and consecutive frames are
+//! contiguous. No channel shows an intermediate state of one engine operation (such as an
+//! empty side while the synthetic market replaces its quotes).
+//!
 //! # Where it differs from MEXC
-//! Depth pushes are sent per book change (not batched per 100 ms/10 ms); both interval
-//! variants of a channel carry the same events. Fees are charged in the received asset (no MX deduction). Error codes MEXC does not document for a
-//! case are chosen close to MEXC's (see [`error::ApiError`]).
+//! Fees are charged in the received asset (no MX deduction). Error codes MEXC does not
+//! document for a case are chosen close to MEXC's (see [`error::ApiError`]); the code for a
+//! LIMIT_MAKER that would take is Binance's `-2010`, unverified against MEXC.
 
 pub mod accounts;
 mod app;
@@ -62,21 +69,23 @@ pub mod events;
 pub mod faults;
 pub mod format;
 mod handle;
+mod history;
 pub mod listen_keys;
 mod market;
 pub mod matching;
 pub mod params;
 pub mod rate_limit;
 mod rest;
+mod server;
 pub mod shutdown;
 pub mod ws;
 
 pub use accounts::{AccountId, Balance};
 pub use config::{
-    AccountConfig, DEMO_API_KEY, DEMO_API_SECRET, ListenKeyConfig, MarketConfig, RateLimitConfig,
-    SimConfig, SymbolConfig, WsConfig,
+    AccountConfig, DEMO_API_KEY, DEMO_API_SECRET, HttpConfig, ListenKeyConfig, MarketConfig,
+    RateLimitConfig, SimConfig, SymbolConfig, WsConfig,
 };
-pub use error::{ApiError, SimError};
+pub use error::{ApiError, BodyStyle, SimError};
 pub use faults::Faults;
 pub use handle::{DEFAULT_STOP_DEADLINE, DepthSnapshot, SimVenue};
 pub use matching::{NewOrder, Order, OrderRef, OrderStatus, OrderType, Side};

@@ -149,7 +149,7 @@ mod tests {
         assert!(store.keep_alive(a, &k1).is_ok());
         assert_eq!(
             store.keep_alive(AccountId(1), &k1).unwrap_err().msg,
-            "Invalid listen key"
+            "listen key information error"
         );
         store.delete(a, &k2).unwrap();
         assert_eq!(store.lookup(&k2), None);
@@ -167,6 +167,9 @@ mod tests {
         let k = store.create(AccountId(0)).unwrap();
         assert_eq!(store.lookup(&k), None);
         assert_eq!(store.sweep(), vec![k.clone()]);
-        assert_eq!(store.keep_alive(AccountId(0), &k).unwrap_err().code, -1125);
+        assert_eq!(
+            store.keep_alive(AccountId(0), &k).unwrap_err().code,
+            730_708
+        );
     }
 }

@@ -48,6 +48,11 @@ impl Params {
         Ok(Self { pairs })
     }
 
+    /// Parameters from already decoded pairs (one order of a batch).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self { pairs }
+    }
+
     /// The first value of a parameter (empty values count as absent).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs

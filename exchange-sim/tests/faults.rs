@@ -259,7 +259,7 @@ async fn expire_listen_key() {
             }
             assert!(!dropped_without_close(&mut ws).await, "expected a close frame");
             let (_, body) = client.signed(Method::PUT, "/api/v3/userDataStream", &format!("listenKey={key}")).await;
-            assert_eq!(body["msg"], "Invalid listen key");
+            assert_eq!(body["code"], "730708");
         }
         sim.shutdown().await;
     })

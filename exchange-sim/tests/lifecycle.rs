@@ -145,6 +145,8 @@ async fn synthetic_market_fills_a_resting_order_near_the_touch() {
 async fn default_market_fills_orders_at_the_touch_within_seconds() {
     bounded(async {
         let sim = SimVenue::start(SimConfig::default()).await.unwrap();
+        // Placed while the market stands still, so none of them fills before it is counted.
+        sim.pause_market();
         for (symbol, quantity) in [
             ("HIFIUSDT", Decimal::from(21)),
             ("BTCUSDT", Decimal::new(1, 3)),
@@ -162,6 +164,7 @@ async fn default_market_fills_orders_at_the_touch_within_seconds() {
             }
         }
         assert_eq!(sim.open_orders(DEMO_API_KEY).unwrap().len(), 4);
+        sim.resume_market();
         eventually(|| {
             sim.open_orders(DEMO_API_KEY)
                 .unwrap()

@@ -10,25 +10,18 @@
 
 mod common;
 
-use common::{Client, bounded, start_with};
-use exchange_sim::{AccountConfig, DEMO_API_KEY, SimVenue};
+use common::{BOB_KEY, BOB_SECRET, Client, bounded, quiet_venue};
+use exchange_sim::{DEMO_API_KEY, SimVenue};
 use reqwest::{Method, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-const BOB_KEY: &str = "mx0BOB";
-const BOB_SECRET: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
-
-async fn quiet_venue(max_open: usize) -> SimVenue {
-    start_with(|c| {
-        c.market.levels = 0;
-        c.max_open_orders_per_account = max_open;
-        c.accounts.push(
-            AccountConfig::new(BOB_KEY, BOB_SECRET)
-                .with_balances([("USDT", 1000.into()), ("HIFI", 1000.into())]),
-        );
-    })
-    .await
+/// Real MEXC sends `null` for these three fields of a spot order object (captures quoted in
+/// c9s/bbgo `pkg/exchange/mexc/exchange.go` and elertan/mexc-rs `src/spot/v3/get_open_orders.rs`).
+fn assert_mexc_nulls(order: &Value) {
+    for key in ["timeInForce", "stopPrice", "icebergQty"] {
+        assert_eq!(order.get(key), Some(&Value::Null), "{key} in {order}");
+    }
 }
 
 fn dec(v: &Value) -> Decimal {
@@ -82,31 +75,41 @@ async fn limit_order_lifecycle() {
             assert_eq!(order["cummulativeQuoteQty"], "0");
             assert_eq!(order["isWorking"], true);
             assert_eq!(order["origQuoteOrderQty"], "9");
-            for key in ["timeInForce", "stopPrice", "icebergQty", "time", "updateTime", "symbol", "side", "type", "price", "origQty"] {
+            for key in ["time", "updateTime", "symbol", "side", "type", "price", "origQty"] {
                 assert!(order.get(key).is_some(), "missing {key}");
             }
+            assert_mexc_nulls(&order);
         }
         let (_, open) = demo.signed(Method::GET, "/api/v3/openOrders", "symbol=HIFIUSDT").await;
         assert_eq!(open.as_array().unwrap().len(), 1);
+        assert_mexc_nulls(&open[0]);
         assert_eq!(sim.open_orders(DEMO_API_KEY).unwrap().len(), 1);
 
         let (status, cancelled) = demo.signed(Method::DELETE, "/api/v3/order", &format!("symbol=HIFIUSDT&orderId={id}")).await;
         assert_eq!(status, StatusCode::OK, "{cancelled}");
         assert_eq!(cancelled["status"], "CANCELED");
         assert_eq!(cancelled["origClientOrderId"], "mm-b-1");
+        assert_mexc_nulls(&cancelled);
         let (status, again) = demo.signed(Method::DELETE, "/api/v3/order", &format!("symbol=HIFIUSDT&orderId={id}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(again["code"], -2011);
-        let (_, unknown) = demo.signed(Method::GET, "/api/v3/order", "symbol=HIFIUSDT&orderId=C02__999999").await;
+        // A query of an unknown order is -2013 (ccxt/ccxt#21614), a cancel stays -2011.
+        let (status, unknown) = demo.signed(Method::GET, "/api/v3/order", "symbol=HIFIUSDT&orderId=C02__999999").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(unknown, serde_json::json!({"msg": "Order does not exist.", "code": -2013, "_extend": null}));
+        let (_, unknown) = demo.signed(Method::GET, "/api/v3/order", "symbol=HIFIUSDT&origClientOrderId=never-sent").await;
+        assert_eq!(unknown["code"], -2013);
+        let (_, unknown) = demo.signed(Method::DELETE, "/api/v3/order", "symbol=HIFIUSDT&orderId=C02__999999").await;
         assert_eq!(unknown["code"], -2011);
         assert_eq!(balance(&sim, DEMO_API_KEY, "USDT"), (Decimal::from(100_000), Decimal::ZERO));
         let (_, all) = demo.signed(Method::GET, "/api/v3/allOrders", "symbol=HIFIUSDT&limit=10").await;
         assert_eq!(all.as_array().unwrap().len(), 1);
         assert_eq!(all[0]["status"], "CANCELED");
+        assert_mexc_nulls(&all[0]);
         // Other accounts cannot see or cancel it.
         let bob = Client::new(&sim, BOB_KEY, BOB_SECRET);
         let (_, foreign) = bob.signed(Method::GET, "/api/v3/order", &format!("symbol=HIFIUSDT&orderId={id}")).await;
-        assert_eq!(foreign["code"], -2011);
+        assert_eq!(foreign["code"], -2013);
         sim.shutdown().await;
     })
     .await;
@@ -369,6 +372,11 @@ async fn cancel_all_and_account() {
                 .iter()
                 .all(|o| o["status"] == "CANCELED")
         );
+        cancelled
+            .as_array()
+            .unwrap()
+            .iter()
+            .for_each(assert_mexc_nulls);
         assert!(sim.open_orders(DEMO_API_KEY).unwrap().is_empty());
         let (_, too_many) = demo
             .signed(Method::DELETE, "/api/v3/openOrders", "symbol=A,B,C,D,E,F")

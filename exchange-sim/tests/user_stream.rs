@@ -66,7 +66,11 @@ async fn create_list_keep_alive_delete_and_limit() {
                 &format!("listenKey={}", keys[1]),
             )
             .await;
-        assert_eq!(gone["msg"], "Invalid listen key");
+        // MEXC's answer, code as a JSON string (mexcdevelop/mexc-api-demo#35).
+        assert_eq!(
+            gone,
+            serde_json::json!({"code": "730708", "msg": "listen key information error"})
+        );
         let (_, missing) = client
             .signed(Method::PUT, "/api/v3/userDataStream", "")
             .await;

@@ -93,7 +93,12 @@ impl KeyState {
                 }
                 Err(ExchangeError::Rest(RestError::Closed)) => return,
                 Err(error) => {
-                    tracing::warn!(%error, "listen key keep-alive failed: replacing the key");
+                    if matches!(error, ExchangeError::Rest(RestError::ListenKeyInvalid(_))) {
+                        // MEXC's 730708: the key expired or was deleted.
+                        tracing::info!("the venue no longer knows the listen key: replacing it");
+                    } else {
+                        tracing::warn!(%error, "listen key keep-alive failed: replacing the key");
+                    }
                     match self.install_new_key().await {
                         Ok(old) => {
                             self.socket.reconnect();

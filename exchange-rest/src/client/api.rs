@@ -5,12 +5,13 @@ use super::MexcRestClient;
 use crate::error::RestError;
 use crate::model::{
     AccountInfo, BookTicker, CoinConfig, ContractDetail, ExchangeInfo, NewOrderAck,
-    NewOrderRequest, Order, OrderBookSnapshot, OrderRef,
+    NewOrderRequest, Order, OrderBookSnapshot, OrderRef, PriceTicker, Ticker24h,
 };
 use crate::request::{
     CancelAllOrders, CancelOrder, CloseListenKey, CreateListenKey, GetAccount, GetAllBookTickers,
     GetAllOrders, GetBookTicker, GetCoinConfig, GetContractDetail, GetDepth, GetExchangeInfo,
-    GetListenKeys, GetOpenOrders, GetServerTime, KeepAliveListenKey, Ping, QueryOrder, TestOrder,
+    GetListenKeys, GetOpenOrders, GetPriceTicker, GetServerTime, GetTicker24h, KeepAliveListenKey,
+    Ping, QueryOrder, TestOrder,
 };
 
 fn owned(symbols: &[&str]) -> Vec<String> {
@@ -67,6 +68,28 @@ impl MexcRestClient {
     /// See [`RestError`].
     pub async fn book_ticker(&self, symbol: &str) -> Result<BookTicker, RestError> {
         self.execute(&GetBookTicker {
+            symbol: symbol.to_owned(),
+        })
+        .await
+    }
+
+    /// `GET /api/v3/ticker/price?symbol=`: the last price.
+    ///
+    /// # Errors
+    /// See [`RestError`].
+    pub async fn price_ticker(&self, symbol: &str) -> Result<PriceTicker, RestError> {
+        self.execute(&GetPriceTicker {
+            symbol: symbol.to_owned(),
+        })
+        .await
+    }
+
+    /// `GET /api/v3/ticker/24hr?symbol=`: statistics of the last 24 hours.
+    ///
+    /// # Errors
+    /// See [`RestError`].
+    pub async fn ticker_24h(&self, symbol: &str) -> Result<Ticker24h, RestError> {
+        self.execute(&GetTicker24h {
             symbol: symbol.to_owned(),
         })
         .await
@@ -141,7 +164,8 @@ impl MexcRestClient {
     /// `GET /api/v3/order`.
     ///
     /// # Errors
-    /// See [`RestError`].
+    /// [`RestError::UnknownOrder`] if the venue does not know the order (MEXC's `-2013`); see
+    /// [`RestError`].
     pub async fn query_order(&self, symbol: &str, order: OrderRef) -> Result<Order, RestError> {
         self.execute(&QueryOrder {
             symbol: symbol.to_owned(),
@@ -193,8 +217,8 @@ impl MexcRestClient {
     /// `PUT /api/v3/userDataStream`: extends a listen key by 60 minutes.
     ///
     /// # Errors
-    /// See [`RestError`] (an expired key is [`RestError::Rejected`] with
-    /// `Invalid listen key`).
+    /// See [`RestError`]; an unknown, expired or deleted key is
+    /// [`RestError::ListenKeyInvalid`] (MEXC's `730708`): create a new key.
     pub async fn keep_alive_listen_key(&self, listen_key: &str) -> Result<(), RestError> {
         self.execute(&KeepAliveListenKey {
             listen_key: listen_key.to_owned(),

@@ -425,4 +425,36 @@ mod tests {
         let e = decode::<crate::model::ServerTime>(Endpoint::Time, 200, b"garbage").unwrap_err();
         assert!(matches!(e, RestError::Decode { status: 200, .. }));
     }
+
+    /// MEXC's answers as captured in public sources: the code may be a JSON string
+    /// (mexcdevelop/mexc-api-demo#35) and extra fields may follow (ccxt/ccxt#21614); the HTTP
+    /// status of the keep-alive refusal is not known, so both a 4xx and a 2xx are handled.
+    #[test]
+    fn real_mexc_error_bodies() {
+        let keep_alive = br#"{"code":"730708","msg":"listen key information error"}"#;
+        for status in [200, 400] {
+            let e = if status == 200 {
+                decode::<crate::model::ListenKey>(Endpoint::KeepAliveListenKey, status, keep_alive)
+                    .unwrap_err()
+            } else {
+                venue_error(Endpoint::KeepAliveListenKey, status, keep_alive)
+            };
+            assert!(
+                matches!(
+                    &e,
+                    RestError::ListenKeyInvalid(VenueError { code: 730708, .. })
+                ),
+                "{e:?}"
+            );
+        }
+        let e = venue_error(
+            Endpoint::QueryOrder,
+            400,
+            br#"{"msg":"Order does not exist.","code":-2013,"_extend":null}"#,
+        );
+        assert!(matches!(
+            e,
+            RestError::UnknownOrder(VenueError { code: -2013, .. })
+        ));
+    }
 }

@@ -6,6 +6,7 @@ mod account;
 pub(crate) mod de;
 mod market;
 mod order;
+mod ticker;
 
 pub use account::{AccountInfo, Balance, CoinConfig, CoinNetwork, ListenKey, ListenKeys};
 pub use market::{
@@ -13,6 +14,7 @@ pub use market::{
     OrderBookSnapshot, PriceLevel, ServerTime, SymbolInfo,
 };
 pub use order::{NewOrderAck, NewOrderRequest, Order, OrderRef, OrderStatus, OrderType, Side};
+pub use ticker::{PriceTicker, Ticker24h};
 
 /// The empty object `{}` some endpoints answer (ping, test order). Any object is accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]

@@ -101,15 +101,6 @@ impl OrderType {
             Self::Market => 5,
         }
     }
-
-    /// `timeInForce` reported in order objects.
-    pub fn time_in_force(self) -> &'static str {
-        match self {
-            Self::ImmediateOrCancel | Self::Market => "IOC",
-            Self::FillOrKill => "FOK",
-            Self::Limit | Self::LimitMaker => "GTC",
-        }
-    }
 }
 
 /// Order status.

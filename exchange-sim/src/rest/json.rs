@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::accounts::Balance;
 use crate::config::SymbolConfig;
 use crate::format::dec;
-use crate::matching::{Order, OrderType};
+use crate::matching::{Order, OrderStatus, OrderType};
 
 /// The full order object (query, open orders, all orders, cancel).
 pub(crate) fn order(o: &Order) -> Value {
@@ -19,16 +19,34 @@ pub(crate) fn order(o: &Order) -> Value {
         "executedQty": dec(o.executed_qty),
         "cummulativeQuoteQty": dec(o.cumulative_quote_qty),
         "status": o.status.as_str(),
-        "timeInForce": o.order_type.time_in_force(),
+        // MEXC sends null for these three on spot orders (captures in
+        // exchange-rest/tests/fixtures/mexc_answers.json).
+        "timeInForce": null,
         "type": o.order_type.as_str(),
         "side": o.side.as_str(),
-        "stopPrice": "",
-        "icebergQty": "",
+        "stopPrice": null,
+        "icebergQty": null,
         "time": o.time,
         "updateTime": o.update_time,
         "isWorking": o.status.is_open(),
         "origQuoteOrderQty": dec(o.orig_quote_qty),
     })
+}
+
+/// An order as `openOrders` lists it. MEXC's live answers there (captures in c9s/bbgo and
+/// elertan/mexc-rs) send `clientOrderId` `""` when the order has none and `updateTime` `null`
+/// for an order never updated, where a query of the same order sends `null` and a number.
+pub(crate) fn listed_order(o: &Order) -> Value {
+    let mut value = order(o);
+    if let Value::Object(map) = &mut value {
+        if o.client_order_id.is_none() {
+            map.insert("clientOrderId".into(), json!(""));
+        }
+        if o.status == OrderStatus::New {
+            map.insert("updateTime".into(), Value::Null);
+        }
+    }
+    value
 }
 
 /// The cancel answer: the order object plus `origClientOrderId`.

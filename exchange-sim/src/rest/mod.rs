@@ -1,10 +1,14 @@
 //! The REST API (MEXC spot v3 paths) and the operator endpoints under `/_sim/`.
 
 mod admin;
+mod batch;
 mod fault_layer;
 mod json;
+pub(crate) mod limits;
 mod public;
 mod request;
+mod tickers;
+mod trades;
 mod trading;
 mod user_stream;
 
@@ -24,6 +28,13 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/api/v3/exchangeInfo", get(public::exchange_info))
         .route("/api/v3/depth", get(public::depth))
         .route("/api/v3/ticker/bookTicker", get(public::book_ticker))
+        .route("/api/v3/ticker/price", get(tickers::ticker_price))
+        .route("/api/v3/ticker/24hr", get(tickers::ticker_24hr))
+        .route("/api/v3/avgPrice", get(tickers::avg_price))
+        .route("/api/v3/trades", get(trades::trades))
+        .route("/api/v3/myTrades", get(trades::my_trades))
+        .route("/api/v3/batchOrders", post(batch::batch_orders))
+        .route("/api/v3/uid", get(trading::uid))
         .route("/api/v1/contract/detail", get(public::contract_detail))
         .route(
             "/api/v3/order",
@@ -75,6 +86,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             fault_layer::apply_faults,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            limits::enforce,
         ))
         .with_state(app)
 }

@@ -14,9 +14,6 @@ use crate::format::now_ms;
 use crate::params::Params;
 use crate::rate_limit::Scope;
 
-/// Largest request body accepted.
-const MAX_BODY_BYTES: usize = 64 * 1024;
-
 /// A request before any interpretation.
 #[derive(Debug)]
 pub(crate) struct RawRequest {
@@ -42,7 +39,7 @@ impl<S: Send + Sync> FromRequest<S> for RawRequest {
             .map(|v| v.to_str().map(str::to_owned))
             .transpose()
             .map_err(|_| ApiError::bad_request(700001, "Api key info invalid"))?;
-        let body = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+        let body = axum::body::to_bytes(req.into_body(), super::limits::MAX_BODY_BYTES)
             .await
             .map_err(|_| ApiError::bad_request(700008, "Illegal request body"))?;
         Ok(Self {

@@ -48,6 +48,10 @@ const ACCOUNT: Endpoint = Endpoint {
     name: ACCOUNT_ENDPOINT,
     weight: 10,
 };
+const UID: Endpoint = Endpoint {
+    name: "GET /api/v3/uid",
+    weight: 1,
+};
 const COIN_CONFIG: Endpoint = Endpoint {
     name: "GET /api/v3/capital/config/getall",
     weight: 10,
@@ -139,7 +143,9 @@ pub(crate) async fn open_orders(State(app): State<Arc<App>>, req: RawRequest) ->
         None => None,
     };
     let orders = engine.open_orders(signed.account, symbol.as_deref());
-    Ok(Json(Value::Array(orders.iter().map(json::order).collect())))
+    Ok(Json(Value::Array(
+        orders.iter().map(json::listed_order).collect(),
+    )))
 }
 
 pub(crate) async fn query_order(State(app): State<Arc<App>>, req: RawRequest) -> Reply {
@@ -153,14 +159,10 @@ pub(crate) async fn query_order(State(app): State<Arc<App>>, req: RawRequest) ->
 pub(crate) async fn all_orders(State(app): State<Arc<App>>, req: RawRequest) -> Reply {
     let signed = app.signed_request(&req, ALL_ORDERS)?;
     let symbol = signed.params.symbol()?;
-    let limit = signed.params.int("limit")?.unwrap_or(500).clamp(1, 1000);
+    let limit = super::trades::limit(&signed.params, 500, 1000)?;
     let engine = app.engine();
     engine.market(&symbol)?;
-    let orders = engine.all_orders(
-        signed.account,
-        &symbol,
-        usize::try_from(limit).unwrap_or(500),
-    );
+    let orders = engine.all_orders(signed.account, &symbol, limit);
     Ok(Json(Value::Array(orders.iter().map(json::order).collect())))
 }
 
@@ -186,6 +188,14 @@ pub(crate) async fn account(State(app): State<Arc<App>>, req: RawRequest) -> Rep
         "balances": balances,
         "permissions": ["SPOT"],
     })))
+}
+
+/// The numeric user id of an account, as a string (`{"uid":"..."}`).
+pub(crate) async fn uid(State(app): State<Arc<App>>, req: RawRequest) -> Reply {
+    let signed = app.signed_request(&req, UID)?;
+    Ok(Json(
+        json!({ "uid": (10_000_000 + signed.account.0).to_string() }),
+    ))
 }
 
 pub(crate) async fn coin_config(State(app): State<Arc<App>>, req: RawRequest) -> Reply {

@@ -9,6 +9,11 @@ pub const PRIVATE_ACCOUNT: &str = "spot@private.account.v3.api.pb";
 
 /// Aggregation intervals offered by the aggregated channels.
 pub const INTERVALS: [&str; 2] = ["100ms", "10ms"];
+/// The length of each of [`INTERVALS`]' windows.
+pub const INTERVAL_PERIODS: [std::time::Duration; 2] = [
+    std::time::Duration::from_millis(100),
+    std::time::Duration::from_millis(10),
+];
 /// Levels offered by the partial-depth channel.
 pub const LIMIT_LEVELS: [usize; 3] = [5, 10, 20];
 

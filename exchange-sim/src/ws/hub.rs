@@ -1,12 +1,16 @@
 //! Fan-out of encoded pushes: one `tokio::sync::broadcast` channel of `Bytes` per websocket
 //! channel name. Each event is encoded once per channel that has subscribers, never per
-//! subscriber.
+//! subscriber. The aggregated (`aggre`) channels are fed through one [`Window`] per symbol and
+//! interval, flushed once per interval ([`Hub::flush`]); private and partial-depth channels
+//! push at once.
 
 use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 use tokio::sync::broadcast;
 
+use super::aggregate::{Window, collapse_operation};
 use super::channel::{self, INTERVALS, LIMIT_LEVELS, PrivateStream};
 use super::encode;
 use crate::accounts::AccountId;
@@ -28,6 +32,11 @@ impl Channel {
         }
     }
 
+    /// Whether anyone listens.
+    fn has_receivers(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
     /// Encode and send only if someone listens.
     fn send_with(&self, encode: impl FnOnce(&str) -> Bytes) {
         if self.tx.receiver_count() > 0 {
@@ -44,6 +53,17 @@ struct SymbolChannels {
     limit_depth: Vec<(usize, Channel)>,
     book_ticker: Vec<Channel>,
     deals: Vec<Channel>,
+    /// What each interval's aggregated channels gathered since their last flush, by the
+    /// index of the interval in [`INTERVALS`].
+    windows: Vec<Mutex<Window>>,
+}
+
+impl SymbolChannels {
+    fn window(&self, interval: usize) -> Option<MutexGuard<'_, Window>> {
+        self.windows
+            .get(interval)
+            .map(|w| w.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 #[derive(Debug)]
@@ -87,6 +107,7 @@ impl Hub {
                     .iter()
                     .map(|i| make(channel::deals(i, s)))
                     .collect(),
+                windows: INTERVALS.iter().map(|_| Mutex::default()).collect(),
             };
             let all = channels
                 .depth
@@ -137,17 +158,22 @@ impl Hub {
         self.public.keys().map(String::as_str)
     }
 
-    /// Encode and fan out the events of one engine operation. Called with the engine still
-    /// locked so pushes leave in version order.
+    /// Fan out the events of one engine operation. Called with the engine still locked so
+    /// pushes leave in version order. The operation is first collapsed to its final book
+    /// state ([`collapse_operation`]); aggregated channels only gather it into their windows.
     pub fn publish(&self, engine: &Engine, events: &[Event]) {
-        for event in events {
+        for event in &collapse_operation(events) {
             match event {
                 Event::Depth(diff) => {
                     let Some(channels) = self.symbols.get(&diff.symbol) else {
                         continue;
                     };
-                    for c in &channels.depth {
-                        c.send_with(|name| encode::depth(name, diff));
+                    for (interval, c) in channels.depth.iter().enumerate() {
+                        if c.has_receivers()
+                            && let Some(mut window) = channels.window(interval)
+                        {
+                            window.add_depth(diff);
+                        }
                     }
                     if let Ok(market) = engine.market(&diff.symbol) {
                         for (levels, c) in &channels.limit_depth {
@@ -167,15 +193,23 @@ impl Hub {
                 }
                 Event::BookTicker(update) => {
                     if let Some(channels) = self.symbols.get(&update.symbol) {
-                        for c in &channels.book_ticker {
-                            c.send_with(|name| encode::book_ticker(name, update));
+                        for (interval, c) in channels.book_ticker.iter().enumerate() {
+                            if c.has_receivers()
+                                && let Some(mut window) = channels.window(interval)
+                            {
+                                window.set_book_ticker(update);
+                            }
                         }
                     }
                 }
                 Event::Trades(trades) => {
                     if let Some(channels) = self.symbols.get(&trades.symbol) {
-                        for c in &channels.deals {
-                            c.send_with(|name| encode::deals(name, trades));
+                        for (interval, c) in channels.deals.iter().enumerate() {
+                            if c.has_receivers()
+                                && let Some(mut window) = channels.window(interval)
+                            {
+                                window.add_trades(&trades.trades);
+                            }
                         }
                     }
                 }
@@ -200,6 +234,34 @@ impl Hub {
                         p.account.send_with(|name| encode::account(name, change));
                     }
                 }
+            }
+        }
+    }
+
+    /// Push what the aggregated channels of interval `interval` (an index into
+    /// [`INTERVALS`]) gathered since the last flush: at most one frame per channel, showing
+    /// the state at the end of the window.
+    pub fn flush(&self, interval: usize) {
+        for (symbol, channels) in &self.symbols {
+            let window = match channels.window(interval) {
+                Some(mut window) if !window.is_empty() => std::mem::take(&mut *window),
+                _ => continue,
+            };
+            if let (Some(depth), Some(c)) = (&window.depth, channels.depth.get(interval)) {
+                c.send_with(|name| encode::depth(name, &depth.to_diff()));
+            }
+            if let (Some(top), Some(c)) = (&window.book_ticker, channels.book_ticker.get(interval))
+            {
+                c.send_with(|name| encode::book_ticker(name, top));
+            }
+            if !window.trades.is_empty()
+                && let Some(c) = channels.deals.get(interval)
+            {
+                let trades = crate::events::PublicTrades {
+                    symbol: symbol.clone(),
+                    trades: window.trades,
+                };
+                c.send_with(|name| encode::deals(name, &trades));
             }
         }
     }

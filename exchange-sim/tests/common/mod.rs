@@ -45,6 +45,24 @@ pub async fn start_with(configure: impl FnOnce(&mut SimConfig)) -> SimVenue {
     SimVenue::start(config).await.unwrap()
 }
 
+/// A second account's credentials (see [`quiet_venue`]).
+pub const BOB_KEY: &str = "mx0BOB";
+pub const BOB_SECRET: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
+
+/// A paused venue with no synthetic quotes, at most `max_open` open orders per account, and
+/// a second account (`BOB_KEY`) holding 1000 USDT and 1000 HIFI.
+pub async fn quiet_venue(max_open: usize) -> SimVenue {
+    start_with(|c| {
+        c.market.levels = 0;
+        c.max_open_orders_per_account = max_open;
+        c.accounts.push(
+            exchange_sim::AccountConfig::new(BOB_KEY, BOB_SECRET)
+                .with_balances([("USDT", 1000.into()), ("HIFI", 1000.into())]),
+        );
+    })
+    .await
+}
+
 /// A MEXC REST client.
 #[derive(Clone)]
 pub struct Client {

@@ -14,7 +14,8 @@ impl Engine {
             .unwrap_or(0)
     }
 
-    /// Look up an order of `account` on `symbol` (open or remembered closed).
+    /// Look up an order of `account` on `symbol` (open or remembered closed); `-2013` if there is
+    /// none.
     pub fn query(
         &self,
         account: AccountId,
@@ -26,7 +27,7 @@ impl Engine {
             .and_then(|seq| self.orders.get(&seq))
             .filter(|o| o.symbol == symbol)
             .cloned()
-            .ok_or_else(ApiError::unknown_order)
+            .ok_or_else(ApiError::order_does_not_exist)
     }
 
     /// Open orders of `account`, optionally of one symbol, oldest first.
