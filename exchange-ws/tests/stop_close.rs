@@ -53,8 +53,9 @@ async fn a_clean_stop_closes_with_a_handshake_and_reports_counters() {
         let report = manager.stop_within(Duration::from_secs(2)).await;
         assert!(report.is_clean(), "{report}");
         assert_eq!(report.outcome, StopOutcome::Clean);
+        // The close handshake, not the 2 s deadline, ended it (speed is the benches' part).
         assert!(
-            report.duration < Duration::from_millis(200),
+            report.duration < Duration::from_secs(2),
             "{:?}",
             report.duration
         );
@@ -86,10 +87,14 @@ async fn stop_against_a_server_that_never_answers_the_close() {
         assert!(manager.wait_connected(TEST_TIMEOUT).await);
 
         let begun = Instant::now();
-        let report = manager.stop_within(Duration::from_secs(1)).await;
+        let report = manager.stop_within(Duration::from_secs(10)).await;
         let took = begun.elapsed();
+        // Bounded by the 150 ms close timeout, not by the 10 s deadline.
         assert!(took >= Duration::from_millis(140), "{took:?}");
-        assert!(took < Duration::from_millis(400), "{took:?}");
+        assert!(
+            took < Duration::from_millis(150) + SCHEDULING_SLACK,
+            "{took:?}"
+        );
         assert!(report.is_clean(), "{report}");
         assert_eq!(manager.close_outcome(), CloseOutcome::TimedOut);
         assert_eq!(counter(&report, "close_timed_out"), 1);
@@ -111,8 +116,9 @@ async fn a_tight_stop_deadline_cuts_the_close_handshake_short() {
         assert!(manager.wait_connected(TEST_TIMEOUT).await);
         let begun = Instant::now();
         let report = manager.stop_within(Duration::from_millis(100)).await;
+        // By the 100 ms deadline, not the 10 s close timeout.
         assert!(
-            begun.elapsed() <= Duration::from_millis(110),
+            begun.elapsed() <= Duration::from_millis(100) + SCHEDULING_SLACK,
             "{:?}",
             begun.elapsed()
         );
@@ -153,7 +159,7 @@ async fn stop_during_a_flood() {
         let begun = Instant::now();
         let report = manager.stop_within(Duration::from_millis(500)).await;
         assert!(
-            begun.elapsed() < Duration::from_millis(500),
+            begun.elapsed() < Duration::from_millis(500) + SCHEDULING_SLACK,
             "{:?}",
             begun.elapsed()
         );

@@ -29,12 +29,16 @@ struct Demo {
     child: Child,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
+    /// The reader threads: joined once the process exited, so its output is complete.
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
-fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+fn collect(
+    stream: impl Read + Send + 'static,
+) -> (Arc<Mutex<String>>, std::thread::JoinHandle<()>) {
     let text = Arc::new(Mutex::new(String::new()));
     let sink = text.clone();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { break };
             let mut sink = sink.lock().unwrap();
@@ -42,7 +46,7 @@ fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
             sink.push('\n');
         }
     });
-    text
+    (text, reader)
 }
 
 impl Demo {
@@ -56,12 +60,13 @@ impl Demo {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stdout = collect(child.stdout.take().unwrap());
-        let stderr = collect(child.stderr.take().unwrap());
+        let (stdout, stdout_reader) = collect(child.stdout.take().unwrap());
+        let (stderr, stderr_reader) = collect(child.stderr.take().unwrap());
         Self {
             child,
             stdout,
             stderr,
+            readers: vec![stdout_reader, stderr_reader],
         }
     }
 
@@ -106,9 +111,21 @@ impl Demo {
         let begun = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader threads drain the pipes.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                return (status.code().unwrap_or(-1), begun.elapsed());
+                let took = begun.elapsed();
+                // The pipes reach end-of-file with the process: the readers have all of it
+                // once they are joined.
+                let readers = std::mem::take(&mut self.readers);
+                within(
+                    Duration::from_secs(10),
+                    tokio::task::spawn_blocking(move || {
+                        for reader in readers {
+                            reader.join().unwrap();
+                        }
+                    }),
+                )
+                .await
+                .unwrap();
+                return (status.code().unwrap_or(-1), took);
             }
             if begun.elapsed() > limit {
                 let _ = self.child.kill();

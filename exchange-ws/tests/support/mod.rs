@@ -23,6 +23,11 @@ pub type ServerSocket = WebSocketStream<TcpStream>;
 /// Bounds every async test.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// How late a wake-up may come on a loaded 2-core CI machine. Real-clock bounds add it to
+/// the time they expect, and are chosen so that what they rule out (waiting out a 10 s close
+/// timeout, a 30 s connect) lies far beyond.
+pub const SCHEDULING_SLACK: Duration = Duration::from_secs(1);
+
 /// Accepts connections on 127.0.0.1:0 and hands each (as `T`) to the test; stops accepting
 /// when dropped.
 pub struct Server<T> {
