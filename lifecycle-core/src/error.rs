@@ -140,6 +140,9 @@ pub enum DependencyError {
 pub struct StartAllError {
     /// The resources that failed to start.
     pub failures: Vec<StartError>,
-    /// The report of stopping what had started.
+    /// The report of stopping what had started (empty when `interrupted`).
     pub rollback: crate::ShutdownReport,
+    /// The start gave up because a shutdown began: nothing more was started, and the
+    /// shutdown (not a rollback of this start) stops what had started.
+    pub interrupted: bool,
 }

@@ -4,10 +4,11 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use crate::catch_unwind::CatchUnwind;
@@ -99,6 +100,8 @@ impl LifecycleBuilder {
                 partial_children: Mutex::new(Vec::new()),
                 rollback_timeout: self.rollback_timeout,
                 on_stopping: self.on_stopping,
+                start_gave_up: AtomicBool::new(false),
+                start_ended: Notify::new(),
             }),
         }
     }
@@ -146,6 +149,10 @@ struct Shared {
     partial_children: Mutex<Vec<StopReport>>,
     rollback_timeout: Duration,
     on_stopping: Option<ClosingHook>,
+    /// Set (and notified) when a start gave up because a stop asked it to: the stop may take
+    /// over at once instead of waiting out its share of the time.
+    start_gave_up: AtomicBool,
+    start_ended: Notify,
 }
 
 impl fmt::Debug for Lifecycle {
@@ -345,6 +352,7 @@ impl Lifecycle {
         };
         let result = CatchUnwind::new(hook(ctx)).await;
         let shared = guard.disarm();
+        let hook_returned_error = matches!(result, Ok(Err(_)));
         let failure = match result {
             Ok(Ok(())) => match state.transition(StateTag::Starting, StateTag::Running) {
                 Ok(()) => {
@@ -361,8 +369,20 @@ impl Lifecycle {
             Ok(Err(error)) => Some(FailureCause::new(error.to_string())),
             Err(panic) => Some(FailureCause::new(format!("start panicked: {panic}"))),
         };
+        // (Read before the rollback, which triggers the signal itself.)
+        let stop_requested = self.shared.tasks.signal().is_triggered();
         let deadline = Instant::now() + shared.rollback_timeout;
         roll_back(&shared, &rollback, deadline).await;
+        // A start hook that returns an error after a stop asked it to give up did what was
+        // asked: the start is cancelled, not failed, and the stop takes over.
+        if stop_requested && hook_returned_error && state.tag() == StateTag::Starting {
+            tracing::info!(component = self.name(), "start gave up on a stop request");
+            shared.start_gave_up.store(true, Ordering::Release);
+            shared.start_ended.notify_waiters();
+            return Err(StartError::Cancelled {
+                component: self.name().to_owned(),
+            });
+        }
         match failure {
             Some(cause) => {
                 let _ = state.fail(StateTag::Starting, cause.clone());
@@ -405,20 +425,23 @@ impl Lifecycle {
                     // Ask the start to give up, give it half the time left, then override it.
                     self.shared.tasks.signal().trigger();
                     let wait_until = begun + deadline.saturating_duration_since(begun) / 2;
-                    let mut watcher = state.watch();
-                    let _ = tokio::time::timeout_at(
-                        wait_until,
-                        watcher.wait_for(|s| !matches!(s, LifecycleState::Starting)),
-                    )
-                    .await;
+                    let _ = tokio::time::timeout_at(wait_until, self.start_ends()).await;
+                    let gave_up = self.shared.start_gave_up.load(Ordering::Acquire);
                     if state
                         .transition(StateTag::Starting, StateTag::Stopping)
                         .is_ok()
                     {
-                        tracing::warn!(
-                            component = self.name(),
-                            "stop overrode a start that did not finish"
-                        );
+                        if gave_up {
+                            tracing::info!(
+                                component = self.name(),
+                                "stop took over from a start that gave up"
+                            );
+                        } else {
+                            tracing::warn!(
+                                component = self.name(),
+                                "stop overrode a start that did not finish"
+                            );
+                        }
                         self.begin_stopping(deadline, begun, hook.take());
                         break;
                     }
@@ -432,6 +455,30 @@ impl Lifecycle {
             }
         }
         self.await_report(deadline, begun).await
+    }
+
+    /// Completes when the start under way ends: its state moved on, or it gave up on a stop
+    /// request (leaving the state `Starting` for the stop to take over).
+    async fn start_ends(&self) {
+        let mut watcher = self.shared.state.watch();
+        loop {
+            let ended = self.shared.start_ended.notified();
+            let mut ended = std::pin::pin!(ended);
+            ended.as_mut().enable();
+            if self.shared.start_gave_up.load(Ordering::Acquire)
+                || self.shared.state.tag() != StateTag::Starting
+            {
+                return;
+            }
+            tokio::select! {
+                () = ended => {}
+                changed = watcher.changed() => {
+                    if changed.is_none() {
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     /// Right after the move to `Stopping`: closes synchronously (the tasks' signal, the

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::error::StartError;
+use crate::orchestrator::InFlightStop;
 use crate::state::{LifecycleState, StateWatcher};
 use crate::stop_report::StopReport;
 
@@ -86,6 +87,13 @@ pub trait AsyncResource: Send + Sync {
     fn stop_within(&self, budget: Duration) -> BoxFuture<'_, StopReport> {
         self.stop(Instant::now() + budget)
     }
+
+    /// The parts of a composite resource whose stop is under way now (for the report of a
+    /// forced exit); none by default. [`ResourceGroup`](crate::ResourceGroup) lists its
+    /// members'.
+    fn in_flight_parts(&self) -> Vec<InFlightStop> {
+        Vec::new()
+    }
 }
 
 impl<T: AsyncResource + ?Sized> AsyncResource for Arc<T> {
@@ -107,5 +115,9 @@ impl<T: AsyncResource + ?Sized> AsyncResource for Arc<T> {
 
     fn stop(&self, deadline: Instant) -> BoxFuture<'_, StopReport> {
         (**self).stop(deadline)
+    }
+
+    fn in_flight_parts(&self) -> Vec<InFlightStop> {
+        (**self).in_flight_parts()
     }
 }

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use crate::error::{BoxError, StartError};
 use crate::lifecycle::Lifecycle;
-use crate::orchestrator::DependencyAwareShutdown;
+use crate::orchestrator::{DependencyAwareShutdown, InFlightStop};
 use crate::resource::{AsyncResource, BoxFuture};
 use crate::shutdown_report::ResourceReport;
 use crate::state::{LifecycleState, StateTag, StateWatcher};
@@ -147,6 +147,10 @@ impl AsyncResource for ResourceGroup {
                 .map_err(|error| Box::new(error) as BoxError)?;
             Ok(())
         }))
+    }
+
+    fn in_flight_parts(&self) -> Vec<InFlightStop> {
+        self.members.in_flight()
     }
 
     fn stop(&self, deadline: Instant) -> BoxFuture<'_, StopReport> {

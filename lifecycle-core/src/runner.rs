@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::catch_unwind::CatchUnwind;
 use crate::orchestrator::{DependencyAwareShutdown, InFlightStop};
 use crate::shutdown_report::ShutdownReport;
 use crate::signal::ShutdownSignal;
@@ -92,7 +93,9 @@ pub struct RunOutcome {
     /// The shutdown report (of the rollback, if start failed); `None` if a second signal cut
     /// the shutdown short.
     pub report: Option<ShutdownReport>,
-    /// Stops still under way when a second signal forced the exit.
+    /// What a forced exit left behind: the stops still under way, then the resources that
+    /// had not begun to stop (see
+    /// [`DependencyAwareShutdown::unfinished`](crate::DependencyAwareShutdown::unfinished)).
     #[cfg_attr(feature = "serde", serde(skip))]
     pub abandoned: Vec<InFlightStop>,
 }
@@ -208,6 +211,16 @@ impl Runner {
     }
 
     /// Runs `app` as described on [`Runner`].
+    ///
+    /// - A signal during start stops what started while the starts under way give up (the
+    ///   shutdown runs alongside them); if everything then stops cleanly the exit is clean.
+    /// - An application that panics is a failure like one that returns an error: the orderly
+    ///   shutdown still runs, and the outcome carries the panic's message.
+    /// - The application's unused grace goes back to the shutdown.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropping the future abandons the shutdown (resources built on
+    /// [`Lifecycle`](crate::Lifecycle) still finish the stops already begun). Run it to its end.
     pub async fn run<A, F, E>(mut self, app: A) -> RunOutcome
     where
         A: FnOnce(AppContext) -> F,
@@ -227,15 +240,13 @@ impl Runner {
         };
 
         // 1. Start, unless a signal comes first.
+        let start = orchestrator.start_all();
+        let mut start = std::pin::pin!(start);
         let started = tokio::select! {
-            started = orchestrator.start_all() => Ok(started),
-            signal = next_signal(&mut *signals) => {
-                tracing::warn!(%signal, "signal during start: stopping what started");
-                Err(signal)
-            }
+            started = start.as_mut() => Ok(started),
+            signal = next_signal(&mut *signals) => Err(signal),
         };
-        let mut app_error = None;
-        let reason = match started {
+        match started {
             Ok(Err(error)) => {
                 return RunOutcome {
                     status: ExitStatus::Failed,
@@ -245,68 +256,91 @@ impl Runner {
                     abandoned: Vec::new(),
                 };
             }
-            Err(signal) => ShutdownReason::Signal(signal),
-            Ok(Ok(())) => {
-                // 2. Run the application.
-                let shutdown = ShutdownSignal::new();
-                let app = app(AppContext {
-                    shutdown: shutdown.clone(),
-                });
-                let mut app = std::pin::pin!(app);
-                let reason = tokio::select! {
-                    result = app.as_mut() => {
-                        return self.finish_after_app(result.err().map(|e| e.to_string()), &mut *signals).await;
-                    }
-                    signal = next_signal(&mut *signals) => ShutdownReason::Signal(signal),
-                    (component, cause) = orchestrator.first_failure() => ShutdownReason::CriticalFailure { component, cause },
+            Err(signal) => {
+                tracing::warn!(%signal, "signal during start: stopping what started");
+                // The shutdown's stops ask the starts under way to give up; the start ends
+                // alongside, starting nothing more.
+                let shutdown = async {
+                    let (report, _) =
+                        tokio::join!(orchestrator.shutdown_all(self.budget), start.as_mut());
+                    report
                 };
-                tracing::warn!(%reason, "shutting down");
-                // 3. Let the application finish, within its grace.
-                shutdown.trigger();
-                let grace_end = Instant::now() + self.app_grace.min(self.budget / 2);
-                tokio::select! {
-                    finished = tokio::time::timeout_at(grace_end, app.as_mut()) => match finished {
-                        Ok(Ok(())) => {}
-                        Ok(Err(error)) => app_error = Some(error.to_string()),
-                        Err(_) => {
-                            tracing::warn!("application did not finish within its grace period: cancelled");
-                            app_error = Some("application did not finish within its grace period: cancelled".to_owned());
-                        }
-                    },
-                    signal = next_signal(&mut *signals) => {
-                        return self.forced(reason, signal, app_error);
-                    }
-                }
-                reason
+                return self
+                    .shut_down(
+                        ShutdownReason::Signal(signal),
+                        None,
+                        self.budget,
+                        shutdown,
+                        &mut *signals,
+                        true,
+                    )
+                    .await;
             }
+            Ok(Ok(())) => {}
+        }
+
+        // 2. Run the application.
+        let shutdown = ShutdownSignal::new();
+        let app = app(AppContext {
+            shutdown: shutdown.clone(),
+        });
+        let mut app = std::pin::pin!(CatchUnwind::new(app));
+        let reason = tokio::select! {
+            result = app.as_mut() => {
+                let app_error = app_error_of(result);
+                let reason = match &app_error {
+                    None => ShutdownReason::AppFinished,
+                    Some(error) => ShutdownReason::AppFailed(error.clone()),
+                };
+                tracing::info!(%reason, "shutting down");
+                let shutdown = orchestrator.shutdown_all(self.budget);
+                return self.shut_down(reason, app_error, self.budget, shutdown, &mut *signals, false).await;
+            }
+            signal = next_signal(&mut *signals) => ShutdownReason::Signal(signal),
+            (component, cause) = orchestrator.first_failure() => ShutdownReason::CriticalFailure { component, cause },
         };
-        let budget_left = self
-            .budget
-            .saturating_sub(self.app_grace.min(self.budget / 2));
+        tracing::warn!(%reason, "shutting down");
+
+        // 3. Let the application finish, within its grace; what it leaves unused goes to the
+        //    shutdown.
+        shutdown.trigger();
+        let asked = Instant::now();
+        let grace_end = asked + self.app_grace.min(self.budget / 2);
+        let mut app_error = None;
+        tokio::select! {
+            finished = tokio::time::timeout_at(grace_end, app.as_mut()) => match finished {
+                Ok(result) => app_error = app_error_of(result),
+                Err(_) => {
+                    tracing::warn!("application did not finish within its grace period: cancelled");
+                    app_error = Some("application did not finish within its grace period: cancelled".to_owned());
+                }
+            },
+            signal = next_signal(&mut *signals) => {
+                return self.forced(reason, signal, app_error);
+            }
+        }
+        let budget_left = self.budget.saturating_sub(asked.elapsed());
         let signalled = matches!(reason, ShutdownReason::Signal(_));
-        self.shut_down(reason, app_error, budget_left, &mut *signals, signalled)
-            .await
+        let shutdown = orchestrator.shutdown_all(budget_left);
+        self.shut_down(
+            reason,
+            app_error,
+            budget_left,
+            shutdown,
+            &mut *signals,
+            signalled,
+        )
+        .await
     }
 
-    async fn finish_after_app(
-        &self,
-        app_error: Option<String>,
-        signals: &mut dyn SignalSource,
-    ) -> RunOutcome {
-        let reason = match &app_error {
-            None => ShutdownReason::AppFinished,
-            Some(error) => ShutdownReason::AppFailed(error.clone()),
-        };
-        tracing::info!(%reason, "shutting down");
-        self.shut_down(reason, app_error, self.budget, signals, false)
-            .await
-    }
-
+    /// Drives `shutdown` (an orchestrated shutdown within `budget`) to its report, under the
+    /// watchdog; a signal forces the exit (the second one, counting the one that began it).
     async fn shut_down(
         &self,
         reason: ShutdownReason,
         app_error: Option<String>,
         budget: Duration,
+        shutdown: impl Future<Output = ShutdownReport>,
         signals: &mut dyn SignalSource,
         mut signalled: bool,
     ) -> RunOutcome {
@@ -315,7 +349,6 @@ impl Runner {
                 .map_err(|error| tracing::error!(%error, "cannot arm the shutdown watchdog"))
                 .ok()
         });
-        let shutdown = self.orchestrator.shutdown_all(budget);
         let mut shutdown = std::pin::pin!(shutdown);
         let report = loop {
             tokio::select! {
@@ -358,7 +391,7 @@ impl Runner {
         signal: Signal,
         app_error: Option<String>,
     ) -> RunOutcome {
-        let abandoned = self.orchestrator.in_flight();
+        let abandoned = self.orchestrator.unfinished();
         tracing::error!(
             %signal, abandoned = ?abandoned.iter().map(|s| s.name.to_string()).collect::<Vec<_>>(),
             "second signal: abandoning the shutdown"
@@ -369,6 +402,18 @@ impl Runner {
             app_error,
             report: None,
             abandoned,
+        }
+    }
+}
+
+/// The application's error (or panic) as the outcome's `app_error`.
+fn app_error_of<E: fmt::Display>(result: Result<Result<(), E>, String>) -> Option<String> {
+    match result {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error.to_string()),
+        Err(panic) => {
+            tracing::error!(panic, "application panicked: shutting down in order");
+            Some(format!("application panicked: {panic}"))
         }
     }
 }

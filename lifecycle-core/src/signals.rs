@@ -14,8 +14,12 @@ use crate::resource::BoxFuture;
 pub enum Signal {
     /// SIGINT (Ctrl-C).
     Interrupt,
-    /// SIGTERM.
+    /// SIGTERM (a supervisor's stop: systemd, Kubernetes, `kill`).
     Terminate,
+    /// SIGHUP: the controlling terminal went away (a closed terminal, a dropped ssh session).
+    Hangup,
+    /// SIGQUIT (Ctrl-\\): handled as an orderly stop instead of a core dump.
+    Quit,
 }
 
 impl fmt::Display for Signal {
@@ -23,6 +27,8 @@ impl fmt::Display for Signal {
         f.write_str(match self {
             Self::Interrupt => "SIGINT",
             Self::Terminate => "SIGTERM",
+            Self::Hangup => "SIGHUP",
+            Self::Quit => "SIGQUIT",
         })
     }
 }
@@ -36,12 +42,18 @@ pub trait SignalSource: Send {
     fn recv(&mut self) -> BoxFuture<'_, Option<Signal>>;
 }
 
-/// The process's SIGINT and SIGTERM (Ctrl-C only on non-unix platforms).
+/// The process's stop signals: SIGINT, SIGTERM, SIGHUP and SIGQUIT, each one an orderly stop
+/// (Ctrl-C only on non-unix platforms). Installing them replaces the default actions, so none
+/// of them kills the process before the shutdown ran.
 pub struct OsSignals {
     #[cfg(unix)]
     interrupt: tokio::signal::unix::Signal,
     #[cfg(unix)]
     terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    quit: tokio::signal::unix::Signal,
 }
 
 impl fmt::Debug for OsSignals {
@@ -59,6 +71,8 @@ impl OsSignals {
             Ok(Self {
                 interrupt: signal(SignalKind::interrupt())?,
                 terminate: signal(SignalKind::terminate())?,
+                hangup: signal(SignalKind::hangup())?,
+                quit: signal(SignalKind::quit())?,
             })
         }
         #[cfg(not(unix))]
@@ -76,6 +90,8 @@ impl SignalSource for OsSignals {
                 tokio::select! {
                     s = self.interrupt.recv() => s.map(|()| Signal::Interrupt),
                     s = self.terminate.recv() => s.map(|()| Signal::Terminate),
+                    s = self.hangup.recv() => s.map(|()| Signal::Hangup),
+                    s = self.quit.recv() => s.map(|()| Signal::Quit),
                 }
             }
             #[cfg(not(unix))]

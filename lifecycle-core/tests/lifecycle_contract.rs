@@ -259,8 +259,13 @@ async fn stop_during_start_asks_the_start_to_give_up() {
             })
             .await;
         assert_eq!(lifecycle.state(), LifecycleState::Stopped);
-        assert!(start.await.unwrap().is_err());
-        assert!(report.prior_failure.is_some(), "{report:?}");
+        // The start gave up as asked: cancelled, not failed, and the stop is clean.
+        assert!(matches!(
+            start.await.unwrap(),
+            Err(StartError::Cancelled { .. })
+        ));
+        assert_eq!(report.prior_failure, None, "{report:?}");
+        assert!(report.is_clean(), "{report}");
     })
     .await;
 }
@@ -380,6 +385,53 @@ async fn a_hook_that_overruns_still_hands_its_report_in_with_the_children_it_rec
             .collect();
         assert_eq!(children, ["child"]);
         assert_eq!(report.outcome, StopOutcome::Incomplete);
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_start_that_gives_up_on_a_stop_request_is_cancelled_not_failed() {
+    bounded(async {
+        let log = EventLog::default();
+        let probe = Probe::new(
+            "slow-start",
+            &log,
+            Behavior {
+                start_waits_for_stop: true,
+                worker: true,
+                ..Behavior::default()
+            },
+        );
+        let starter = probe.clone();
+        let start = tokio::spawn(async move { starter.start().await });
+        while !log.events().contains(&"start slow-start".to_owned()) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let begun = Instant::now();
+        let report = probe.stop_within(Duration::from_secs(10)).await;
+        // The stop took over as soon as the start gave up, not after half its 10 s.
+        assert!(
+            begun.elapsed() < Duration::from_millis(10),
+            "{:?}",
+            begun.elapsed()
+        );
+        assert!(report.is_clean(), "{report}");
+        assert_eq!(report.prior_failure, None);
+        assert!(matches!(
+            start.await.unwrap(),
+            Err(StartError::Cancelled { .. })
+        ));
+        assert_eq!(probe.state(), LifecycleState::Stopped);
+        assert_eq!(probe.lifecycle.failure(), None);
+        assert_eq!(
+            log.events(),
+            vec![
+                "start slow-start",
+                "start slow-start gave up",
+                "rollback slow-start",
+                "stop slow-start"
+            ]
+        );
     })
     .await;
 }

@@ -197,3 +197,37 @@ fn the_watchdog_ends_a_shutdown_blocked_in_synchronous_code() {
         signalled.elapsed()
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_real_sighup_shuts_down_cleanly() {
+    let (mut child, mut stdout) = spawn_child("clean");
+    wait_for_line(&mut stdout, "ready");
+    kill(child.id(), "-HUP");
+    wait_for_line(&mut stdout, "app stopping");
+    let status = wait_with_deadline(&mut child, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_real_sigquit_shuts_down_cleanly() {
+    let (mut child, mut stdout) = spawn_child("clean");
+    wait_for_line(&mut stdout, "ready");
+    kill(child.id(), "-QUIT");
+    wait_for_line(&mut stdout, "app stopping");
+    let status = wait_with_deadline(&mut child, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_sighup_then_a_sigterm_forces_the_exit() {
+    let (mut child, mut stdout) = spawn_child("hang");
+    wait_for_line(&mut stdout, "ready");
+    kill(child.id(), "-HUP");
+    wait_for_line(&mut stdout, "app stopping");
+    kill(child.id(), "-TERM");
+    let status = wait_with_deadline(&mut child, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(3));
+}

@@ -168,12 +168,16 @@ async fn a_second_signal_forces_the_exit_and_names_what_was_abandoned() {
         assert_eq!(outcome.status, ExitStatus::Forced);
         assert_eq!(outcome.exit_code(), 3);
         assert!(outcome.report.is_none());
+        // "orders" hangs in its stop; "limiter" (a later phase) had not begun to stop.
         let abandoned: Vec<_> = outcome
             .abandoned
             .iter()
-            .map(|s| s.name.to_string())
+            .map(|s| (s.name.to_string(), s.elapsed > Duration::ZERO))
             .collect();
-        assert_eq!(abandoned, vec!["orders"]);
+        assert_eq!(
+            abandoned,
+            vec![("orders".to_owned(), true), ("limiter".to_owned(), false)]
+        );
     })
     .await;
 }
@@ -219,6 +223,181 @@ async fn a_first_signal_during_shutdown_does_not_force() {
             .await;
         assert_ne!(outcome.status, ExitStatus::Forced);
         assert!(outcome.report.unwrap().is_clean());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_panicking_app_is_a_failure_that_still_shuts_down_in_order() {
+    bounded(async {
+        let log = EventLog::default();
+        let outcome = Runner::new(system(&log, Behavior::default()))
+            .signals(NoSignals)
+            .run(|_| async {
+                if log_is_empty() {
+                    panic!("mid price overflowed");
+                }
+                Ok::<(), String>(())
+            })
+            .await;
+        assert_eq!(outcome.status, ExitStatus::Failed);
+        assert_eq!(outcome.exit_code(), 1);
+        let error = outcome.app_error.clone().unwrap();
+        assert!(
+            error.contains("application panicked: mid price overflowed"),
+            "{error}"
+        );
+        assert!(matches!(&outcome.reason, ShutdownReason::AppFailed(e) if e == &error));
+        assert!(outcome.report.unwrap().is_clean());
+        assert!(log.position("stop orders") < log.position("stop limiter"));
+    })
+    .await;
+}
+
+/// Always true: keeps the panic above from making the rest of the async block unreachable.
+fn log_is_empty() -> bool {
+    true
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_after_the_signal_is_a_failure_too() {
+    bounded(async {
+        let log = EventLog::default();
+        let (injector, signals) = signal_channel();
+        let outcome = Runner::new(system(&log, Behavior::default()))
+            .signals(signals)
+            .run(|ctx| async move {
+                injector.send(Signal::Terminate);
+                ctx.shutdown_signal().triggered().await;
+                if log_is_empty() {
+                    panic!("cleanup exploded");
+                }
+                Ok::<(), String>(())
+            })
+            .await;
+        assert_eq!(outcome.status, ExitStatus::Failed);
+        assert!(outcome.app_error.unwrap().contains("cleanup exploded"));
+        assert!(outcome.report.unwrap().is_clean());
+        assert!(log.position("stop orders") < log.position("stop limiter"));
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_signal_during_start_stops_cleanly_and_exits_0() {
+    bounded(async {
+        let log = EventLog::default();
+        let (injector, signals) = signal_channel();
+        let mut system = DependencyAwareShutdown::new("start-signal");
+        // "feed" starts first (Medium) and waits; "orders" (CriticalFirst) would start after it.
+        system.register(
+            Probe::new("orders", &log, Behavior::default()),
+            ShutdownPriority::CriticalFirst,
+        );
+        system.register(
+            Probe::new(
+                "feed",
+                &log,
+                Behavior {
+                    start_waits_for_stop: true,
+                    worker: true,
+                    ..Behavior::default()
+                },
+            ),
+            ShutdownPriority::Medium,
+        );
+        system.register(
+            Probe::new("limiter", &log, Behavior::default()),
+            ShutdownPriority::Cleanup,
+        );
+        let watcher = log.clone();
+        tokio::spawn(async move {
+            while !watcher.events().contains(&"start feed".to_owned()) {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            injector.send(Signal::Hangup);
+        });
+        let begun = tokio::time::Instant::now();
+        let app_log = log.clone();
+        let outcome = Runner::new(system)
+            .signals(signals)
+            .shutdown_budget(Duration::from_secs(10))
+            .run(|_| async move {
+                app_log.push("app ran");
+                Ok::<(), String>(())
+            })
+            .await;
+        assert_eq!(outcome.reason, ShutdownReason::Signal(Signal::Hangup));
+        let report = outcome.report.clone().unwrap();
+        assert_eq!(outcome.status, ExitStatus::Clean, "{report}");
+        assert_eq!(outcome.exit_code(), 0);
+        assert!(report.is_clean(), "{report}");
+        let events = log.events();
+        assert!(!events.contains(&"app ran".to_owned()), "{events:?}");
+        assert!(!events.contains(&"start orders".to_owned()), "{events:?}");
+        assert!(
+            events.contains(&"start feed gave up".to_owned()),
+            "{events:?}"
+        );
+        assert_eq!(
+            report.resource("orders").unwrap().outcome,
+            lifecycle_core::StopOutcome::NotStarted
+        );
+        // The start gave up at once: the stop did not wait out half its budget.
+        assert!(
+            begun.elapsed() < Duration::from_millis(100),
+            "{:?}",
+            begun.elapsed()
+        );
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_forced_exit_during_the_app_grace_lists_every_resource_still_running() {
+    bounded(async {
+        let log = EventLog::default();
+        let (injector, signals) = signal_channel();
+        let outcome = Runner::new(system(&log, Behavior::default()))
+            .signals(signals)
+            .app_grace(Duration::from_secs(5))
+            .run(|_| async move {
+                injector.send(Signal::Interrupt);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                injector.send(Signal::Quit);
+                std::future::pending::<Result<(), String>>().await
+            })
+            .await;
+        assert_eq!(outcome.status, ExitStatus::Forced);
+        let abandoned: Vec<_> = outcome
+            .abandoned
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect();
+        assert_eq!(abandoned, vec!["orders", "limiter"]);
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_apps_unused_grace_goes_to_the_shutdown() {
+    bounded(async {
+        let log = EventLog::default();
+        let (injector, signals) = signal_channel();
+        let outcome = Runner::new(system(&log, Behavior::default()))
+            .signals(signals)
+            .shutdown_budget(Duration::from_secs(4))
+            .app_grace(Duration::from_secs(2))
+            .run(|ctx| async move {
+                injector.send(Signal::Terminate);
+                ctx.shutdown_signal().triggered().await;
+                // Finishes 100 ms into its 2 s grace.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Ok::<(), String>(())
+            })
+            .await;
+        assert_eq!(outcome.status, ExitStatus::Clean);
+        assert_eq!(outcome.report.unwrap().budget, Duration::from_millis(3_900));
     })
     .await;
 }

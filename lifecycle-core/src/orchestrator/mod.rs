@@ -10,6 +10,7 @@ mod stop_phase;
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::task::JoinSet;
@@ -20,7 +21,7 @@ use crate::metrics;
 use crate::priority::ShutdownPriority;
 use crate::resource::AsyncResource;
 use crate::shutdown_report::{ResourceReport, ShutdownReport};
-use crate::state::FailureCause;
+use crate::state::{FailureCause, StateTag};
 
 use budget::ShutdownBudget;
 use graph::Graph;
@@ -107,6 +108,8 @@ pub struct DependencyAwareShutdown {
     in_flight: InFlight,
     rollback_budget: Duration,
     phase_reserve_percent: u8,
+    /// Set when a shutdown begins: a start under way starts nothing more.
+    shutdown_begun: AtomicBool,
 }
 
 impl fmt::Debug for DependencyAwareShutdown {
@@ -139,6 +142,7 @@ impl DependencyAwareShutdown {
             in_flight: InFlight::default(),
             rollback_budget: Duration::from_secs(10),
             phase_reserve_percent: budget::DEFAULT_PHASE_RESERVE_PERCENT,
+            shutdown_begun: AtomicBool::new(false),
         }
     }
 
@@ -250,20 +254,54 @@ impl DependencyAwareShutdown {
     /// Dropping the future aborts the starts in progress; a
     /// [`Lifecycle`](crate::Lifecycle)-based resource then rolls its start back and becomes
     /// `Failed`. What had started keeps running: call [`shutdown_all`](Self::shutdown_all).
+    ///
+    /// A shutdown that begins while this runs (a signal during start, say) interrupts it:
+    /// nothing more is started, the starts under way are asked to give up by the shutdown's
+    /// stops, and `start_all` returns [`StartAllError::interrupted`] without a rollback of its
+    /// own (the shutdown stops what started). Drive it to its end alongside the shutdown.
     pub async fn start_all(&self) -> Result<(), StartAllError> {
         for priority in ShutdownPriority::ALL.into_iter().rev() {
             let members = self.phase_members(priority);
             if members.is_empty() {
                 continue;
             }
+            if self.shutdown_begun() {
+                return Err(self.interrupted(Vec::new()));
+            }
             let failures = start_phase::start_phase(self, &members).await;
+            if self.shutdown_begun() {
+                return Err(self.interrupted(failures));
+            }
             if !failures.is_empty() {
                 tracing::error!(orchestrator = %self.name, phase = %priority, "start failed: rolling back what started");
                 let rollback = self.shutdown_all(self.rollback_budget).await;
-                return Err(StartAllError { failures, rollback });
+                return Err(StartAllError {
+                    failures,
+                    rollback,
+                    interrupted: false,
+                });
             }
         }
         Ok(())
+    }
+
+    /// Whether a shutdown has begun (starts are then refused).
+    pub(crate) fn shutdown_begun(&self) -> bool {
+        self.shutdown_begun.load(Ordering::Acquire)
+    }
+
+    fn interrupted(&self, failures: Vec<crate::error::StartError>) -> StartAllError {
+        tracing::warn!(orchestrator = %self.name, "start interrupted by a shutdown");
+        StartAllError {
+            failures,
+            rollback: ShutdownReport {
+                name: self.name.clone(),
+                budget: Duration::ZERO,
+                duration: Duration::ZERO,
+                phases: Vec::new(),
+            },
+            interrupted: true,
+        }
     }
 
     /// Stops every resource, phase by phase, within `total`, and returns one report.
@@ -316,6 +354,7 @@ impl DependencyAwareShutdown {
         budget: ShutdownBudget,
         on_member: &mut (dyn FnMut(&ResourceReport) + Send),
     ) -> ShutdownReport {
+        self.shutdown_begun.store(true, Ordering::Release);
         tracing::info!(orchestrator = %self.name, budget_ms = total.as_millis() as u64, "shutdown starting");
         let phases_with_members: Vec<(ShutdownPriority, Vec<usize>)> = ShutdownPriority::ALL
             .into_iter()
@@ -348,22 +387,63 @@ impl DependencyAwareShutdown {
     /// exit). A stop the shutdown gave up on is cancelled and leaves the list; one that cannot
     /// be dropped (stuck in blocking code) stays listed, marked
     /// [`abandoned`](InFlightStop::abandoned), for as long as it runs.
+    ///
+    /// The parts of a composite resource whose own stop is under way follow it, named
+    /// `resource/part` ([`AsyncResource::in_flight_parts`]).
     pub fn in_flight(&self) -> Vec<InFlightStop> {
-        let mut list: Vec<InFlightStop> = self
+        let mut listed: Vec<(usize, InFlightStop)> = self
             .in_flight
             .list()
             .into_iter()
             .filter_map(|(i, elapsed, abandoned)| {
                 let entry = self.entries.get(i)?;
-                Some(InFlightStop {
-                    name: entry.resource.name().into(),
-                    priority: entry.priority,
-                    elapsed,
-                    abandoned,
-                })
+                Some((
+                    i,
+                    InFlightStop {
+                        name: entry.resource.name().into(),
+                        priority: entry.priority,
+                        elapsed,
+                        abandoned,
+                    },
+                ))
             })
             .collect();
-        list.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+        listed.sort_by(|(_, a), (_, b)| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+        let mut list = Vec::with_capacity(listed.len());
+        for (i, stop) in listed {
+            let parts = self.entries[i].resource.in_flight_parts();
+            let parent = stop.name.clone();
+            list.push(stop);
+            list.extend(parts.into_iter().map(|part| InFlightStop {
+                name: format!("{parent}/{}", part.name).into(),
+                ..part
+            }));
+        }
+        list
+    }
+
+    /// What a forced exit leaves behind: every stop under way ([`in_flight`](Self::in_flight)),
+    /// then every resource that has not even begun its stop (still running, starting or
+    /// failed), in shutdown order.
+    pub fn unfinished(&self) -> Vec<InFlightStop> {
+        let mut list = self.in_flight();
+        for entry in &self.entries {
+            let name = entry.resource.name();
+            let state = entry.resource.state().tag();
+            let untouched = matches!(
+                state,
+                StateTag::Running | StateTag::Starting | StateTag::Failed
+            );
+            if untouched && !list.iter().any(|s| &*s.name == name) {
+                list.push(InFlightStop {
+                    name: name.into(),
+                    priority: entry.priority,
+                    elapsed: Duration::ZERO,
+                    abandoned: false,
+                });
+            }
+        }
+        list.sort_by_key(|s| s.priority);
         list
     }
 

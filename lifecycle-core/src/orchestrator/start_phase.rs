@@ -85,7 +85,8 @@ fn launch_ready(
                 .filter_map(|used| members.iter().position(|m| m == used))
                 .map(|p| state[p])
                 .collect();
-            if dependencies.contains(&Member::NotStarted) {
+            if dependencies.contains(&Member::NotStarted) || system.shutdown_begun() {
+                // Something it uses did not start, or a shutdown began: it never starts.
                 state[position] = Member::NotStarted;
                 changed = true;
             } else if dependencies.iter().all(|d| *d == Member::Started) {

@@ -59,6 +59,8 @@ pub struct Behavior {
     pub worker: bool,
     /// Spawns a critical task that fails when this is notified.
     pub fail_critical: Option<Arc<Notify>>,
+    /// The start hook waits until a stop asks it to give up, then returns an error.
+    pub start_waits_for_stop: bool,
 }
 
 pub struct Probe {
@@ -114,6 +116,11 @@ impl AsyncResource for Probe {
                     trigger.notified().await;
                     Err::<(), _>("feed lost")
                 })?;
+            }
+            if behavior.start_waits_for_stop {
+                ctx.stop_signal().await;
+                log.push(format!("start {name} gave up"));
+                return Err("stop requested during start".into());
             }
             if behavior.start_panics {
                 panic!("boom in start");
