@@ -67,6 +67,7 @@ mod task_manager;
 mod task_name;
 mod task_report;
 mod task_result;
+pub mod timeline;
 mod tracked;
 mod watchdog;
 

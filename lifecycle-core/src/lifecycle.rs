@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::catch_unwind::CatchUnwind;
 use crate::error::{BoxError, StartError};
@@ -504,7 +505,8 @@ impl Lifecycle {
                 "on_stopping hook panicked"
             );
         }
-        tokio::spawn(async move {
+        let parent = tracing::Span::current();
+        let stop = async move {
             let tasks_report = Arc::new(Mutex::new(None));
             let mut details = StopDetails::new();
             let mut deadline_exceeded = false;
@@ -556,7 +558,9 @@ impl Lifecycle {
                 tracing::warn!(component = %report.component, duration_ms, outcome = %report.outcome, report = %report, "component stopped");
             }
             shared.report.send_replace(Some(report));
-        });
+        };
+        // The stop's own work stays under the caller's span (a timeline's `resource`).
+        tokio::spawn(stop.instrument(parent));
     }
 
     async fn await_report(&self, deadline: Instant, begun: Instant) -> StopReport {

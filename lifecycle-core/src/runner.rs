@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::catch_unwind::CatchUnwind;
 use crate::orchestrator::{DependencyAwareShutdown, InFlightStop};
@@ -14,6 +15,7 @@ use crate::shutdown_report::ShutdownReport;
 use crate::signal::ShutdownSignal;
 use crate::signals::{OsSignals, Signal, SignalSource};
 use crate::state::FailureCause;
+use crate::timeline;
 use crate::watchdog::Watchdog;
 
 /// How the process should exit; [`ExitStatus::code`] gives the documented exit code.
@@ -240,8 +242,8 @@ impl Runner {
         };
 
         // 1. Start, unless a signal comes first.
-        let start = orchestrator.start_all();
-        let mut start = std::pin::pin!(start);
+        // Boxed (once per run): the start and shutdown futures are large.
+        let mut start = Box::pin(orchestrator.start_all());
         let started = tokio::select! {
             started = start.as_mut() => Ok(started),
             signal = next_signal(&mut *signals) => Err(signal),
@@ -260,11 +262,11 @@ impl Runner {
                 tracing::warn!(%signal, "signal during start: stopping what started");
                 // The shutdown's stops ask the starts under way to give up; the start ends
                 // alongside, starting nothing more.
-                let shutdown = async {
+                let shutdown = Box::pin(async {
                     let (report, _) =
                         tokio::join!(orchestrator.shutdown_all(self.budget), start.as_mut());
                     report
-                };
+                });
                 return self
                     .shut_down(
                         ShutdownReason::Signal(signal),
@@ -284,7 +286,9 @@ impl Runner {
         let app = app(AppContext {
             shutdown: shutdown.clone(),
         });
-        let mut app = std::pin::pin!(CatchUnwind::new(app));
+        // The application's whole run is the timeline's `running` span.
+        let running = timeline::running(orchestrator.name());
+        let mut app = std::pin::pin!(CatchUnwind::new(app).instrument(running));
         let reason = tokio::select! {
             result = app.as_mut() => {
                 let app_error = app_error_of(result);
@@ -293,7 +297,7 @@ impl Runner {
                     Some(error) => ShutdownReason::AppFailed(error.clone()),
                 };
                 tracing::info!(%reason, "shutting down");
-                let shutdown = orchestrator.shutdown_all(self.budget);
+                let shutdown = Box::pin(orchestrator.shutdown_all(self.budget));
                 return self.shut_down(reason, app_error, self.budget, shutdown, &mut *signals, false).await;
             }
             signal = next_signal(&mut *signals) => ShutdownReason::Signal(signal),
@@ -321,7 +325,7 @@ impl Runner {
         }
         let budget_left = self.budget.saturating_sub(asked.elapsed());
         let signalled = matches!(reason, ShutdownReason::Signal(_));
-        let shutdown = orchestrator.shutdown_all(budget_left);
+        let shutdown = Box::pin(orchestrator.shutdown_all(budget_left));
         self.shut_down(
             reason,
             app_error,

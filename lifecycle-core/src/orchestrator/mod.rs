@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::error::{DependencyError, StartAllError};
 use crate::metrics;
@@ -22,6 +23,7 @@ use crate::priority::ShutdownPriority;
 use crate::resource::AsyncResource;
 use crate::shutdown_report::{ResourceReport, ShutdownReport};
 use crate::state::{FailureCause, StateTag};
+use crate::timeline;
 
 use budget::ShutdownBudget;
 use graph::Graph;
@@ -260,6 +262,19 @@ impl DependencyAwareShutdown {
     /// stops, and `start_all` returns [`StartAllError::interrupted`] without a rollback of its
     /// own (the shutdown stops what started). Drive it to its end alongside the shutdown.
     pub async fn start_all(&self) -> Result<(), StartAllError> {
+        let span = timeline::start(&self.name);
+        let begun = Instant::now();
+        let result = self.start_phases().instrument(span.clone()).await;
+        let outcome = match &result {
+            Ok(()) => "ok",
+            Err(error) if error.interrupted => "interrupted",
+            Err(_) => "failed",
+        };
+        timeline::finish(&span, outcome, begun.elapsed());
+        result
+    }
+
+    async fn start_phases(&self) -> Result<(), StartAllError> {
         for priority in ShutdownPriority::ALL.into_iter().rev() {
             let members = self.phase_members(priority);
             if members.is_empty() {
@@ -355,6 +370,22 @@ impl DependencyAwareShutdown {
         on_member: &mut (dyn FnMut(&ResourceReport) + Send),
     ) -> ShutdownReport {
         self.shutdown_begun.store(true, Ordering::Release);
+        let span = timeline::shutdown(&self.name, total);
+        let report = self
+            .shut_down_phases(begun, total, budget, on_member)
+            .instrument(span.clone())
+            .await;
+        timeline::finish(&span, report.outcome().as_str(), report.duration);
+        report
+    }
+
+    async fn shut_down_phases(
+        &self,
+        begun: Instant,
+        total: Duration,
+        budget: ShutdownBudget,
+        on_member: &mut (dyn FnMut(&ResourceReport) + Send),
+    ) -> ShutdownReport {
         tracing::info!(orchestrator = %self.name, budget_ms = total.as_millis() as u64, "shutdown starting");
         let phases_with_members: Vec<(ShutdownPriority, Vec<usize>)> = ShutdownPriority::ALL
             .into_iter()

@@ -6,6 +6,9 @@ use crate::error::StartError;
 use crate::orchestrator::DependencyAwareShutdown;
 use crate::orchestrator::member_task::{MemberEvent, MemberTasks};
 use crate::state::FailureCause;
+use crate::timeline::{self, Op};
+
+use tracing::Instrument;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Member {
@@ -24,11 +27,32 @@ pub(super) async fn start_phase(
     system: &DependencyAwareShutdown,
     members: &[usize],
 ) -> Vec<StartError> {
+    let Some(first) = members.first() else {
+        return Vec::new();
+    };
+    let phase_span = timeline::phase(&system.name, Op::Start, system.entries[*first].priority);
+    let begun = tokio::time::Instant::now();
+    let failures = run(system, members, &phase_span)
+        .instrument(phase_span.clone())
+        .await;
+    let outcome = if failures.is_empty() { "ok" } else { "failed" };
+    timeline::finish(&phase_span, outcome, begun.elapsed());
+    failures
+}
+
+async fn run(
+    system: &DependencyAwareShutdown,
+    members: &[usize],
+    phase_span: &tracing::Span,
+) -> Vec<StartError> {
     let mut state = vec![Member::Waiting; members.len()];
+    let mut spans: Vec<Option<tracing::Span>> = vec![None; members.len()];
     let mut tasks = MemberTasks::new();
     let mut failures = Vec::new();
     loop {
-        launch_ready(system, members, &mut state, &mut tasks);
+        launch_ready(
+            system, members, &mut state, &mut tasks, phase_span, &mut spans,
+        );
         if !state.contains(&Member::Starting) {
             return failures;
         }
@@ -38,11 +62,19 @@ pub(super) async fn start_phase(
         let MemberEvent::Done {
             member: position,
             output,
-            ..
+            duration,
         } = event
         else {
             continue;
         };
+        if let Some(span) = spans[position].take() {
+            let outcome = match &output {
+                Ok(Ok(())) => "ok",
+                Ok(Err(_)) => "failed",
+                Err(_) => "panicked",
+            };
+            timeline::finish(&span, outcome, duration);
+        }
         let name = system.entries[members[position]].resource.name();
         state[position] = match output {
             Ok(Ok(())) => Member::Started,
@@ -69,6 +101,8 @@ fn launch_ready(
     members: &[usize],
     state: &mut [Member],
     tasks: &mut MemberTasks<Result<(), StartError>>,
+    phase_span: &tracing::Span,
+    spans: &mut [Option<tracing::Span>],
 ) {
     // A skip can make another member skippable: repeat until nothing changes.
     let mut changed = true;
@@ -90,8 +124,16 @@ fn launch_ready(
                 state[position] = Member::NotStarted;
                 changed = true;
             } else if dependencies.iter().all(|d| *d == Member::Started) {
-                let resource = system.entries[members[position]].resource.clone();
-                tasks.spawn(position, async move { resource.start().await }, None);
+                let entry = &system.entries[members[position]];
+                let resource = entry.resource.clone();
+                let span =
+                    timeline::resource(phase_span, resource.name(), Op::Start, entry.priority);
+                tasks.spawn(
+                    position,
+                    async move { resource.start().await }.instrument(span.clone()),
+                    None,
+                );
+                spans[position] = Some(span);
                 state[position] = Member::Starting;
                 changed = true;
             }

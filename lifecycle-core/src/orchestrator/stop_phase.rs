@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::orchestrator::DependencyAwareShutdown;
 use crate::orchestrator::budget::{LevelWindow, PhaseWindow};
@@ -12,6 +13,7 @@ use crate::orchestrator::member_task::{MemberEvent, MemberTasks};
 use crate::priority::ShutdownPriority;
 use crate::shutdown_report::{PhaseReport, ResourceReport};
 use crate::stop_report::{StopDetails, StopOutcome, StopReport};
+use crate::timeline::{self, Op};
 
 /// Where one member of the phase is.
 enum Member {
@@ -23,6 +25,7 @@ enum Member {
         in_flight_key: u64,
         polled: bool,
         stopped_before_users: Vec<Arc<str>>,
+        span: tracing::Span,
     },
     /// Its stop returned (or panicked).
     Reported(Box<ResourceReport>),
@@ -31,6 +34,7 @@ enum Member {
 /// One phase's stop, in progress.
 struct StopPhase<'a> {
     system: &'a DependencyAwareShutdown,
+    span: tracing::Span,
     priority: ShutdownPriority,
     members: &'a [usize],
     plan: Vec<LevelWindow>,
@@ -49,21 +53,35 @@ pub(super) async fn stop_phase(
 ) -> PhaseReport {
     let levels = system.graph.stop_levels(members);
     let depth = levels.iter().max().map_or(1, |deepest| deepest + 1);
+    let span = timeline::phase(&system.name, Op::Stop, priority);
     let mut phase = StopPhase {
         system,
+        span: span.clone(),
         priority,
         members,
         plan: levels.iter().map(|l| window.level(*l, depth)).collect(),
         state: members.iter().map(|_| Member::Waiting).collect(),
         tasks: MemberTasks::new(),
     };
-    phase.run(window, on_member).await;
-    let resources = phase.give_up(window, on_member).await;
-    PhaseReport {
+    let resources = async {
+        phase.run(window, on_member).await;
+        phase.give_up(window, on_member).await
+    }
+    .instrument(span.clone())
+    .await;
+    let report = PhaseReport {
         priority,
         duration: window.begun.elapsed(),
         resources,
-    }
+    };
+    let worst = report
+        .resources
+        .iter()
+        .map(|r| r.outcome)
+        .max()
+        .unwrap_or(StopOutcome::NotStarted);
+    timeline::finish(&span, worst.as_str(), report.duration);
+    report
 }
 
 impl StopPhase<'_> {
@@ -145,9 +163,10 @@ impl StopPhase<'_> {
         let listed = self.system.in_flight.begin(member);
         let in_flight_key = listed.key();
         let resource = entry.resource.clone();
+        let span = timeline::resource(&self.span, resource.name(), Op::Stop, self.priority);
         self.tasks.spawn(
             position,
-            async move { resource.stop(deadline).await },
+            async move { resource.stop(deadline).await }.instrument(span.clone()),
             Some(listed),
         );
         self.state[position] = Member::Stopping {
@@ -155,6 +174,7 @@ impl StopPhase<'_> {
             in_flight_key,
             polled: false,
             stopped_before_users,
+            span,
         };
     }
 
@@ -176,12 +196,14 @@ impl StopPhase<'_> {
             } => {
                 let Some(Member::Stopping {
                     stopped_before_users,
+                    span,
                     ..
                 }) = self.state.get_mut(position)
                 else {
                     return;
                 };
                 let stopped_before_users = std::mem::take(stopped_before_users);
+                let span = span.clone();
                 let name = self.system.entries[self.members[position]].resource.name();
                 let report = output.unwrap_or_else(|panic| {
                     tracing::error!(orchestrator = %self.system.name, resource = name, panic, "resource stop panicked");
@@ -202,6 +224,7 @@ impl StopPhase<'_> {
                     report: Some(report),
                     stopped_before_users,
                 };
+                timeline::finish(&span, entry.outcome.as_str(), duration);
                 on_member(&entry);
                 self.state[position] = Member::Reported(Box::new(entry));
             }
@@ -245,13 +268,13 @@ impl StopPhase<'_> {
                     began,
                     polled,
                     stopped_before_users,
+                    span,
                     ..
-                } => self.abandon(
-                    position,
-                    now.saturating_duration_since(began),
-                    polled,
-                    stopped_before_users,
-                ),
+                } => {
+                    let duration = now.saturating_duration_since(began);
+                    timeline::finish(&span, "abandoned", duration);
+                    self.abandon(position, duration, polled, stopped_before_users)
+                }
                 // Launched at the wait limit at the latest: cannot happen.
                 Member::Waiting => {
                     self.abandon(position, std::time::Duration::ZERO, false, Vec::new())

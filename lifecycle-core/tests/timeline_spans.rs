@@ -1,0 +1,183 @@
+//! The lifecycle timeline: start, running and shutdown emit one tree of stable spans
+//! (`start`/`shutdown` -> `phase` -> `resource`, a group's own tree nested under its
+//! `resource`), with `component`, `priority`, `outcome` and `duration_ms` matching the report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{Behavior, EventLog, Probe};
+use lifecycle_core::{
+    DependencyAwareShutdown, NoSignals, ResourceGroup, Runner, ShutdownPriority, timeline,
+};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+
+/// A span as the capture saw it.
+#[derive(Debug, Clone, Default)]
+struct Captured {
+    name: String,
+    parent: Option<u64>,
+    fields: HashMap<String, String>,
+    closed: bool,
+}
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<HashMap<u64, Captured>>>);
+
+struct Fields<'a>(&'a mut HashMap<String, String>);
+
+impl Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(
+            field.name().to_owned(),
+            format!("{value:?}").trim_matches('"').to_owned(),
+        );
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().to_owned(), value.to_string());
+    }
+}
+
+impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Capture {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if attrs.metadata().target() != timeline::TARGET {
+            return;
+        }
+        let parent = ctx
+            .span_scope(id)
+            .and_then(|mut scope| scope.nth(1))
+            .map(|p| p.id().into_u64());
+        let mut span = Captured {
+            name: attrs.metadata().name().to_owned(),
+            parent,
+            ..Captured::default()
+        };
+        attrs.record(&mut Fields(&mut span.fields));
+        self.0.lock().unwrap().insert(id.into_u64(), span);
+    }
+    fn on_record(&self, id: &Id, values: &Record<'_>, _ctx: Context<'_, S>) {
+        if let Some(span) = self.0.lock().unwrap().get_mut(&id.into_u64()) {
+            values.record(&mut Fields(&mut span.fields));
+        }
+    }
+    fn on_close(&self, id: Id, _ctx: Context<'_, S>) {
+        if let Some(span) = self.0.lock().unwrap().get_mut(&id.into_u64()) {
+            span.closed = true;
+        }
+    }
+}
+
+impl Capture {
+    fn spans(&self) -> HashMap<u64, Captured> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn find<'a>(
+    spans: &'a HashMap<u64, Captured>,
+    name: &str,
+    component: &str,
+    op: Option<&str>,
+) -> (u64, &'a Captured) {
+    spans
+        .iter()
+        .find(|(_, s)| {
+            s.name == name
+                && s.fields.get("component").map(String::as_str) == Some(component)
+                && op.is_none_or(|op| s.fields.get("op").map(String::as_str) == Some(op))
+        })
+        .map(|(id, s)| (*id, s))
+        .unwrap_or_else(|| panic!("no {name} span of {component}: {spans:#?}"))
+}
+
+#[test]
+fn start_running_and_shutdown_form_one_tree_that_matches_the_report() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let outcome = tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(lifecycle_core::testing::within(
+            Duration::from_secs(20),
+            async {
+                let log = EventLog::default();
+                let mut members = DependencyAwareShutdown::new("exchange");
+                members.register(
+                    Probe::new(
+                        "socket",
+                        &log,
+                        Behavior {
+                            worker: true,
+                            ..Behavior::default()
+                        },
+                    ),
+                    ShutdownPriority::High,
+                );
+                let mut system = DependencyAwareShutdown::new("trading");
+                system.register(
+                    Arc::new(ResourceGroup::new("exchange", members)),
+                    ShutdownPriority::CriticalFirst,
+                );
+                system.register(
+                    Probe::new("limiter", &log, Behavior::default()),
+                    ShutdownPriority::Cleanup,
+                );
+                Runner::new(system)
+                    .signals(NoSignals)
+                    .run(|_| async { Ok::<(), String>(()) })
+                    .await
+            },
+        ))
+    });
+    let report = outcome.report.unwrap();
+    let spans = capture.spans();
+    assert!(spans.values().all(|s| s.closed), "open spans: {spans:#?}");
+
+    // Start: start -> phase -> resource, the group's own start nested in its resource span.
+    let (start, start_span) = find(&spans, "start", "trading", None);
+    assert_eq!(start_span.fields["outcome"], "ok");
+    let (exchange_start, exchange_start_span) = find(&spans, "resource", "exchange", Some("start"));
+    let phase = spans[&exchange_start_span.parent.unwrap()].clone();
+    assert_eq!((phase.name.as_str(), phase.parent), ("phase", Some(start)));
+    assert_eq!(exchange_start_span.fields["priority"], "critical-first");
+    let (_, inner_start) = find(&spans, "start", "exchange", None);
+    assert_eq!(inner_start.parent, Some(exchange_start));
+    find(&spans, "running", "trading", None);
+
+    // Shutdown: shutdown -> phase -> resource, with the report's outcomes and durations.
+    let (shutdown, shutdown_span) = find(&spans, "shutdown", "trading", None);
+    assert_eq!(shutdown_span.fields["outcome"], report.outcome().as_str());
+    for entry in report.resources() {
+        let (_, resource) = find(&spans, "resource", &entry.name, Some("stop"));
+        assert_eq!(resource.fields["outcome"], entry.outcome.as_str());
+        assert_eq!(resource.fields["priority"], entry.priority.as_str());
+        let duration_ms: f64 = resource.fields["duration_ms"].parse().unwrap();
+        assert!(
+            (duration_ms - entry.duration.as_secs_f64() * 1e3).abs() < 1e-6,
+            "{duration_ms} vs {:?}",
+            entry.duration
+        );
+        let phase = &spans[&resource.parent.unwrap()];
+        assert_eq!(phase.name, "phase");
+        assert_eq!(phase.parent, Some(shutdown));
+        assert_eq!(phase.fields["priority"], entry.priority.as_str());
+    }
+    // The group's members shut down under the group's resource span.
+    let (exchange_stop, _) = find(&spans, "resource", "exchange", Some("stop"));
+    let (_, inner_shutdown) = find(&spans, "shutdown", "exchange", None);
+    assert_eq!(inner_shutdown.parent, Some(exchange_stop));
+    let (_, socket) = find(&spans, "resource", "socket", Some("stop"));
+    assert_eq!(socket.fields["outcome"], "clean");
+    assert!(socket.fields.contains_key("duration_ms"));
+}
