@@ -435,3 +435,144 @@ async fn a_start_that_gives_up_on_a_stop_request_is_cancelled_not_failed() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn debug_output_names_the_component_and_its_state() {
+    bounded(async {
+        let builder = Lifecycle::builder("ledger").on_stopping(|| {});
+        let shown = format!("{builder:?}");
+        assert!(
+            shown.contains("ledger") && shown.contains("on_stopping: Some"),
+            "{shown}"
+        );
+        let lifecycle = builder.build();
+        lifecycle
+            .start(|ctx| async move {
+                let shown = format!("{ctx:?}");
+                assert!(
+                    shown.contains("StartContext") && shown.contains("ledger"),
+                    "{shown}"
+                );
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let shown = format!("{lifecycle:?}");
+        assert!(
+            shown.contains("ledger") && shown.contains("Running") && shown.contains("active_tasks"),
+            "{shown}"
+        );
+        let report = lifecycle
+            .stop(Instant::now() + Duration::from_secs(1), |ctx| async move {
+                let shown = format!("{ctx:?}");
+                assert!(
+                    shown.contains("StopContext") && shown.contains("deadline"),
+                    "{shown}"
+                );
+                StopDetails::new()
+            })
+            .await;
+        assert!(report.is_clean(), "{report}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_start_hook_sees_a_stop_request_and_the_stop_hook_sees_its_signal() {
+    bounded(async {
+        let lifecycle = Arc::new(Lifecycle::new("observer"));
+        let (entered_tx, entered_rx) = tokio::sync::oneshot::channel();
+        let starter = lifecycle.clone();
+        let start = tokio::spawn(async move {
+            starter
+                .start(move |ctx| async move {
+                    let before = ctx.stop_requested();
+                    entered_tx.send(()).unwrap();
+                    ctx.stop_signal().await;
+                    let after = ctx.stop_requested();
+                    Err(format!("before={before} after={after}").into())
+                })
+                .await
+        });
+        entered_rx.await.unwrap();
+        let report = lifecycle
+            .stop(Instant::now() + Duration::from_secs(2), |ctx| async move {
+                StopDetails::new()
+                    .counter("signal_triggered", u64::from(ctx.signal().is_triggered()))
+            })
+            .await;
+        assert!(matches!(
+            start.await.unwrap(),
+            Err(StartError::Cancelled { .. })
+        ));
+        assert_eq!(report.details.counters, vec![("signal_triggered", 1)]);
+        // The start hook's own view, before and after the request, is in its error message;
+        // check it through a start that fails on its own.
+        let lifecycle = Lifecycle::new("observer-2");
+        let error = lifecycle
+            .start(|ctx| async move { Err(format!("requested={}", ctx.stop_requested()).into()) })
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("requested=false"), "{error}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_hook_that_shuts_its_tasks_down_first_finds_them_stopped() {
+    bounded(async {
+        let lifecycle = Lifecycle::new("ordered");
+        let log = EventLog::default();
+        let task_log = log.clone();
+        lifecycle
+            .start(move |ctx| async move {
+                let signal = ctx.tasks().signal().clone();
+                ctx.tasks().spawn("reader", async move {
+                    signal.triggered().await;
+                    task_log.push("reader stopped");
+                })?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let hook_log = log.clone();
+        let report = lifecycle
+            .stop(
+                Instant::now() + Duration::from_secs(2),
+                move |ctx| async move {
+                    ctx.shutdown_tasks(ctx.deadline()).await;
+                    hook_log.push("socket closed");
+                    StopDetails::new()
+                },
+            )
+            .await;
+        assert_eq!(log.events(), vec!["reader stopped", "socket closed"]);
+        assert_eq!(report.tasks.as_ref().unwrap().counts.stopped, 1, "{report}");
+        assert!(report.is_clean(), "{report}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_critical_task_failing_during_start_fails_the_start_with_its_cause() {
+    bounded(async {
+        let lifecycle = Lifecycle::new("feed");
+        let error = lifecycle
+            .start(|ctx| async move {
+                ctx.tasks()
+                    .spawn_critical("decoder", async { Err::<(), _>("protobuf garbage") })?;
+                // Waits until the critical failure has reached the component.
+                let _ = ctx.tasks().critical_failure().await;
+                Ok(())
+            })
+            .await
+            .unwrap_err();
+        let StartError::Failed { cause, .. } = &error else {
+            panic!("not a failure: {error}")
+        };
+        assert!(cause.message().contains("protobuf garbage"), "{cause}");
+        assert!(lifecycle.state().is_failed());
+        assert_eq!(lifecycle.failure(), Some(cause.clone()));
+    })
+    .await;
+}
