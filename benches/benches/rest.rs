@@ -121,8 +121,16 @@ fn limiter_benches(c: &mut Criterion) {
     });
     group.finish();
     assert_eq!(limiter.stats().rejected + limiter3.stats().rejected, 0);
-    runtime.block_on(limiter.stop_within(Duration::from_secs(1)));
-    runtime.block_on(limiter3.stop_within(Duration::from_secs(1)));
+    assert!(
+        runtime
+            .block_on(limiter.stop_within(Duration::from_secs(1)))
+            .is_clean()
+    );
+    assert!(
+        runtime
+            .block_on(limiter3.stop_within(Duration::from_secs(1)))
+            .is_clean()
+    );
 }
 
 fn signing_benches(c: &mut Criterion) {

@@ -37,7 +37,7 @@ fn bid(id: &str) -> NewOrderRequest {
 /// Stops everything (the client's stop is idempotent if a test stopped it already).
 async fn teardown(venue: SimVenue, limiter: Arc<RateLimiter>, client: Arc<MexcRestClient>) {
     venue.faults().clear();
-    client.stop_within(Duration::from_secs(1)).await;
+    assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
     assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
     venue.stop(Duration::from_secs(1)).await;
 }
@@ -291,7 +291,7 @@ async fn a_stopped_limiter_or_an_unstarted_client_sends_nothing() {
         );
         limiter.start().await.unwrap();
         client.ping().await.unwrap();
-        limiter.stop_within(Duration::from_secs(1)).await;
+        assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
         assert_eq!(client.ping().await, Err(RestError::Closed));
         assert_eq!(client.stats().sent, 1);
         assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());

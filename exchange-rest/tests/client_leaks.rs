@@ -49,7 +49,7 @@ async fn no_task_outlives_the_client() {
         while metrics.num_alive_tasks() > before_client {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        limiter.stop_within(Duration::from_secs(1)).await;
+        assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
         venue.stop(Duration::from_secs(1)).await;
     })
     .await

@@ -97,8 +97,8 @@ async fn malformed_answers_are_typed_errors() {
         assert!(stats.iter().all(|b| b.paused_for.is_some_and(|p| p > Duration::from_secs(6))));
         assert!(limiter.config().buckets().iter().any(|b| b.scope == Scope::Account));
 
-        client.stop_within(Duration::from_secs(1)).await;
-        limiter.stop_within(Duration::from_secs(1)).await;
+        assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
+        assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
         server.abort();
     })
     .await

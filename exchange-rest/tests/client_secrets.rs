@@ -91,8 +91,8 @@ fn logs_never_show_the_secret() {
             tracing::error!(?error, ?client, "logging the error and the client");
             venue.faults().fail_next_rest(1, 429, None);
             assert!(client.ping().await.is_err());
-            client.stop_within(Duration::from_secs(1)).await;
-            limiter.stop_within(Duration::from_secs(1)).await;
+            assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
+            assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
             venue.stop(Duration::from_secs(1)).await;
         })
         .await

@@ -136,8 +136,8 @@ async fn the_client_decodes_every_real_answer() {
                 other => panic!("fixture {other} has no decoding check"),
             }
         }
-        client.stop_within(Duration::from_secs(1)).await;
-        limiter.stop_within(Duration::from_secs(1)).await;
+        assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
+        assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
     })
     .await
     .expect("timed out");

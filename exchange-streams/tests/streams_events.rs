@@ -38,7 +38,7 @@ async fn events_arrive_in_publish_order() {
         let counters = streams.counters("trades").unwrap();
         assert_eq!(counters.published, 500);
         assert_eq!(counters.lagged, 0);
-        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
     })
     .await;
 }
@@ -54,7 +54,7 @@ async fn a_subscriber_sees_only_events_published_after_it_subscribed() {
         assert_eq!(subscription.try_recv(), Err(TryRecvError::Empty));
         orders.publish(2);
         assert_eq!(subscription.next().await, Some(Ok(2)));
-        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
     })
     .await;
 }
@@ -92,7 +92,7 @@ async fn a_lagging_subscriber_learns_the_exact_number_missed_and_the_publisher_n
         let counters = streams.counters("trades").unwrap();
         assert_eq!(counters.published, 120);
         assert_eq!(counters.lagged, 92 + 12);
-        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
     })
     .await;
 }
@@ -114,7 +114,7 @@ async fn a_waiting_subscriber_wakes_for_the_next_event() {
         // After a wait, the synchronous path works again.
         orders.publish("cancelled".to_owned());
         assert_eq!(subscription.try_recv(), Ok("cancelled".to_owned()));
-        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
     })
     .await;
 }

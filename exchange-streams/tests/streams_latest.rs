@@ -32,7 +32,7 @@ async fn a_late_subscriber_sees_the_latest_value_first_then_changes() {
         assert_eq!(late.next().await, Some(Ok((5, 6))));
         assert_eq!(ticker.current(), (5, 6));
         assert_eq!(ticker.published(), 3);
-        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
     })
     .await;
 }
@@ -46,7 +46,7 @@ async fn a_subscriber_before_any_publish_sees_the_initial_value() {
         let mut subscription = streams.subscribe_tracked::<u64>("mid").unwrap();
         assert_eq!(subscription.try_recv(), Ok(42));
         assert_eq!(streams.counters("mid").unwrap().published, 0);
-        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
     })
     .await;
 }
@@ -66,7 +66,7 @@ async fn a_slow_subscriber_skips_to_the_newest_value_and_the_skips_are_counted()
         let counters = streams.counters("mid").unwrap();
         assert_eq!(counters.published, 10);
         assert_eq!(counters.lagged, 9);
-        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
     })
     .await;
 }
@@ -92,7 +92,7 @@ async fn modify_changes_the_value_in_place_and_notifies() {
         let next = next.await.unwrap().unwrap();
         assert_eq!(next.get("USDT"), Some(&100));
         assert_eq!(balances.published(), 1);
-        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
     })
     .await;
 }
@@ -110,7 +110,7 @@ async fn publishing_replaces_values_that_own_memory() {
         assert!(status.publish("quoting".to_owned()));
         assert_eq!(subscription.next().await, Some(Ok("quoting".to_owned())));
         assert_eq!(status.current(), "quoting");
-        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
         assert!(!status.publish("late".to_owned()));
         assert_eq!(status.current(), "quoting");
         assert_eq!(subscription.next().await, None);

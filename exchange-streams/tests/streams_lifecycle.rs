@@ -120,7 +120,7 @@ async fn subscribing_is_a_typed_error_for_unknown_streams_wrong_types_before_sta
         ));
         assert!(streams.subscribe_tracked::<String>("orders").is_ok());
 
-        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
         assert!(matches!(
             streams.subscribe_tracked::<u64>("book_ticker"),
             Err(StreamError::Stopped { .. })
@@ -154,7 +154,7 @@ async fn declaring_checks_names_capacities_and_the_state() {
         streams.start().await.unwrap();
         // Declaring while running is allowed.
         let _trades = streams.events::<u64>("trades", 4).unwrap();
-        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
         assert!(matches!(
             streams.events::<u64>("orders", 4),
             Err(StreamError::Stopped { .. })
@@ -182,7 +182,7 @@ async fn publishing_after_stop_is_ignored_and_counted() {
         streams.start().await.unwrap();
         assert!(ticker.publish(1));
         assert!(trades.publish(1));
-        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
 
         assert!(ticker.is_closed());
         assert!(trades.is_closed());

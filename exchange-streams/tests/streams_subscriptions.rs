@@ -42,7 +42,7 @@ async fn dispose_and_drop_both_untrack() {
         assert_eq!(streams.active_subscriptions(), 1);
 
         // Ended but not dropped: still counted (the plan's dispose is explicit).
-        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
         let mut other_fills = other_fills;
         assert_eq!(other_fills.next().await, None);
         assert_eq!(streams.active_subscriptions(), 1);
@@ -65,7 +65,7 @@ async fn dropping_a_subscription_that_waits_untracks_it() {
         drop(fills);
         assert_eq!(streams.active_subscriptions(), 0);
         assert!(trades.publish(1));
-        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
     })
     .await;
 }
@@ -109,7 +109,7 @@ async fn many_subscribers_each_get_every_event_from_concurrent_publishers() {
         }
         assert_eq!(trades.published(), PUBLISHERS * PER_PUBLISHER);
 
-        streams.stop_within(Duration::from_secs(2)).await;
+        assert!(streams.stop_within(Duration::from_secs(2)).await.is_clean());
         for reader in readers {
             let per_publisher = reader.await.unwrap();
             for events in per_publisher {
@@ -157,7 +157,7 @@ async fn next_is_cancel_safe_and_try_recv_works_on_a_waiting_subscription() {
         }
         trades.publish(3);
         assert_eq!(fills.next().await, Some(Ok(3)));
-        streams.stop_within(Duration::from_secs(1)).await;
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
     })
     .await;
 }

@@ -62,8 +62,7 @@ impl StartError {
 /// Why a task could not be spawned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpawnError {
-    /// The task manager is shutting down (or shut down); the plan's
-    /// `RuntimeError("Cannot create task during shutdown")`.
+    /// The task manager is shutting down (or shut down): no task can be created then.
     #[error("task manager '{manager}' is shutting down: cannot spawn task '{task}'")]
     ShuttingDown {
         /// The manager's name.

@@ -18,8 +18,12 @@
 //! - [`Runner`]: runs an application until a signal, a critical failure or its end, then shuts
 //!   down in order; a second signal forces the exit; a [`Watchdog`] guards against code that
 //!   blocks a thread.
-//! - [`metrics()`]: active background tasks, restarts, shutdown durations and failures.
+//! - [`metrics()`]: active background tasks, restarts, shutdown durations and failures; the
+//!   [`timeline`]: one tree of `tracing` spans for every start and shutdown.
 //! - `testing` (feature): exact leak checks for tests.
+//!
+//! The numbered programs in `examples/` walk through them in order
+//! (`cargo run -p lifecycle-core --example 01_task_manager`).
 //!
 //! # Example
 //!
@@ -43,8 +47,11 @@
 //! ```
 //!
 //! # Features
-//! - `testing`: [`testing`] leak checks.
+//! - `testing`: the `testing` module's leak checks.
 //! - `serde`: `serde::Serialize` for states and reports (for JSON output in binaries).
+//!
+#![doc = include_str!("../docs/contract.md")]
+#![doc(test(attr(deny(warnings))))]
 
 mod backoff;
 mod catch_unwind;
@@ -57,8 +64,8 @@ mod resource;
 mod resource_group;
 mod runner;
 mod shutdown_report;
-mod signal;
-mod signals;
+mod shutdown_signal;
+mod signal_source;
 mod state;
 mod stop_report;
 mod supervise;
@@ -86,8 +93,8 @@ pub use resource::{AsyncResource, BoxFuture};
 pub use resource_group::ResourceGroup;
 pub use runner::{AppContext, ExitStatus, FORCED_EXIT_CODE, RunOutcome, Runner, ShutdownReason};
 pub use shutdown_report::{PhaseReport, ResourceReport, ShutdownReport};
-pub use signal::ShutdownSignal;
-pub use signals::{
+pub use shutdown_signal::ShutdownSignal;
+pub use signal_source::{
     InjectedSignals, NoSignals, OsSignals, Signal, SignalInjector, SignalSource, signal_channel,
 };
 pub use state::{FailureCause, LifecycleState, StateCell, StateTag, StateWatcher};

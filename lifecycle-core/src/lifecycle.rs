@@ -15,7 +15,7 @@ use tracing::Instrument;
 use crate::catch_unwind::CatchUnwind;
 use crate::error::{BoxError, StartError};
 use crate::metrics;
-use crate::signal::ShutdownSignal;
+use crate::shutdown_signal::ShutdownSignal;
 use crate::state::{FailureCause, LifecycleState, StateCell, StateTag, StateWatcher};
 use crate::stop_report::{StopDetails, StopReport};
 use crate::task_manager::{TaskManager, TaskSpawner};
@@ -120,7 +120,7 @@ impl fmt::Debug for LifecycleBuilder {
     }
 }
 
-/// Gives a component the lifecycle contract of DESIGN section 2:
+/// Gives a component the lifecycle contract (see the crate docs, "The lifecycle contract"):
 ///
 /// - **start** is idempotent and serialised; the start hook registers undo steps with
 ///   [`StartContext::on_rollback`]; if the hook fails, panics, is cancelled, or a critical task
@@ -248,7 +248,8 @@ impl StopContext {
     }
 
     /// Shuts the component's tasks down now (two-phase, by `deadline`), for hooks that must
-    /// stop their loops before closing what the loops use (the plan's bug 7). If the hook does
+    /// stop their loops before closing what the loops use (a socket closed under a running loop
+    /// makes the loop reconnect during the stop). If the hook does
     /// not call it, the tasks are shut down after the hook returns.
     pub async fn shutdown_tasks(&self, deadline: Instant) {
         let report = self

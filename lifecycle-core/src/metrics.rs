@@ -18,8 +18,8 @@ static FAILED_SHUTDOWNS: AtomicU64 = AtomicU64::new(0);
 static LAST_SHUTDOWN_NANOS: AtomicU64 = AtomicU64::new(0);
 static CRITICAL_FAILURES: AtomicU64 = AtomicU64::new(0);
 
-/// A point-in-time reading of the lifecycle metrics of this process (the plan's
-/// `active_background_tasks`, `shutdown_duration_ms`, `failed_shutdowns`, plus restarts).
+/// A point-in-time reading of the lifecycle metrics of this process: active background tasks,
+/// shutdown durations, failed shutdowns, restarts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MetricsSnapshot {

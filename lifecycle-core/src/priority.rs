@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// Shutdown phases; lower stops first (the plan's `ShutdownPriority`).
+/// Shutdown phases; lower stops first.
 ///
 /// For a trading stack: stop quoting and cancel orders while REST and the rate limiter still
 /// work (`CriticalFirst`), then private sockets (`High`), public market data (`Medium`),

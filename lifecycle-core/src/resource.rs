@@ -15,10 +15,10 @@ use crate::stop_report::StopReport;
 /// A boxed, sendable future: what the object-safe [`AsyncResource`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A component that starts, runs and stops: the plan's `AsyncResource`.
+/// A component that starts, runs and stops.
 ///
 /// Object-safe: `Arc<dyn AsyncResource>` is how the orchestrator holds components. The contract
-/// (DESIGN section 2), which [`Lifecycle`](crate::Lifecycle) implements so components need not:
+/// (the crate docs' "The lifecycle contract"), which [`Lifecycle`](crate::Lifecycle) implements so components need not:
 ///
 /// - `start` is idempotent; a failed start undoes what it began and reports why.
 /// - `stop(deadline)` is idempotent, safe to call concurrently (all callers get the one stop's

@@ -12,8 +12,8 @@ use tracing::Instrument;
 use crate::catch_unwind::CatchUnwind;
 use crate::orchestrator::{DependencyAwareShutdown, InFlightStop};
 use crate::shutdown_report::ShutdownReport;
-use crate::signal::ShutdownSignal;
-use crate::signals::{OsSignals, Signal, SignalSource};
+use crate::shutdown_signal::ShutdownSignal;
+use crate::signal_source::{OsSignals, Signal, SignalSource};
 use crate::state::FailureCause;
 use crate::timeline;
 use crate::watchdog::Watchdog;
@@ -85,6 +85,7 @@ impl fmt::Display for ShutdownReason {
 /// What a run came to.
 #[derive(Debug, Clone)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[must_use = "the outcome carries the exit code and the shutdown report"]
 pub struct RunOutcome {
     /// How to exit.
     pub status: ExitStatus,
@@ -236,7 +237,7 @@ impl Runner {
                 Ok(source) => Box::new(source),
                 Err(error) => {
                     tracing::error!(%error, "cannot install signal handlers: running without them");
-                    Box::new(crate::signals::NoSignals)
+                    Box::new(crate::signal_source::NoSignals)
                 }
             },
         };

@@ -51,6 +51,7 @@ pub struct PhaseReport {
 /// The report of [`DependencyAwareShutdown::shutdown_all`](crate::DependencyAwareShutdown::shutdown_all).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[must_use = "a shutdown report says what could not be stopped: read it or log it"]
 pub struct ShutdownReport {
     /// The orchestrator's name.
     pub name: Arc<str>,

@@ -67,7 +67,8 @@ impl fmt::Display for StopOutcome {
 pub struct StopDetails {
     /// Errors met while stopping (the stop still went on).
     pub errors: Vec<String>,
-    /// Messages that were queued and not processed (the plan's drained queue, counted).
+    /// Messages that were queued and not processed when the component stopped (counted, not
+    /// silently drained).
     pub messages_dropped: u64,
     /// Component-specific counters (received, processed, orders cancelled, ...).
     pub counters: Vec<(&'static str, u64)>,
@@ -110,6 +111,7 @@ impl StopDetails {
 /// dropped, and its sub-components.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[must_use = "a stop report says what could not be stopped: read it or log it"]
 pub struct StopReport {
     /// The component.
     pub component: Arc<str>,

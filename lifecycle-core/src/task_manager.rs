@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use crate::error::SpawnError;
 use crate::metrics;
-use crate::signal::ShutdownSignal;
+use crate::shutdown_signal::ShutdownSignal;
 use crate::supervise::{RestartPolicy, supervise};
 use crate::task_name::TaskName;
 use crate::task_report::{

@@ -83,7 +83,7 @@ pub struct TaskRecord {
 }
 
 /// A task that is running now, as listed by
-/// [`TaskManager::running_tasks`](crate::TaskManager::running_tasks).
+/// [`TaskSpawner::running_tasks`](crate::TaskSpawner::running_tasks).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct RunningTask {

@@ -1,6 +1,6 @@
 //! Leak checks for tests (feature `testing`): a [`TaskManager`](crate::TaskManager)'s registry
-//! is empty, and the runtime's alive-task count is back to its baseline. Exact, unlike the
-//! plan's `len(asyncio.all_tasks())` comparison (bug 12).
+//! is empty, and the runtime's alive-task count is back to its baseline. Exact, unlike
+//! comparing a count of all tasks before and after (which races with tasks just ending).
 //!
 //! The checks poll with a deadline instead of sleeping a fixed time, and panic with the names
 //! of what leaked.

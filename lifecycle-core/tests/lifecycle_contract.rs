@@ -117,7 +117,7 @@ async fn stop_before_start_is_a_no_op() {
         assert_eq!(probe.state(), LifecycleState::Created);
         probe.start().await.unwrap();
         assert!(probe.is_running());
-        probe.stop_within(Duration::from_secs(1)).await;
+        assert!(probe.stop_within(Duration::from_secs(1)).await.is_clean());
     })
     .await;
 }

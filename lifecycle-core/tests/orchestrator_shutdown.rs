@@ -92,7 +92,7 @@ async fn within_a_phase_a_user_stops_before_what_it_uses() {
         system.start_all().await.unwrap();
         assert!(log.position("start limiter") < log.position("start http"));
         assert!(log.position("start http") < log.position("start cache"));
-        system.shutdown_all(Duration::from_secs(5)).await;
+        assert!(system.shutdown_all(Duration::from_secs(5)).await.is_clean());
         assert!(log.position("stop cache") < log.position("stop http"));
         assert!(log.position("stop http") < log.position("stop limiter"));
     })

@@ -40,8 +40,7 @@ struct Registered {
     deadline: Option<Duration>,
 }
 
-/// Orchestrates a set of resources: the plan's `DependencyAwareShutdown`, made to hold its
-/// promises whatever the resources do.
+/// Orchestrates a set of resources, and holds its promises whatever the resources do.
 ///
 /// - Resources register with a [`ShutdownPriority`], optional dependencies ("A uses B": A stops
 ///   before B, and starts after it) and an optional own deadline.

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::sync::{AtomicBool, Notify, Ordering};
 
-/// A one-shot shutdown signal: the plan's `shutdown_event`, the role of tokio-util's
-/// `CancellationToken`.
+/// A one-shot shutdown signal: the "please stop" event tasks select on, the role of
+/// tokio-util's `CancellationToken`.
 ///
 /// Cloning gives another handle to the same signal. [`ShutdownSignal::is_triggered`] is a single
 /// atomic load (no lock, unlike `CancellationToken::is_cancelled`), so hot loops may check it on
