@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Behavior, EventLog, Probe, bounded};
@@ -568,6 +568,148 @@ async fn a_critical_task_failing_during_start_fails_the_start_with_its_cause() {
         assert!(cause.message().contains("protobuf garbage"), "{cause}");
         assert!(lifecycle.state().is_failed());
         assert_eq!(lifecycle.failure(), Some(cause.clone()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dropping_a_running_component_warns_naming_it_and_a_stopped_one_does_not() {
+    let (logs, _guard) = common::LogCapture::start();
+    bounded(async {
+        let running = Lifecycle::new("forgotten");
+        running
+            .start(|ctx| async move {
+                let signal = ctx.tasks().signal().clone();
+                ctx.tasks()
+                    .spawn("loop", async move { signal.triggered().await })?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        drop(running);
+        let idle = Lifecycle::new("idle");
+        idle.start(|_| async { Ok(()) }).await.unwrap();
+        drop(idle);
+        let stopped = Lifecycle::new("tidy");
+        stopped.start(|_| async { Ok(()) }).await.unwrap();
+        let report = stopped
+            .stop(Instant::now() + Duration::from_secs(1), |_| async {
+                StopDetails::new()
+            })
+            .await;
+        assert!(report.is_clean(), "{report}");
+        drop(stopped);
+        let never_started = Lifecycle::new("unused");
+        drop(never_started);
+    })
+    .await;
+    let text = logs.text();
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("component dropped without stop"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{text}");
+    assert!(
+        warnings[0].contains("forgotten")
+            && warnings[0].contains("running")
+            && warnings[0].contains("live_tasks=1"),
+        "{}",
+        warnings[0]
+    );
+    // Running without tasks is still a caller's bug.
+    assert!(
+        warnings[1].contains("idle") && warnings[1].contains("live_tasks=0"),
+        "{}",
+        warnings[1]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_start_that_ignores_the_stop_is_overridden_after_half_the_deadline() {
+    bounded(async {
+        let lifecycle = Arc::new(Lifecycle::new("deaf-start"));
+        let (entered_tx, entered_rx) = tokio::sync::oneshot::channel();
+        let starter = lifecycle.clone();
+        let _start = tokio::spawn(async move {
+            starter
+                .start(move |_ctx| async move {
+                    entered_tx.send(()).unwrap();
+                    std::future::pending::<()>().await;
+                    Ok(())
+                })
+                .await
+        });
+        entered_rx.await.unwrap();
+        let begun = Instant::now();
+        let hook_began = Arc::new(Mutex::new(None));
+        let seen = hook_began.clone();
+        let report = lifecycle
+            .stop(begun + Duration::from_secs(1), move |_| async move {
+                *seen.lock().unwrap() = Some(Instant::now());
+                StopDetails::new()
+            })
+            .await;
+        assert_eq!(
+            hook_began.lock().unwrap().map(|at| at - begun),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(lifecycle.state(), LifecycleState::Stopped);
+        assert!(report.duration <= Duration::from_secs(1));
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_stop_work_keeps_a_tenth_of_the_time_at_most_50_ms_to_hand_its_report_over() {
+    bounded(async {
+        for (budget, work) in [
+            (Duration::from_millis(400), Duration::from_millis(360)),
+            (Duration::from_secs(1), Duration::from_millis(950)),
+            (Duration::from_secs(10), Duration::from_millis(9_950)),
+        ] {
+            let lifecycle = Lifecycle::new("timed");
+            lifecycle.start(|_| async { Ok(()) }).await.unwrap();
+            let begun = Instant::now();
+            let given = Arc::new(Mutex::new(None));
+            let seen = given.clone();
+            let report = lifecycle
+                .stop(begun + budget, move |ctx| async move {
+                    *seen.lock().unwrap() = Some(ctx.deadline());
+                    StopDetails::new()
+                })
+                .await;
+            assert!(report.is_clean(), "{report}");
+            assert_eq!(
+                *given.lock().unwrap(),
+                Some(begun + work),
+                "budget {budget:?}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_cancelled_start_stops_its_tasks_cooperatively_in_the_background() {
+    bounded(async {
+        let lifecycle = Lifecycle::new("dropped-start");
+        let (entered_tx, entered_rx) = tokio::sync::oneshot::channel();
+        let start = lifecycle.start(move |ctx| async move {
+            let signal = ctx.tasks().signal().clone();
+            ctx.tasks()
+                .spawn("cooperative", async move { signal.triggered().await })?;
+            entered_tx.send(()).unwrap();
+            std::future::pending::<()>().await;
+            Ok(())
+        });
+        tokio::select! {
+            _ = start => unreachable!(),
+            _ = entered_rx => {}
+        }
+        lifecycle_core::testing::assert_no_tasks(lifecycle.tasks(), Duration::from_secs(5)).await;
+        // The background rollback had time: the task stopped on its signal, not aborted.
+        let counts = lifecycle.tasks().counts();
+        assert_eq!((counts.stopped, counts.aborted), (1, 0), "{counts:?}");
     })
     .await;
 }

@@ -241,3 +241,49 @@ async fn a_stop_that_returns_at_its_deadline_is_never_reported_abandoned() {
     })
     .await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_share_kept_for_later_phases_is_configurable_and_capped() {
+    bounded(async {
+        // (reserve asked, when the hung first phase is given up on: its end plus a quarter of
+        // the next reserve, 1 to 15 ms, on the 1 ms timer tick)
+        for (percent, given_up_at) in [(5u8, 963), (20, 815), (90, 815), (0, 1001)] {
+            let log = EventLog::default();
+            let mut system = DependencyAwareShutdown::new("reserve");
+            system.set_phase_reserve(percent);
+            system.register(Hung::new("hung"), ShutdownPriority::High);
+            system.register(
+                Probe::new("later", &log, Behavior::default()),
+                ShutdownPriority::Low,
+            );
+            system.start_all().await.unwrap();
+            let report = system.shutdown_all(Duration::from_secs(1)).await;
+            assert_eq!(
+                report.resource("hung").unwrap().duration,
+                Duration::from_millis(given_up_at),
+                "reserve {percent}%\n{report}"
+            );
+            assert_eq!(
+                report.resource("later").unwrap().outcome,
+                StopOutcome::Clean
+            );
+        }
+    })
+    .await;
+}
+
+#[test]
+fn the_orchestrator_shows_its_name_and_members() {
+    let log = EventLog::default();
+    let mut system = DependencyAwareShutdown::new("desk");
+    system.register(
+        Probe::new("orders", &log, Behavior::default()),
+        ShutdownPriority::CriticalFirst,
+    );
+    assert_eq!(system.name(), "desk");
+    let shown = format!("{system:?}");
+    assert!(
+        shown.contains("desk") && shown.contains("orders") && shown.contains("CriticalFirst"),
+        "{shown}"
+    );
+}
