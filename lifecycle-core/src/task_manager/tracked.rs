@@ -11,8 +11,9 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
+use super::registry::Slot;
+use super::shared::Shared;
 use crate::catch_unwind::CatchUnwind;
-use crate::task_manager::Shared;
 use crate::task_report::TaskOutcome;
 use crate::task_result::TaskResult;
 
@@ -83,19 +84,29 @@ where
 /// The accounting done when a managed task ends. Kept small (it is copied with every task):
 /// the task's identity lives in its manager's registry.
 pub(crate) struct TaskGuard {
-    pub(crate) shared: Arc<Shared>,
+    shared: Arc<Shared>,
     /// The task's slot in its manager's registry.
-    pub(crate) slot: u32,
-    pub(crate) completed: bool,
-    pub(crate) registered_waker: bool,
+    slot: Slot,
+    completed: bool,
+    registered_waker: bool,
 }
 
 impl TaskGuard {
+    /// The guard of a task just entered in `slot`.
+    pub(crate) fn new(shared: Arc<Shared>, slot: Slot) -> Self {
+        Self {
+            shared,
+            slot,
+            completed: false,
+            registered_waker: false,
+        }
+    }
+
     /// The task returned (`None`: successfully) or panicked.
     fn complete(&mut self, abnormal: Option<TaskOutcome>) {
         self.completed = true;
         match abnormal {
-            None => self.shared.count_normal_end(),
+            None => self.shared.count_normal_end(self.slot),
             Some(outcome) => self.shared.record_abnormal_end(self.slot, outcome),
         }
     }
@@ -108,7 +119,7 @@ impl Drop for TaskGuard {
             self.shared
                 .record_abnormal_end(self.slot, TaskOutcome::Aborted);
         }
-        self.shared.deregister(self.slot);
+        self.shared.deregister(self.slot, self.registered_waker);
         self.shared.release_live();
     }
 }

@@ -1,0 +1,375 @@
+//! [`Shared`]: the state a manager, its spawners and its tasks share, and the accounting of
+//! how tasks end: the live count, the counters, the records of the report, and the escalation
+//! of a critical failure to the owner.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::task::Waker;
+
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+
+use super::builder::TaskManagerConfig;
+use super::lock;
+use super::registry::{Registry, Slot};
+use crate::metrics;
+use crate::signal::ShutdownSignal;
+use crate::task_name::TaskName;
+use crate::task_report::{RunningTask, TaskCounts, TaskFailure, TaskId, TaskOutcome, TaskRecord};
+
+/// `state` holds `live_tasks << 1 | CLOSED`.
+pub(super) const CLOSED: usize = 1;
+pub(super) const LIVE_ONE: usize = 2;
+/// Records of each kind (abnormal ends; ends recorded by `record_every_task`) kept for the
+/// report; more are counted, not kept.
+const MAX_RECORDS: usize = 4096;
+
+pub(super) type CriticalHook = Box<dyn Fn(&TaskFailure) + Send + Sync>;
+
+/// Keeps the counter that spawners and finishers both write on a cache line of its own.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+pub(crate) struct Shared {
+    /// The one word that spawners and finishing tasks both write.
+    state: Padded<AtomicUsize>,
+    pub(super) name: std::sync::Arc<str>,
+    pub(super) signal: ShutdownSignal,
+    pub(super) config: TaskManagerConfig,
+    /// Whether tasks that end well are recorded too (see `record_every_task`).
+    record_every_task: bool,
+    idle: Notify,
+    /// Set when tasks must be dropped at their next poll (abort).
+    aborting: AtomicBool,
+    /// When the grace period of the shutdown under way ends (set before the signal).
+    grace_deadline: OnceLock<Instant>,
+    pub(super) registry: Registry,
+    records: Mutex<RecordLog>,
+    counts: AtomicCounts,
+    critical: watch::Sender<Option<TaskFailure>>,
+    pub(super) on_critical: OnceLock<CriticalHook>,
+}
+
+/// Ends counted as they happen. Tasks that finished before the signal are not counted here:
+/// they are the rest (spawned, less live, less every other end), which keeps an atomic
+/// operation off every task's end.
+#[derive(Default)]
+struct AtomicCounts {
+    stopped: AtomicU64,
+    aborted: AtomicU64,
+    panicked: AtomicU64,
+    failed: AtomicU64,
+    restarts: AtomicU64,
+}
+
+#[derive(Default)]
+struct RecordLog {
+    records: Vec<TaskRecord>,
+    abnormal: usize,
+    normal: usize,
+    overflowed: u64,
+}
+
+impl RecordLog {
+    fn keep(&mut self, record: TaskRecord) {
+        let kept = if record.outcome.is_abnormal() {
+            &mut self.abnormal
+        } else {
+            &mut self.normal
+        };
+        if *kept < MAX_RECORDS {
+            *kept += 1;
+            self.records.push(record);
+        } else {
+            self.overflowed += 1;
+        }
+    }
+}
+
+impl Shared {
+    pub(super) fn new(
+        name: std::sync::Arc<str>,
+        signal: ShutdownSignal,
+        config: TaskManagerConfig,
+        record_every_task: bool,
+    ) -> Self {
+        let (critical, _) = watch::channel(None);
+        Self {
+            state: Padded(AtomicUsize::new(0)),
+            name,
+            signal,
+            config,
+            record_every_task,
+            idle: Notify::new(),
+            aborting: AtomicBool::new(false),
+            grace_deadline: OnceLock::new(),
+            registry: Registry::new(),
+            records: Mutex::new(RecordLog::default()),
+            counts: AtomicCounts::default(),
+            critical,
+            on_critical: OnceLock::new(),
+        }
+    }
+
+    /// End of the grace period of a shutdown begun at `begun` for `deadline`: the configured
+    /// grace, cut so that the abort wait still fits before the deadline.
+    pub(super) fn grace_end(&self, begun: Instant, deadline: Instant) -> Instant {
+        let budget = deadline.saturating_duration_since(begun);
+        let abort_reserve = self.config.abort_wait.min(budget / 2);
+        (begun + self.config.grace).min(deadline.max(begun) - abort_reserve)
+    }
+
+    /// Closes the manager to new tasks; `true` for the call that closed it.
+    pub(super) fn close(&self) -> bool {
+        self.state.0.fetch_or(CLOSED, Ordering::AcqRel) & CLOSED == 0
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        self.state.0.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// Records when the grace period ends (the first shutdown's), then triggers the signal.
+    pub(super) fn signal_shutdown(&self, grace_end: Instant) {
+        let _ = self.grace_deadline.set(grace_end);
+        self.signal.trigger();
+    }
+
+    pub(super) fn grace_deadline(&self) -> Option<Instant> {
+        self.grace_deadline.get().copied()
+    }
+
+    /// Counts a task about to be spawned; `false` (and nothing counted) once closed.
+    #[inline]
+    pub(super) fn admit(&self) -> bool {
+        let previous = self.state.0.fetch_add(LIVE_ONE, Ordering::AcqRel);
+        if previous & CLOSED != 0 {
+            self.release_live();
+            return false;
+        }
+        true
+    }
+
+    #[inline]
+    pub(crate) fn live(&self) -> usize {
+        self.state.0.load(Ordering::Acquire) / LIVE_ONE
+    }
+
+    #[inline]
+    pub(crate) fn release_live(&self) {
+        let previous = self.state.0.fetch_sub(LIVE_ONE, Ordering::AcqRel);
+        if previous == LIVE_ONE | CLOSED {
+            self.idle.notify_waiters();
+        }
+    }
+
+    pub(super) fn record_restart(&self) {
+        self.counts.restarts.fetch_add(1, Ordering::Relaxed);
+        metrics::record_restart();
+    }
+
+    /// The task in `slot` returned successfully.
+    #[inline]
+    pub(crate) fn count_normal_end(&self, slot: Slot) {
+        let stopped = self.signal.is_triggered();
+        if stopped {
+            self.counts.stopped.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.record_every_task {
+            let outcome = if stopped {
+                TaskOutcome::StoppedCooperatively
+            } else {
+                TaskOutcome::Finished
+            };
+            if let Some(record) = self.record_of(slot, outcome) {
+                lock(&self.records).keep(record);
+            }
+        }
+    }
+
+    fn record_of(&self, slot: Slot, outcome: TaskOutcome) -> Option<TaskRecord> {
+        let (id, name, critical) = self.registry.identity(slot)?;
+        Some(TaskRecord {
+            id,
+            name,
+            critical,
+            outcome,
+        })
+    }
+
+    /// Counts, logs and keeps an abnormal end of the task in `slot`; escalates a critical
+    /// failure.
+    pub(crate) fn record_abnormal_end(&self, slot: Slot, outcome: TaskOutcome) {
+        let counter = match &outcome {
+            TaskOutcome::Aborted => Some(&self.counts.aborted),
+            TaskOutcome::Panicked(_) => Some(&self.counts.panicked),
+            TaskOutcome::Failed(_) => Some(&self.counts.failed),
+            // Normal ends are counted by `count_normal_end`; stuck tasks have not ended.
+            TaskOutcome::Finished
+            | TaskOutcome::StoppedCooperatively
+            | TaskOutcome::Stuck { .. } => None,
+        };
+        if let Some(counter) = counter {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        let Some(record) = self.record_of(slot, outcome) else {
+            tracing::error!(manager = %self.name, "an untracked task ended abnormally");
+            return;
+        };
+        let shutting_down = self.signal.is_triggered();
+        match &record.outcome {
+            TaskOutcome::Aborted => tracing::debug!(
+                manager = %self.name, task = %record.name, id = %record.id, "task aborted"
+            ),
+            outcome => tracing::error!(
+                manager = %self.name, task = %record.name, id = %record.id,
+                critical = record.critical, %outcome, "task ended abnormally"
+            ),
+        }
+        let escalate = record.critical
+            && !shutting_down
+            && matches!(
+                record.outcome,
+                TaskOutcome::Panicked(_) | TaskOutcome::Failed(_)
+            );
+        let failure = escalate.then(|| TaskFailure {
+            manager: self.name.clone(),
+            task: record.clone(),
+        });
+        lock(&self.records).keep(record);
+        if let Some(failure) = failure {
+            self.escalate(failure);
+        }
+    }
+
+    /// Tells the owner (its hook) and every watcher (`critical_failure`).
+    fn escalate(&self, failure: TaskFailure) {
+        metrics::record_critical_failure();
+        if let Some(hook) = self.on_critical.get() {
+            hook(&failure);
+        }
+        self.critical.send_if_modified(|slot| {
+            if slot.is_none() {
+                *slot = Some(failure);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    pub(super) fn subscribe_critical(&self) -> watch::Receiver<Option<TaskFailure>> {
+        self.critical.subscribe()
+    }
+
+    /// The counts now. Each is exact once no task is starting or ending; while they do, the
+    /// derived `finished` may lag by the tasks in flight, never run ahead.
+    pub(super) fn counts(&self) -> TaskCounts {
+        // Read spawned first, then live, then the ends: a task counted as spawned is in `live`
+        // until its end is counted (an end is counted before the task leaves `live`), so
+        // `finished` never includes a task that is still running or ended otherwise.
+        let spawned = self.registry.spawned();
+        let live = self.live() as u64;
+        let c = &self.counts;
+        let stopped = c.stopped.load(Ordering::Relaxed);
+        let aborted = c.aborted.load(Ordering::Relaxed);
+        let panicked = c.panicked.load(Ordering::Relaxed);
+        let failed = c.failed.load(Ordering::Relaxed);
+        let other_ends = stopped
+            .saturating_add(aborted)
+            .saturating_add(panicked)
+            .saturating_add(failed);
+        TaskCounts {
+            spawned,
+            finished: spawned.saturating_sub(live).saturating_sub(other_ends),
+            stopped,
+            aborted,
+            panicked,
+            failed,
+            restarts: c.restarts.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The records kept so far and how many were not kept.
+    pub(super) fn records(&self) -> (Vec<TaskRecord>, u64) {
+        let log = lock(&self.records);
+        (log.records.clone(), log.overflowed)
+    }
+
+    /// Waits until no task is live (`true`) or `deadline` passes (`false`). Only meaningful
+    /// once the manager is closed (that is when the last task notifies).
+    pub(super) async fn wait_idle_until(&self, deadline: Instant) -> bool {
+        loop {
+            let notified = self.idle.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.live() == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.live() == 0;
+            }
+        }
+    }
+
+    /// Makes every task drop its future at its next poll, and wakes the parked ones so that
+    /// poll comes now. Returns how many tasks were live.
+    pub(super) fn abort_registered(&self) -> usize {
+        self.aborting.store(true, Ordering::Release);
+        if self.live() == 0 {
+            return 0;
+        }
+        self.registry.wake_all()
+    }
+
+    #[inline]
+    pub(crate) fn is_aborting(&self) -> bool {
+        self.aborting.load(Ordering::Acquire)
+    }
+
+    /// Enters a task admitted by [`Shared::admit`].
+    #[inline]
+    pub(super) fn register(&self, name: TaskName, critical: bool) -> (TaskId, Slot) {
+        self.registry.register(name, critical, Instant::now())
+    }
+
+    /// Records the waker of the task in `slot` (at its first `Pending`).
+    pub(crate) fn register_waker(&self, slot: Slot, waker: &Waker) {
+        self.registry.register_waker(slot, waker);
+    }
+
+    /// Forgets the task in `slot` (it ended).
+    #[inline]
+    pub(crate) fn deregister(&self, slot: Slot, had_waker: bool) {
+        self.registry.deregister(slot, had_waker);
+    }
+
+    /// The running tasks with their ages, oldest first.
+    pub(super) fn running_tasks(&self) -> Vec<RunningTask> {
+        if self.live() == 0 {
+            return Vec::new();
+        }
+        let now = Instant::now();
+        self.registry.collect_live(|e| RunningTask {
+            id: e.id,
+            name: e.name.clone(),
+            critical: e.critical,
+            age: now.saturating_duration_since(e.started),
+        })
+    }
+
+    /// Records for the tasks still running after abort: blocked in synchronous code.
+    pub(super) fn take_stuck(&self) -> Vec<TaskRecord> {
+        if self.live() == 0 {
+            return Vec::new();
+        }
+        let now = Instant::now();
+        self.registry.collect_live(|e| TaskRecord {
+            id: e.id,
+            name: e.name.clone(),
+            critical: e.critical,
+            outcome: TaskOutcome::Stuck {
+                age: now.saturating_duration_since(e.started),
+            },
+        })
+    }
+}
