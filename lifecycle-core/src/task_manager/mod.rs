@@ -5,11 +5,13 @@
 //! - [`spawner`]: [`TaskSpawner`], the cloneable handle that spawns and inspects.
 //! - [`builder`]: [`TaskManagerBuilder`] and the timings of [`TaskManagerConfig`].
 //! - [`registry`]: who is running, sharded by spawning thread.
+//! - [`home`]: each thread's index in every manager (its shard and counter lane).
 //! - [`shared`]: what a manager and its tasks share: the live count, the counters and records,
 //!   the escalation of critical failures.
 //! - [`tracked`]: the wrapper around every task, which does the accounting at its end.
 
 mod builder;
+mod home;
 mod manager;
 mod registry;
 mod shared;

@@ -2,14 +2,14 @@
 //! how to wake each one for an abort.
 //!
 //! It sits on every spawn, so its costs are chosen:
-//! - **Sharded by spawning thread.** A thread picks its shard once (a thread-local index) and
-//!   locks only that shard's table to enter a task, so spawners on different threads do not
-//!   contend. The worker that finishes a task takes no lock of the spawner's: it clears the
-//!   task's slot with one atomic store (a task that parked also takes its waker back out of
-//!   its own slot).
-//! - **Freed slots are reclaimed by the shard's owner**, in bulk, when its free list runs dry:
-//!   one sweep of the table either reclaims a quarter of it or grows it by a segment, so the
-//!   sweeps cost O(1) per spawn, amortised.
+//! - **Sharded by spawning thread.** A thread's shard is its [`home`](super::home) index, so it
+//!   locks only that shard's table to enter a task and spawners on different threads do not
+//!   contend. The worker that finishes a task takes no lock at all: it clears the task's slot
+//!   with one atomic store.
+//! - **Freed slots are reclaimed by the shard's owner**, in bulk, when its free list and its
+//!   never-used slots run out: one sweep of the table either reclaims a quarter of it or grows
+//!   it by a segment, so the sweeps cost O(1) per spawn, amortised. The waker a parked task
+//!   left in its slot is dropped then (or when the slot is registered again).
 //! - **Storage is recycled.** Shards of dropped managers go back to a small process-wide pool
 //!   (trimmed to [`POOLED_SLOTS`]), so a fresh manager does not regrow its table, nor fault in
 //!   new pages, on its first spawns.
@@ -20,19 +20,20 @@
 //! No `unsafe`: the per-slot cells that finishers touch live in segments that never move once
 //! allocated ([`OnceLock`]), so they are reachable without the table's lock.
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::task::Waker;
 
 use tokio::time::Instant;
 
+use super::home::{HOMES, home};
 use super::lock;
 use crate::task_name::TaskName;
 use crate::task_report::TaskId;
 
-/// Shards per manager; threads beyond this share shards (correct, merely contended).
-const SHARDS: usize = 8;
+/// Shards per manager: one per home; threads sharing a home share its shard (correct,
+/// merely contended).
+const SHARDS: usize = HOMES;
 /// Ids a shard takes from its manager's counter at a time.
 const ID_BLOCK: u64 = 256;
 /// Slots in a shard's first segment; segment `k` holds `FIRST_SEGMENT << k`.
@@ -51,26 +52,6 @@ const POOL_MAX: usize = 16;
     reason = "shards move between the pool and managers as boxes, never by value"
 )]
 static POOL: Mutex<Vec<Box<Shard>>> = Mutex::new(Vec::new());
-static NEXT_HOME: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// This thread's shard index (`usize::MAX` until first used).
-    static HOME: Cell<usize> = const { Cell::new(usize::MAX) };
-}
-
-/// The shard of the calling thread: assigned round robin at its first spawn.
-fn home_shard() -> usize {
-    HOME.try_with(|home| {
-        let shard = home.get();
-        if shard < SHARDS {
-            return shard;
-        }
-        let shard = NEXT_HOME.fetch_add(1, Ordering::Relaxed) % SHARDS;
-        home.set(shard);
-        shard
-    })
-    .unwrap_or(0)
-}
 
 /// Where a task's entry lives. Copied into the task's guard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,13 +77,25 @@ pub(super) struct Entry {
     pub(super) started: Instant,
 }
 
+/// `SlotCell::state`: the task is running.
+const LIVE: u8 = 1;
+/// `SlotCell::state`: the ended task left its waker in the slot.
+const WAKER: u8 = 2;
+
 /// What the finishing worker and an abort touch without the table's lock.
 #[derive(Default)]
 struct SlotCell {
-    /// Set at spawn (under the table lock), cleared by the task's end (no lock).
-    live: AtomicBool,
+    /// `LIVE` from spawn (set under the table lock) to the task's end, which stores `0` or
+    /// `WAKER` (no lock).
+    state: AtomicU8,
     /// The task's waker, from its first `Pending`, so an abort can wake it.
     waker: Mutex<Option<Waker>>,
+}
+
+impl SlotCell {
+    fn is_live(&self) -> bool {
+        self.state.load(Ordering::Acquire) & LIVE != 0
+    }
 }
 
 /// The entries of one shard, guarded by its lock.
@@ -110,8 +103,10 @@ struct SlotCell {
 struct Table {
     /// `Some` from spawn until the owner reclaims the slot after the task's end.
     entries: Vec<Option<Entry>>,
-    /// Slots whose entry is `None`.
+    /// Slots below `fresh` whose entry is `None`.
     free: Vec<u32>,
+    /// Slots from here on have not been used since the shard was last reset.
+    fresh: usize,
     next_id: u64,
     id_end: u64,
     spawned: u64,
@@ -152,29 +147,41 @@ impl Shard {
         self.cells.get(segment)?.get()?.get(offset)
     }
 
-    /// Empties the shard for its next manager and trims it to the pooled size.
+    /// Empties the shard for its next manager and trims it to the pooled size. Touches only
+    /// the slots used since the last reset.
     fn reset(&mut self) {
         for segment in self.cells.iter_mut().skip(POOLED_SEGMENTS) {
             segment.take();
         }
+        let table = self
+            .table
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let used = table.fresh.min(POOLED_SLOTS);
+        let mut base = 0;
         for segment in self.cells.iter_mut().filter_map(OnceLock::get_mut) {
-            for cell in segment.iter_mut() {
-                *cell.live.get_mut() = false;
+            if base >= used {
+                break;
+            }
+            let end = segment.len().min(used - base);
+            for cell in segment.iter_mut().take(end) {
+                *cell.state.get_mut() = 0;
                 let waker = cell
                     .waker
                     .get_mut()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 *waker = None;
             }
+            base += segment.len();
         }
-        let table = self
-            .table
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         table.entries.truncate(POOLED_SLOTS);
-        table.entries.iter_mut().for_each(|entry| *entry = None);
+        table
+            .entries
+            .iter_mut()
+            .take(used)
+            .for_each(|entry| *entry = None);
         table.free.clear();
-        table.free.extend((0..table.entries.len() as u32).rev());
+        table.fresh = 0;
         table.next_id = 0;
         table.id_end = 0;
         table.spawned = 0;
@@ -182,16 +189,27 @@ impl Shard {
 }
 
 impl Table {
-    /// A free slot, reclaiming ended tasks' slots or growing when none is left.
+    /// A free slot: a freed one, else a never-used one, else one reclaimed from ended tasks
+    /// (growing when few are); `UNTRACKED` when the shard is full.
     fn acquire(&mut self, cells: &[OnceLock<Box<[SlotCell]>>; SEGMENTS]) -> u32 {
         if let Some(index) = self.free.pop() {
             return index;
         }
-        self.reclaim(cells);
-        self.free.pop().unwrap_or(Slot::UNTRACKED.index)
+        if self.fresh == self.entries.len() {
+            self.reclaim(cells);
+            if let Some(index) = self.free.pop() {
+                return index;
+            }
+        }
+        if self.fresh < self.entries.len() {
+            self.fresh += 1;
+            return (self.fresh - 1) as u32;
+        }
+        Slot::UNTRACKED.index
     }
 
-    /// Frees the slots of tasks that ended; adds a segment if that freed under a quarter.
+    /// Frees the slots of tasks that ended (dropping the wakers they left); adds a segment of
+    /// never-used slots if that freed under a quarter of the table.
     fn reclaim(&mut self, cells: &[OnceLock<Box<[SlotCell]>>; SEGMENTS]) {
         let mut base = 0;
         let mut segments = 0;
@@ -200,10 +218,20 @@ impl Table {
                 break;
             };
             for (offset, (entry, cell)) in entries.iter_mut().zip(segment.iter()).enumerate() {
-                if entry.is_some() && !cell.live.load(Ordering::Acquire) {
-                    *entry = None;
-                    self.free.push((base + offset) as u32);
+                if entry.is_none() {
+                    continue;
                 }
+                let state = cell.state.load(Ordering::Acquire);
+                if state & LIVE != 0 {
+                    continue;
+                }
+                if state & WAKER != 0 {
+                    let waker = lock(&cell.waker).take();
+                    cell.state.store(0, Ordering::Relaxed);
+                    drop(waker);
+                }
+                *entry = None;
+                self.free.push((base + offset) as u32);
             }
             base += segment.len();
             segments += 1;
@@ -214,7 +242,6 @@ impl Table {
         let size = FIRST_SEGMENT << segments;
         let _ = cells[segments].get_or_init(|| (0..size).map(|_| SlotCell::default()).collect());
         self.entries.resize_with(base + size, || None);
-        self.free.extend((base as u32..(base + size) as u32).rev());
     }
 
     /// The next id, taking a new block from `next_block` when this one is used up.
@@ -255,7 +282,7 @@ impl Registry {
         critical: bool,
         started: Instant,
     ) -> (TaskId, Slot) {
-        let home = home_shard();
+        let home = home().index;
         let shard = self.shards[home]
             .get_or_init(|| lock(&POOL).pop().unwrap_or_else(|| Box::new(Shard::new())));
         let mut table = lock(&shard.table);
@@ -273,7 +300,7 @@ impl Registry {
                 started,
             });
         }
-        cell.live.store(true, Ordering::Relaxed);
+        cell.state.store(LIVE, Ordering::Relaxed);
         drop(table);
         (
             id,
@@ -291,16 +318,13 @@ impl Registry {
         }
     }
 
-    /// The task in `slot` ended: its slot is free for the owner to reclaim. No use of `slot`
-    /// may follow.
+    /// The task in `slot` ended: its slot is free for the owner to reclaim (with the waker it
+    /// left, if `had_waker`). No use of `slot` may follow.
     #[inline]
     pub(super) fn deregister(&self, slot: Slot, had_waker: bool) {
         if let Some(cell) = self.cell(slot) {
-            if had_waker {
-                let waker = lock(&cell.waker).take();
-                drop(waker);
-            }
-            cell.live.store(false, Ordering::Release);
+            let left = if had_waker { WAKER } else { 0 };
+            cell.state.store(left, Ordering::Release);
         }
     }
 
@@ -332,7 +356,7 @@ impl Registry {
                 };
                 for (entry, cell) in entries.iter().zip(segment.iter()) {
                     if let Some(entry) = entry
-                        && cell.live.load(Ordering::Acquire)
+                        && cell.is_live()
                     {
                         f(entry, cell);
                     }

@@ -10,6 +10,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use super::builder::TaskManagerConfig;
+use super::home::SpreadCounter;
 use super::lock;
 use super::registry::{Registry, Slot};
 use crate::metrics;
@@ -26,13 +27,17 @@ const MAX_RECORDS: usize = 4096;
 
 pub(super) type CriticalHook = Box<dyn Fn(&TaskFailure) + Send + Sync>;
 
-/// Keeps the counter that spawners and finishers both write on a cache line of its own.
+/// The word that spawners and finishing tasks both write, on cache lines of its own (so the
+/// read-mostly fields next to it do not bounce between cores with it).
 #[repr(align(128))]
-struct Padded<T>(T);
+#[derive(Default)]
+struct Hot {
+    /// `live_tasks << 1 | CLOSED`.
+    state: AtomicUsize,
+}
 
 pub(crate) struct Shared {
-    /// The one word that spawners and finishing tasks both write.
-    state: Padded<AtomicUsize>,
+    hot: Hot,
     pub(super) name: std::sync::Arc<str>,
     pub(super) signal: ShutdownSignal,
     pub(super) config: TaskManagerConfig,
@@ -44,6 +49,8 @@ pub(crate) struct Shared {
     /// When the grace period of the shutdown under way ends (set before the signal).
     grace_deadline: OnceLock<Instant>,
     pub(super) registry: Registry,
+    /// Tasks that returned successfully after the signal.
+    stopped: SpreadCounter,
     records: Mutex<RecordLog>,
     counts: AtomicCounts,
     critical: watch::Sender<Option<TaskFailure>>,
@@ -55,7 +62,6 @@ pub(crate) struct Shared {
 /// operation off every task's end.
 #[derive(Default)]
 struct AtomicCounts {
-    stopped: AtomicU64,
     aborted: AtomicU64,
     panicked: AtomicU64,
     failed: AtomicU64,
@@ -95,7 +101,7 @@ impl Shared {
     ) -> Self {
         let (critical, _) = watch::channel(None);
         Self {
-            state: Padded(AtomicUsize::new(0)),
+            hot: Hot::default(),
             name,
             signal,
             config,
@@ -104,6 +110,7 @@ impl Shared {
             aborting: AtomicBool::new(false),
             grace_deadline: OnceLock::new(),
             registry: Registry::new(),
+            stopped: SpreadCounter::default(),
             records: Mutex::new(RecordLog::default()),
             counts: AtomicCounts::default(),
             critical,
@@ -121,11 +128,11 @@ impl Shared {
 
     /// Closes the manager to new tasks; `true` for the call that closed it.
     pub(super) fn close(&self) -> bool {
-        self.state.0.fetch_or(CLOSED, Ordering::AcqRel) & CLOSED == 0
+        self.hot.state.fetch_or(CLOSED, Ordering::AcqRel) & CLOSED == 0
     }
 
     pub(super) fn is_closed(&self) -> bool {
-        self.state.0.load(Ordering::Acquire) & CLOSED != 0
+        self.hot.state.load(Ordering::Acquire) & CLOSED != 0
     }
 
     /// Records when the grace period ends (the first shutdown's), then triggers the signal.
@@ -141,7 +148,7 @@ impl Shared {
     /// Counts a task about to be spawned; `false` (and nothing counted) once closed.
     #[inline]
     pub(super) fn admit(&self) -> bool {
-        let previous = self.state.0.fetch_add(LIVE_ONE, Ordering::AcqRel);
+        let previous = self.hot.state.fetch_add(LIVE_ONE, Ordering::AcqRel);
         if previous & CLOSED != 0 {
             self.release_live();
             return false;
@@ -151,12 +158,12 @@ impl Shared {
 
     #[inline]
     pub(crate) fn live(&self) -> usize {
-        self.state.0.load(Ordering::Acquire) / LIVE_ONE
+        self.hot.state.load(Ordering::Acquire) / LIVE_ONE
     }
 
     #[inline]
     pub(crate) fn release_live(&self) {
-        let previous = self.state.0.fetch_sub(LIVE_ONE, Ordering::AcqRel);
+        let previous = self.hot.state.fetch_sub(LIVE_ONE, Ordering::AcqRel);
         if previous == LIVE_ONE | CLOSED {
             self.idle.notify_waiters();
         }
@@ -172,7 +179,7 @@ impl Shared {
     pub(crate) fn count_normal_end(&self, slot: Slot) {
         let stopped = self.signal.is_triggered();
         if stopped {
-            self.counts.stopped.fetch_add(1, Ordering::Relaxed);
+            self.stopped.add_one();
         }
         if self.record_every_task {
             let outcome = if stopped {
@@ -270,7 +277,7 @@ impl Shared {
         let spawned = self.registry.spawned();
         let live = self.live() as u64;
         let c = &self.counts;
-        let stopped = c.stopped.load(Ordering::Relaxed);
+        let stopped = self.stopped.sum();
         let aborted = c.aborted.load(Ordering::Relaxed);
         let panicked = c.panicked.load(Ordering::Relaxed);
         let failed = c.failed.load(Ordering::Relaxed);
