@@ -46,7 +46,9 @@ pub enum TaskOutcome {
     Panicked(String),
     /// Returned an error.
     Failed(String),
-    /// Still running after abort (blocked in synchronous code): reported, never waited on.
+    /// Still running after the abort and its wait: blocked in synchronous code (or, on a busy
+    /// runtime whose deadline left no time to wait, not yet polled again to be dropped).
+    /// Reported, never waited on; it is still tracked, and counted when it ends.
     Stuck {
         /// How long it had been running when reported.
         age: Duration,

@@ -100,25 +100,28 @@ impl TaskManager {
             needed_abort = true;
             let aborted = shared.abort_registered();
             tracing::debug!(manager = %shared.name, aborted, "tasks ignored the shutdown signal past the grace period: aborted");
+            // Let the aborted tasks that share this thread go before anything is reported
+            // stuck, even with no abort wait left: only a task blocked in its poll is stuck.
+            tokio::task::yield_now().await;
             let abort_end = (Instant::now() + shared.config.abort_wait).min(deadline);
             shared.wait_idle_until(abort_end).await;
         }
 
-        let stuck = shared.take_stuck();
-        for task in &stuck {
+        let reading = shared.final_reading(deadline).await;
+        for task in &reading.stuck {
             tracing::error!(
                 manager = %shared.name, task = %task.name, id = %task.id, outcome = %task.outcome,
                 "task did not stop after abort (blocked in synchronous code?): abandoned, still tracked"
             );
         }
-        let (mut records, records_overflowed) = shared.records();
-        records.extend(stuck);
+        let mut records = reading.records;
+        records.extend(reading.stuck);
         TaskShutdownReport {
             manager: shared.name.clone(),
             duration: begun.elapsed(),
-            counts: shared.counts(),
+            counts: reading.counts,
             records,
-            records_overflowed,
+            records_overflowed: reading.records_overflowed,
             needed_abort,
         }
     }

@@ -27,6 +27,18 @@ const MAX_RECORDS: usize = 4096;
 
 pub(super) type CriticalHook = Box<dyn Fn(&TaskFailure) + Send + Sync>;
 
+/// A task's id, name and criticality, as the registry holds them.
+type Identity = (TaskId, TaskName, bool);
+
+fn record((id, name, critical): Identity, outcome: TaskOutcome) -> TaskRecord {
+    TaskRecord {
+        id,
+        name,
+        critical,
+        outcome,
+    }
+}
+
 /// The word that spawners and finishing tasks both write, on cache lines of its own (so the
 /// read-mostly fields next to it do not bounce between cores with it).
 #[repr(align(128))]
@@ -34,6 +46,14 @@ pub(super) type CriticalHook = Box<dyn Fn(&TaskFailure) + Send + Sync>;
 struct Hot {
     /// `live_tasks << 1 | CLOSED`.
     state: AtomicUsize,
+}
+
+/// The end of a shutdown: see [`Shared::final_reading`].
+pub(super) struct FinalReading {
+    pub(super) stuck: Vec<TaskRecord>,
+    pub(super) counts: TaskCounts,
+    pub(super) records: Vec<TaskRecord>,
+    pub(super) records_overflowed: u64,
 }
 
 pub(crate) struct Shared {
@@ -162,7 +182,7 @@ impl Shared {
     }
 
     #[inline]
-    pub(crate) fn release_live(&self) {
+    fn release_live(&self) {
         let previous = self.hot.state.fetch_sub(LIVE_ONE, Ordering::AcqRel);
         if previous == LIVE_ONE | CLOSED {
             self.idle.notify_waiters();
@@ -174,77 +194,91 @@ impl Shared {
         metrics::record_restart();
     }
 
-    /// The task in `slot` returned successfully.
+    /// Accounts for the end of the task in `slot`, whose future is gone: `None` if it returned
+    /// successfully, else how it ended abnormally.
+    ///
+    /// The order is what the final reading of a shutdown relies on
+    /// ([`Shared::final_reading`]): while the task is listed in the registry (its owner's
+    /// hook runs then, however long it takes) it has no record and no count; it leaves the
+    /// registry; its record and count follow; it leaves the live count last. So between the
+    /// last two steps, the only moment it is neither listed nor fully counted, the live
+    /// count and the listing disagree, and the reading waits for that instant to pass.
     #[inline]
-    pub(crate) fn count_normal_end(&self, slot: Slot) {
-        let stopped = self.signal.is_triggered();
-        if stopped {
-            self.stopped.add_one();
-        }
-        if self.record_every_task {
-            let outcome = if stopped {
-                TaskOutcome::StoppedCooperatively
-            } else {
-                TaskOutcome::Finished
-            };
-            if let Some(record) = self.record_of(slot, outcome) {
-                lock(&self.records).keep(record);
+    pub(crate) fn end_task(&self, slot: Slot, had_waker: bool, abnormal: Option<TaskOutcome>) {
+        match abnormal {
+            None => {
+                let stopped = self.signal.is_triggered();
+                let identity = self
+                    .record_every_task
+                    .then(|| self.registry.identity(slot))
+                    .flatten();
+                self.registry.deregister(slot, had_waker);
+                if let Some(identity) = identity {
+                    let outcome = if stopped {
+                        TaskOutcome::StoppedCooperatively
+                    } else {
+                        TaskOutcome::Finished
+                    };
+                    lock(&self.records).keep(record(identity, outcome));
+                }
+                if stopped {
+                    self.stopped.add_one();
+                }
             }
+            Some(outcome) => self.end_abnormally(slot, had_waker, outcome),
         }
+        self.release_live();
     }
 
-    fn record_of(&self, slot: Slot, outcome: TaskOutcome) -> Option<TaskRecord> {
-        let (id, name, critical) = self.registry.identity(slot)?;
-        Some(TaskRecord {
-            id,
-            name,
-            critical,
-            outcome,
-        })
-    }
-
-    /// Counts, logs and keeps an abnormal end of the task in `slot`; escalates a critical
-    /// failure.
-    pub(crate) fn record_abnormal_end(&self, slot: Slot, outcome: TaskOutcome) {
+    /// Logs and escalates (a critical failure before the signal) an abnormal end, then
+    /// deregisters the task, keeps its record and counts it.
+    #[cold]
+    fn end_abnormally(&self, slot: Slot, had_waker: bool, outcome: TaskOutcome) {
         let counter = match &outcome {
             TaskOutcome::Aborted => Some(&self.counts.aborted),
             TaskOutcome::Panicked(_) => Some(&self.counts.panicked),
             TaskOutcome::Failed(_) => Some(&self.counts.failed),
-            // Normal ends are counted by `count_normal_end`; stuck tasks have not ended.
+            // Normal ends are counted in `end_task`; stuck tasks have not ended.
             TaskOutcome::Finished
             | TaskOutcome::StoppedCooperatively
             | TaskOutcome::Stuck { .. } => None,
         };
+        let record = match self.registry.identity(slot) {
+            Some(identity) => Some(record(identity, outcome)),
+            None => {
+                tracing::error!(manager = %self.name, %outcome, "an untracked task ended abnormally");
+                None
+            }
+        };
+        if let Some(record) = &record {
+            match &record.outcome {
+                TaskOutcome::Aborted => tracing::debug!(
+                    manager = %self.name, task = %record.name, id = %record.id, "task aborted"
+                ),
+                outcome => tracing::error!(
+                    manager = %self.name, task = %record.name, id = %record.id,
+                    critical = record.critical, %outcome, "task ended abnormally"
+                ),
+            }
+            let escalate = record.critical
+                && !self.signal.is_triggered()
+                && matches!(
+                    record.outcome,
+                    TaskOutcome::Panicked(_) | TaskOutcome::Failed(_)
+                );
+            if escalate {
+                self.escalate(TaskFailure {
+                    manager: self.name.clone(),
+                    task: record.clone(),
+                });
+            }
+        }
+        self.registry.deregister(slot, had_waker);
+        if let Some(record) = record {
+            lock(&self.records).keep(record);
+        }
         if let Some(counter) = counter {
             counter.fetch_add(1, Ordering::Relaxed);
-        }
-        let Some(record) = self.record_of(slot, outcome) else {
-            tracing::error!(manager = %self.name, "an untracked task ended abnormally");
-            return;
-        };
-        let shutting_down = self.signal.is_triggered();
-        match &record.outcome {
-            TaskOutcome::Aborted => tracing::debug!(
-                manager = %self.name, task = %record.name, id = %record.id, "task aborted"
-            ),
-            outcome => tracing::error!(
-                manager = %self.name, task = %record.name, id = %record.id,
-                critical = record.critical, %outcome, "task ended abnormally"
-            ),
-        }
-        let escalate = record.critical
-            && !shutting_down
-            && matches!(
-                record.outcome,
-                TaskOutcome::Panicked(_) | TaskOutcome::Failed(_)
-            );
-        let failure = escalate.then(|| TaskFailure {
-            manager: self.name.clone(),
-            task: record.clone(),
-        });
-        lock(&self.records).keep(record);
-        if let Some(failure) = failure {
-            self.escalate(failure);
         }
     }
 
@@ -271,11 +305,17 @@ impl Shared {
     /// The counts now. Each is exact once no task is starting or ending; while they do, the
     /// derived `finished` may lag by the tasks in flight, never run ahead.
     pub(super) fn counts(&self) -> TaskCounts {
+        self.counts_and_live().0
+    }
+
+    /// The counts, and the live count they were derived with.
+    fn counts_and_live(&self) -> (TaskCounts, usize) {
         // Read spawned first, then live, then the ends: a task counted as spawned is in `live`
         // until its end is counted (an end is counted before the task leaves `live`), so
         // `finished` never includes a task that is still running or ended otherwise.
         let spawned = self.registry.spawned();
-        let live = self.live() as u64;
+        let live_tasks = self.live();
+        let live = live_tasks as u64;
         let c = &self.counts;
         let stopped = self.stopped.sum();
         let aborted = c.aborted.load(Ordering::Relaxed);
@@ -285,7 +325,7 @@ impl Shared {
             .saturating_add(aborted)
             .saturating_add(panicked)
             .saturating_add(failed);
-        TaskCounts {
+        let counts = TaskCounts {
             spawned,
             finished: spawned.saturating_sub(live).saturating_sub(other_ends),
             stopped,
@@ -293,6 +333,42 @@ impl Shared {
             panicked,
             failed,
             restarts: c.restarts.load(Ordering::Relaxed),
+        };
+        (counts, live_tasks)
+    }
+
+    /// The tasks still running (as stuck records), the counts and the records, read as one:
+    /// each task is either counted and recorded as ended, or listed as running, never both,
+    /// never neither. Tasks may end while they are read (a stuck one unblocking, say), so the
+    /// reading is repeated until the live count held still and matched the listing during it
+    /// (see [`Shared::end_task`] for the order that makes this enough): a few times at once,
+    /// then every millisecond until `deadline`; past it, the last reading is taken.
+    pub(super) async fn final_reading(&self, deadline: Instant) -> FinalReading {
+        /// Readings repeated at once (an end in flight takes nanoseconds).
+        const QUICK_TRIES: u32 = 8;
+        let mut tries = 0;
+        loop {
+            let live = self.live();
+            let stuck = self.take_stuck();
+            let (counts, counted_live) = self.counts_and_live();
+            let (records, records_overflowed) = self.records();
+            tries += 1;
+            let settled = stuck.len() == live && counted_live == live && self.live() == live;
+            let out_of_time = tries >= QUICK_TRIES && Instant::now() >= deadline;
+            if settled || out_of_time {
+                return FinalReading {
+                    stuck,
+                    counts,
+                    records,
+                    records_overflowed,
+                };
+            }
+            if tries < QUICK_TRIES {
+                tokio::task::yield_now().await;
+            } else {
+                let retry = (Instant::now() + std::time::Duration::from_millis(1)).min(deadline);
+                tokio::time::sleep_until(retry).await;
+            }
         }
     }
 
@@ -344,12 +420,6 @@ impl Shared {
         self.registry.register_waker(slot, waker);
     }
 
-    /// Forgets the task in `slot` (it ended).
-    #[inline]
-    pub(crate) fn deregister(&self, slot: Slot, had_waker: bool) {
-        self.registry.deregister(slot, had_waker);
-    }
-
     /// The running tasks with their ages, oldest first.
     pub(super) fn running_tasks(&self) -> Vec<RunningTask> {
         if self.live() == 0 {
@@ -365,7 +435,7 @@ impl Shared {
     }
 
     /// Records for the tasks still running after abort: blocked in synchronous code.
-    pub(super) fn take_stuck(&self) -> Vec<TaskRecord> {
+    fn take_stuck(&self) -> Vec<TaskRecord> {
         if self.live() == 0 {
             return Vec::new();
         }
