@@ -117,10 +117,59 @@ impl SpreadCounter {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::Barrier;
+
     use super::*;
+    use crate::task_manager::lock;
+    use crate::task_manager::registry::tests::SERIAL;
+
+    #[test]
+    fn a_thread_that_ends_gives_its_index_back() {
+        let _serial = lock(&SERIAL);
+        let home = std::thread::spawn(home).join().unwrap();
+        assert!(home.exclusive, "no other thread holds a claim here");
+        assert!(
+            CLAIMED[home.index]
+                .compare_exchange(true, false, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err(),
+            "index {} still claimed after its thread ended",
+            home.index
+        );
+    }
+
+    #[test]
+    fn threads_beyond_the_homes_share_indices_in_range() {
+        let _serial = lock(&SERIAL);
+        const THREADS: usize = HOMES * 10;
+        let all_in = Barrier::new(THREADS);
+        let homes: Vec<Home> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let home = home();
+                        // Hold the claim until every thread has one.
+                        all_in.wait();
+                        home
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert!(homes.iter().all(|h| h.index < HOMES), "{homes:?}");
+        let exclusive: Vec<usize> = homes
+            .iter()
+            .filter(|h| h.exclusive)
+            .map(|h| h.index)
+            .collect();
+        let distinct: BTreeSet<usize> = exclusive.iter().copied().collect();
+        assert_eq!(exclusive.len(), HOMES, "{homes:?}");
+        assert_eq!(distinct.len(), HOMES, "an index claimed twice: {homes:?}");
+    }
 
     #[test]
     fn a_thread_keeps_its_home_and_counts_from_many_threads_add_up() {
+        let _serial = lock(&SERIAL);
         let counter = SpreadCounter::default();
         let first = home();
         assert_eq!(home().index, first.index);

@@ -20,6 +20,8 @@
 //! No `unsafe`: the per-slot cells that finishers touch live in segments that never move once
 //! allocated ([`OnceLock`]), so they are reachable without the table's lock.
 
+#[cfg(test)]
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::task::Waker;
@@ -402,8 +404,39 @@ impl Drop for Registry {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+
     use super::*;
+
+    /// Serialises the tests that use the process-wide pool and thread homes.
+    pub(in crate::task_manager) static SERIAL: Mutex<()> = Mutex::new(());
+
+    #[derive(Default)]
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn enter(registry: &Registry, name: &'static str) -> (TaskId, Slot) {
+        registry.register(TaskName::from(name), false, Instant::now())
+    }
+
+    fn table_of(registry: &Registry, slot: Slot) -> std::sync::MutexGuard<'_, Table> {
+        lock(&registry.shard(slot).unwrap().table)
+    }
+
+    fn segments_in_use(shard: &Shard) -> usize {
+        shard.cells.iter().filter(|s| s.get().is_some()).count()
+    }
 
     #[test]
     fn slots_map_to_segments_without_gaps() {
@@ -420,5 +453,285 @@ mod tests {
             SEGMENTS,
             "the untracked slot has no cell"
         );
+        assert_eq!(POOLED_SLOTS, 1984);
+    }
+
+    #[test]
+    fn ended_tasks_slots_are_reused_without_growing() {
+        let _serial = lock(&SERIAL);
+        let registry = Registry::new();
+        let mut ids = BTreeSet::new();
+        for _ in 0..100 {
+            let slots: Vec<_> = (0..10).map(|_| enter(&registry, "t")).collect();
+            for (id, slot) in slots {
+                assert!(ids.insert(id), "id {id} handed out twice");
+                registry.deregister(slot, false);
+            }
+        }
+        let (_, slot) = enter(&registry, "last");
+        let table = table_of(&registry, slot);
+        assert!(
+            table.entries.len() <= POOLED_SLOTS,
+            "{}",
+            table.entries.len()
+        );
+        drop(table);
+        assert_eq!(registry.spawned(), 1001);
+        // Ids of one thread are consecutive within and across blocks.
+        assert_eq!(ids.iter().map(|id| id.0).max(), Some(999));
+    }
+
+    #[test]
+    fn a_full_table_grows_by_a_segment_and_keeps_every_live_task() {
+        let _serial = lock(&SERIAL);
+        let registry = Registry::new();
+        let slots: Vec<_> = (0..3 * FIRST_SEGMENT)
+            .map(|_| enter(&registry, "live"))
+            .collect();
+        let distinct: BTreeSet<_> = slots.iter().map(|(_, slot)| slot.index).collect();
+        assert_eq!(distinct.len(), slots.len());
+        assert_eq!(registry.collect_live(|e| e.id).len(), slots.len());
+        let shard = registry.shard(slots[0].1).unwrap();
+        let entries = lock(&shard.table).entries.len();
+        let capacity: usize = shard
+            .cells
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(|s| s.len())
+            .sum();
+        assert_eq!(entries, capacity);
+        assert!(
+            entries >= slots.len() && entries < 2 * slots.len() + FIRST_SEGMENT,
+            "{entries}"
+        );
+    }
+
+    #[test]
+    fn a_sweep_that_frees_too_little_grows_and_one_that_frees_enough_does_not() {
+        let _serial = lock(&SERIAL);
+        let mut shard = Shard::new();
+        let table = shard.table.get_mut().unwrap();
+        // First use: grows the first segment.
+        let first = table.acquire(&shard.cells);
+        assert_eq!((first, table.entries.len()), (0, FIRST_SEGMENT));
+        table.entries[0] = Some(Entry {
+            id: TaskId(0),
+            name: TaskName::from("x"),
+            critical: false,
+            started: Instant::now(),
+        });
+        shard.cells[0].get().unwrap()[0]
+            .state
+            .store(LIVE, Ordering::Relaxed);
+        for index in 1..FIRST_SEGMENT {
+            assert_eq!(table.acquire(&shard.cells), index as u32);
+            table.entries[index] = table.entries[0].as_ref().map(|e| Entry {
+                id: TaskId(index as u64),
+                name: e.name.clone(),
+                critical: false,
+                started: e.started,
+            });
+            let state = if index < FIRST_SEGMENT / 2 {
+                LIVE
+            } else {
+                WAKER
+            };
+            shard.cells[0].get().unwrap()[index]
+                .state
+                .store(state, Ordering::Relaxed);
+        }
+        // Half the slots ended: the sweep frees them, no growth.
+        let freed = table.acquire(&shard.cells) as usize;
+        assert!(freed >= FIRST_SEGMENT / 2, "{freed}");
+        assert_eq!(table.entries.len(), FIRST_SEGMENT);
+        assert_eq!(table.free.len(), FIRST_SEGMENT / 2 - 1);
+        // The slots that ended with a waker had it dropped, and are clean.
+        for cell in &shard.cells[0].get().unwrap()[FIRST_SEGMENT / 2..] {
+            assert_eq!(cell.state.load(Ordering::Relaxed), 0);
+        }
+        // Only one more ends: the next sweep frees under a quarter and grows.
+        let table = shard.table.get_mut().unwrap();
+        while let Some(index) = table.free.pop() {
+            shard.cells[0].get().unwrap()[index as usize]
+                .state
+                .store(LIVE, Ordering::Relaxed);
+            table.entries[index as usize] = table.entries[0].as_ref().map(|e| Entry {
+                id: e.id,
+                name: e.name.clone(),
+                critical: false,
+                started: e.started,
+            });
+        }
+        shard.cells[0].get().unwrap()[freed]
+            .state
+            .store(LIVE, Ordering::Relaxed);
+        table.entries[freed] = table.entries[0].as_ref().map(|e| Entry {
+            id: e.id,
+            name: e.name.clone(),
+            critical: false,
+            started: e.started,
+        });
+        shard.cells[0].get().unwrap()[3]
+            .state
+            .store(0, Ordering::Relaxed);
+        let next = table.acquire(&shard.cells);
+        assert_eq!(next, 3, "the one freed slot first");
+        assert_eq!(table.entries.len(), FIRST_SEGMENT + 2 * FIRST_SEGMENT);
+        assert_eq!(
+            table.acquire(&shard.cells) as usize,
+            FIRST_SEGMENT,
+            "then a fresh one"
+        );
+    }
+
+    #[test]
+    fn a_reclaimed_slot_drops_the_waker_its_task_left() {
+        let _serial = lock(&SERIAL);
+        let registry = Registry::new();
+        let parked = Arc::new(CountingWaker::default());
+        let waker = Waker::from(parked.clone());
+        let (_, slot) = enter(&registry, "parked");
+        registry.register_waker(slot, &waker);
+        assert_eq!(registry.wake_all(), 1);
+        assert_eq!(parked.0.load(Ordering::SeqCst), 1);
+        registry.deregister(slot, true);
+        // Ended: not listed, not woken, but its waker waits in the slot for the owner.
+        assert_eq!(registry.wake_all(), 0);
+        assert!(registry.collect_live(|e| e.id).is_empty());
+        assert_eq!(Arc::strong_count(&parked), 3);
+        drop(waker);
+        let shard = registry.shard(slot).unwrap();
+        lock(&shard.table).reclaim(&shard.cells);
+        assert_eq!(Arc::strong_count(&parked), 1, "reclaim drops the waker");
+        assert_eq!(
+            shard
+                .cell(slot.index)
+                .unwrap()
+                .state
+                .load(Ordering::Relaxed),
+            0
+        );
+        assert!(lock(&shard.table).free.contains(&slot.index));
+    }
+
+    #[test]
+    fn a_live_task_is_listed_and_an_ended_one_is_not_until_its_slot_is_reused() {
+        let _serial = lock(&SERIAL);
+        let registry = Registry::new();
+        let (running, _) = enter(&registry, "running");
+        let (ended, slot) = enter(&registry, "ended");
+        assert_eq!(registry.identity(slot).map(|(id, ..)| id), Some(ended));
+        registry.deregister(slot, false);
+        assert_eq!(registry.collect_live(|e| e.id), vec![running]);
+        assert_eq!(registry.identity(Slot::UNTRACKED), None);
+        assert_eq!(registry.spawned(), 2);
+    }
+
+    #[test]
+    fn a_pooled_shard_is_trimmed_clean_and_reused_by_the_next_manager() {
+        let _serial = lock(&SERIAL);
+        lock(&POOL).clear();
+        let registry = Registry::new();
+        let parked = Arc::new(CountingWaker::default());
+        let waker = Waker::from(parked.clone());
+        let slots: Vec<_> = (0..3 * POOLED_SLOTS / 2)
+            .map(|_| enter(&registry, "many"))
+            .collect();
+        for (_, slot) in &slots {
+            registry.register_waker(*slot, &waker);
+            registry.deregister(*slot, true);
+        }
+        drop(registry);
+        assert_eq!(Arc::strong_count(&parked), 2, "the pool keeps no waker");
+        let mut pool = lock(&POOL);
+        assert_eq!(pool.len(), 1);
+        let shard = pool.last_mut().unwrap();
+        assert_eq!(segments_in_use(shard), POOLED_SEGMENTS);
+        let table = shard.table.get_mut().unwrap();
+        assert_eq!(table.entries.len(), POOLED_SLOTS);
+        assert!(table.entries.iter().all(Option::is_none));
+        assert_eq!((table.free.len(), table.fresh, table.spawned), (0, 0, 0));
+        for cell in shard
+            .cells
+            .iter()
+            .filter_map(OnceLock::get)
+            .flat_map(|s| s.iter())
+        {
+            assert_eq!(cell.state.load(Ordering::Relaxed), 0);
+        }
+        drop(pool);
+
+        let next = Registry::new();
+        let (id, slot) = enter(&next, "reused");
+        assert_eq!((id, slot.index), (TaskId(0), 0), "ids and slots start over");
+        assert_eq!(
+            table_of(&next, slot).entries.len(),
+            POOLED_SLOTS,
+            "no regrowth"
+        );
+        assert!(lock(&POOL).is_empty());
+    }
+
+    #[test]
+    fn the_pool_keeps_at_most_its_share_of_shards() {
+        let _serial = lock(&SERIAL);
+        lock(&POOL).clear();
+        for round in 0..POOL_MAX + 3 {
+            // Each on its own thread, so each takes a fresh shard (the pool is drained first).
+            std::thread::spawn(move || {
+                let held: Vec<Registry> = (0..=round).map(|_| Registry::new()).collect();
+                for registry in &held {
+                    enter(registry, "t");
+                }
+            })
+            .join()
+            .unwrap();
+            assert_eq!(lock(&POOL).len(), (round + 1).min(POOL_MAX));
+        }
+    }
+
+    #[test]
+    fn a_small_shard_is_reset_only_where_it_was_used() {
+        let _serial = lock(&SERIAL);
+        let mut shard = Shard::new();
+        let table = shard.table.get_mut().unwrap();
+        for _ in 0..FIRST_SEGMENT + 10 {
+            let index = table.acquire(&shard.cells);
+            let (segment, offset) = locate(index);
+            shard.cells[segment].get().unwrap()[offset]
+                .state
+                .store(LIVE, Ordering::Relaxed);
+            table.entries[index as usize] = Some(Entry {
+                id: TaskId(u64::from(index)),
+                name: TaskName::from("x"),
+                critical: false,
+                started: Instant::now(),
+            });
+        }
+        for segment in shard.cells.iter().filter_map(OnceLock::get) {
+            for cell in segment.iter() {
+                cell.state.store(WAKER, Ordering::Relaxed);
+            }
+        }
+        shard.reset();
+        let used = FIRST_SEGMENT + 10;
+        let states: Vec<u8> = shard
+            .cells
+            .iter()
+            .filter_map(OnceLock::get)
+            .flat_map(|s| s.iter())
+            .map(|cell| cell.state.load(Ordering::Relaxed))
+            .collect();
+        assert!(
+            states[..used].iter().all(|s| *s == 0),
+            "used slots are reset"
+        );
+        assert!(
+            states[used..].iter().all(|s| *s == WAKER),
+            "unused ones are not touched"
+        );
+        let table = shard.table.get_mut().unwrap();
+        assert!(table.entries.iter().all(Option::is_none));
+        assert_eq!(table.entries.len(), FIRST_SEGMENT * 3);
     }
 }

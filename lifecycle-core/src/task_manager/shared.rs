@@ -146,9 +146,9 @@ impl Shared {
         (begun + self.config.grace).min(deadline.max(begun) - abort_reserve)
     }
 
-    /// Closes the manager to new tasks; `true` for the call that closed it.
-    pub(super) fn close(&self) -> bool {
-        self.hot.state.fetch_or(CLOSED, Ordering::AcqRel) & CLOSED == 0
+    /// Closes the manager to new tasks.
+    pub(super) fn close(&self) {
+        self.hot.state.fetch_or(CLOSED, Ordering::AcqRel);
     }
 
     pub(super) fn is_closed(&self) -> bool {
