@@ -4,39 +4,17 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::bounded;
+use common::{Captured, bounded};
 use lifecycle_core::TaskManager;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn take(&self) -> String {
-        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn dropping_a_manager_warns_only_when_tasks_still_run() {
     let captured = Captured::default();
-    let sink = captured.clone();
     tracing::subscriber::set_global_default(
         tracing_subscriber::fmt()
-            .with_writer(move || sink.clone())
+            .with_writer(captured.writer())
             .with_ansi(false)
             .with_max_level(tracing::Level::WARN)
             .finish(),

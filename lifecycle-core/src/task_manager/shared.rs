@@ -436,17 +436,14 @@ impl Shared {
 
     /// Records for the tasks still running after abort: blocked in synchronous code.
     fn take_stuck(&self) -> Vec<TaskRecord> {
-        if self.live() == 0 {
-            return Vec::new();
-        }
-        let now = Instant::now();
-        self.registry.collect_live(|e| TaskRecord {
-            id: e.id,
-            name: e.name.clone(),
-            critical: e.critical,
-            outcome: TaskOutcome::Stuck {
-                age: now.saturating_duration_since(e.started),
-            },
-        })
+        self.running_tasks()
+            .into_iter()
+            .map(|task| TaskRecord {
+                id: task.id,
+                name: task.name,
+                critical: task.critical,
+                outcome: TaskOutcome::Stuck { age: task.age },
+            })
+            .collect()
     }
 }

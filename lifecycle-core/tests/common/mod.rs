@@ -24,6 +24,38 @@ pub async fn bounded<F: Future>(body: F) -> F::Output {
     lifecycle_core::testing::within(Duration::from_secs(20), body).await
 }
 
+/// Log output captured from a `tracing_subscriber::fmt` subscriber (see [`Captured::writer`]).
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// A writer factory for `tracing_subscriber::fmt().with_writer(...)`.
+    pub fn writer(&self) -> impl Fn() -> Captured + Send + Sync + 'static {
+        let sink = self.clone();
+        move || sink.clone()
+    }
+
+    /// The text captured so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+
+    /// The text captured so far, emptying the capture.
+    pub fn take(&self) -> String {
+        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A shared, ordered log of what components did.
 #[derive(Clone, Default)]
 pub struct EventLog(Arc<Mutex<Vec<String>>>);
