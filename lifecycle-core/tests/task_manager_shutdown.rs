@@ -398,3 +398,40 @@ async fn a_task_ending_during_the_final_reading_is_counted_once() {
     })
     .await;
 }
+
+/// The abort wait is waited: a task that blocks its thread briefly when signalled, then
+/// ignores the signal, is aborted once it parks again, within the abort wait, not reported
+/// stuck.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_that_unblocks_within_the_abort_wait_is_aborted_not_stuck() {
+    bounded(async {
+        let tasks = TaskManager::builder("brief-block")
+            .grace(Duration::from_millis(1))
+            .abort_wait(Duration::from_secs(5))
+            .build();
+        let (entered_tx, entered_rx) = oneshot::channel();
+        let signal = tasks.signal().clone();
+        tasks
+            .spawn("brief", async move {
+                entered_tx.send(()).unwrap();
+                signal.triggered().await;
+                // Blocks its worker past the grace period, then parks for good.
+                std::thread::sleep(Duration::from_millis(30));
+                std::future::pending::<()>().await;
+            })
+            .unwrap();
+        entered_rx.await.unwrap();
+        let begun = Instant::now();
+        let report = tasks.shutdown(begun + Duration::from_secs(10)).await;
+        assert_eq!(report.stuck_count(), 0, "{report:?}");
+        assert_eq!(report.counts.aborted, 1, "{report:?}");
+        assert!(report.needed_abort);
+        // It returned when the task went, not at the end of the abort wait.
+        assert!(
+            begun.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            begun.elapsed()
+        );
+    })
+    .await;
+}
