@@ -203,11 +203,13 @@ impl Table {
                 return index;
             }
         }
-        if self.fresh < self.entries.len() {
-            self.fresh += 1;
-            return (self.fresh - 1) as u32;
+        match self.entries.get(self.fresh) {
+            Some(_) => {
+                self.fresh += 1;
+                (self.fresh - 1) as u32
+            }
+            None => Slot::UNTRACKED.index,
         }
-        Slot::UNTRACKED.index
     }
 
     /// Frees the slots of tasks that ended (dropping the wakers they left); adds a segment of
@@ -227,7 +229,8 @@ impl Table {
                 if state & LIVE != 0 {
                     continue;
                 }
-                if state & WAKER != 0 {
+                // Ended: `state` is 0, or `WAKER` if the task left its waker here.
+                if state == WAKER {
                     let waker = lock(&cell.waker).take();
                     cell.state.store(0, Ordering::Relaxed);
                     drop(waker);

@@ -21,6 +21,8 @@ use crate::task_report::{RunningTask, TaskCounts, TaskFailure, TaskId, TaskOutco
 /// `state` holds `live_tasks << 1 | CLOSED`.
 pub(super) const CLOSED: usize = 1;
 pub(super) const LIVE_ONE: usize = 2;
+/// `state` of a closed manager with one task left.
+const LAST_LIVE_OF_CLOSED: usize = LIVE_ONE + CLOSED;
 /// Records of each kind (abnormal ends; ends recorded by `record_every_task`) kept for the
 /// report; more are counted, not kept.
 const MAX_RECORDS: usize = 4096;
@@ -46,6 +48,13 @@ fn record((id, name, critical): Identity, outcome: TaskOutcome) -> TaskRecord {
 struct Hot {
     /// `live_tasks << 1 | CLOSED`.
     state: AtomicUsize,
+}
+
+/// Whether a reading of the books saw no task end while it was taken: the live count before
+/// it, the tasks it listed, the live count its counts were derived with and the live count
+/// after it all agree.
+fn settled(live_before: usize, listed: usize, counted_live: usize, live_after: usize) -> bool {
+    listed == live_before && counted_live == live_before && live_after == live_before
 }
 
 /// The end of a shutdown: see [`Shared::final_reading`].
@@ -184,7 +193,7 @@ impl Shared {
     #[inline]
     fn release_live(&self) {
         let previous = self.hot.state.fetch_sub(LIVE_ONE, Ordering::AcqRel);
-        if previous == LIVE_ONE | CLOSED {
+        if previous == LAST_LIVE_OF_CLOSED {
             self.idle.notify_waiters();
         }
     }
@@ -353,7 +362,7 @@ impl Shared {
             let (counts, counted_live) = self.counts_and_live();
             let (records, records_overflowed) = self.records();
             tries += 1;
-            let settled = stuck.len() == live && counted_live == live && self.live() == live;
+            let settled = settled(live, stuck.len(), counted_live, self.live());
             let out_of_time = tries >= QUICK_TRIES && Instant::now() >= deadline;
             if settled || out_of_time {
                 return FinalReading {
@@ -445,5 +454,62 @@ impl Shared {
                 outcome: TaskOutcome::Stuck { age: task.age },
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_reading_is_settled_only_when_all_four_agree() {
+        assert!(settled(2, 2, 2, 2));
+        assert!(
+            !settled(2, 1, 2, 2),
+            "a task left the listing but not the live count"
+        );
+        assert!(
+            !settled(2, 2, 1, 2),
+            "a task ended between the listing and the counts"
+        );
+        assert!(!settled(2, 2, 2, 1), "a task ended after the counts");
+        assert!(!settled(1, 2, 2, 2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reading_that_cannot_settle_is_retried_until_the_deadline_then_taken() {
+        let shared = Shared::new(
+            "books".into(),
+            ShutdownSignal::new(),
+            TaskManagerConfig::default(),
+            false,
+        );
+        // Counted live but never entered in the registry: no reading can settle.
+        assert!(shared.admit());
+        let begun = Instant::now();
+        let deadline = begun + Duration::from_millis(5);
+        let reading = shared.final_reading(deadline).await;
+        assert_eq!(
+            Instant::now(),
+            deadline,
+            "retried until the deadline, not past it"
+        );
+        assert!(reading.stuck.is_empty());
+        assert_eq!(reading.counts.spawned, 0);
+
+        // Past the deadline: a few quick readings, and no wait.
+        let late = shared.final_reading(begun).await;
+        assert_eq!(Instant::now(), deadline);
+        assert!(late.stuck.is_empty());
+        shared.release_live();
+
+        // Settled at once: no wait either.
+        let settled = shared
+            .final_reading(deadline + Duration::from_secs(60))
+            .await;
+        assert_eq!(Instant::now(), deadline);
+        assert_eq!(settled.counts, TaskCounts::default());
     }
 }
