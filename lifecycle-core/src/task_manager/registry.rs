@@ -487,6 +487,8 @@ pub(super) mod tests {
     #[test]
     fn a_full_table_grows_by_a_segment_and_keeps_every_live_task() {
         let _serial = lock(&SERIAL);
+        // A fresh shard, not one recycled by an earlier test.
+        lock(&POOL).clear();
         let registry = Registry::new();
         let slots: Vec<_> = (0..3 * FIRST_SEGMENT)
             .map(|_| enter(&registry, "live"))
