@@ -145,6 +145,11 @@ fn spawn_cost(c: &mut Criterion) {
     }
 }
 
+/// One spawn measurement, as a function pointer (so both sides of a pair share a type).
+type SpawnFn = fn() -> Pin<Box<dyn Future<Output = ()>>>;
+/// The untimed setup of one shutdown measurement, for `n` idle tasks.
+type SetupFn = fn(usize) -> Pin<Box<dyn Future<Output = Trigger>>>;
+
 /// The timed part of one shutdown measurement: from the request to all joined.
 type Trigger = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()>>>>;
 
@@ -269,7 +274,7 @@ fn shutdown_cost(c: &mut Criterion) {
         if n == 10_000 {
             group.sample_size(20);
         }
-        let timed = |setup: fn(usize) -> Pin<Box<dyn Future<Output = Trigger>>>| {
+        let timed = |setup: SetupFn| {
             let rt = &rt;
             move |iters: u64| {
                 (0..iters)
@@ -311,14 +316,14 @@ fn paired_spawn() {
     const ROUNDS: usize = 1_000;
     println!("paired check spawn ({ROUNDS} alternating samples of {SPAWNS} spawns, medians):");
     for (flavor, rt) in runtimes() {
-        let time = |spawn: fn() -> Pin<Box<dyn Future<Output = ()>>>| {
+        let time = |spawn: SpawnFn| {
             rt.block_on(async {
                 let begun = Instant::now();
                 spawn().await;
                 begun.elapsed()
             })
         };
-        let anchors: [(&str, fn() -> Pin<Box<dyn Future<Output = ()>>>); 2] = [
+        let anchors: [(&str, SpawnFn); 2] = [
             ("task_tracker", || Box::pin(spawn_task_tracker())),
             (
                 "task_tracker_named",
