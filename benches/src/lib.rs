@@ -42,3 +42,49 @@ pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
+
+/// The medians of a paired check: `anchor` and `ours` in seconds per sample.
+#[derive(Debug, Clone, Copy)]
+pub struct Paired {
+    /// Median seconds per sample of the anchor.
+    pub anchor: f64,
+    /// Median seconds per sample of ours.
+    pub ours: f64,
+}
+
+impl Paired {
+    /// `ours / anchor`.
+    pub fn ratio(&self) -> f64 {
+        self.ours / self.anchor
+    }
+}
+
+/// Alternates samples of `anchor` and `ours` in one loop, `rounds` pairs after `warmup` pairs
+/// left out, flipping which side goes first every round, and returns the median of each. Both
+/// sides see the same drift of a shared machine, which separate criterion runs do not.
+/// Each closure runs one sample and returns the time it measured.
+pub fn paired(
+    warmup: usize,
+    rounds: usize,
+    mut anchor: impl FnMut() -> std::time::Duration,
+    mut ours: impl FnMut() -> std::time::Duration,
+) -> Paired {
+    let (mut anchor_s, mut ours_s) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    for round in 0..warmup + rounds {
+        let (a, o) = if round % 2 == 0 {
+            let a = anchor();
+            (a, ours())
+        } else {
+            let o = ours();
+            (anchor(), o)
+        };
+        if round >= warmup {
+            anchor_s.push(a.as_secs_f64());
+            ours_s.push(o.as_secs_f64());
+        }
+    }
+    Paired {
+        anchor: median(anchor_s),
+        ours: median(ours_s),
+    }
+}

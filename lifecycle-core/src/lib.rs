@@ -75,7 +75,6 @@ mod task_name;
 mod task_report;
 mod task_result;
 pub mod timeline;
-mod tracked;
 mod watchdog;
 
 #[cfg(feature = "testing")]
@@ -100,12 +99,10 @@ pub use signal_source::{
 pub use state::{FailureCause, LifecycleState, StateCell, StateTag, StateWatcher};
 pub use stop_report::{StopDetails, StopOutcome, StopReport};
 pub use supervise::RestartPolicy;
-pub use task_manager::{
-    TaskFailure, TaskManager, TaskManagerBuilder, TaskManagerConfig, TaskSpawner,
-};
+pub use task_manager::{TaskManager, TaskManagerBuilder, TaskManagerConfig, TaskSpawner};
 pub use task_name::TaskName;
 pub use task_report::{
-    RunningTask, TaskCounts, TaskId, TaskOutcome, TaskRecord, TaskShutdownReport,
+    RunningTask, TaskCounts, TaskFailure, TaskId, TaskOutcome, TaskRecord, TaskShutdownReport,
 };
 pub use task_result::TaskResult;
 pub use watchdog::Watchdog;

@@ -1,5 +1,6 @@
-//! What became of tasks: [`TaskOutcome`], [`TaskRecord`], [`RunningTask`] and the
-//! [`TaskShutdownReport`] a [`TaskManager`](crate::TaskManager) returns.
+//! What became of tasks: [`TaskOutcome`], [`TaskRecord`], [`RunningTask`], the
+//! [`TaskShutdownReport`] a [`TaskManager`](crate::TaskManager) returns, and the
+//! [`TaskFailure`] of a critical task.
 
 use std::fmt;
 use std::sync::Arc;
@@ -26,12 +27,17 @@ impl fmt::Display for TaskId {
 }
 
 /// How a task ended (or did not).
+///
+/// A report keeps the abnormal outcomes by name; the two normal ones are counted
+/// ([`TaskCounts::finished`], [`TaskCounts::stopped`]) and appear as records only from a
+/// manager built with
+/// [`record_every_task`](crate::TaskManagerBuilder::record_every_task).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum TaskOutcome {
-    /// Completed on its own before any shutdown signal.
+    /// Returned successfully before the shutdown signal.
     Finished,
-    /// Completed after the shutdown signal: a cooperative stop.
+    /// Returned successfully after the shutdown signal: a cooperative stop.
     StoppedCooperatively,
     /// Aborted: it was dropped at an await point after ignoring the signal past the grace
     /// period (or its manager was dropped while it ran).
@@ -40,7 +46,9 @@ pub enum TaskOutcome {
     Panicked(String),
     /// Returned an error.
     Failed(String),
-    /// Still running after abort (blocked in synchronous code): reported, never waited on.
+    /// Still running after the abort and its wait: blocked in synchronous code (or, on a busy
+    /// runtime whose deadline left no time to wait, not yet polled again to be dropped).
+    /// Reported, never waited on; it is still tracked, and counted when it ends.
     Stuck {
         /// How long it had been running when reported.
         age: Duration,
@@ -97,7 +105,8 @@ pub struct RunningTask {
     pub age: Duration,
 }
 
-/// How many tasks ended each way, over a manager's life.
+/// How many tasks ended each way, over a manager's life. Once no task is starting or ending,
+/// `spawned` is the sum of the five ends plus the tasks still live (stuck ones included).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct TaskCounts {
@@ -119,7 +128,8 @@ pub struct TaskCounts {
 
 /// The result of [`TaskManager::shutdown`](crate::TaskManager::shutdown): every task is
 /// accounted for, either in the counts (tasks that ended well) or by name in
-/// [`TaskShutdownReport::records`] (tasks that were aborted, panicked, failed or are stuck).
+/// [`TaskShutdownReport::records`] (tasks that were aborted, panicked, failed or are stuck;
+/// every task, with [`record_every_task`](crate::TaskManagerBuilder::record_every_task)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct TaskShutdownReport {
@@ -129,10 +139,12 @@ pub struct TaskShutdownReport {
     pub duration: Duration,
     /// Counts over the manager's life.
     pub counts: TaskCounts,
-    /// Abnormal outcomes by name, oldest first (the last few thousand; see
-    /// [`TaskShutdownReport::records_overflowed`]).
+    /// Outcomes by name in the order the tasks ended, then the stuck tasks oldest first:
+    /// the abnormal ones (the first 4,096), and with
+    /// [`record_every_task`](crate::TaskManagerBuilder::record_every_task) the normal ones too
+    /// (the first 4,096 of those). See [`TaskShutdownReport::records_overflowed`].
     pub records: Vec<TaskRecord>,
-    /// Abnormal records not kept because there were too many (they are still counted).
+    /// Records not kept because there were too many (the tasks are still counted).
     pub records_overflowed: u64,
     /// Whether the tasks needed `abort` after the grace period.
     pub needed_abort: bool,
@@ -158,5 +170,25 @@ impl TaskShutdownReport {
             && self.counts.panicked == 0
             && self.counts.failed == 0
             && self.stuck_count() == 0
+    }
+}
+
+/// A critical task's failure, as delivered to its owner and supervisor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct TaskFailure {
+    /// The manager that ran the task.
+    pub manager: Arc<str>,
+    /// The failed task.
+    pub task: TaskRecord,
+}
+
+impl fmt::Display for TaskFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "critical task '{}' {} of '{}' {}",
+            self.task.name, self.task.id, self.manager, self.task.outcome
+        )
     }
 }

@@ -704,31 +704,12 @@ async fn run_case(case: Case) {
     world.in_flight_empties().await;
 }
 
-/// The model's own panics ("... exploded") are expected: keep them out of the output.
-fn quiet_model_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let message = info
-                .payload()
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
-                .unwrap_or("");
-            if !message.ends_with("exploded") {
-                default(info);
-            }
-        }));
-    });
-}
-
 proptest! {
     #![proptest_config(common::search::config("orchestrator_properties", 256))]
 
     #[test]
     fn the_orchestrator_keeps_its_contract_whatever_the_resources_do(case in case()) {
-        quiet_model_panics();
+        common::search::quiet_planned_panics("exploded");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .start_paused(true)

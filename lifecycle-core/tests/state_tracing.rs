@@ -3,30 +3,16 @@
 //! whose other tests log concurrently can miss events.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod common;
 
+use common::LogCapture;
 use lifecycle_core::{FailureCause, StateCell, StateTag};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[test]
 fn each_transition_is_a_tracing_event_with_its_fields() {
-    let captured = Captured::default();
-    let sink = captured.clone();
+    let captured = LogCapture::default();
     let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
+        .with_writer(captured.writer())
         .with_ansi(false)
         .finish();
     tracing::subscriber::with_default(subscriber, || {
@@ -36,7 +22,7 @@ fn each_transition_is_a_tracing_event_with_its_fields() {
         cell.fail(StateTag::Starting, FailureCause::new("no route"))
             .unwrap();
     });
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     let lines: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("lifecycle transition"))

@@ -146,27 +146,39 @@ impl AsyncResource for Probe {
     }
 }
 
-/// Everything logged (at any level) on this thread while the guard lives, as text.
+/// Log output captured from a `tracing_subscriber::fmt` subscriber: [`LogCapture::start`]
+/// installs one for this thread, [`LogCapture::writer`] feeds a subscriber built by hand.
 #[derive(Clone, Default)]
 pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
 
 impl LogCapture {
-    /// Starts capturing; keep the guard alive for as long as the capture should last. On a
-    /// current-thread runtime that covers the spawned tasks too.
+    /// Starts capturing everything logged (at any level) on this thread; keep the guard alive
+    /// for as long as the capture should last. On a current-thread runtime that covers the
+    /// spawned tasks too.
     pub fn start() -> (Self, tracing::subscriber::DefaultGuard) {
         let capture = Self::default();
-        let writer = capture.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
             .with_ansi(false)
-            .with_writer(move || writer.clone())
+            .with_writer(capture.writer())
             .finish();
         (capture, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// A writer factory for `tracing_subscriber::fmt().with_writer(...)`.
+    pub fn writer(&self) -> impl Fn() -> LogCapture + Send + Sync + 'static {
+        let sink = self.clone();
+        move || sink.clone()
     }
 
     /// The text captured so far.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// The text captured so far, emptying the capture.
+    pub fn take(&self) -> String {
+        String::from_utf8_lossy(&std::mem::take(&mut *self.0.lock().unwrap())).into_owned()
     }
 }
 

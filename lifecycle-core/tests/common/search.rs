@@ -30,3 +30,23 @@ pub fn config(test: &str, default_cases: u32) -> Config {
         ..Config::default()
     }
 }
+
+/// Keeps the panics a property test plans (their message contains `marker`) out of the test
+/// output; every other panic still prints.
+pub fn quiet_planned_panics(marker: &'static str) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("");
+            if !message.contains(marker) {
+                default(info);
+            }
+        }));
+    });
+}

@@ -11,8 +11,9 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
+use super::registry::Slot;
+use super::shared::Shared;
 use crate::catch_unwind::CatchUnwind;
-use crate::task_manager::Shared;
 use crate::task_report::TaskOutcome;
 use crate::task_result::TaskResult;
 
@@ -80,35 +81,47 @@ where
     }
 }
 
-/// The accounting done when a managed task ends. Kept small (it is copied with every task):
-/// the task's identity lives in its manager's registry.
+/// The accounting done when a managed task ends, at its drop (after the task's own future,
+/// so its resources are released before it stops counting as live). Kept small (it is moved
+/// with every task): the task's identity lives in its manager's registry.
 pub(crate) struct TaskGuard {
-    pub(crate) shared: Arc<Shared>,
+    shared: Arc<Shared>,
     /// The task's slot in its manager's registry.
-    pub(crate) slot: u32,
-    pub(crate) completed: bool,
-    pub(crate) registered_waker: bool,
+    slot: Slot,
+    completed: bool,
+    registered_waker: bool,
+    /// How the task ended, if it returned abnormally (boxed: rare, and keeps the guard small).
+    abnormal: Option<Box<TaskOutcome>>,
 }
 
 impl TaskGuard {
+    /// The guard of a task just entered in `slot`.
+    pub(crate) fn new(shared: Arc<Shared>, slot: Slot) -> Self {
+        Self {
+            shared,
+            slot,
+            completed: false,
+            registered_waker: false,
+            abnormal: None,
+        }
+    }
+
     /// The task returned (`None`: successfully) or panicked.
     fn complete(&mut self, abnormal: Option<TaskOutcome>) {
         self.completed = true;
-        match abnormal {
-            None => self.shared.count_normal_end(),
-            Some(outcome) => self.shared.record_abnormal_end(self.slot, outcome),
-        }
+        self.abnormal = abnormal.map(Box::new);
     }
 }
 
 impl Drop for TaskGuard {
     fn drop(&mut self) {
-        if !self.completed {
+        let abnormal = if self.completed {
+            self.abnormal.take().map(|outcome| *outcome)
+        } else {
             // Dropped before completion: aborted, or its runtime shut down.
-            self.shared
-                .record_abnormal_end(self.slot, TaskOutcome::Aborted);
-        }
-        self.shared.deregister(self.slot);
-        self.shared.release_live();
+            Some(TaskOutcome::Aborted)
+        };
+        self.shared
+            .end_task(self.slot, self.registered_waker, abnormal);
     }
 }
