@@ -513,7 +513,7 @@ async fn the_start_hook_sees_a_stop_request_and_the_stop_hook_sees_its_signal() 
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_hook_that_shuts_its_tasks_down_first_finds_them_stopped() {
     bounded(async {
         let lifecycle = Lifecycle::new("ordered");
@@ -524,6 +524,9 @@ async fn a_hook_that_shuts_its_tasks_down_first_finds_them_stopped() {
                 let signal = ctx.tasks().signal().clone();
                 ctx.tasks().spawn("reader", async move {
                     signal.triggered().await;
+                    // The reader takes a while to wind down: a hook that did not
+                    // wait for its tasks would log first.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     task_log.push("reader stopped");
                 })?;
                 Ok(())
