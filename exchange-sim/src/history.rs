@@ -40,10 +40,17 @@ pub(crate) struct WindowStats {
 }
 
 /// Recent public trades and fills.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct TradeHistory {
     public: HashMap<String, VecDeque<PublicTrade>>,
     fills: HashMap<AccountId, VecDeque<PrivateDeal>>,
+    fills_kept: usize,
+}
+
+impl Default for TradeHistory {
+    fn default() -> Self {
+        Self::new(FILLS_KEPT)
+    }
 }
 
 fn push_bounded<T>(queue: &mut VecDeque<T>, item: T, kept: usize) {
@@ -54,6 +61,15 @@ fn push_bounded<T>(queue: &mut VecDeque<T>, item: T, kept: usize) {
 }
 
 impl TradeHistory {
+    /// An empty history keeping `fills_kept` fills per account.
+    pub(crate) fn new(fills_kept: usize) -> Self {
+        Self {
+            public: HashMap::new(),
+            fills: HashMap::new(),
+            fills_kept,
+        }
+    }
+
     /// Remember the trades and fills among the events of one engine operation.
     pub(crate) fn record(&mut self, events: &[Event]) {
         for event in events {
@@ -66,7 +82,7 @@ impl TradeHistory {
                 }
                 Event::Deal(deal) => {
                     let queue = self.fills.entry(deal.account).or_default();
-                    push_bounded(queue, (**deal).clone(), FILLS_KEPT);
+                    push_bounded(queue, (**deal).clone(), self.fills_kept);
                 }
                 _ => {}
             }
