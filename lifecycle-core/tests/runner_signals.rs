@@ -13,6 +13,29 @@ use lifecycle_core::{
 };
 use tokio::sync::Notify;
 
+/// "feed" starts first (Medium) and waits until a stop asks it to give up; "orders"
+/// (CriticalFirst) would start after it.
+fn a_start_that_waits_for_a_stop(name: &str, log: &EventLog) -> DependencyAwareShutdown {
+    let mut system = DependencyAwareShutdown::new(name);
+    system.register(
+        Probe::new("orders", log, Behavior::default()),
+        ShutdownPriority::CriticalFirst,
+    );
+    system.register(
+        Probe::new(
+            "feed",
+            log,
+            Behavior {
+                start_waits_for_stop: true,
+                worker: true,
+                ..Behavior::default()
+            },
+        ),
+        ShutdownPriority::Medium,
+    );
+    system
+}
+
 fn system(log: &EventLog, orders: Behavior) -> DependencyAwareShutdown {
     let mut system = DependencyAwareShutdown::new("runner-test");
     system.register(
@@ -304,24 +327,7 @@ async fn a_signal_during_start_stops_cleanly_and_exits_0() {
     bounded(async {
         let log = EventLog::default();
         let (injector, signals) = signal_channel();
-        let mut system = DependencyAwareShutdown::new("start-signal");
-        // "feed" starts first (Medium) and waits; "orders" (CriticalFirst) would start after it.
-        system.register(
-            Probe::new("orders", &log, Behavior::default()),
-            ShutdownPriority::CriticalFirst,
-        );
-        system.register(
-            Probe::new(
-                "feed",
-                &log,
-                Behavior {
-                    start_waits_for_stop: true,
-                    worker: true,
-                    ..Behavior::default()
-                },
-            ),
-            ShutdownPriority::Medium,
-        );
+        let mut system = a_start_that_waits_for_a_stop("start-signal", &log);
         system.register(
             Probe::new("limiter", &log, Behavior::default()),
             ShutdownPriority::Cleanup,
@@ -424,22 +430,7 @@ async fn the_apps_unused_grace_goes_to_the_shutdown() {
 async fn a_start_that_does_not_finish_in_time_is_stopped_and_fails() {
     bounded(async {
         let log = EventLog::default();
-        let mut system = DependencyAwareShutdown::new("start-timeout");
-        system.register(
-            Probe::new("orders", &log, Behavior::default()),
-            ShutdownPriority::CriticalFirst,
-        );
-        system.register(
-            Probe::new(
-                "feed",
-                &log,
-                Behavior {
-                    start_waits_for_stop: true,
-                    ..Behavior::default()
-                },
-            ),
-            ShutdownPriority::Medium,
-        );
+        let system = a_start_that_waits_for_a_stop("start-timeout", &log);
         let begun = tokio::time::Instant::now();
         let app_log = log.clone();
         let outcome = Runner::new(system)

@@ -16,7 +16,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Demo, Launch, SLACK, Sink, assert_nothing_left, bounded, still_venue, wait_until_resting,
+    Demo, Launch, SLACK, Sink, assert_nothing_left, bounded, interrupt_and_expect_a_clean_exit,
+    still_venue, wait_until_resting,
 };
 use exchange_sim::{SimConfig, SimVenue};
 use mexc_proto::prost::Message;
@@ -65,12 +66,8 @@ async fn sigint_while_orders_rest_leaves_zero_open_orders() {
         let sim = still_venue().await;
         let mut demo = Demo::against(&sim, &[]);
         wait_until_resting(&sim, &demo).await;
-        demo.signal("-INT");
-        let (code, took) = demo.exit_within(Duration::from_secs(20)).await;
-        let stdout = demo.stdout();
-        assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{}", demo.stderr());
+        let (stdout, took) = interrupt_and_expect_a_clean_exit(&mut demo, &sim).await;
         assert!(took < Duration::from_secs(10), "took {took:?}");
-        assert_nothing_left(&sim, &demo);
         assert!(stdout.contains("(interrupted)"), "{stdout}");
         assert!(stdout.contains("SIGINT received"), "{stdout}");
         assert!(

@@ -16,8 +16,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Demo, Launch, SLACK, assert_nothing_left, bounded, still_venue, wait_for_open_orders,
-    wait_until_resting,
+    Demo, Launch, SLACK, assert_nothing_left, bounded, interrupt_and_expect_a_clean_exit,
+    still_venue, wait_for_open_orders, wait_until_resting,
 };
 use exchange_sim::{DEMO_API_KEY, SimConfig, SimVenue};
 
@@ -48,10 +48,7 @@ async fn failed_cancels_are_retried_before_quoting_again() {
             stderr.contains("cancel confirmed after retrying"),
             "{stderr}"
         );
-        demo.signal("-INT");
-        let (code, _) = demo.exit_within(Duration::from_secs(20)).await;
-        assert_eq!(code, 0, "{}", demo.stdout());
-        assert_nothing_left(&sim, &demo);
+        interrupt_and_expect_a_clean_exit(&mut demo, &sim).await;
         sim.shutdown().await;
     })
     .await;
@@ -89,10 +86,7 @@ async fn a_cancel_that_keeps_failing_halts_quoting_until_it_is_confirmed() {
             .watch_orders_until(&sim, "cycle 2:", Duration::from_secs(30))
             .await;
         assert!(most <= 2, "{most} open at once\n{}", demo.stderr());
-        demo.signal("-INT");
-        let (code, _) = demo.exit_within(Duration::from_secs(20)).await;
-        assert_eq!(code, 0, "{}\n{}", demo.stdout(), demo.stderr());
-        assert_nothing_left(&sim, &demo);
+        interrupt_and_expect_a_clean_exit(&mut demo, &sim).await;
         sim.shutdown().await;
     })
     .await;
@@ -121,10 +115,7 @@ async fn passing_venue_failures_are_ridden_out() {
         demo.wait_for_output("cycle 4:", Duration::from_secs(60))
             .await;
         assert!(demo.is_running());
-        demo.signal("-INT");
-        let (code, _) = demo.exit_within(Duration::from_secs(20)).await;
-        assert_eq!(code, 0, "{}\n{}", demo.stdout(), demo.stderr());
-        assert_nothing_left(&sim, &demo);
+        interrupt_and_expect_a_clean_exit(&mut demo, &sim).await;
         sim.shutdown().await;
     })
     .await;

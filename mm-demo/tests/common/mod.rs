@@ -315,3 +315,17 @@ pub fn assert_nothing_left(sim: &SimVenue, demo: &Demo) {
         demo.stdout()
     );
 }
+
+/// Interrupts `demo` (SIGINT) and expects the orderly end: exit 0, nothing of ours left on
+/// `sim`. Returns the report (stdout) and how long the exit took.
+pub async fn interrupt_and_expect_a_clean_exit(
+    demo: &mut Demo,
+    sim: &SimVenue,
+) -> (String, Duration) {
+    demo.signal("-INT");
+    let (code, took) = demo.exit_within(Duration::from_secs(20)).await;
+    let stdout = demo.stdout();
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{}", demo.stderr());
+    assert_nothing_left(sim, demo);
+    (stdout, took)
+}
