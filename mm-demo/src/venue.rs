@@ -8,8 +8,9 @@ use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
 
 use crate::cli::Cli;
 
-/// Closed orders and fills the embedded venue keeps per account: enough for the demo's
-/// queries, small enough that a long run's footprint stays flat.
+/// Closed orders and fills per account, and public trades per symbol, the embedded venue
+/// keeps: enough for the demo's queries, small enough that its histories are full (and the
+/// run's footprint flat) within minutes.
 const EMBEDDED_HISTORY_KEPT: usize = 500;
 
 /// Quote currencies recognised when a symbol is written without a slash (`HIFIUSDT`).
@@ -82,6 +83,7 @@ impl Venue {
             let sim = SimVenue::start(SimConfig {
                 closed_orders_kept_per_account: EMBEDDED_HISTORY_KEPT,
                 fills_kept_per_account: EMBEDDED_HISTORY_KEPT,
+                trades_kept_per_symbol: EMBEDDED_HISTORY_KEPT,
                 ..SimConfig::default()
             })
             .await?;
