@@ -48,3 +48,25 @@ where
         pause = (pause * 2).min(MAX_PAUSE);
     }
 }
+
+/// Runs a start hook's `body` unless a stop is requested first. A stop during start makes
+/// the body give up at once with an error (its REST retries, its listen-key creation, its
+/// connection attempts are dropped): the lifecycle counts a start that gives up on a stop
+/// request as cancelled, not failed, and the undo steps the body registered run.
+pub(crate) async fn give_up_on_stop<F>(
+    ctx: &lifecycle_core::StartContext,
+    component: &str,
+    body: F,
+) -> Result<(), lifecycle_core::BoxError>
+where
+    F: Future<Output = Result<(), lifecycle_core::BoxError>>,
+{
+    tokio::select! {
+        biased;
+        () = ctx.stop_signal() => {
+            tracing::info!(component, "start given up: a stop was requested");
+            Err(format!("{component}: start given up, a stop was requested").into())
+        }
+        result = body => result,
+    }
+}

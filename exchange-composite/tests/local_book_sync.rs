@@ -107,6 +107,39 @@ fn a_diff_that_crosses_the_book_forces_a_resync() {
     assert!(!book.is_synced());
 }
 
+/// Versions come from the venue: the largest `u64` is a value a hostile venue can send, and
+/// neither a gap check nor a crossed book overflows on it.
+#[test]
+fn the_largest_versions_do_not_overflow() {
+    let mut book = LocalOrderBook::new();
+    book.on_snapshot(DepthSnapshot {
+        last_update_id: u64::MAX - 1,
+        bids: vec![level(990, 1)],
+        asks: vec![level(1010, 1)],
+    });
+    assert_eq!(
+        book.on_diff(diff(u64::MAX, u64::MAX, vec![level(991, 1)], vec![])),
+        DiffOutcome::Applied
+    );
+    assert_eq!(book.version(), Some(u64::MAX));
+    // Anything after the last version is stale: it cannot follow it.
+    assert_eq!(
+        book.on_diff(diff(u64::MAX, u64::MAX, vec![], vec![])),
+        DiffOutcome::Stale
+    );
+    // A crossing diff at the last version resyncs without overflow.
+    let mut crossing = LocalOrderBook::new();
+    crossing.on_snapshot(DepthSnapshot {
+        last_update_id: u64::MAX - 1,
+        bids: vec![level(990, 1)],
+        asks: vec![level(1010, 1)],
+    });
+    assert!(matches!(
+        crossing.on_diff(diff(u64::MAX, u64::MAX, vec![level(1020, 1)], vec![])),
+        DiffOutcome::ResyncNeeded { .. }
+    ));
+}
+
 proptest! {
     /// Whatever contiguous diffs arrive, the local book equals a reference book that applied
     /// every change since the snapshot.

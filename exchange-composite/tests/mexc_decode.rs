@@ -25,7 +25,7 @@ fn the_book_ticker_vector_decodes_to_exact_decimals() {
     assert_eq!(ticker.ask_quantity.to_string(), "400");
     assert_eq!(ticker.time_ms, 1_736_412_092_433);
     assert!(ticker.is_sane());
-    assert_eq!(ticker.mid().to_string(), "0.10000");
+    assert_eq!(ticker.mid().unwrap().to_string(), "0.10000");
 }
 
 #[test]
@@ -86,9 +86,82 @@ fn bad_frames_are_typed_errors_and_counted() {
     assert_eq!((decoder.decoded(), decoder.failed()), (1, 2));
 }
 
+fn ticker_with(bid: &str, ask: &str) -> Vec<u8> {
+    let mut frame =
+        mexc_proto::PushDataV3ApiWrapper::decode(hex::decode(BOOK_TICKER).unwrap().as_slice())
+            .unwrap();
+    if let Some(mexc_proto::push_data_v3_api_wrapper::Body::PublicAggreBookTicker(t)) =
+        frame.body.as_mut()
+    {
+        t.bid_price = bid.into();
+        t.ask_price = ask.into();
+    }
+    frame.encode_to_vec()
+}
+
+/// A venue quoting bid 7e28 / ask 7.9e28 (each a valid `Decimal`, their sum is not) made the
+/// market maker's mid-price addition overflow: such values are refused at the boundary.
+#[test]
+fn prices_outside_the_venue_range_are_typed_errors() {
+    for (bid, ask, field) in [
+        (
+            "70000000000000000000000000000",
+            "79000000000000000000000000000",
+            "bidPrice",
+        ),
+        ("7e28", "7.9e28", "bidPrice"),
+        ("0.0999", "1000000000000.01", "askPrice"),
+        ("-0.0999", "0.1001", "bidPrice"),
+    ] {
+        match decode_push(&ticker_with(bid, ask)) {
+            Err(DecodeError::OutOfRange {
+                field: got,
+                problem,
+            }) => {
+                assert_eq!(got, field, "{bid}/{ask}: {problem}");
+            }
+            other => panic!("{bid}/{ask}: {other:?}"),
+        }
+    }
+    // The largest accepted price still decodes, and its mid is computed without overflow.
+    let MexcEvent::BookTicker { ticker, .. } =
+        decode_push(&ticker_with("999999999999", "1000000000000")).unwrap()
+    else {
+        panic!("not a book ticker")
+    };
+    assert_eq!(ticker.mid().unwrap(), "999999999999.5".parse().unwrap());
+}
+
+#[test]
+fn a_mid_that_does_not_fit_is_none_not_a_panic() {
+    let ticker = exchange_composite::BookTicker {
+        bid_price: rust_decimal::Decimal::MAX,
+        bid_quantity: rust_decimal::Decimal::ONE,
+        ask_price: rust_decimal::Decimal::MAX,
+        ask_quantity: rust_decimal::Decimal::ONE,
+        time_ms: 0,
+    };
+    assert_eq!(ticker.mid(), None);
+}
+
 proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = decode_push(&bytes);
+    }
+
+    /// Whatever two prices a venue sends, a decoded ticker's mid is computed without overflow.
+    #[test]
+    fn any_decoded_ticker_has_a_mid(bid in any::<u128>(), ask in any::<u128>(), scale in 0u32..29) {
+        let text = |v: u128| {
+            let digits = (v % 100_000_000_000_000_000_000_000_000_000u128).to_string();
+            if scale as usize >= digits.len() { digits } else {
+                let (int, frac) = digits.split_at(digits.len() - scale as usize);
+                format!("{int}.{frac}")
+            }
+        };
+        if let Ok(MexcEvent::BookTicker { ticker, .. }) = decode_push(&ticker_with(&text(bid), &text(ask))) {
+            prop_assert!(ticker.mid().is_some());
+        }
     }
 }

@@ -80,3 +80,30 @@ async fn exchange_info_orders_and_depth_map_into_the_domain() {
     .await
     .expect("test timed out");
 }
+
+/// A REST snapshot or order with a price or quantity outside the venue range is a typed
+/// mapping error, not a value that overflows later.
+#[test]
+fn rest_values_outside_the_venue_range_are_typed_errors() {
+    let snapshot: exchange_rest::model::OrderBookSnapshot = serde_json::from_str(
+        r#"{"lastUpdateId":7,"bids":[["70000000000000000000000000000","1"]],"asks":[["79000000000000000000000000000","1"]]}"#,
+    )
+    .unwrap();
+    let error = snapshot_from_rest("HUGEUSDT", &snapshot).unwrap_err();
+    assert!(error.to_string().contains("depth price"), "{error}");
+    let negative: exchange_rest::model::OrderBookSnapshot =
+        serde_json::from_str(r#"{"lastUpdateId":7,"bids":[["0.1","-5"]],"asks":[]}"#).unwrap();
+    let error = snapshot_from_rest("HIFIUSDT", &negative).unwrap_err();
+    assert!(error.to_string().contains("negative"), "{error}");
+
+    let order: exchange_rest::model::Order = serde_json::from_str(
+        r#"{"symbol":"HIFIUSDT","orderId":"C02__1","clientOrderId":"qsc-1","price":"70000000000000000000000000000","origQty":"1","executedQty":"0","cummulativeQuoteQty":"0","status":"NEW","type":"LIMIT_MAKER","side":"BUY","time":1,"updateTime":1}"#,
+    )
+    .unwrap();
+    let symbol = exchange_composite::Symbol::spot(
+        exchange_composite::AssetName::new("HIFI").unwrap(),
+        exchange_composite::AssetName::new("USDT").unwrap(),
+    );
+    let error = order_from_rest(&order, &symbol).unwrap_err();
+    assert!(error.to_string().contains("price"), "{error}");
+}

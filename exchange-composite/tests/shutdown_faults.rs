@@ -247,3 +247,108 @@ async fn a_429_storm_still_ends_within_the_budget_with_no_open_order() {
     })
     .await;
 }
+
+/// With slow REST the sweep cancelled both orders, yet reported one "unconfirmed" (the count
+/// was of error messages, the one saying no second listing came in time). A sweep round
+/// cancels what we track while it lists, an acknowledged cancel confirms the order, and the
+/// count is of orders.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_cancels_confirm_the_sweep_in_one_round_trip() {
+    bounded(async {
+        let sim = venue().await;
+        let config = config_for(&sim);
+        let (exchanges, system) = started(&config).await;
+        let _orders = two_resting_orders(&sim, &exchanges).await;
+        // Every REST answer takes 1.5 s: the sweep's share of a 2.5 s budget (about 2 s) has
+        // room for one round trip, not two.
+        sim.faults().delay_rest(Duration::from_millis(1_500));
+        let (report, _) = timed_shutdown(&system, Duration::from_millis(2_500)).await;
+        let orders = orders_report(&report);
+        assert!(orders.is_clean(), "{orders}");
+        assert_eq!(counter(&orders, "orders_cancelled"), Some(2), "{orders}");
+        assert_eq!(counter(&orders, "orders_unconfirmed"), Some(0), "{orders}");
+        assert!(orders.duration < Duration::from_millis(2_000), "{orders}");
+        sim.faults().clear();
+        assert!(venue_open_orders(&sim).is_empty(), "{report}");
+        sim.shutdown().await;
+    })
+    .await;
+}
+
+/// A sweep that cannot list, with no order of ours known open, is not clean (it could not
+/// confirm) but counts no order as possibly open: the count is of orders, not of messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_that_fails_with_nothing_open_counts_no_order() {
+    bounded(async {
+        let sim = venue().await;
+        let config = config_for(&sim);
+        let (_exchanges, system) = started(&config).await;
+        sim.faults()
+            .fail_next_rest(100_000, 503, Some("/api/v3/openOrders"));
+        let (report, elapsed) = timed_shutdown(&system, Duration::from_secs(2)).await;
+        assert!(elapsed <= Duration::from_secs(2) + SLACK, "{elapsed:?}");
+        let orders = orders_report(&report);
+        assert!(!orders.is_clean(), "{orders}");
+        assert_eq!(counter(&orders, "orders_unconfirmed"), Some(0), "{orders}");
+        assert!(
+            orders
+                .details
+                .errors
+                .iter()
+                .any(|e| e.contains("none known open")),
+            "{orders}"
+        );
+        // It kept trying for its whole share (about 1.6 s of 2 s), not one attempt.
+        assert!(orders.duration >= Duration::from_millis(1_400), "{orders}");
+        sim.faults().clear();
+        sim.shutdown().await;
+    })
+    .await;
+}
+
+/// A trading halt: every order of ours is cancelled and confirmed while the exchanges keep
+/// running (market data, the private socket, the listen key), and quoting can resume. While
+/// cancels fail it reports the orders it could not confirm, one per order, and keeps them
+/// tracked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_halt_cancels_and_confirms_our_orders_while_the_exchanges_keep_running() {
+    bounded(async {
+        let sim = venue().await;
+        let config = config_for(&sim);
+        let (exchanges, system) = started(&config).await;
+        let _orders = two_resting_orders(&sim, &exchanges).await;
+
+        sim.faults()
+            .fail_next_rest(100_000, 503, Some("/api/v3/order"));
+        let failing = exchanges
+            .private
+            .cancel_and_confirm_ours(Instant::now() + Duration::from_millis(500))
+            .await
+            .unwrap();
+        assert!(!failing.confirmed, "{failing:?}");
+        assert_eq!(failing.unconfirmed.len(), 2, "{failing:?}");
+        assert!(
+            failing.unconfirmed.iter().all(|e| e.contains("503")),
+            "{failing:?}"
+        );
+        assert_eq!(exchanges.private.tracked_orders(), 2);
+        assert_eq!(venue_open_orders(&sim).len(), 2);
+
+        sim.faults().clear();
+        let halt = exchanges
+            .private
+            .cancel_and_confirm_ours(Instant::now() + Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert!(halt.confirmed, "{halt:?}");
+        assert_eq!((halt.cancelled, halt.found), (2, 2), "{halt:?}");
+        assert_eq!(exchanges.private.tracked_orders(), 0);
+        assert!(venue_open_orders(&sim).is_empty());
+        // Still running: quoting resumes.
+        let _again = two_resting_orders(&sim, &exchanges).await;
+        let (report, _) = timed_shutdown(&system, config.shutdown_budget).await;
+        assert_both_cancelled(&sim, &report);
+        sim.shutdown().await;
+    })
+    .await;
+}

@@ -130,7 +130,10 @@ impl App {
         let listen_keys = Arc::new(ListenKeys::new(config.listen_keys.clone()));
         Ok(Self {
             engine: Mutex::new(engine),
-            history: Mutex::default(),
+            history: Mutex::new(TradeHistory::new(
+                config.trades_kept_per_symbol,
+                config.fills_kept_per_account,
+            )),
             hub,
             keys,
             accounts_by_key,

@@ -33,6 +33,11 @@ pub struct SimConfig {
     pub max_open_orders_per_account: usize,
     /// Closed orders kept per account for `allOrders` / queries (older ones are forgotten).
     pub closed_orders_kept_per_account: usize,
+    /// Fills kept per account for `myTrades` (older ones are forgotten).
+    pub fills_kept_per_account: usize,
+    /// Public trades kept per symbol for `trades` and the 24 h / average-price statistics
+    /// (older ones are forgotten).
+    pub trades_kept_per_symbol: usize,
 }
 
 impl Default for SimConfig {
@@ -48,6 +53,8 @@ impl Default for SimConfig {
             market: MarketConfig::default(),
             max_open_orders_per_account: 500,
             closed_orders_kept_per_account: 10_000,
+            fills_kept_per_account: crate::history::FILLS_KEPT,
+            trades_kept_per_symbol: crate::history::PUBLIC_TRADES_KEPT,
         }
     }
 }

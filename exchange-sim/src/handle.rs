@@ -149,6 +149,13 @@ impl SimVenue {
         Some(self.app.engine().open_orders(account, None))
     }
 
+    /// The live listen keys of the account of `api_key` (a client that stopped cleanly leaves
+    /// none).
+    pub fn listen_keys(&self, api_key: &str) -> Option<Vec<String>> {
+        let account = self.account_id(api_key)?;
+        Some(self.app.listen_keys.list(account))
+    }
+
     /// Credit `amount` of `asset` to the account of `api_key` (pushed as a `DEPOSIT` change).
     pub fn deposit(&self, api_key: &str, asset: &str, amount: Decimal) -> Result<(), ApiError> {
         let account = self

@@ -40,10 +40,18 @@ pub(crate) struct WindowStats {
 }
 
 /// Recent public trades and fills.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct TradeHistory {
     public: HashMap<String, VecDeque<PublicTrade>>,
     fills: HashMap<AccountId, VecDeque<PrivateDeal>>,
+    trades_kept: usize,
+    fills_kept: usize,
+}
+
+impl Default for TradeHistory {
+    fn default() -> Self {
+        Self::new(PUBLIC_TRADES_KEPT, FILLS_KEPT)
+    }
 }
 
 fn push_bounded<T>(queue: &mut VecDeque<T>, item: T, kept: usize) {
@@ -54,6 +62,17 @@ fn push_bounded<T>(queue: &mut VecDeque<T>, item: T, kept: usize) {
 }
 
 impl TradeHistory {
+    /// An empty history keeping `trades_kept` public trades per symbol and `fills_kept` fills
+    /// per account.
+    pub(crate) fn new(trades_kept: usize, fills_kept: usize) -> Self {
+        Self {
+            public: HashMap::new(),
+            fills: HashMap::new(),
+            trades_kept,
+            fills_kept,
+        }
+    }
+
     /// Remember the trades and fills among the events of one engine operation.
     pub(crate) fn record(&mut self, events: &[Event]) {
         for event in events {
@@ -61,12 +80,12 @@ impl TradeHistory {
                 Event::Trades(trades) => {
                     let queue = self.public.entry(trades.symbol.clone()).or_default();
                     for trade in &trades.trades {
-                        push_bounded(queue, trade.clone(), PUBLIC_TRADES_KEPT);
+                        push_bounded(queue, trade.clone(), self.trades_kept);
                     }
                 }
                 Event::Deal(deal) => {
                     let queue = self.fills.entry(deal.account).or_default();
-                    push_bounded(queue, (**deal).clone(), FILLS_KEPT);
+                    push_bounded(queue, (**deal).clone(), self.fills_kept);
                 }
                 _ => {}
             }
@@ -200,6 +219,23 @@ mod tests {
         assert_eq!(
             history.recent_trades("AAAUSDT", usize::MAX).len(),
             PUBLIC_TRADES_KEPT
+        );
+    }
+
+    /// A venue embedded in a long run keeps a small history: the bound is its configuration's.
+    #[test]
+    fn the_trade_bound_is_configurable() {
+        let mut history = TradeHistory::new(3, 2);
+        let many: Vec<PublicTrade> = (0..10).map(|i| trade(1, 1, i)).collect();
+        history.record(&[Event::Trades(PublicTrades {
+            symbol: "AAAUSDT".into(),
+            trades: many,
+        })]);
+        let kept = history.recent_trades("AAAUSDT", usize::MAX);
+        assert_eq!(
+            kept.iter().map(|t| t.time).collect::<Vec<_>>(),
+            vec![9, 8, 7],
+            "the newest three"
         );
     }
 }

@@ -1,9 +1,10 @@
 //! Per-stream counters: the live atomics ([`StreamStats`]), their snapshot
 //! ([`StreamCounters`]), and the guard that keeps a subscription counted as active.
 //!
-//! Nothing here is touched by a successful publish: published counts are derived from the
-//! channels themselves (see `latest.rs` and `events.rs`), so the hot path stays the raw tokio
-//! primitive.
+//! A publish to a latest-value stream touches nothing here (its count is kept inside the
+//! watch's write lock, see `latest.rs`); a publish to an event stream adds one relaxed atomic
+//! (see `events.rs`: counting with a receiver that never read kept every stream's last events
+//! alive).
 
 use std::fmt;
 use std::sync::Arc;
@@ -65,6 +66,7 @@ pub(crate) struct StreamStats {
     pub(crate) kind: StreamKind,
     /// Set when the stream closes; publishers check it (one atomic load).
     closed: AtomicBool,
+    published: AtomicU64,
     lagged: AtomicU64,
     rejected: AtomicU64,
     active: AtomicUsize,
@@ -88,6 +90,7 @@ impl StreamStats {
             name,
             kind,
             closed: AtomicBool::new(false),
+            published: AtomicU64::new(0),
             lagged: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             active: AtomicUsize::new(0),
@@ -107,6 +110,17 @@ impl StreamStats {
     }
 
     /// Counts a publish after close (cold path).
+    /// Counts one event published (event streams).
+    #[inline]
+    pub(crate) fn count_published(&self) {
+        self.published.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Events published (event streams).
+    pub(crate) fn published(&self) -> u64 {
+        self.published.load(Ordering::Relaxed)
+    }
+
     #[cold]
     pub(crate) fn reject(&self) {
         self.rejected.fetch_add(1, Ordering::Relaxed);

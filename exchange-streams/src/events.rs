@@ -1,16 +1,17 @@
 //! Event streams (trades, order updates), on [`tokio::sync::broadcast`].
 //!
 //! Every event goes through a bounded ring buffer in order; the publisher never waits, and a
-//! subscriber that falls behind learns exactly how many events it missed. The stream keeps one
-//! *anchor* receiver that never reads: the published count is derived from it (its backlog is
-//! the channel's send position), so publishing needs no counter of its own. Closing the stream
-//! sends an in-band end marker after the last event, so subscribers first receive everything
-//! published before the stop, then end.
+//! subscriber that falls behind learns exactly how many events it missed. An event is kept only
+//! while a subscriber still has to read it: once the last one has (or at once, if there is no
+//! subscriber) it is dropped, so a stream holds no memory for events nobody will read (an
+//! earlier design counted publishes with a receiver that never read, which kept the last
+//! `capacity` events of every stream alive for the stream's whole life). Publishes are counted
+//! with one relaxed atomic add. Closing the stream sends an in-band end marker after the last
+//! event, so subscribers first receive everything published before the stop, then end.
 
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use tokio::sync::broadcast;
@@ -64,7 +65,6 @@ pub(crate) enum Envelope<T> {
 pub struct EventPublisher<T> {
     tx: broadcast::Sender<Envelope<T>>,
     stats: Arc<StreamStats>,
-    anchor: Arc<Anchor<T>>,
 }
 
 impl<T> Clone for EventPublisher<T> {
@@ -72,7 +72,6 @@ impl<T> Clone for EventPublisher<T> {
         Self {
             tx: self.tx.clone(),
             stats: self.stats.clone(),
-            anchor: self.anchor.clone(),
         }
     }
 }
@@ -97,14 +96,16 @@ impl<T: Clone + Send + Sync + 'static> EventPublisher<T> {
             self.stats.reject();
             return false;
         }
-        // Cannot fail while the stream exists: the anchor receiver keeps the channel open.
-        self.tx.send(Envelope::Event(event)).is_ok()
+        self.stats.count_published();
+        // With no subscriber the send "fails": the event is dropped at once, which is all a
+        // stream nobody reads should do with it.
+        let _ = self.tx.send(Envelope::Event(event));
+        true
     }
 
-    /// Events published so far (reads the channel's position under its lock: not for the hot
-    /// path).
+    /// Events published so far.
     pub fn published(&self) -> u64 {
-        self.anchor.published()
+        self.stats.published()
     }
 
     /// Whether the stream has closed (publishes are then ignored).
@@ -118,41 +119,24 @@ impl<T: Clone + Send + Sync + 'static> EventPublisher<T> {
     }
 }
 
-/// The receiver that never reads: its backlog is the number of messages ever sent.
-struct Anchor<T> {
-    rx: broadcast::Receiver<Envelope<T>>,
-    end_sent: AtomicBool,
-}
-
-impl<T> Anchor<T> {
-    fn published(&self) -> u64 {
-        let sent = self.rx.len() as u64;
-        sent.saturating_sub(u64::from(self.end_sent.load(Ordering::Acquire)))
-    }
-}
-
 /// The registry's handle on an event stream.
 pub(crate) struct EventChannel<T> {
     tx: broadcast::Sender<Envelope<T>>,
     stats: Arc<StreamStats>,
-    anchor: Arc<Anchor<T>>,
 }
 
 impl<T: Clone + Send + Sync + 'static> EventChannel<T> {
     /// A new stream buffering `capacity` events (checked by the caller), and its first
     /// publisher.
     pub(crate) fn new(capacity: usize, stats: Arc<StreamStats>) -> (Self, EventPublisher<T>) {
-        let (tx, rx) = broadcast::channel(capacity);
-        let anchor = Arc::new(Anchor {
-            rx,
-            end_sent: AtomicBool::new(false),
-        });
+        // No receiver is kept: the channel stays open while a sender lives (this one), and a
+        // value no receiver still has to read is dropped.
+        let (tx, _) = broadcast::channel(capacity);
         let publisher = EventPublisher {
             tx: tx.clone(),
             stats: stats.clone(),
-            anchor: anchor.clone(),
         };
-        (Self { tx, stats, anchor }, publisher)
+        (Self { tx, stats }, publisher)
     }
 
     /// A receiver of the events published from now on.
@@ -171,15 +155,14 @@ impl<T: Clone + Send + Sync + 'static> ErasedStream for EventChannel<T> {
 
     fn close(&self) {
         if self.stats.close() {
-            self.anchor.end_sent.store(true, Ordering::Release);
-            // Cannot fail: the anchor receiver is alive.
+            // Fails only with no subscriber, which then has nothing to end.
             let _ = self.tx.send(Envelope::End);
         }
     }
 
     fn counters(&self) -> StreamCounters {
         self.stats
-            .snapshot(self.value_type(), self.anchor.published())
+            .snapshot(self.value_type(), self.stats.published())
     }
 
     fn as_any(&self) -> &dyn Any {

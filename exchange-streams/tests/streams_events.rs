@@ -118,3 +118,46 @@ async fn a_waiting_subscriber_wakes_for_the_next_event() {
     })
     .await;
 }
+
+/// An event stream counted its publishes with a receiver that never read, so every stream
+/// held its last `capacity` events (and what they own) for its whole life: a market maker's
+/// private streams grew by about 1.8 KB a cycle until their 4096-event buffers were full. An
+/// event now lives only while a subscriber still has to read it.
+#[tokio::test]
+async fn events_no_subscriber_still_has_to_read_are_not_kept() {
+    bounded(async {
+        let streams = ObservableStreams::new("streams");
+        let orders = streams
+            .events::<std::sync::Arc<String>>("orders", 4096)
+            .unwrap();
+        streams.start().await.unwrap();
+        let event = std::sync::Arc::new("an order update".to_owned());
+        // Nobody subscribed: published, counted, and dropped at once.
+        for _ in 0..100 {
+            assert!(orders.publish(event.clone()));
+        }
+        assert_eq!(std::sync::Arc::strong_count(&event), 1, "nothing kept");
+        assert_eq!(orders.published(), 100);
+        // A subscriber that read everything keeps nothing either.
+        let mut subscription = streams
+            .subscribe_tracked::<std::sync::Arc<String>>("orders")
+            .unwrap();
+        for _ in 0..10 {
+            assert!(orders.publish(event.clone()));
+        }
+        assert_eq!(std::sync::Arc::strong_count(&event), 11, "unread: kept");
+        for _ in 0..10 {
+            assert!(subscription.next().await.unwrap().is_ok());
+        }
+        assert_eq!(std::sync::Arc::strong_count(&event), 1, "read: released");
+        assert_eq!(streams.counters("orders").unwrap().published, 110);
+        // Closing still ends the subscriber after what it had not read.
+        assert!(orders.publish(event.clone()));
+        assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
+        assert!(subscription.next().await.unwrap().is_ok());
+        assert_eq!(subscription.next().await, None);
+        assert!(!orders.publish(event.clone()), "refused after stop");
+        assert_eq!(std::sync::Arc::strong_count(&event), 1);
+    })
+    .await;
+}

@@ -55,3 +55,10 @@ pub use report::{CloseOutcome, WsStats};
 pub use send_limiter::SendLimit;
 pub use status::ConnectionState;
 pub use subscriptions::SubscriptionState;
+
+/// `log` targets of this crate's dependencies that print credentials at TRACE level:
+/// tungstenite logs the handshake's request line, and MEXC's private endpoint carries the
+/// listen key in its query (`?listenKey=`). Our own events never show a URL's query; a
+/// binary that installs a subscriber should filter these targets out at TRACE (as `mm-demo`
+/// does) or redact the lines.
+pub const SECRET_BEARING_LOG_TARGETS: &[&str] = &["tungstenite::handshake"];

@@ -1,5 +1,5 @@
-//! [`Runner`]: runs an application until SIGINT/SIGTERM, a critical failure, or its own end,
-//! then shuts everything down in order under one deadline.
+//! [`Runner`]: runs an application until a stop signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT), a
+//! critical failure, or its own end, then shuts everything down in order under one deadline.
 
 use std::fmt;
 use std::future::Future;
@@ -154,6 +154,7 @@ pub struct Runner {
     orchestrator: Arc<DependencyAwareShutdown>,
     budget: Duration,
     app_grace: Duration,
+    start_timeout: Option<Duration>,
     signals: Option<Box<dyn SignalSource>>,
     watchdog_slack: Option<Duration>,
 }
@@ -164,6 +165,7 @@ impl fmt::Debug for Runner {
             .field("orchestrator", &self.orchestrator)
             .field("budget", &self.budget)
             .field("app_grace", &self.app_grace)
+            .field("start_timeout", &self.start_timeout)
             .field("watchdog_slack", &self.watchdog_slack)
             .finish_non_exhaustive()
     }
@@ -177,6 +179,7 @@ impl Runner {
             orchestrator: Arc::new(orchestrator),
             budget: Duration::from_secs(10),
             app_grace: Duration::from_secs(1),
+            start_timeout: None,
             signals: None,
             watchdog_slack: None,
         }
@@ -192,6 +195,15 @@ impl Runner {
     /// budget).
     pub fn app_grace(mut self, grace: Duration) -> Self {
         self.app_grace = grace;
+        self
+    }
+
+    /// Bounds the start: if `start_all` has not finished `limit` after it began, the runner
+    /// stops what started (the starts under way give up, as on a signal during start) and
+    /// the run fails ([`ShutdownReason::StartFailed`]). Without it a start against a venue
+    /// that never answers lasts as long as its components' own retries.
+    pub fn start_timeout(mut self, limit: Duration) -> Self {
+        self.start_timeout = Some(limit);
         self
     }
 
@@ -245,9 +257,17 @@ impl Runner {
         // 1. Start, unless a signal comes first.
         // Boxed (once per run): the start and shutdown futures are large.
         let mut start = Box::pin(orchestrator.start_all());
+        let start_limit = self.start_timeout;
+        let out_of_time = async move {
+            match start_limit {
+                Some(limit) => tokio::time::sleep(limit).await,
+                None => std::future::pending().await,
+            }
+        };
         let started = tokio::select! {
             started = start.as_mut() => Ok(started),
-            signal = next_signal(&mut *signals) => Err(signal),
+            signal = next_signal(&mut *signals) => Err(Some(signal)),
+            () = out_of_time => Err(None),
         };
         match started {
             Ok(Err(error)) => {
@@ -259,7 +279,26 @@ impl Runner {
                     abandoned: Vec::new(),
                 };
             }
-            Err(signal) => {
+            Err(None) => {
+                let limit = start_limit.unwrap_or_default();
+                tracing::error!(
+                    limit_ms = limit.as_millis() as u64,
+                    "start did not finish in time: stopping what started"
+                );
+                let shutdown = async {
+                    let (report, _) =
+                        tokio::join!(orchestrator.shutdown_all(self.budget), start.as_mut());
+                    report
+                };
+                let reason = ShutdownReason::StartFailed(format!(
+                    "start did not finish within {:.1} s",
+                    limit.as_secs_f64()
+                ));
+                return self
+                    .shut_down(reason, None, self.budget, shutdown, &mut *signals, false)
+                    .await;
+            }
+            Err(Some(signal)) => {
                 tracing::warn!(%signal, "signal during start: stopping what started");
                 // The shutdown's stops ask the starts under way to give up; the start ends
                 // alongside, starting nothing more.
@@ -287,9 +326,10 @@ impl Runner {
         let app = app(AppContext {
             shutdown: shutdown.clone(),
         });
-        // The application's whole run is the timeline's `running` span.
+        // The application's whole run is the timeline's `running` span. Boxed so that a
+        // cancelled application can be dropped before the shutdown begins.
         let running = timeline::running(orchestrator.name());
-        let mut app = std::pin::pin!(CatchUnwind::new(app).instrument(running));
+        let mut app = Box::pin(CatchUnwind::new(app).instrument(running));
         let reason = tokio::select! {
             result = app.as_mut() => {
                 let app_error = app_error_of(result);
@@ -324,6 +364,10 @@ impl Runner {
                 return self.forced(reason, signal, app_error);
             }
         }
+        // Cancelled means dropped, now: what the application still held (a call in flight,
+        // a guard a resource's stop waits for) is released before the shutdown begins, not
+        // when the run returns.
+        drop(app);
         let budget_left = self.budget.saturating_sub(asked.elapsed());
         let signalled = matches!(reason, ShutdownReason::Signal(_));
         let shutdown = Box::pin(orchestrator.shutdown_all(budget_left));

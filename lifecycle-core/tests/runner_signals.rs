@@ -13,6 +13,29 @@ use lifecycle_core::{
 };
 use tokio::sync::Notify;
 
+/// "feed" starts first (Medium) and waits until a stop asks it to give up; "orders"
+/// (CriticalFirst) would start after it.
+fn a_start_that_waits_for_a_stop(name: &str, log: &EventLog) -> DependencyAwareShutdown {
+    let mut system = DependencyAwareShutdown::new(name);
+    system.register(
+        Probe::new("orders", log, Behavior::default()),
+        ShutdownPriority::CriticalFirst,
+    );
+    system.register(
+        Probe::new(
+            "feed",
+            log,
+            Behavior {
+                start_waits_for_stop: true,
+                worker: true,
+                ..Behavior::default()
+            },
+        ),
+        ShutdownPriority::Medium,
+    );
+    system
+}
+
 fn system(log: &EventLog, orders: Behavior) -> DependencyAwareShutdown {
     let mut system = DependencyAwareShutdown::new("runner-test");
     system.register(
@@ -96,10 +119,19 @@ async fn an_app_that_ignores_the_signal_is_cancelled_after_its_grace() {
     bounded(async {
         let log = EventLog::default();
         let (injector, signals) = signal_channel();
+        /// Logs when the application lets go of it.
+        struct Held(EventLog);
+        impl Drop for Held {
+            fn drop(&mut self) {
+                self.0.push("app dropped");
+            }
+        }
+        let held = Held(log.clone());
         let outcome = Runner::new(system(&log, Behavior::default()))
             .signals(signals)
             .app_grace(Duration::from_millis(300))
             .run(|_| async move {
+                let _held = held;
                 injector.send(Signal::Interrupt);
                 std::future::pending::<Result<(), String>>().await
             })
@@ -107,6 +139,13 @@ async fn an_app_that_ignores_the_signal_is_cancelled_after_its_grace() {
         assert!(outcome.app_error.unwrap().contains("cancelled"));
         assert_eq!(outcome.status, ExitStatus::Failed);
         assert!(outcome.report.unwrap().is_clean());
+        // Cancelled means dropped before the shutdown: a resource whose stop waits for what
+        // the application held (a placement in flight) is not kept waiting.
+        assert!(
+            log.position("app dropped") < log.position("stop orders"),
+            "{:?}",
+            log.events()
+        );
     })
     .await;
 }
@@ -288,24 +327,7 @@ async fn a_signal_during_start_stops_cleanly_and_exits_0() {
     bounded(async {
         let log = EventLog::default();
         let (injector, signals) = signal_channel();
-        let mut system = DependencyAwareShutdown::new("start-signal");
-        // "feed" starts first (Medium) and waits; "orders" (CriticalFirst) would start after it.
-        system.register(
-            Probe::new("orders", &log, Behavior::default()),
-            ShutdownPriority::CriticalFirst,
-        );
-        system.register(
-            Probe::new(
-                "feed",
-                &log,
-                Behavior {
-                    start_waits_for_stop: true,
-                    worker: true,
-                    ..Behavior::default()
-                },
-            ),
-            ShutdownPriority::Medium,
-        );
+        let mut system = a_start_that_waits_for_a_stop("start-signal", &log);
         system.register(
             Probe::new("limiter", &log, Behavior::default()),
             ShutdownPriority::Cleanup,
@@ -398,6 +420,46 @@ async fn the_apps_unused_grace_goes_to_the_shutdown() {
             .await;
         assert_eq!(outcome.status, ExitStatus::Clean);
         assert_eq!(outcome.report.unwrap().budget, Duration::from_millis(3_900));
+    })
+    .await;
+}
+
+/// A start that never finishes (a venue that never answers) is bounded by the start timeout:
+/// what started is stopped, the starts under way give up, and the run fails.
+#[tokio::test(start_paused = true)]
+async fn a_start_that_does_not_finish_in_time_is_stopped_and_fails() {
+    bounded(async {
+        let log = EventLog::default();
+        let system = a_start_that_waits_for_a_stop("start-timeout", &log);
+        let begun = tokio::time::Instant::now();
+        let app_log = log.clone();
+        let outcome = Runner::new(system)
+            .signals(NoSignals)
+            .shutdown_budget(Duration::from_secs(10))
+            .start_timeout(Duration::from_secs(3))
+            .run(|_| async move {
+                app_log.push("app ran");
+                Ok::<(), String>(())
+            })
+            .await;
+        assert_eq!(outcome.status, ExitStatus::Failed);
+        assert_eq!(outcome.exit_code(), 1);
+        match &outcome.reason {
+            ShutdownReason::StartFailed(why) => assert!(why.contains("3.0 s"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        let events = log.events();
+        assert!(!events.contains(&"app ran".to_owned()), "{events:?}");
+        assert!(
+            events.contains(&"start feed gave up".to_owned()),
+            "{events:?}"
+        );
+        // The stop follows the limit at once (the start gave up): 3 s on the paused clock.
+        let took = begun.elapsed();
+        assert!(
+            took >= Duration::from_secs(3) && took < Duration::from_millis(3_100),
+            "{took:?}"
+        );
     })
     .await;
 }

@@ -4,24 +4,24 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use exchange_composite::{ExchangeContext, Exchanges};
-use lifecycle_core::{AppContext, ExitStatus, Runner};
+use lifecycle_core::{AppContext, Backoff, ExitStatus, Runner};
+use tokio::time::Instant;
 
 use crate::cli::Cli;
-use crate::cycle_outcome::CycleOutcome;
+use crate::cycle_outcome::CycleHistory;
 use crate::market_maker_context::MarketMakerContext;
+use crate::output;
 use crate::report::{RunReport, Totals};
 use crate::state_machine::{CycleError, MarketMakerStateMachine};
 use crate::venue::Venue;
 
-/// Time the cycle loop gets to wind down after a shutdown request (it cancels its own orders;
-/// the shutdown sweep confirms).
-const APP_GRACE: Duration = Duration::from_secs(2);
 /// How far past the budget the watchdog lets a shutdown run before it ends the process.
 const WATCHDOG_SLACK: Duration = Duration::from_secs(2);
-/// Attempts at a cycle whose quote the market outran (a refused post-only order, say).
-const CYCLE_ATTEMPTS: u32 = 3;
-/// Pause before quoting again after such a failure.
-const RETRY_PAUSE: Duration = Duration::from_millis(300);
+/// First pause before quoting again after a passing failure (doubling while failures last,
+/// at most [`RETRY_MAX_PAUSE`]).
+const RETRY_FIRST_PAUSE: Duration = Duration::from_millis(300);
+/// Longest pause between two attempts while the venue keeps failing.
+const RETRY_MAX_PAUSE: Duration = Duration::from_secs(5);
 /// Bound on stopping the embedded venue, after everything else.
 const EMBEDDED_STOP: Duration = Duration::from_secs(1);
 
@@ -58,19 +58,21 @@ pub(crate) async fn run(cli: Cli) -> Exit {
         }
     };
     let (exchanges, system) = context.into_parts();
-    let cycles: Arc<Mutex<Vec<CycleOutcome>>> = Arc::default();
+    let cycles: Arc<Mutex<CycleHistory>> = Arc::default();
     let logger = tracing::info_span!("market_maker", symbol = %symbol);
     let mm_context = MarketMakerContext {
         symbol: symbol.clone(),
         quantity_usdt: cli.quantity_usdt,
         fill_timeout: cli.fill_timeout,
+        max_outage: cli.max_outage,
         public_exchange: exchanges.public.clone(),
         private_exchange: exchanges.private.clone(),
         logger,
     };
     let runner = Runner::new(system)
         .shutdown_budget(cli.shutdown_budget)
-        .app_grace(APP_GRACE)
+        .app_grace(cli.app_grace)
+        .start_timeout(cli.start_timeout)
         .watchdog(WATCHDOG_SLACK);
     let recorded = cycles.clone();
     let wanted = cli.cycles;
@@ -89,9 +91,12 @@ pub(crate) async fn run(cli: Cli) -> Exit {
         cycles: &cycles,
         totals,
         orders_possibly_open: possibly_open(&exchanges, totals),
+        log_lines_lost: output::log_lines_lost(),
+        stdout_failed: output::stdout_failed(),
+        abandoned: &outcome.abandoned,
         run: &outcome,
     };
-    print_report(&report.render());
+    output::print(&report.render());
     if let Some(Err(error)) = cli.report_json.as_ref().map(|path| report.write_json(path)) {
         tracing::error!(%error, "report not written");
     }
@@ -106,48 +111,104 @@ pub(crate) async fn run(cli: Cli) -> Exit {
     }
 }
 
-/// The application: cycles until done or asked to stop.
+/// Why the application ended in failure.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AppError {
+    /// A cycle failed for good.
+    #[error(transparent)]
+    Cycle(#[from] CycleError),
+    /// The venue kept failing for a passing reason for longer than `--max-outage`.
+    #[error(
+        "the venue kept failing for {failing_s:.1} s (--max-outage {limit_s:.1} s); last error: {last}"
+    )]
+    Outage {
+        /// How long the failures lasted.
+        failing_s: f64,
+        /// `--max-outage`.
+        limit_s: f64,
+        /// The last failure.
+        last: CycleError,
+    },
+}
+
+/// The application: cycles until done or asked to stop. A failure that passes is ridden out
+/// (the cycle is tried again with backoff) for at most the context's `max_outage`.
 async fn run_cycles(
     app: AppContext,
     context: MarketMakerContext,
     wanted: u64,
-    recorded: Arc<Mutex<Vec<CycleOutcome>>>,
-) -> Result<(), CycleError> {
+    recorded: Arc<Mutex<CycleHistory>>,
+) -> Result<(), AppError> {
     let stop = app.shutdown_signal().clone();
+    let max_outage = context.max_outage;
     let mut machine = MarketMakerStateMachine::new(context);
+    let mut pause = Backoff::new(RETRY_FIRST_PAUSE, RETRY_MAX_PAUSE);
+    let mut failing_since: Option<Instant> = None;
     let mut cycle = 0;
-    let mut attempt = 0;
+    let mut retrying = false;
     while wanted == 0 || cycle < wanted {
         if stop.is_triggered() {
             break;
         }
-        if attempt == 0 {
+        if !retrying {
             cycle += 1;
         }
-        attempt += 1;
         match machine.run_cycle(cycle, &stop).await {
             Ok(outcome) => {
-                attempt = 0;
-                print_report(&outcome.to_string());
+                retrying = false;
+                if let Some(since) = failing_since.take() {
+                    tracing::warn!(
+                        cycle,
+                        failed_for_s = since.elapsed().as_secs_f64(),
+                        "the venue answers again: quoting normally"
+                    );
+                    pause.reset();
+                }
+                output::print(&outcome.to_string());
                 let interrupted = outcome.interrupted;
                 recorded
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .push(outcome);
+                    .record(outcome);
                 if interrupted {
                     break;
                 }
             }
             Err(CycleError::Interrupted) => break,
-            Err(error) if error.is_passing() && attempt < CYCLE_ATTEMPTS => {
-                tracing::warn!(cycle, attempt, %error, "cycle failed for a passing reason: quoting again");
+            Err(error) if error.is_passing() => {
+                let since = *failing_since.get_or_insert_with(Instant::now);
+                let failing_for = since.elapsed();
+                if failing_for >= max_outage {
+                    tracing::error!(
+                        cycle,
+                        failing_for_s = failing_for.as_secs_f64(),
+                        limit_s = max_outage.as_secs_f64(),
+                        %error,
+                        "the venue kept failing for longer than --max-outage: giving up"
+                    );
+                    return Err(AppError::Outage {
+                        failing_s: failing_for.as_secs_f64(),
+                        limit_s: max_outage.as_secs_f64(),
+                        last: error,
+                    });
+                }
+                let wait = pause.next_delay();
+                tracing::warn!(
+                    cycle,
+                    %error,
+                    failing_for_s = failing_for.as_secs_f64(),
+                    limit_s = max_outage.as_secs_f64(),
+                    retry_in_ms = wait.as_millis() as u64,
+                    "cycle failed for a passing reason: riding it out, quoting again"
+                );
+                retrying = true;
                 tokio::select! {
                     biased;
                     () = stop.triggered() => break,
-                    () = tokio::time::sleep(RETRY_PAUSE) => {}
+                    () = tokio::time::sleep(wait) => {}
                 }
             }
-            Err(error) => return Err(error),
+            Err(error) => return Err(error.into()),
         }
     }
     Ok(())
@@ -167,10 +228,4 @@ async fn stop_embedded(venue: Venue) {
         let report = sim.stop(EMBEDDED_STOP).await;
         tracing::info!(?report, "embedded venue stopped");
     }
-}
-
-/// The report goes to stdout: it is the program's output.
-#[allow(clippy::print_stdout)]
-fn print_report(text: &str) {
-    println!("{text}");
 }

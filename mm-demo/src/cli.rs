@@ -15,13 +15,24 @@ VENUES:
                                    defaults to the REST URL's host with /ws.
   --mexc                           real MEXC spot (api.mexc.com, wbs-api.mexc.com). Real money:
                                    it places two small LIMIT_MAKER orders per cycle.
-  Keys come from --api-key/--api-secret, MEXC_API_KEY/MEXC_API_SECRET, or --credentials-file
-  (lines MEXC_API_KEY=... and MEXC_API_SECRET=...). They are never logged.
+  Keys come from MEXC_API_KEY/MEXC_API_SECRET or --credentials-file (lines MEXC_API_KEY=...
+  and MEXC_API_SECRET=..., a file only you can read). --api-secret works but is readable by
+  every local user through ps: the demo warns when it is used. Keys, listen keys and
+  signatures are never logged, at any --log level.
 
 SIGNALS:
-  The first Ctrl-C (SIGINT) or SIGTERM starts an orderly shutdown: the cycle stops, every
-  order of ours is cancelled and confirmed with the venue, sockets and clients close in order.
-  A second signal forces the exit at once and says what was abandoned.
+  The first SIGINT (Ctrl-C), SIGTERM, SIGHUP (a closed terminal or ssh session) or SIGQUIT
+  (Ctrl-\\) starts an orderly shutdown: the cycle stops, every order of ours is cancelled and
+  confirmed with the venue, sockets and clients close in order, the report is printed. A
+  second signal forces the exit at once and lists what was abandoned. A signal during start
+  stops what started and, if that is clean, exits 0. A closed stdout or stderr (a pipe into
+  head, a log shipper that died) is not a crash: the run and its shutdown go on.
+
+VENUE FAILURES:
+  A failure that passes (HTTP 429 or 5xx, a timeout, an order whose outcome is unknown) is
+  ridden out: the cycle quotes again with backoff, for at most --max-outage. A cycle never
+  quotes while an order of ours is not confirmed closed: a failed cancel is retried, and if
+  it keeps failing quoting halts (logged) until the order is confirmed closed.
 
 EXIT CODES:
   0  the cycles ran (or a signal stopped them) and everything stopped cleanly
@@ -51,9 +62,25 @@ pub(crate) struct Cli {
     #[arg(long, default_value = "5", value_parser = parse_seconds)]
     pub(crate) fill_timeout: Duration,
 
-    /// Total shutdown budget, in seconds.
-    #[arg(long, default_value = "10", value_parser = parse_seconds)]
+    /// Total shutdown budget, in seconds (at least 2): the cycle's grace, the order sweep and
+    /// every later phase.
+    #[arg(long, default_value = "10", value_parser = parse_budget)]
     pub(crate) shutdown_budget: Duration,
+
+    /// How long the cycle may take to finish after a stop request (its own cancels), in
+    /// seconds; at most half the budget. What it leaves unused goes to the shutdown sweep.
+    #[arg(long, default_value = "5", value_parser = parse_seconds)]
+    pub(crate) app_grace: Duration,
+
+    /// How long the start may take (markets, sockets, listen key, clearing a previous run's
+    /// orders), in seconds, before the run gives up (exit 1).
+    #[arg(long, default_value = "15", value_parser = parse_start_timeout)]
+    pub(crate) start_timeout: Duration,
+
+    /// How long venue failures that pass (429, 5xx, timeouts) are ridden out before the run
+    /// gives up, in seconds.
+    #[arg(long, default_value = "60", value_parser = parse_seconds)]
+    pub(crate) max_outage: Duration,
 
     /// REST URL of an external venue (standalone exchange-sim or MEXC-compatible).
     #[arg(long, env = "MM_VENUE_URL", conflicts_with = "mexc")]
@@ -71,7 +98,8 @@ pub(crate) struct Cli {
     #[arg(long, env = "MEXC_API_KEY", hide_env_values = true)]
     pub(crate) api_key: Option<String>,
 
-    /// API secret (external venues).
+    /// API secret (external venues). Prefer the environment variable or --credentials-file:
+    /// a command line is readable by every local user (ps).
     #[arg(long, env = "MEXC_API_SECRET", hide_env_values = true)]
     pub(crate) api_secret: Option<String>,
 
@@ -101,6 +129,9 @@ impl std::fmt::Debug for Cli {
             .field("quantity_usdt", &self.quantity_usdt)
             .field("fill_timeout", &self.fill_timeout)
             .field("shutdown_budget", &self.shutdown_budget)
+            .field("app_grace", &self.app_grace)
+            .field("start_timeout", &self.start_timeout)
+            .field("max_outage", &self.max_outage)
             .field("venue_url", &self.venue_url)
             .field("ws_url", &self.ws_url)
             .field("mexc", &self.mexc)
@@ -117,8 +148,15 @@ impl std::fmt::Debug for Cli {
     }
 }
 
+/// The smallest shutdown budget accepted: below it the sweep cannot list, cancel and confirm
+/// our orders and still leave the later phases (listen key, sockets, REST) their share.
+pub(crate) const MIN_SHUTDOWN_BUDGET: Duration = Duration::from_secs(2);
+/// The smallest start timeout accepted.
+pub(crate) const MIN_START_TIMEOUT: Duration = Duration::from_secs(1);
+
 fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
+        .trim()
         .parse()
         .map_err(|_| format!("{text:?} is not a number of seconds"))?;
     if !(0.0..=86_400.0).contains(&seconds) {
@@ -127,8 +165,38 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+fn at_least(text: &str, minimum: Duration, why: &str) -> Result<Duration, String> {
+    let value = parse_seconds(text)?;
+    if value < minimum {
+        return Err(format!(
+            "{} s is below the minimum of {} s: {why}",
+            value.as_secs_f64(),
+            minimum.as_secs_f64()
+        ));
+    }
+    Ok(value)
+}
+
+fn parse_budget(text: &str) -> Result<Duration, String> {
+    at_least(
+        text,
+        MIN_SHUTDOWN_BUDGET,
+        "a shorter shutdown cannot cancel and confirm our orders",
+    )
+}
+
+fn parse_start_timeout(text: &str) -> Result<Duration, String> {
+    at_least(
+        text,
+        MIN_START_TIMEOUT,
+        "a shorter start cannot reach the venue",
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use clap::Parser;
 
     use super::Cli;
@@ -166,5 +234,40 @@ mod tests {
         assert!(Cli::try_parse_from(["mm-demo", "--fill-timeout", "soon"]).is_err());
         assert!(Cli::try_parse_from(["mm-demo", "--shutdown-budget", "-1"]).is_err());
         assert!(Cli::try_parse_from(["mm-demo", "--mexc", "--venue-url", "http://x"]).is_err());
+        for value in ["NaN", "inf", "1e9", ""] {
+            assert!(
+                Cli::try_parse_from(["mm-demo", "--app-grace", value]).is_err(),
+                "{value}"
+            );
+        }
+    }
+
+    /// `--shutdown-budget 0` was accepted and always left the orders open.
+    #[test]
+    fn budgets_below_the_minimum_are_usage_errors() {
+        for value in ["0", "0.5", "1.99"] {
+            let error = Cli::try_parse_from(["mm-demo", "--shutdown-budget", value])
+                .err()
+                .unwrap_or_else(|| panic!("{value} accepted"));
+            assert_eq!(error.exit_code(), 2);
+            assert!(error.to_string().contains("minimum of 2 s"), "{error}");
+        }
+        assert!(Cli::try_parse_from(["mm-demo", "--start-timeout", "0"]).is_err());
+        let cli = Cli::try_parse_from([
+            "mm-demo",
+            "--shutdown-budget",
+            "2",
+            "--app-grace",
+            "0",
+            "--start-timeout",
+            "3",
+            "--max-outage",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(cli.shutdown_budget, Duration::from_secs(2));
+        assert_eq!(cli.app_grace, Duration::ZERO);
+        assert_eq!(cli.start_timeout, Duration::from_secs(3));
+        assert_eq!(cli.max_outage, Duration::ZERO);
     }
 }

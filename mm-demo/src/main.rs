@@ -6,31 +6,32 @@
 mod app;
 mod cli;
 mod cycle_outcome;
+mod logging;
 mod market_maker_context;
+mod output;
 mod report;
 mod state_machine;
 mod venue;
 
 use std::time::Duration;
 
-use clap::Parser;
-use tracing_subscriber::EnvFilter;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
 /// Bound on the runtime's own wind-down once the run returned (tasks stuck in blocking code
 /// cannot hold the process).
 const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(500);
 
 fn main() {
-    let cli = cli::Cli::parse();
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&cli.log))
-        .unwrap_or_else(|_| EnvFilter::new("warn,mm_demo=info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+    let matches = cli::Cli::command().get_matches();
+    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    logging::init(&cli.log);
+    if matches.value_source("api_secret") == Some(ValueSource::CommandLine) {
+        tracing::warn!(
+            "--api-secret on the command line is readable by every local user (ps, /proc/PID/cmdline): \
+             set MEXC_API_SECRET or use --credentials-file instead"
+        );
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -16,6 +16,9 @@ pub(crate) struct MarketMakerContext {
     pub(crate) quantity_usdt: Decimal,
     /// How long to wait for fills.
     pub(crate) fill_timeout: Duration,
+    /// How long venue failures that pass are ridden out (and quoting may stay halted) before
+    /// the run gives up.
+    pub(crate) max_outage: Duration,
     /// Market data.
     pub(crate) public_exchange: Arc<PublicCompositeExchange>,
     /// Orders.

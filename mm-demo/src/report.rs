@@ -3,10 +3,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use lifecycle_core::{RunOutcome, ShutdownReport, StopReport};
+use lifecycle_core::{InFlightStop, RunOutcome, ShutdownReport, StopReport};
 use serde::Serialize;
 
-use crate::cycle_outcome::CycleOutcome;
+use crate::cycle_outcome::CycleHistory;
 
 /// Totals over every component of a shutdown report (nested parts included).
 #[derive(Debug, Default, Clone, Copy, Serialize)]
@@ -62,12 +62,20 @@ pub(crate) struct RunReport<'a> {
     pub(crate) symbol: String,
     /// The process exit code.
     pub(crate) exit_code: i32,
-    /// The cycles, in order.
-    pub(crate) cycles: &'a [CycleOutcome],
+    /// The cycles: aggregates over all of them and the most recent ones in full.
+    pub(crate) cycles: &'a CycleHistory,
     /// Totals over the shutdown report.
     pub(crate) totals: Option<Totals>,
-    /// Orders of ours still possibly open at exit (0 unless the shutdown was cut short).
+    /// Orders of ours still possibly open at exit (0 unless the shutdown was cut short): a
+    /// count of orders, each one the sweep could not confirm closed.
     pub(crate) orders_possibly_open: usize,
+    /// Log lines lost because stderr could not be written (a closed pipe).
+    pub(crate) log_lines_lost: u64,
+    /// Whether stdout could not be written (the readable report was then not printed).
+    pub(crate) stdout_failed: bool,
+    /// What a forced exit left behind: the stops under way (`group/member` for the parts of
+    /// a composite), then every component whose stop had not begun.
+    pub(crate) abandoned: &'a [InFlightStop],
     /// The runner's outcome: status, reason, errors, the shutdown report, what a forced exit
     /// abandoned.
     pub(crate) run: &'a RunOutcome,
@@ -86,12 +94,17 @@ impl RunReport<'_> {
         if let Some(error) = &run.app_error {
             let _ = writeln!(out, "application error: {error}");
         }
+        let t = &self.cycles.totals;
         let _ = writeln!(
             out,
-            "venue: {}, market {}, cycles completed: {}",
+            "venue: {}, market {}, cycles completed: {} ({} orders: {} filled, {} partially filled, {} not confirmed closed at their cycle's end)",
             self.venue,
             self.symbol,
-            self.cycles.len()
+            t.completed,
+            t.orders,
+            t.orders_filled,
+            t.orders_partially_filled,
+            t.orders_unconfirmed
         );
         match &run.report {
             Some(report) => {
@@ -110,16 +123,30 @@ impl RunReport<'_> {
             }
             None => {
                 let _ = writeln!(out, "\nshutdown FORCED: abandoned while stopping:");
+                if run.abandoned.is_empty() {
+                    let _ = writeln!(out, "  (nothing was still running)");
+                }
                 for stop in &run.abandoned {
+                    let state = if stop.elapsed.is_zero() {
+                        "still running: its stop had not begun".to_owned()
+                    } else {
+                        format!("stopping for {:.1} ms", stop.elapsed.as_secs_f64() * 1e3)
+                    };
                     let _ = writeln!(
                         out,
-                        "  {:<15} {:<24} running for {:.1} ms",
+                        "  {:<15} {:<40} {state}",
                         stop.priority.as_str(),
                         stop.name,
-                        stop.elapsed.as_secs_f64() * 1e3
                     );
                 }
             }
+        }
+        if self.log_lines_lost > 0 {
+            let _ = writeln!(
+                out,
+                "note: {} log line(s) could not be written (stderr closed)",
+                self.log_lines_lost
+            );
         }
         if self.orders_possibly_open > 0 {
             let _ = writeln!(

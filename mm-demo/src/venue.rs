@@ -8,6 +8,11 @@ use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
 
 use crate::cli::Cli;
 
+/// Closed orders and fills per account, and public trades per symbol, the embedded venue
+/// keeps: enough for the demo's queries, small enough that its histories are full (and the
+/// run's footprint flat) within minutes.
+const EMBEDDED_HISTORY_KEPT: usize = 500;
+
 /// Quote currencies recognised when a symbol is written without a slash (`HIFIUSDT`).
 const QUOTES: [&str; 6] = ["USDT", "USDC", "USDE", "BTC", "ETH", "EUR"];
 
@@ -75,7 +80,13 @@ impl Venue {
             let ws = cli.ws_url.clone().unwrap_or_else(|| derived_ws_url(url));
             (ExchangeConfig::new(url.clone(), ws), None, "external")
         } else {
-            let sim = SimVenue::start(SimConfig::default()).await?;
+            let sim = SimVenue::start(SimConfig {
+                closed_orders_kept_per_account: EMBEDDED_HISTORY_KEPT,
+                fills_kept_per_account: EMBEDDED_HISTORY_KEPT,
+                trades_kept_per_symbol: EMBEDDED_HISTORY_KEPT,
+                ..SimConfig::default()
+            })
+            .await?;
             tracing::info!(rest = %sim.rest_url(), "embedded venue started (exchange-sim, demo account)");
             let config = ExchangeConfig::new(sim.rest_url(), sim.ws_url())
                 .credentials(Credentials::new(DEMO_API_KEY, DEMO_API_SECRET));
@@ -99,6 +110,10 @@ impl Venue {
         config.name = "mexc".to_owned();
         config.client_order_id_prefix = cli.order_prefix.clone();
         config.shutdown_budget = cli.shutdown_budget;
+        // Every retry loop of the start stays within the start's own limit (the runner
+        // bounds the whole start by it too).
+        config.start_timeout = cli.start_timeout;
+        config.reconcile_timeout = cli.start_timeout;
         config.reconnect_backoff = Duration::from_millis(100);
         Ok(Self {
             config: config.symbol(symbol),

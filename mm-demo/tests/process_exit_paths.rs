@@ -1,7 +1,8 @@
-//! The binary as a process, on every exit path: the default run exits 0 with a report; SIGINT
-//! while orders rest leaves zero open orders on the venue; a second SIGINT forces the exit; a
-//! venue that stops answering still lets the process exit within its deadline; a signal
-//! during start stops what started.
+//! The binary as a process, on every exit path an operator can trigger: the default run;
+//! SIGINT, SIGTERM, SIGHUP and SIGQUIT while orders rest (zero orders and no listen key left,
+//! the report printed, exit 0); a second signal (forced, listing what it abandoned); a venue
+//! that stops answering; a signal during start (exit 0); a failing cycle; a closed stdout or
+//! stderr; a venue whose prices would overflow the strategy's arithmetic.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,176 +11,17 @@
     missing_docs
 )]
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
-use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
-use lifecycle_core::testing::within;
+use common::{
+    Demo, Launch, SLACK, Sink, assert_nothing_left, bounded, interrupt_and_expect_a_clean_exit,
+    still_venue, wait_until_resting,
+};
+use exchange_sim::{SimConfig, SimVenue};
+use mexc_proto::prost::Message;
 use tokio::time::Instant;
-
-/// Bounds a test body, so a hang fails fast.
-async fn bounded<F: std::future::Future<Output = ()>>(body: F) {
-    within(Duration::from_secs(90), body).await;
-}
-
-/// A running `mm-demo` with its output collected by reader threads.
-struct Demo {
-    child: Child,
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
-    /// The reader threads: joined once the process exited, so its output is complete.
-    readers: Vec<std::thread::JoinHandle<()>>,
-}
-
-fn collect(
-    stream: impl Read + Send + 'static,
-) -> (Arc<Mutex<String>>, std::thread::JoinHandle<()>) {
-    let text = Arc::new(Mutex::new(String::new()));
-    let sink = text.clone();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            let mut sink = sink.lock().unwrap();
-            sink.push_str(&line);
-            sink.push('\n');
-        }
-    });
-    (text, reader)
-}
-
-impl Demo {
-    fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mm-demo"))
-            .args(args)
-            .env_remove("MEXC_API_KEY")
-            .env_remove("MEXC_API_SECRET")
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (stdout, stdout_reader) = collect(child.stdout.take().unwrap());
-        let (stderr, stderr_reader) = collect(child.stderr.take().unwrap());
-        Self {
-            child,
-            stdout,
-            stderr,
-            readers: vec![stdout_reader, stderr_reader],
-        }
-    }
-
-    /// Against `sim` with the demo account, until interrupted, never filling by timeout.
-    fn against(sim: &SimVenue, extra: &[&str]) -> Self {
-        let rest = sim.rest_url();
-        let mut args = vec![
-            "--venue-url",
-            rest.as_str(),
-            "--api-key",
-            DEMO_API_KEY,
-            "--api-secret",
-            DEMO_API_SECRET,
-            "--cycles",
-            "0",
-            "--fill-timeout",
-            "600",
-        ];
-        args.extend_from_slice(extra);
-        let owned: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-        Self::start(&owned.iter().map(String::as_str).collect::<Vec<_>>())
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn stdout(&self) -> String {
-        self.stdout.lock().unwrap().clone()
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// Waits for the exit (polling with a deadline); returns the code and how long it took.
-    async fn exit_within(&mut self, limit: Duration) -> (i32, Duration) {
-        let begun = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                let took = begun.elapsed();
-                // The pipes reach end-of-file with the process: the readers have all of it
-                // once they are joined.
-                let readers = std::mem::take(&mut self.readers);
-                within(
-                    Duration::from_secs(10),
-                    tokio::task::spawn_blocking(move || {
-                        for reader in readers {
-                            reader.join().unwrap();
-                        }
-                    }),
-                )
-                .await
-                .unwrap();
-                return (status.code().unwrap_or(-1), took);
-            }
-            if begun.elapsed() > limit {
-                let _ = self.child.kill();
-                panic!(
-                    "mm-demo did not exit within {limit:?}\nstdout:\n{}\nstderr:\n{}",
-                    self.stdout(),
-                    self.stderr()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Waits until stderr shows `text`.
-    async fn wait_for_log(&self, text: &str, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        while !self.stderr().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "no {text:?} in the log:\n{}",
-                self.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A standalone venue whose market does not move: resting orders stay open.
-async fn still_venue() -> SimVenue {
-    SimVenue::start(SimConfig::default()).await.unwrap()
-}
-
-async fn wait_for_open_orders(sim: &SimVenue, count: usize, demo: &Demo) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let open = sim.open_orders(DEMO_API_KEY).unwrap_or_default().len();
-        if open == count {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{open} open orders, expected {count}\nstderr:\n{}",
-            demo.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_run_exits_0_with_a_report() {
@@ -208,8 +50,10 @@ async fn the_default_run_exits_0_with_a_report() {
         std::fs::remove_file(&json).unwrap();
         assert_eq!(report["exit_code"], 0);
         assert_eq!(report["run"]["status"], "Clean");
-        assert_eq!(report["cycles"].as_array().unwrap().len(), 1);
-        assert_eq!(report["cycles"][0]["buy"]["closed"], true);
+        assert_eq!(report["cycles"]["totals"]["completed"], 1);
+        assert_eq!(report["cycles"]["totals"]["orders"], 2);
+        assert_eq!(report["cycles"]["recent"].as_array().unwrap().len(), 1);
+        assert_eq!(report["cycles"]["recent"][0]["buy"]["closed"], true);
         assert_eq!(report["orders_possibly_open"], 0);
         assert!(report["run"]["report"]["phases"].as_array().unwrap().len() >= 3);
     })
@@ -220,23 +64,14 @@ async fn the_default_run_exits_0_with_a_report() {
 async fn sigint_while_orders_rest_leaves_zero_open_orders() {
     bounded(async {
         let sim = still_venue().await;
-        sim.pause_market();
         let mut demo = Demo::against(&sim, &[]);
-        wait_for_open_orders(&sim, 2, &demo).await;
-        demo.wait_for_log("to=awaiting fills", Duration::from_secs(10))
-            .await;
-        demo.signal("-INT");
-        let (code, took) = demo.exit_within(Duration::from_secs(20)).await;
-        let stdout = demo.stdout();
-        assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{}", demo.stderr());
+        wait_until_resting(&sim, &demo).await;
+        let (stdout, took) = interrupt_and_expect_a_clean_exit(&mut demo, &sim).await;
         assert!(took < Duration::from_secs(10), "took {took:?}");
-        assert!(
-            sim.open_orders(DEMO_API_KEY).unwrap().is_empty(),
-            "our orders were cancelled"
-        );
         assert!(stdout.contains("(interrupted)"), "{stdout}");
+        assert!(stdout.contains("SIGINT received"), "{stdout}");
         assert!(
-            stdout.contains("SIGINT received") || stdout.contains("signal"),
+            stdout.contains("orders cancelled at shutdown 2, unconfirmed 0"),
             "{stdout}"
         );
         sim.shutdown().await;
@@ -244,20 +79,70 @@ async fn sigint_while_orders_rest_leaves_zero_open_orders() {
     .await;
 }
 
+/// SIGHUP (a closed terminal, a dropped ssh session) and SIGQUIT killed the process within
+/// 3 ms with both orders left open and no report: they now stop in order like SIGTERM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_sigint_forces_the_exit_and_names_what_was_abandoned() {
+async fn sighup_and_sigquit_with_resting_orders_stop_in_order_and_exit_0() {
+    bounded(async {
+        let (hup_sim, quit_sim) = (still_venue().await, still_venue().await);
+        let mut hup = Demo::against(&hup_sim, &[]);
+        let mut quit = Demo::against(&quit_sim, &[]);
+        wait_until_resting(&hup_sim, &hup).await;
+        wait_until_resting(&quit_sim, &quit).await;
+        hup.signal("-HUP");
+        quit.signal("-QUIT");
+        for (demo, sim, name) in [
+            (&mut hup, &hup_sim, "SIGHUP"),
+            (&mut quit, &quit_sim, "SIGQUIT"),
+        ] {
+            let (code, took) = demo.exit_within(Duration::from_secs(20)).await;
+            let stdout = demo.stdout();
+            assert_eq!(
+                code,
+                0,
+                "{name}\nstdout:\n{stdout}\nstderr:\n{}",
+                demo.stderr()
+            );
+            assert!(took < Duration::from_secs(10), "{name} took {took:?}");
+            assert!(stdout.contains(&format!("{name} received")), "{stdout}");
+            assert!(stdout.contains("shutdown of mexc: clean"), "{stdout}");
+            assert!(
+                stdout.contains("orders cancelled at shutdown 2, unconfirmed 0"),
+                "{stdout}"
+            );
+            assert_nothing_left(sim, demo);
+        }
+        hup_sim.shutdown().await;
+        quit_sim.shutdown().await;
+    })
+    .await;
+}
+
+/// A forced exit printed "abandoned while stopping:" followed by an empty list: it lists
+/// every component still stopping, and those whose stop had not begun.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigint_forces_the_exit_and_lists_what_was_abandoned() {
     bounded(async {
         let sim = still_venue().await;
-        sim.pause_market();
-        let mut demo = Demo::against(&sim, &["--shutdown-budget", "30"]);
-        wait_for_open_orders(&sim, 2, &demo).await;
-        demo.wait_for_log("to=awaiting fills", Duration::from_secs(10))
-            .await;
+        let mut demo = Demo::against(
+            &sim,
+            &[
+                "--shutdown-budget",
+                "30",
+                "--log",
+                "warn,mm_demo=info,lifecycle_core=info",
+            ],
+        );
+        wait_until_resting(&sim, &demo).await;
         // The venue stops answering: the orderly shutdown cannot finish on its own.
         sim.faults().stall_connections(true);
         demo.signal("-INT");
-        demo.wait_for_log("shutting down", Duration::from_secs(10))
-            .await;
+        // The order sweep is under way.
+        demo.wait_for_log(
+            "component stopping component=\"mexc.private.orders\"",
+            Duration::from_secs(10),
+        )
+        .await;
         demo.signal("-INT");
         let (code, took) = demo.exit_within(Duration::from_secs(10)).await;
         let stdout = demo.stdout();
@@ -266,8 +151,31 @@ async fn a_second_sigint_forces_the_exit_and_names_what_was_abandoned() {
             took < Duration::from_secs(3),
             "a forced exit is immediate, took {took:?}"
         );
-        assert!(stdout.contains("FORCED"), "{stdout}");
-        assert!(stdout.contains("may still be open"), "{stdout}");
+        let listed = stdout
+            .split("abandoned while stopping:")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no list of what was abandoned:\n{stdout}"));
+        let listed: Vec<&str> = listed
+            .lines()
+            .skip(1)
+            .take_while(|line| line.starts_with("  "))
+            .collect();
+        assert!(
+            listed
+                .iter()
+                .any(|line| line.contains("mexc.private") && line.contains("stopping for")),
+            "the order sweep under way is listed:\n{stdout}"
+        );
+        assert!(
+            listed
+                .iter()
+                .any(|line| line.contains("mexc.public") && line.contains("had not begun")),
+            "the components not yet stopping are listed:\n{stdout}"
+        );
+        assert!(
+            stdout.contains("2 order(s) of ours may still be open"),
+            "{stdout}"
+        );
         sim.faults().clear();
         sim.shutdown().await;
     })
@@ -278,11 +186,8 @@ async fn a_second_sigint_forces_the_exit_and_names_what_was_abandoned() {
 async fn a_venue_that_stops_answering_still_lets_the_process_exit_in_time() {
     bounded(async {
         let sim = still_venue().await;
-        sim.pause_market();
         let mut demo = Demo::against(&sim, &["--shutdown-budget", "3"]);
-        wait_for_open_orders(&sim, 2, &demo).await;
-        demo.wait_for_log("to=awaiting fills", Duration::from_secs(10))
-            .await;
+        wait_until_resting(&sim, &demo).await;
         sim.faults().stall_connections(true);
         demo.signal("-TERM");
         // Budget 3 s (+ the watchdog's 2 s slack at most, + process teardown).
@@ -299,15 +204,19 @@ async fn a_venue_that_stops_answering_still_lets_the_process_exit_in_time() {
             stdout.contains("not confirmed cancelled"),
             "the report names the orders:\n{stdout}"
         );
-        assert!(stdout.contains("may still be open"), "{stdout}");
+        assert!(
+            stdout.contains("2 order(s) of ours may still be open"),
+            "{stdout}"
+        );
         sim.faults().clear();
         sim.shutdown().await;
     })
     .await;
 }
 
+/// Ctrl-C during start exited 1, though a signal that stops everything cleanly exits 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signal_during_start_stops_what_started() {
+async fn a_signal_during_start_stops_what_started_and_exits_0() {
     bounded(async {
         let sim = still_venue().await;
         // REST answers slowly: the start is still loading markets when the signal comes.
@@ -317,16 +226,24 @@ async fn a_signal_during_start_stops_what_started() {
             .await;
         demo.signal("-INT");
         let (code, took) = demo.exit_within(Duration::from_secs(15)).await;
-        assert!(took < Duration::from_secs(6), "took {took:?}");
-        assert_ne!(
+        let stdout = demo.stdout();
+        assert_eq!(
             code,
-            3,
-            "an orderly stop, not a forced one\n{}",
-            demo.stdout()
+            0,
+            "a clean stop during start exits 0\nstdout:\n{stdout}\nstderr:\n{}",
+            demo.stderr()
         );
-        assert!(demo.stdout().contains("SIGINT"), "{}", demo.stdout());
+        // Every start under way gave up at once: none had to be overridden after waiting out
+        // half its share of the budget.
+        assert!(took < SLACK, "took {took:?}");
+        assert!(stdout.contains("SIGINT received"), "{stdout}");
+        assert!(
+            !demo.stderr().contains("stop overrode a start"),
+            "{}",
+            demo.stderr()
+        );
         sim.faults().clear();
-        assert!(sim.open_orders(DEMO_API_KEY).unwrap().is_empty());
+        assert_nothing_left(&sim, &demo);
         sim.shutdown().await;
     })
     .await;
@@ -345,14 +262,11 @@ async fn a_failing_cycle_exits_1_with_a_report_and_no_order_left() {
         );
         let sim = SimVenue::start(config).await.unwrap();
         let rest = sim.rest_url();
-        let mut demo = Demo::start(&[
-            "--venue-url",
-            rest.as_str(),
-            "--api-key",
-            key,
-            "--api-secret",
-            secret,
-        ]);
+        let mut launch = Launch::new(&["--venue-url", rest.as_str()]);
+        launch
+            .env("MEXC_API_KEY", key)
+            .env("MEXC_API_SECRET", secret);
+        let mut demo = launch.spawn();
         let (code, _) = demo.exit_within(Duration::from_secs(30)).await;
         let stdout = demo.stdout();
         assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{}", demo.stderr());
@@ -365,6 +279,109 @@ async fn a_failing_cycle_exits_1_with_a_report_and_no_order_left() {
             sim.open_orders(key).unwrap().is_empty(),
             "the resting buy was cancelled"
         );
+        assert!(sim.listen_keys(key).unwrap().is_empty());
+        sim.shutdown().await;
+    })
+    .await;
+}
+
+/// `mm-demo | head -1`, or a log shipper that dies: the next write to stdout panicked (exit
+/// 101) and the listen key leaked. A closed stdout or stderr is now logged once (if stderr
+/// still works) and ignored; the run and its shutdown go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdout_or_stderr_is_not_a_crash() {
+    bounded(async {
+        let (sim, quiet_sim) = (
+            SimVenue::start(SimConfig::default()).await.unwrap(),
+            SimVenue::start(SimConfig::default()).await.unwrap(),
+        );
+        let launch =
+            |sim: &SimVenue| Launch::against(sim, &["--cycles", "2", "--fill-timeout", "0.5"]);
+        let mut no_stdout = launch(&sim);
+        no_stdout.stdout = Sink::Closed;
+        let mut no_output = launch(&quiet_sim);
+        no_output.stdout = Sink::Closed;
+        no_output.stderr = Sink::Closed;
+        let (mut no_stdout, mut no_output) = (no_stdout.spawn(), no_output.spawn());
+
+        let (code, _) = no_stdout.exit_within(Duration::from_secs(60)).await;
+        let stderr = no_stdout.stderr();
+        assert_eq!(code, 0, "stderr:\n{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(
+            stderr.matches("stdout cannot be written").count(),
+            1,
+            "logged once:\n{stderr}"
+        );
+        // Both cycles ran although the first one's output could not be written.
+        assert!(stderr.contains("cycle=2"), "{stderr}");
+        assert_nothing_left(&sim, &no_stdout);
+
+        let (code, _) = no_output.exit_within(Duration::from_secs(60)).await;
+        assert_eq!(code, 0, "no stdout and no stderr either");
+        assert_nothing_left(&quiet_sim, &no_output);
+        sim.shutdown().await;
+        quiet_sim.shutdown().await;
+    })
+    .await;
+}
+
+/// A book ticker frame of `HIFIUSDT` quoting `bid` / `ask`.
+fn ticker_frame(bid: &str, ask: &str) -> bytes::Bytes {
+    use mexc_proto::push_data_v3_api_wrapper::Body;
+    let frame = mexc_proto::PushDataV3ApiWrapper {
+        channel: "spot@public.aggre.bookTicker.v3.api.pb@100ms@HIFIUSDT".into(),
+        symbol: Some("HIFIUSDT".into()),
+        send_time: Some(1_736_412_092_433),
+        body: Some(Body::PublicAggreBookTicker(
+            mexc_proto::PublicAggreBookTickerV3Api {
+                bid_price: bid.into(),
+                bid_quantity: "1".into(),
+                ask_price: ask.into(),
+                ask_quantity: "1".into(),
+                ..Default::default()
+            },
+        )),
+        ..Default::default()
+    };
+    frame.encode_to_vec().into()
+}
+
+/// A venue quoting bid 7e28 / ask 7.9e28 made the mid-price addition overflow: exit 101, no
+/// sweep, no report, listen key left. Such prices are now refused where they arrive (a typed
+/// error, counted and logged), the strategy's arithmetic is checked, and the run ends as a
+/// failure with its orderly shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_venue_quoting_beyond_the_decimal_range_is_refused_not_a_panic() {
+    bounded(async {
+        // No synthetic quotes: the book is empty, so the pushed ticker is all there is.
+        let mut config = SimConfig::paused();
+        config.market.levels = 0;
+        let sim = SimVenue::start(config).await.unwrap();
+        let mut demo = Demo::against(&sim, &["--max-outage", "2", "--fill-timeout", "1"]);
+        demo.wait_for_log("to=reading book", Duration::from_secs(30))
+            .await;
+        let frame = ticker_frame(
+            "70000000000000000000000000000",
+            "79000000000000000000000000000",
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while demo.is_running() {
+            sim.faults().push_raw_frame(frame.clone());
+            assert!(Instant::now() < deadline, "{}", demo.stderr());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (code, _) = demo.exit_within(Duration::from_secs(5)).await;
+        let (stdout, stderr) = (demo.stdout(), demo.stderr());
+        assert_eq!(
+            code, 1,
+            "a failure, not a panic\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(stderr.contains("out of range"), "{stderr}");
+        assert!(stdout.contains("the venue kept failing"), "{stdout}");
+        assert!(stdout.contains("shutdown of mexc: clean"), "{stdout}");
+        assert_nothing_left(&sim, &demo);
         sim.shutdown().await;
     })
     .await;

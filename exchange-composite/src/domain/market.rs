@@ -20,9 +20,12 @@ pub struct BookTicker {
 }
 
 impl BookTicker {
-    /// The mid price.
-    pub fn mid(&self) -> Decimal {
-        (self.bid_price + self.ask_price) / Decimal::TWO
+    /// The mid price; `None` if it does not fit in a `Decimal` (prices a venue may send,
+    /// [`VenueValue::Price`](crate::VenueValue), always fit).
+    pub fn mid(&self) -> Option<Decimal> {
+        self.bid_price
+            .checked_add(self.ask_price)
+            .and_then(|sum| sum.checked_div(Decimal::TWO))
     }
 
     /// `true` if the bid is below the ask (a sane, uncrossed touch).

@@ -3,6 +3,7 @@
 pub(crate) mod asset;
 pub(crate) mod balance;
 pub(crate) mod client_order_id;
+pub(crate) mod limits;
 pub(crate) mod market;
 pub(crate) mod order;
 pub(crate) mod order_book;

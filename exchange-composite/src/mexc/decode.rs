@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 
 use crate::domain::asset::AssetName;
 use crate::domain::client_order_id::ClientOrderId;
+use crate::domain::limits::VenueValue;
 use crate::domain::market::{BookTicker, PriceLevel, Trade};
 use crate::domain::order::{OrderStatus, OrderType};
 use crate::domain::side::Side;
@@ -41,6 +42,16 @@ pub enum DecodeError {
         field: &'static str,
         /// Its text (truncated).
         value: String,
+    },
+    /// A price or quantity outside the range a venue may send
+    /// ([`VenueValue`](crate::VenueValue)): negative, or so large that arithmetic on it
+    /// could overflow.
+    #[error("field {field} is out of range: {problem}")]
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// What is wrong (the value, truncated).
+        problem: String,
     },
     /// An enum field with an unknown code.
     #[error("field {field} has unknown code {value}")]
@@ -107,10 +118,10 @@ pub fn decode_push(frame: &[u8]) -> Result<MexcEvent, DecodeError> {
         Some(Body::PublicAggreBookTicker(t)) => Ok(MexcEvent::BookTicker {
             symbol_code: symbol(&push)?,
             ticker: BookTicker {
-                bid_price: decimal("bidPrice", &t.bid_price)?,
-                bid_quantity: decimal("bidQuantity", &t.bid_quantity)?,
-                ask_price: decimal("askPrice", &t.ask_price)?,
-                ask_quantity: decimal("askQuantity", &t.ask_quantity)?,
+                bid_price: price("bidPrice", &t.bid_price)?,
+                bid_quantity: quantity("bidQuantity", &t.bid_quantity)?,
+                ask_price: price("askPrice", &t.ask_price)?,
+                ask_quantity: quantity("askQuantity", &t.ask_quantity)?,
                 time_ms,
             },
         }),
@@ -130,8 +141,8 @@ pub fn decode_push(frame: &[u8]) -> Result<MexcEvent, DecodeError> {
                 .iter()
                 .map(|deal| {
                     Ok(Trade {
-                        price: decimal("price", &deal.price)?,
-                        quantity: decimal("quantity", &deal.quantity)?,
+                        price: price("price", &deal.price)?,
+                        quantity: quantity("quantity", &deal.quantity)?,
                         taker_side: trade_side(deal.trade_type)?,
                         time_ms: deal.time,
                     })
@@ -153,21 +164,37 @@ fn truncated(value: &str) -> String {
     value.chars().take(40).collect()
 }
 
-fn decimal(field: &'static str, value: &str) -> Result<Decimal, DecodeError> {
-    Decimal::from_str(value)
+/// A decimal of `kind`, in the range a venue may send.
+fn decimal(kind: VenueValue, field: &'static str, value: &str) -> Result<Decimal, DecodeError> {
+    let parsed = Decimal::from_str(value)
         .or_else(|_| Decimal::from_scientific(value))
         .map_err(|_| DecodeError::BadDecimal {
             field,
             value: truncated(value),
-        })
+        })?;
+    // (A parsed decimal prints in at most about 30 characters: the message stays short.)
+    kind.check(parsed)
+        .map_err(|problem| DecodeError::OutOfRange { field, problem })
+}
+
+fn price(field: &'static str, value: &str) -> Result<Decimal, DecodeError> {
+    decimal(VenueValue::Price, field, value)
+}
+
+fn quantity(field: &'static str, value: &str) -> Result<Decimal, DecodeError> {
+    decimal(VenueValue::Quantity, field, value)
 }
 
 /// A decimal that may be absent (empty string) in a push: zero then.
-fn decimal_or_zero(field: &'static str, value: &str) -> Result<Decimal, DecodeError> {
+fn decimal_or_zero(
+    kind: VenueValue,
+    field: &'static str,
+    value: &str,
+) -> Result<Decimal, DecodeError> {
     if value.is_empty() {
         Ok(Decimal::ZERO)
     } else {
-        decimal(field, value)
+        decimal(kind, field, value)
     }
 }
 
@@ -182,10 +209,10 @@ fn levels<'a>(
     items: impl Iterator<Item = (&'a String, &'a String)>,
 ) -> Result<Vec<PriceLevel>, DecodeError> {
     items
-        .map(|(price, quantity)| {
+        .map(|(at, size)| {
             Ok(PriceLevel {
-                price: decimal("price", price)?,
-                quantity: decimal("quantity", quantity)?,
+                price: price("price", at)?,
+                quantity: quantity("quantity", size)?,
             })
         })
         .collect()
@@ -251,10 +278,14 @@ fn order_update(
         client_order_id: client_id(&o.client_id)?,
         side: trade_side(o.trade_type)?,
         order_type,
-        price: decimal_or_zero("price", &o.price)?,
-        quantity: decimal_or_zero("quantity", &o.quantity)?,
-        filled_quantity: decimal_or_zero("cumulativeQuantity", &o.cumulative_quantity)?,
-        average_price: decimal_or_zero("avgPrice", &o.avg_price)?,
+        price: decimal_or_zero(VenueValue::Price, "price", &o.price)?,
+        quantity: decimal_or_zero(VenueValue::Quantity, "quantity", &o.quantity)?,
+        filled_quantity: decimal_or_zero(
+            VenueValue::Quantity,
+            "cumulativeQuantity",
+            &o.cumulative_quantity,
+        )?,
+        average_price: decimal_or_zero(VenueValue::Price, "avgPrice", &o.avg_price)?,
         status,
         time_ms: if o.create_time > 0 && time_ms == 0 {
             o.create_time
@@ -270,10 +301,10 @@ fn fill(symbol_code: String, d: &PrivateDealsV3Api) -> Result<Fill, DecodeError>
         order_id: d.order_id.clone(),
         client_order_id: client_id(&d.client_order_id)?,
         side: trade_side(d.trade_type)?,
-        price: decimal("price", &d.price)?,
-        quantity: decimal("quantity", &d.quantity)?,
+        price: price("price", &d.price)?,
+        quantity: quantity("quantity", &d.quantity)?,
         is_maker: d.is_maker,
-        fee: decimal_or_zero("feeAmount", &d.fee_amount)?,
+        fee: decimal_or_zero(VenueValue::Quantity, "feeAmount", &d.fee_amount)?,
         fee_asset: AssetName::new(&d.fee_currency).ok(),
         trade_id: d.trade_id.clone(),
         time_ms: d.time,
@@ -286,8 +317,8 @@ fn balance(a: &PrivateAccountV3Api) -> Result<BalanceUpdate, DecodeError> {
             field: "vcoinName",
             value: truncated(&a.vcoin_name),
         })?,
-        free: decimal("balanceAmount", &a.balance_amount)?,
-        locked: decimal_or_zero("frozenAmount", &a.frozen_amount)?,
+        free: quantity("balanceAmount", &a.balance_amount)?,
+        locked: decimal_or_zero(VenueValue::Quantity, "frozenAmount", &a.frozen_amount)?,
         time_ms: a.time,
     })
 }

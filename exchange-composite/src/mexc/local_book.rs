@@ -126,8 +126,10 @@ impl LocalOrderBook {
         }
         // The first diff after a snapshot may overlap it (quantities are absolute); after
         // that each must follow the previous one exactly.
-        if diff.from_version > version + 1 {
-            return self.lose_sync(version + 1, diff.from_version);
+        // Versions come from the venue: `u64::MAX` is possible, and must not overflow.
+        let next = version.saturating_add(1);
+        if diff.from_version > next {
+            return self.lose_sync(next, diff.from_version);
         }
         self.apply(&diff);
         self.version = Some(diff.to_version);
@@ -136,7 +138,8 @@ impl LocalOrderBook {
                 version = diff.to_version,
                 "local book crossed after a diff: resyncing"
             );
-            return self.lose_sync(diff.to_version + 1, diff.to_version + 1);
+            let next = diff.to_version.saturating_add(1);
+            return self.lose_sync(next, next);
         }
         DiffOutcome::Applied
     }

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 
 use crate::domain::asset::AssetName;
 use crate::domain::client_order_id::ClientOrderId;
+use crate::domain::limits::VenueValue;
 use crate::domain::market::PriceLevel;
 use crate::domain::order::{Order, OrderStatus, OrderType};
 use crate::domain::rules::SymbolRules;
@@ -34,6 +35,20 @@ pub enum MappingError {
         /// The field.
         what: &'static str,
     },
+}
+
+/// `value` of `what` (of market `symbol`), if it is in the range a venue may send.
+pub(crate) fn in_range(
+    symbol: &str,
+    what: &'static str,
+    kind: VenueValue,
+    value: Decimal,
+) -> Result<Decimal, MappingError> {
+    kind.check(value).map_err(|problem| MappingError::Invalid {
+        symbol: symbol.to_owned(),
+        what,
+        problem,
+    })
 }
 
 /// Precision counts are decimal places: MEXC sends small non-negative integers.
@@ -74,14 +89,26 @@ pub fn rules_from_info(info: &model::SymbolInfo) -> Result<SymbolRules, MappingE
     let price_precision = precision(info, "quotePrecision", info.quote_precision)?;
     let quantity_precision = precision(info, "baseAssetPrecision", info.base_asset_precision)?;
     let step = Decimal::new(1, quantity_precision);
+    let min_quantity = info
+        .base_size_precision
+        .filter(|q| *q > Decimal::ZERO)
+        .unwrap_or(step);
+    let min_notional = info.quote_amount_precision.unwrap_or(Decimal::ZERO);
     Ok(SymbolRules {
         price_precision,
         quantity_precision,
-        min_quantity: info
-            .base_size_precision
-            .filter(|q| *q > Decimal::ZERO)
-            .unwrap_or(step),
-        min_notional: info.quote_amount_precision.unwrap_or(Decimal::ZERO),
+        min_quantity: in_range(
+            &info.symbol,
+            "baseSizePrecision",
+            VenueValue::Quantity,
+            min_quantity,
+        )?,
+        min_notional: in_range(
+            &info.symbol,
+            "quoteAmountPrecision",
+            VenueValue::Quantity,
+            min_notional,
+        )?,
     })
 }
 
@@ -107,6 +134,9 @@ pub fn order_from_rest(order: &model::Order, symbol: &Symbol) -> Result<Order, M
         model::OrderType::FillOrKill => OrderType::FillOrKill,
         model::OrderType::Unknown => return Err(unknown("order type")),
     };
+    let value = |what, kind, value: Option<Decimal>| {
+        in_range(&order.symbol, what, kind, value.unwrap_or_default())
+    };
     Ok(Order {
         symbol: symbol.clone(),
         order_id: order.order_id.clone(),
@@ -118,10 +148,14 @@ pub fn order_from_rest(order: &model::Order, symbol: &Symbol) -> Result<Order, M
             .and_then(|id| ClientOrderId::new(id).ok()),
         side: side_from_rest(order.side),
         order_type,
-        price: order.price.unwrap_or_default(),
-        quantity: order.orig_qty.unwrap_or_default(),
-        filled_quantity: order.executed_qty.unwrap_or_default(),
-        filled_quote: order.cumulative_quote_qty.unwrap_or_default(),
+        price: value("price", VenueValue::Price, order.price)?,
+        quantity: value("origQty", VenueValue::Quantity, order.orig_qty)?,
+        filled_quantity: value("executedQty", VenueValue::Quantity, order.executed_qty)?,
+        filled_quote: value(
+            "cummulativeQuoteQty",
+            VenueValue::Quantity,
+            order.cumulative_quote_qty,
+        )?,
         status,
         updated_ms: order.update_time.or(order.time).unwrap_or_default(),
     })
@@ -158,15 +192,22 @@ pub fn snapshot_from_rest(
     let levels = |levels: &[model::PriceLevel]| {
         levels
             .iter()
-            .map(|l| PriceLevel {
-                price: l.price,
-                quantity: l.quantity,
+            .map(|l| {
+                Ok(PriceLevel {
+                    price: in_range(symbol_code, "depth price", VenueValue::Price, l.price)?,
+                    quantity: in_range(
+                        symbol_code,
+                        "depth quantity",
+                        VenueValue::Quantity,
+                        l.quantity,
+                    )?,
+                })
             })
-            .collect()
+            .collect::<Result<Vec<_>, MappingError>>()
     };
     Ok(DepthSnapshot {
         last_update_id,
-        bids: levels(&snapshot.bids),
-        asks: levels(&snapshot.asks),
+        bids: levels(&snapshot.bids)?,
+        asks: levels(&snapshot.asks)?,
     })
 }

@@ -12,10 +12,12 @@ use tokio::time::Instant;
 use crate::domain::asset::AssetName;
 use crate::domain::balance::Balance;
 use crate::domain::client_order_id::ClientOrderId;
+use crate::domain::limits::VenueValue;
 use crate::domain::order::{Order, OrderType};
 use crate::domain::rules::SymbolRules;
 use crate::domain::symbol::Symbol;
 use crate::error::ExchangeError;
+use crate::mexc::rest_mapping::in_range;
 use crate::mexc::{
     DecodeError, DepthSnapshot, PRIVATE_BALANCES_CHANNEL, PRIVATE_FILLS_CHANNEL,
     PRIVATE_ORDERS_CHANNEL, PushInterval, aggregated_depth_channel, book_ticker_channel,
@@ -208,8 +210,8 @@ impl Venue for MexcSpot {
                 .map(|b| {
                     Ok(Balance {
                         asset: AssetName::new(&b.asset)?,
-                        free: b.free,
-                        locked: b.locked,
+                        free: in_range(&b.asset, "free", VenueValue::Quantity, b.free)?,
+                        locked: in_range(&b.asset, "locked", VenueValue::Quantity, b.locked)?,
                     })
                 })
                 .collect()

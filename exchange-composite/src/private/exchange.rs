@@ -25,7 +25,7 @@ use crate::error::ExchangeError;
 use crate::markets::Markets;
 use crate::mexc::{FrameDecoder, MexcSpot};
 use crate::private::handler::{Balances, PrivatePublishers, PrivateStreamHandler};
-use crate::private::order_guard::OrderGuard;
+use crate::private::order_guard::{OrderGuard, Sweep};
 use crate::private::order_request::OrderRequest;
 use crate::private::socket::{PrivateSocket, SessionTiming};
 use crate::venue::{OrderKey, Venue};
@@ -269,14 +269,14 @@ impl PrivateCompositeExchange {
         if self.group.state_tag() != StateTag::Running {
             return Err(ExchangeError::NotRunning(self.group.name().to_owned()));
         }
-        let _placement = self.guard.begin_placement()?;
+        let mut placement = self.guard.begin_placement()?;
         let id = self.ids.next_id();
         let rounded = OrderRequest {
             price,
             quantity,
             ..request
         };
-        self.guard.track(&id, code);
+        placement.track(&id, code);
         match self.venue.place_order(code, &rounded, &id).await {
             Ok(placed) => {
                 self.guard.placed(&id, &placed.order_id);
@@ -415,9 +415,33 @@ impl PrivateCompositeExchange {
         id: &ClientOrderId,
     ) -> Result<Order, ExchangeError> {
         let code = self.markets.code(symbol)?;
-        self.venue
+        let order = self
+            .venue
             .query_order(symbol, code, OrderKey::ClientOrderId(id.clone()))
-            .await
+            .await?;
+        if !order.status.is_open() {
+            self.guard.forget(id);
+        }
+        Ok(order)
+    }
+
+    /// A trading halt's cancel: cancels every open order of ours on every configured market
+    /// and confirms with the venue that none remains, by `deadline`, while market data, the
+    /// private socket and the listen key stay up. It is the stop's own sweep: an order whose
+    /// cancel the venue acknowledged counts as confirmed; the others are named in
+    /// [`Sweep::unconfirmed`]. Afterwards [`tracked_orders`](Self::tracked_orders) is 0 if
+    /// and only if the sweep is confirmed.
+    ///
+    /// Call it when no placement of yours is in flight (an order placed meanwhile is not
+    /// cancelled by this sweep, but stays tracked).
+    ///
+    /// # Errors
+    /// [`ExchangeError::NotRunning`] unless the exchange is running.
+    pub async fn cancel_and_confirm_ours(&self, deadline: Instant) -> Result<Sweep, ExchangeError> {
+        if self.group.state_tag() != StateTag::Running {
+            return Err(ExchangeError::NotRunning(self.group.name().to_owned()));
+        }
+        Ok(self.guard.sweep(deadline).await)
     }
 
     /// The account's balances, from the venue (REST).

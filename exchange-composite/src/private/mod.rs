@@ -10,4 +10,5 @@ pub use exchange::{
     BALANCE_UPDATES_STREAM, BALANCES_STREAM, FILLS_STREAM, ORDERS_STREAM, PrivateCompositeExchange,
 };
 pub use handler::Balances;
+pub use order_guard::Sweep;
 pub use order_request::OrderRequest;

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use lifecycle_core::{
-    AsyncResource, BoxFuture, Lifecycle, LifecycleState, StartError, StateWatcher, StopDetails,
-    StopReport,
+    AsyncResource, BoxError, BoxFuture, Lifecycle, LifecycleState, StartError, StateWatcher,
+    StopDetails, StopReport,
 };
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -22,27 +22,71 @@ use crate::domain::order::Order;
 use crate::domain::updates::OrderUpdate;
 use crate::error::ExchangeError;
 use crate::markets::Markets;
-use crate::retry::retry_transient;
+use crate::retry::{give_up_on_stop, retry_transient};
 use crate::venue::{OrderKey, Venue};
+
+/// Longest pause between two rounds of a sweep (it starts at the configured retry interval
+/// and doubles while rounds fail).
+const MAX_SWEEP_PAUSE: Duration = Duration::from_millis(500);
+
+/// Records the last error of an order's cancel. An attempt cut short by the deadline keeps the
+/// error before it, which says more ("HTTP 503 ..., then no answer by the deadline").
+fn note_error(
+    last_error: &mut HashMap<String, String>,
+    key: &str,
+    error: String,
+    deadline: Instant,
+) {
+    match last_error.get_mut(key) {
+        Some(previous) if Instant::now() >= deadline && !previous.contains("by the deadline") => {
+            previous.push_str(", then no answer by the deadline");
+        }
+        Some(_) if Instant::now() >= deadline => {}
+        _ => {
+            last_error.insert(key.to_owned(), error);
+        }
+    }
+}
 
 /// An order we placed that may still be open.
 #[derive(Debug, Clone)]
 struct Tracked {
     symbol_code: String,
+    /// The venue's id, once it acknowledged the placement.
     order_id: Option<String>,
+    /// The placement call returned (acknowledged, refused, or outcome unknown), or was
+    /// dropped: a complete listing that does not show the order now means it is not open.
+    landed: bool,
+}
+
+/// One order a sweep round cancels.
+#[derive(Debug)]
+struct Target {
+    code: String,
+    order: OrderKey,
+    /// The venue's order id, or our client id for an order the venue never acknowledged.
+    key: String,
+    client_order_id: Option<ClientOrderId>,
+    /// The venue acknowledged the order (it was listed, or its placement answered).
+    acknowledged: bool,
 }
 
 /// What one cancel-and-confirm sweep came to.
-#[derive(Debug, Default)]
-pub(crate) struct Sweep {
+#[derive(Debug, Clone, Default)]
+pub struct Sweep {
     /// Distinct orders of ours seen open.
-    pub(crate) found: usize,
+    pub found: usize,
     /// Orders the venue confirmed cancelled.
-    pub(crate) cancelled: usize,
-    /// `true` once a complete listing showed none of ours open.
-    pub(crate) confirmed: bool,
-    /// Orders that could not be confirmed closed, each named with the last error.
-    pub(crate) unconfirmed: Vec<String>,
+    pub cancelled: usize,
+    /// `true` once a complete listing showed none of ours open, or the venue answered every
+    /// order we know of as closed.
+    pub confirmed: bool,
+    /// The orders that could not be confirmed closed, one line per order with its last
+    /// error: its length is the number of orders that may still be open.
+    pub unconfirmed: Vec<String>,
+    /// Why the sweep is not confirmed although no order is known open (no complete listing
+    /// before the deadline, say); `None` otherwise.
+    pub note: Option<String>,
 }
 
 /// Counters of the guard, for reports.
@@ -85,13 +129,28 @@ impl fmt::Debug for OrderGuard {
     }
 }
 
-/// Held while a placement is in flight: the stop waits for it to land before it sweeps.
+/// Held while a placement is in flight: the stop waits for it to land before it sweeps. When
+/// it goes (the call returned, or its future was dropped), the order it tracks has landed.
 pub(crate) struct Placement<'a> {
     guard: &'a GuardCore,
+    id: Option<ClientOrderId>,
+}
+
+impl Placement<'_> {
+    /// Records the order about to be sent (so an unknown outcome stays tracked).
+    pub(crate) fn track(&mut self, id: &ClientOrderId, symbol_code: &str) {
+        self.guard.track(id, symbol_code);
+        self.id = Some(id.clone());
+    }
 }
 
 impl Drop for Placement<'_> {
     fn drop(&mut self) {
+        if let Some(id) = &self.id
+            && let Some(tracked) = self.guard.lock().get_mut(id)
+        {
+            tracked.landed = true;
+        }
         if self.guard.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.guard.landed.notify_waiters();
         }
@@ -133,11 +192,6 @@ impl OrderGuard {
         self.core.begin_placement()
     }
 
-    /// Records an order about to be sent (so an unknown outcome stays tracked).
-    pub(crate) fn track(&self, id: &ClientOrderId, symbol_code: &str) {
-        self.core.track(id, symbol_code);
-    }
-
     /// Records the venue's id of a placed order.
     pub(crate) fn placed(&self, id: &ClientOrderId, order_id: &str) {
         self.core.placed(id, order_id);
@@ -156,6 +210,11 @@ impl OrderGuard {
     /// Orders of ours that may be open.
     pub(crate) fn tracked_count(&self) -> usize {
         self.core.tracked_count()
+    }
+
+    /// Cancels every open order of ours and confirms none remains, by `deadline`.
+    pub(crate) async fn sweep(&self, deadline: Instant) -> Sweep {
+        self.core.sweep(deadline).await
     }
 
     /// Orders placed since start.
@@ -177,7 +236,10 @@ impl OrderGuard {
 impl GuardCore {
     fn begin_placement(&self) -> Result<Placement<'_>, ExchangeError> {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        let placement = Placement { guard: self };
+        let placement = Placement {
+            guard: self,
+            id: None,
+        };
         // Checked after counting ourselves in: a stop that flips `accepting` then waits for
         // `in_flight` to reach zero cannot miss this placement.
         if self.accepting.load(Ordering::Acquire) {
@@ -195,6 +257,7 @@ impl GuardCore {
             Tracked {
                 symbol_code: symbol_code.to_owned(),
                 order_id: None,
+                landed: false,
             },
         );
     }
@@ -203,6 +266,7 @@ impl GuardCore {
     fn placed(&self, id: &ClientOrderId, order_id: &str) {
         if let Some(tracked) = self.lock().get_mut(id) {
             tracked.order_id = Some(order_id.to_owned());
+            tracked.landed = true;
         }
     }
 
@@ -238,170 +302,283 @@ impl GuardCore {
             .is_some_and(|id| self.ids.is_ours(id))
     }
 
-    /// Cancels every open order of ours and confirms none remain, by `deadline`.
+    /// Our open orders on every market, by `deadline`, and the first listing error (`None`
+    /// if the listing is complete).
+    async fn list_ours(&self, deadline: Instant) -> (Vec<(String, Order)>, Option<String>) {
+        let listing = join_all(self.markets.entries().map(|(symbol, code)| async move {
+            let answer = tokio::time::timeout_at(
+                deadline,
+                self.venue.open_orders(symbol, code, Some(deadline)),
+            )
+            .await;
+            (code, answer)
+        }))
+        .await;
+        let mut open = Vec::new();
+        let mut failed = None;
+        for (code, answer) in listing {
+            match answer {
+                Ok(Ok(orders)) => open.extend(
+                    orders
+                        .into_iter()
+                        .filter(|o| self.is_ours(o) && o.status.is_open())
+                        .map(|o| (code.to_owned(), o)),
+                ),
+                Ok(Err(error)) => failed = Some(format!("listing {code}: {error}")),
+                Err(_) => failed = Some(format!("listing {code}: no answer in time")),
+            }
+        }
+        (open, failed)
+    }
+
+    /// Cancels every open order of ours and confirms none remains, by `deadline`.
+    ///
+    /// Each round cancels every order we know of (what we track, and what the last listing
+    /// showed) **while** it lists our open orders on every market, so one round trip both
+    /// cancels and confirms. The sweep is **confirmed** once every order we know of is
+    /// answered closed by the venue (a cancel acknowledged, or "unknown order" for an order
+    /// it had acknowledged: an acknowledged cancel is the venue's confirmation) and no
+    /// listing of the round shows another order of ours open. A listing that shows orders we
+    /// did not know starts another round at once; a failure backs off (from the retry
+    /// interval, doubling to [`MAX_SWEEP_PAUSE`]). The sweep uses its whole deadline: rounds
+    /// go on until confirmed or the deadline, whatever fails. What is not confirmed is named
+    /// one line per order, with its last error.
     async fn sweep(&self, deadline: Instant) -> Sweep {
         let mut sweep = Sweep::default();
-        let mut seen = HashSet::new();
+        // Every order met, by key (the venue's order id, or our client id if it has none).
+        let mut seen: HashSet<String> = HashSet::new();
+        // Orders the venue answered as closed.
+        let mut closed: HashSet<String> = HashSet::new();
         let mut last_error: HashMap<String, String> = HashMap::new();
-        // What was open at the last complete listing (or, if listing failed, what we track).
-        let mut open: Vec<(String, Order)>;
+        let mut listing_error: Option<String>;
+        // Our orders the last complete listing showed open (and not answered closed since).
+        let mut open: Vec<(String, Order)> = Vec::new();
+        let mut pause = self.retry_interval;
         loop {
-            let listing = join_all(self.markets.entries().map(|(symbol, code)| async move {
-                let answer = tokio::time::timeout_at(
-                    deadline,
-                    self.venue.open_orders(symbol, code, Some(deadline)),
-                )
-                .await;
-                (code, answer)
-            }))
-            .await;
-            let mut listing_failed = None;
-            open = Vec::new();
-            for (code, answer) in listing {
+            // Only orders tracked before the listing began, whose placement has landed, may
+            // be pruned by it: an order placed meanwhile may not be listed yet.
+            let before: Vec<ClientOrderId> = self
+                .lock()
+                .iter()
+                .filter(|(_, t)| t.landed)
+                .map(|(id, _)| id.clone())
+                .collect();
+            let targets = self.targets(&open, &closed);
+            seen.extend(targets.iter().map(|t| t.key.clone()));
+            let ((listed, failed), results) =
+                tokio::join!(self.list_ours(deadline), self.cancel_all(targets, deadline));
+            let mut failures = false;
+            for (target, answer) in results {
                 match answer {
-                    Ok(Ok(orders)) => open.extend(
-                        orders
-                            .into_iter()
-                            .filter(|o| self.is_ours(o) && o.status.is_open())
-                            .map(|o| (code.to_owned(), o)),
-                    ),
-                    Ok(Err(error)) => listing_failed = Some(format!("listing {code}: {error}")),
-                    Err(_) => listing_failed = Some(format!("listing {code}: no answer in time")),
+                    Ok(true) => {
+                        sweep.cancelled += 1;
+                        self.close(&target, &mut closed, &mut last_error);
+                    }
+                    // "Unknown order": closed meanwhile, if the venue had acknowledged it.
+                    Ok(false) if target.acknowledged => {
+                        self.close(&target, &mut closed, &mut last_error);
+                    }
+                    Ok(false) => {
+                        failures = true;
+                        last_error.insert(
+                            target.key.clone(),
+                            "unknown to the venue, which never acknowledged it".to_owned(),
+                        );
+                    }
+                    Err(error) => {
+                        failures = true;
+                        note_error(&mut last_error, &target.key, error, deadline);
+                    }
                 }
             }
-            if listing_failed.is_none() {
-                // A complete listing: whatever we tracked and is not listed is closed.
-                let listed: HashSet<&ClientOrderId> = open
+            listing_error = failed;
+            let mut news = false;
+            if listing_error.is_none() {
+                let listed_ids: HashSet<&ClientOrderId> = listed
                     .iter()
                     .filter_map(|(_, o)| o.client_order_id.as_ref())
                     .collect();
-                self.lock().retain(|id, _| listed.contains(id));
-                if open.is_empty() {
-                    sweep.confirmed = true;
-                    break;
+                let mut tracked = self.lock();
+                for id in before.iter().filter(|id| !listed_ids.contains(id)) {
+                    tracked.remove(id);
                 }
+                drop(tracked);
+                // Listed but answered closed in this round: the listing came first.
+                open = listed
+                    .into_iter()
+                    .filter(|(_, o)| !closed.contains(&o.order_id))
+                    .collect();
+                news = open.iter().any(|(_, o)| !seen.contains(&o.order_id));
+            } else {
+                failures = true;
+                open.retain(|(_, o)| !closed.contains(&o.order_id));
             }
-            if Instant::now() >= deadline {
-                if let Some(error) = listing_failed {
-                    last_error.insert(String::new(), error);
-                }
+            let known_open = self.lock().len() + open.len();
+            if known_open == 0 && (listing_error.is_none() || !closed.is_empty()) {
+                sweep.confirmed = true;
                 break;
             }
-            // Cancel what is listed open, and (if the listing failed) what we track.
-            let mut targets: Vec<(String, OrderKey, String)> = open
-                .iter()
-                .map(|(code, o)| {
-                    (
-                        code.clone(),
-                        OrderKey::OrderId(o.order_id.clone()),
-                        o.order_id.clone(),
-                    )
-                })
-                .collect();
-            if listing_failed.is_some() {
-                let listed: HashSet<String> = targets.iter().map(|(_, _, id)| id.clone()).collect();
-                targets.extend(
-                    self.lock()
-                        .iter()
-                        .filter(|(_, t)| t.order_id.as_ref().is_none_or(|o| !listed.contains(o)))
-                        .map(|(id, t)| {
-                            (
-                                t.symbol_code.clone(),
-                                OrderKey::ClientOrderId(id.clone()),
-                                t.order_id.clone().unwrap_or_else(|| id.as_str().to_owned()),
-                            )
-                        }),
-                );
+            if Instant::now() >= deadline {
+                break;
             }
-            for (_, _, key) in &targets {
-                seen.insert(key.clone());
-            }
-            let results = join_all(targets.into_iter().map(|(code, order, key)| async move {
-                let Some(symbol) = self.markets.symbol_of(&code) else {
-                    return (key, Ok(Err(ExchangeError::UnknownSymbol(code))));
-                };
-                let answer = tokio::time::timeout_at(
-                    deadline,
-                    self.venue
-                        .cancel_order(symbol, &code, order, Some(deadline)),
-                )
-                .await;
-                (key, answer)
-            }))
-            .await;
-            let mut retry = false;
-            for (key, answer) in results {
-                match answer {
-                    Ok(Ok(order)) => {
-                        sweep.cancelled += 1;
-                        last_error.remove(&key);
-                        if let Some(id) = &order.client_order_id {
-                            self.lock().remove(id);
-                        }
-                    }
-                    // Gone already (filled or cancelled meanwhile): the next listing confirms.
-                    Ok(Err(error)) if error.is_unknown_order() => {
-                        last_error.remove(&key);
-                    }
-                    Ok(Err(error)) => {
-                        retry = true;
-                        last_error.insert(key, error.to_string());
-                    }
-                    Err(_) => {
-                        retry = true;
-                        last_error.insert(key, "no answer before the deadline".to_owned());
-                    }
-                }
-            }
-            if retry || listing_failed.is_some() {
-                let pause = (Instant::now() + self.retry_interval).min(deadline);
-                tokio::time::sleep_until(pause).await;
+            if failures || !news {
+                let resume = (Instant::now() + pause).min(deadline);
+                tokio::time::sleep_until(resume).await;
+                pause = (pause * 2).min(MAX_SWEEP_PAUSE);
             }
         }
+        seen.extend(open.iter().map(|(_, o)| o.order_id.clone()));
         sweep.found = seen.len();
         if !sweep.confirmed {
-            let mut named: Vec<String> = open
-                .iter()
-                .map(|(code, o)| {
-                    let why = last_error
-                        .get(&o.order_id)
-                        .map_or("still open at the deadline", String::as_str);
-                    format!(
-                        "order {} ({code}, client id {}) not confirmed cancelled: {why}",
-                        o.order_id,
-                        o.client_order_id
-                            .as_ref()
-                            .map_or("-", ClientOrderId::as_str)
-                    )
-                })
-                .collect();
-            let listed: HashSet<&str> = open.iter().map(|(_, o)| o.order_id.as_str()).collect();
-            for (id, tracked) in self.lock().iter() {
-                if tracked
-                    .order_id
-                    .as_deref()
-                    .is_none_or(|o| !listed.contains(o))
-                {
-                    let key = tracked.order_id.clone().unwrap_or_else(|| id.to_string());
-                    let why = last_error
-                        .get(&key)
-                        .or_else(|| last_error.get(""))
-                        .map_or("state unknown at the deadline", String::as_str);
-                    named.push(format!(
-                        "order {key} ({}, client id {id}) not confirmed cancelled: {why}",
-                        tracked.symbol_code
-                    ));
-                }
+            sweep.unconfirmed = self.name_unconfirmed(&open, &last_error);
+            if sweep.unconfirmed.is_empty() {
+                sweep.note = Some(format!(
+                    "open orders not confirmed (none known open): {}",
+                    listing_error
+                        .as_deref()
+                        .unwrap_or("no complete listing before the deadline")
+                ));
             }
-            if named.is_empty() {
-                let why = last_error
-                    .get("")
-                    .map_or("no complete listing before the deadline", String::as_str);
-                named.push(format!("open orders not confirmed: {why}"));
-            }
-            sweep.unconfirmed = named;
         }
         sweep
+    }
+
+    /// What a sweep round cancels: every order we track, and every order the last listing
+    /// showed, that the venue has not answered closed.
+    fn targets(&self, open: &[(String, Order)], closed: &HashSet<String>) -> Vec<Target> {
+        let mut targets: Vec<Target> = open
+            .iter()
+            .filter(|(_, o)| !closed.contains(&o.order_id))
+            .map(|(code, o)| Target {
+                code: code.clone(),
+                order: OrderKey::OrderId(o.order_id.clone()),
+                key: o.order_id.clone(),
+                client_order_id: o.client_order_id.clone(),
+                acknowledged: true,
+            })
+            .collect();
+        let listed: HashSet<String> = targets.iter().map(|t| t.key.clone()).collect();
+        targets.extend(
+            self.lock()
+                .iter()
+                .filter(|(_, t)| t.order_id.as_ref().is_none_or(|o| !listed.contains(o)))
+                .map(|(id, t)| Target {
+                    code: t.symbol_code.clone(),
+                    order: OrderKey::ClientOrderId(id.clone()),
+                    key: t.order_id.clone().unwrap_or_else(|| id.as_str().to_owned()),
+                    client_order_id: Some(id.clone()),
+                    acknowledged: t.order_id.is_some(),
+                }),
+        );
+        targets
+    }
+
+    /// Cancels `targets` at once, by `deadline`: per target, `Ok(true)` if the venue answered
+    /// it closed, `Ok(false)` if it does not know the order, `Err` with the error otherwise.
+    async fn cancel_all(
+        &self,
+        targets: Vec<Target>,
+        deadline: Instant,
+    ) -> Vec<(Target, Result<bool, String>)> {
+        join_all(targets.into_iter().map(|target| async move {
+            let Some(symbol) = self.markets.symbol_of(&target.code) else {
+                let unknown = ExchangeError::UnknownSymbol(target.code.clone()).to_string();
+                return (target, Err(unknown));
+            };
+            let answer = tokio::time::timeout_at(
+                deadline,
+                self.venue
+                    .cancel_order(symbol, &target.code, target.order.clone(), Some(deadline)),
+            )
+            .await;
+            let result = match answer {
+                Ok(Ok(order)) if !order.status.is_open() => Ok(true),
+                Ok(Ok(order)) => Err(format!("still {} after its cancel", order.status)),
+                Ok(Err(error)) if error.is_unknown_order() => Ok(false),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(_) => Err("no answer before the deadline".to_owned()),
+            };
+            (target, result)
+        }))
+        .await
+    }
+
+    /// Records that the venue answered `target` closed.
+    fn close(
+        &self,
+        target: &Target,
+        closed: &mut HashSet<String>,
+        last_error: &mut HashMap<String, String>,
+    ) {
+        last_error.remove(&target.key);
+        closed.insert(target.key.clone());
+        if let Some(id) = &target.client_order_id {
+            self.lock().remove(id);
+        }
+    }
+
+    /// One line per order that may still be open: listed open, or tracked.
+    fn name_unconfirmed(
+        &self,
+        open: &[(String, Order)],
+        last_error: &HashMap<String, String>,
+    ) -> Vec<String> {
+        let mut named = Vec::new();
+        let mut listed: HashSet<&str> = HashSet::new();
+        for (code, o) in open {
+            listed.insert(o.order_id.as_str());
+            let why = last_error
+                .get(&o.order_id)
+                .map_or("still open at the deadline", String::as_str);
+            named.push(format!(
+                "order {} ({code}, client id {}) not confirmed cancelled: {why}",
+                o.order_id,
+                o.client_order_id
+                    .as_ref()
+                    .map_or("-", ClientOrderId::as_str)
+            ));
+        }
+        for (id, tracked) in self.lock().iter() {
+            let key = tracked.order_id.clone().unwrap_or_else(|| id.to_string());
+            if listed.contains(key.as_str()) {
+                continue;
+            }
+            let why = last_error
+                .get(&key)
+                .map_or("state unknown at the deadline", String::as_str);
+            named.push(format!(
+                "order {key} ({}, client id {id}) not confirmed cancelled: {why}",
+                tracked.symbol_code
+            ));
+        }
+        named
+    }
+
+    /// The start's reconciliation: cancels the orders a previous run left behind (ours by the
+    /// prefix) and confirms none remains, then admits placements.
+    async fn clear_stale_orders(&self) -> Result<(), BoxError> {
+        let sweep = self.sweep(Instant::now() + self.reconcile_timeout).await;
+        if !sweep.confirmed {
+            let mut problems = sweep.unconfirmed;
+            problems.extend(sweep.note);
+            return Err(format!(
+                "orders left by a previous run could not be cleared: {}",
+                problems.join("; ")
+            )
+            .into());
+        }
+        self.counters
+            .stale_cancelled
+            .store(sweep.cancelled as u64, Ordering::Relaxed);
+        if sweep.found > 0 {
+            tracing::warn!(
+                component = self.name.as_str(),
+                cancelled = sweep.cancelled,
+                "cancelled orders a previous run left behind"
+            );
+        }
+        self.accepting.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Waits (until `deadline`) for placements in flight to land.
@@ -433,33 +610,17 @@ impl AsyncResource for OrderGuard {
 
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let guard = self.core.clone();
-        Box::pin(self.lifecycle.start(|_ctx| async move {
-            let retry_until = Instant::now() + guard.reconcile_timeout;
-            retry_transient("loading market rules", retry_until, || {
-                guard.markets.load(&*guard.venue)
-            })
-            .await?;
-            let sweep = guard.sweep(Instant::now() + guard.reconcile_timeout).await;
-            if !sweep.confirmed {
-                return Err(format!(
-                    "orders left by a previous run could not be cleared: {}",
-                    sweep.unconfirmed.join("; ")
-                )
-                .into());
-            }
-            guard
-                .counters
-                .stale_cancelled
-                .store(sweep.cancelled as u64, Ordering::Relaxed);
-            if sweep.found > 0 {
-                tracing::warn!(
-                    component = guard.name.as_str(),
-                    cancelled = sweep.cancelled,
-                    "cancelled orders a previous run left behind"
-                );
-            }
-            guard.accepting.store(true, Ordering::Release);
-            Ok(())
+        let name = self.lifecycle.name().to_owned();
+        Box::pin(self.lifecycle.start(|ctx| async move {
+            let body = async {
+                let retry_until = Instant::now() + guard.reconcile_timeout;
+                retry_transient("loading market rules", retry_until, || {
+                    guard.markets.load(&*guard.venue)
+                })
+                .await?;
+                guard.clear_stale_orders().await
+            };
+            give_up_on_stop(&ctx, &name, body).await
         }))
     }
 
@@ -488,6 +649,7 @@ impl AsyncResource for OrderGuard {
             sweep
                 .unconfirmed
                 .into_iter()
+                .chain(sweep.note)
                 .fold(details, StopDetails::error)
         }))
     }

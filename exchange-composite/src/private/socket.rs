@@ -19,7 +19,7 @@ use exchange_streams::LatestPublisher;
 
 use crate::error::ExchangeError;
 use crate::private::handler::Balances;
-use crate::retry::retry_transient;
+use crate::retry::{give_up_on_stop, retry_transient};
 use crate::venue::Venue;
 
 /// A listen key: a credential for the private stream, never logged or shown.
@@ -233,26 +233,38 @@ impl AsyncResource for PrivateSocket {
         let (period, recheck) = (self.keepalive, self.recheck.clone());
         let balances = self.balances.clone();
         let retry_until = Instant::now() + self.start_timeout;
+        let name = self.lifecycle.name().to_owned();
         Box::pin(self.lifecycle.start(move |ctx| async move {
-            retry_transient("opening the private session", retry_until, || {
-                state.install_new_key()
-            })
-            .await?;
-            let undo = state.clone();
-            ctx.on_rollback("stop the socket and delete the listen key", async move {
-                let _ = undo.socket.stop_within(Duration::from_secs(2)).await;
-                if let Some(key) = undo.current() {
-                    let deadline = Instant::now() + Duration::from_secs(2);
-                    let _ = undo.venue.close_private_session(&key, deadline).await;
-                }
-            });
-            state.socket.start().await?;
-            seed_balances(&*state.venue, &balances).await;
-            let (task_state, signal) = (state.clone(), ctx.tasks().signal().clone());
-            ctx.tasks().spawn("listen key keep-alive", async move {
-                task_state.keep_alive(period, &recheck, &signal).await;
-            })?;
-            Ok(())
+            let body = async {
+                // Registered first: whatever key the start installs, a failed or cancelled
+                // start deletes it.
+                let undo = state.clone();
+                ctx.on_rollback("stop the socket and delete the listen key", async move {
+                    let _ = undo.socket.stop_within(Duration::from_secs(2)).await;
+                    let key = undo
+                        .key
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                        .take();
+                    if let Some(key) = key {
+                        let deadline = Instant::now() + Duration::from_secs(2);
+                        let _ = undo.venue.close_private_session(&key, deadline).await;
+                    }
+                });
+                retry_transient("opening the private session", retry_until, || {
+                    state.install_new_key()
+                })
+                .await?;
+                state.socket.start().await?;
+                seed_balances(&*state.venue, &balances).await;
+                let (task_state, signal) = (state.clone(), ctx.tasks().signal().clone());
+                ctx.tasks().spawn("listen key keep-alive", async move {
+                    task_state.keep_alive(period, &recheck, &signal).await;
+                })?;
+                Ok(())
+            };
+            give_up_on_stop(&ctx, &name, body).await
         }))
     }
 

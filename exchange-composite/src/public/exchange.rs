@@ -44,7 +44,7 @@ use crate::venue_rest::VenueRest;
 /// let public = PublicCompositeExchange::new(&config)?;
 /// public.start().await?;
 /// let ticker = public.wait_for_book_ticker(&symbol, Duration::from_secs(5)).await?;
-/// println!("mid {}", ticker.mid());
+/// println!("mid {:?}", ticker.mid());
 /// let report = public.stop_within(Duration::from_secs(2)).await;
 /// assert!(report.is_clean());
 /// # Ok(()) }

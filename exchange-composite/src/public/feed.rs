@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::markets::Markets;
 use crate::public::market_data::MarketData;
-use crate::retry::retry_transient;
+use crate::retry::{give_up_on_stop, retry_transient};
 use crate::venue::Venue;
 
 /// The public socket of an exchange: loads the markets' rules, connects, subscribes, keeps
@@ -89,21 +89,25 @@ impl AsyncResource for PublicFeed {
             self.markets.clone(),
         );
         let retry_until = Instant::now() + self.start_timeout;
+        let name = self.lifecycle.name().to_owned();
         Box::pin(self.lifecycle.start(move |ctx| async move {
-            retry_transient("loading market rules", retry_until, || {
-                markets.load(&*venue)
-            })
-            .await?;
-            let signal = ctx.tasks().signal().clone();
-            ctx.tasks().spawn_critical("book resync", async move {
-                market.run_resync(signal).await;
-            })?;
-            let undo = socket.clone();
-            ctx.on_rollback("stop the public socket", async move {
-                let _ = undo.stop_within(std::time::Duration::from_secs(2)).await;
-            });
-            socket.start().await?;
-            Ok(())
+            let body = async {
+                retry_transient("loading market rules", retry_until, || {
+                    markets.load(&*venue)
+                })
+                .await?;
+                let signal = ctx.tasks().signal().clone();
+                ctx.tasks().spawn_critical("book resync", async move {
+                    market.run_resync(signal).await;
+                })?;
+                let undo = socket.clone();
+                ctx.on_rollback("stop the public socket", async move {
+                    let _ = undo.stop_within(std::time::Duration::from_secs(2)).await;
+                });
+                socket.start().await?;
+                Ok(())
+            };
+            give_up_on_stop(&ctx, &name, body).await
         }))
     }
 

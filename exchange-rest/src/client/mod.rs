@@ -395,7 +395,17 @@ impl AsyncResource for MexcRestClient {
             inner.in_flight.open();
             let name = inner.config.name.as_str();
             if let (Some(interval), true) = (inner.config.clock_sync_interval, inner.signer.is_some()) {
-                match tokio::time::timeout(inner.config.start_sync_timeout, inner.sync_clock()).await {
+                let first_sync = tokio::time::timeout(inner.config.start_sync_timeout, inner.sync_clock());
+                // A stop during start makes it give up at once (the start is then cancelled,
+                // not failed).
+                let synced = tokio::select! {
+                    biased;
+                    () = ctx.stop_signal() => {
+                        return Err(format!("{name}: start given up, a stop was requested").into());
+                    }
+                    synced = first_sync => synced,
+                };
+                match synced {
                     Ok(Ok(offset_ms)) => tracing::info!(component = name, offset_ms, "venue clock synced"),
                     Ok(Err(error)) => tracing::warn!(component = name, %error, "first clock sync failed; retrying in the background"),
                     Err(_) => tracing::warn!(component = name, "first clock sync timed out; retrying in the background"),

@@ -1,0 +1,157 @@
+//! What an operator types and what the log shows: no secret at any log level, a warning for a
+//! secret on the command line, usage errors for budgets that cannot work, a bounded start.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::large_futures,
+    missing_docs
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Demo, Launch, SLACK, assert_nothing_left, bounded, still_venue, wait_until_resting};
+use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
+
+/// At TRACE level tungstenite printed the handshake's request line, `?listenKey=<key>` and
+/// all, once per connection. No listen key, signature or API secret reaches the log at any
+/// level; and a secret given with `--api-secret` (readable by any local user through `ps`)
+/// is warned about.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_reaches_the_log_even_at_trace_level() {
+    bounded(async {
+        let sim = still_venue().await;
+        let rest = sim.rest_url();
+        let mut demo = Demo::start(&[
+            "--venue-url",
+            rest.as_str(),
+            "--api-key",
+            DEMO_API_KEY,
+            "--api-secret",
+            DEMO_API_SECRET,
+            "--cycles",
+            "0",
+            "--fill-timeout",
+            "600",
+            "--log",
+            "trace",
+        ]);
+        wait_until_resting(&sim, &demo).await;
+        let keys = sim.listen_keys(DEMO_API_KEY).unwrap();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        // A reconnect makes a second handshake on the same key.
+        sim.faults().drop_websockets();
+        demo.wait_for_log("websocket connected", Duration::from_secs(30))
+            .await;
+        demo.signal("-INT");
+        let (code, _) = demo.exit_within(Duration::from_secs(30)).await;
+        let (stdout, stderr) = (demo.stdout(), demo.stderr());
+        assert_eq!(code, 0, "{stdout}");
+        // The trace of our dependencies is there (tungstenite's and hyper's)...
+        assert!(stderr.contains("TRACE"), "no trace output at --log trace");
+        assert!(stderr.contains("tungstenite") || stderr.contains("handshake"));
+        // ...but no credential.
+        for output in [&stdout, &stderr] {
+            assert!(!output.contains(&keys[0]), "the listen key was logged");
+            assert!(
+                !output.contains(DEMO_API_SECRET),
+                "the API secret was logged"
+            );
+            for (at, _) in output.match_indices("signature=") {
+                let value = &output[at + "signature=".len()..];
+                assert!(
+                    value.starts_with("<redacted>"),
+                    "a signature was logged: {}",
+                    &value[..value.len().min(70)]
+                );
+            }
+        }
+        assert!(
+            stderr.contains("--api-secret on the command line is readable by every local user"),
+            "the flag is warned about"
+        );
+        assert_nothing_left(&sim, &demo);
+        sim.shutdown().await;
+    })
+    .await;
+}
+
+/// The safe ways (the environment, a credentials file) are not warned about.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_from_the_environment_or_a_file_are_not_warned_about() {
+    bounded(async {
+        let sim = SimVenue::start(SimConfig::default()).await.unwrap();
+        let file = std::env::temp_dir().join(format!("mm-demo-keys-{}", std::process::id()));
+        std::fs::write(
+            &file,
+            format!("MEXC_API_KEY={DEMO_API_KEY}\nMEXC_API_SECRET={DEMO_API_SECRET}\n"),
+        )
+        .unwrap();
+        let rest = sim.rest_url();
+        let mut from_env =
+            Launch::against(&sim, &["--cycles", "1", "--fill-timeout", "0.2"]).spawn();
+        let mut from_file = Demo::start(&[
+            "--venue-url",
+            rest.as_str(),
+            "--credentials-file",
+            file.to_str().unwrap(),
+            "--fill-timeout",
+            "0.2",
+        ]);
+        for demo in [&mut from_env, &mut from_file] {
+            let (code, _) = demo.exit_within(Duration::from_secs(60)).await;
+            assert_eq!(code, 0, "{}\n{}", demo.stdout(), demo.stderr());
+            assert!(!demo.stderr().contains("--api-secret on the command line"));
+        }
+        std::fs::remove_file(&file).unwrap();
+        sim.shutdown().await;
+    })
+    .await;
+}
+
+/// `--shutdown-budget 0` was accepted and always left the orders open: a budget below the
+/// minimum is a usage error (exit 2) that says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budgets_below_the_minimum_are_refused_with_exit_2() {
+    bounded(async {
+        for budget in ["0", "1.5"] {
+            let mut demo = Demo::start(&["--shutdown-budget", budget]);
+            let (code, _) = demo.exit_within(Duration::from_secs(10)).await;
+            let stderr = demo.stderr();
+            assert_eq!(code, 2, "{budget}: {stderr}");
+            assert!(stderr.contains("minimum of 2 s"), "{stderr}");
+            assert!(
+                stderr.contains("cannot cancel and confirm our orders"),
+                "{stderr}"
+            );
+        }
+    })
+    .await;
+}
+
+/// Start-up against a venue that never answers took about 23 s, with no setting: the start
+/// is bounded by `--start-timeout`, then stops what started and exits 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_venue_that_never_answers_at_start_is_given_up_after_the_start_timeout() {
+    bounded(async {
+        let sim = SimVenue::start(SimConfig::paused()).await.unwrap();
+        sim.faults().stall_connections(true);
+        let mut demo = Demo::against(&sim, &["--start-timeout", "2", "--shutdown-budget", "2"]);
+        let (code, took) = demo.exit_within(Duration::from_secs(30)).await;
+        let stdout = demo.stdout();
+        assert_eq!(code, 1, "{stdout}\n{}", demo.stderr());
+        // 2 s of start, then a shutdown of at most 2 s (starts give up at once).
+        assert!(took < Duration::from_secs(2) + SLACK, "took {took:?}");
+        assert!(took >= Duration::from_secs(2), "took {took:?}");
+        assert!(
+            stdout.contains("start did not finish within 2.0 s"),
+            "{stdout}"
+        );
+        sim.faults().clear();
+        assert_nothing_left(&sim, &demo);
+        sim.shutdown().await;
+    })
+    .await;
+}
