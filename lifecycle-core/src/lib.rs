@@ -48,6 +48,7 @@
 
 mod backoff;
 mod catch_unwind;
+mod clock;
 mod error;
 mod lifecycle;
 mod metrics;
@@ -74,6 +75,7 @@ mod watchdog;
 pub mod testing;
 
 pub use backoff::Backoff;
+pub use clock::WallClock;
 pub use error::{
     BoxError, DependencyError, SpawnError, StartAllError, StartError, TaskError, TransitionError,
 };

@@ -31,6 +31,9 @@ use crate::handler::Handlers;
 use crate::shared::{Control, Shared};
 use crate::status::ConnectionState;
 
+pub use dial::WsConnector;
+pub(crate) use dial::WsStream;
+
 /// Frames read back to back before the other event sources get a turn.
 const READ_BATCH: usize = 64;
 /// User messages taken off the queue while the limiter holds them back.
