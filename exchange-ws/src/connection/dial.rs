@@ -11,11 +11,11 @@ use std::task::{Context, Poll};
 use lifecycle_core::Backoff;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::Connector as TlsConnector;
+use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::error::UrlError;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig as ProtocolConfig;
-use tokio_tungstenite::tungstenite::Error as WsError;
 
 use super::ConnectionTask;
 use crate::error::ConnectError;
@@ -246,9 +246,7 @@ impl WsConnector {
 /// `host:port` of a websocket URL (the port defaults to 80 for `ws://`, 443 for `wss://`).
 fn address_of(request: &Request) -> Result<String, ConnectError> {
     let uri = request.uri();
-    let host = uri
-        .host()
-        .ok_or(WsError::Url(UrlError::NoHostName))?;
+    let host = uri.host().ok_or(WsError::Url(UrlError::NoHostName))?;
     let port = uri
         .port_u16()
         .or_else(|| match uri.scheme_str() {
