@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use lifecycle_core::WallClock;
 use rust_decimal::Decimal;
 
 /// The demo account's API key (printed by the binary at start).
@@ -33,6 +34,9 @@ pub struct SimConfig {
     pub max_open_orders_per_account: usize,
     /// Closed orders kept per account for `allOrders` / queries (older ones are forgotten).
     pub closed_orders_kept_per_account: usize,
+    /// The venue's wall clock: timestamps, the `recvWindow` check, listen-key expiry, push
+    /// times (default the system's; a simulation passes one on tokio's clock).
+    pub clock: WallClock,
 }
 
 impl Default for SimConfig {
@@ -48,6 +52,7 @@ impl Default for SimConfig {
             market: MarketConfig::default(),
             max_open_orders_per_account: 500,
             closed_orders_kept_per_account: 10_000,
+            clock: WallClock::system(),
         }
     }
 }
@@ -294,6 +299,9 @@ pub struct ListenKeyConfig {
     pub max_per_account: usize,
     /// How often expired keys are swept (and their connections closed).
     pub sweep_interval: Duration,
+    /// Seeds the generator of new keys (default `None`: the OS's randomness). A simulation
+    /// seeds it so that runs repeat.
+    pub seed: Option<u64>,
 }
 
 impl Default for ListenKeyConfig {
@@ -302,6 +310,7 @@ impl Default for ListenKeyConfig {
             validity: Duration::from_secs(3600),
             max_per_account: 60,
             sweep_interval: Duration::from_secs(1),
+            seed: None,
         }
     }
 }

@@ -110,6 +110,7 @@ impl Connection {
             let stalled = *stall.borrow_and_update();
             if stalled {
                 tokio::select! {
+                    biased;
                     () = crate::shutdown::wait_until(&mut shutdown, true) => return Exit::Close(1001, "server shutting down"),
                     () = crate::shutdown::wait_until(&mut stall, false) => {}
                     Ok(WsControl::DropAll) = control.recv() => return Exit::Abort,
