@@ -145,6 +145,13 @@ impl ListenKeys {
         self.lock().remove(key).is_some()
     }
 
+    /// Expire every key now and return them (in order).
+    pub fn expire_all(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.lock().drain().map(|(k, _)| k).collect();
+        keys.sort();
+        keys
+    }
+
     /// Remove expired keys and return them.
     pub fn sweep(&self) -> Vec<String> {
         let now = self.now();
