@@ -243,6 +243,7 @@ impl Runner {
         let start = orchestrator.start_all();
         let mut start = std::pin::pin!(start);
         let started = tokio::select! {
+            biased;
             started = start.as_mut() => Ok(started),
             signal = next_signal(&mut *signals) => Err(signal),
         };
@@ -284,8 +285,11 @@ impl Runner {
         let app = app(AppContext {
             shutdown: shutdown.clone(),
         });
-        let mut app = std::pin::pin!(CatchUnwind::new(app));
+        // Boxed, so an application that overruns its grace can be dropped before the shutdown
+        // begins (a pinned local would live, holding what it uses, until `run` returns).
+        let mut app = Box::pin(CatchUnwind::new(app));
         let reason = tokio::select! {
+            biased;
             result = app.as_mut() => {
                 let app_error = app_error_of(result);
                 let reason = match &app_error {
@@ -308,6 +312,7 @@ impl Runner {
         let grace_end = asked + self.app_grace.min(self.budget / 2);
         let mut app_error = None;
         tokio::select! {
+            biased;
             finished = tokio::time::timeout_at(grace_end, app.as_mut()) => match finished {
                 Ok(result) => app_error = app_error_of(result),
                 Err(_) => {
@@ -319,6 +324,9 @@ impl Runner {
                 return self.forced(reason, signal, app_error);
             }
         }
+        // Cancelled means dropped: what the application still held (an order placement in
+        // flight, say) must not outlive its grace into the shutdown of what it used.
+        drop(app);
         let budget_left = self.budget.saturating_sub(asked.elapsed());
         let signalled = matches!(reason, ShutdownReason::Signal(_));
         let shutdown = orchestrator.shutdown_all(budget_left);
@@ -352,6 +360,7 @@ impl Runner {
         let mut shutdown = std::pin::pin!(shutdown);
         let report = loop {
             tokio::select! {
+                biased;
                 report = shutdown.as_mut() => break report,
                 signal = next_signal(signals) => {
                     if signalled {

@@ -91,6 +91,40 @@ async fn a_signal_asks_the_app_to_finish_then_shuts_down() {
     .await;
 }
 
+/// Found by the simulation search (seed 85): an application cancelled at the end of its
+/// grace was only abandoned, not dropped, so an order placement it had in flight held the
+/// order guard's stop until the deadline, leaving no time to cancel our orders.
+#[tokio::test(start_paused = true)]
+async fn an_app_cancelled_after_its_grace_is_dropped_before_anything_stops() {
+    struct DropLog(EventLog);
+    impl Drop for DropLog {
+        fn drop(&mut self) {
+            self.0.push("app dropped");
+        }
+    }
+    bounded(async {
+        let log = EventLog::default();
+        let (injector, signals) = signal_channel();
+        let held = DropLog(log.clone());
+        let outcome = Runner::new(system(&log, Behavior::default()))
+            .signals(signals)
+            .app_grace(Duration::from_millis(300))
+            .run(|_| async move {
+                let _held = held;
+                injector.send(Signal::Interrupt);
+                std::future::pending::<Result<(), String>>().await
+            })
+            .await;
+        assert!(outcome.app_error.unwrap().contains("cancelled"));
+        assert!(
+            log.position("app dropped") < log.position("stop orders"),
+            "{:?}",
+            log.events()
+        );
+    })
+    .await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_app_that_ignores_the_signal_is_cancelled_after_its_grace() {
     bounded(async {
