@@ -471,6 +471,7 @@ impl Lifecycle {
                 return;
             }
             tokio::select! {
+                biased;
                 () = ended => {}
                 changed = watcher.changed() => {
                     if changed.is_none() {
