@@ -836,6 +836,13 @@ fn search(seeds: impl Iterator<Item = u64>, twice: bool) -> Vec<(u64, Vec<String
             );
             failing.push((seed, failures));
         }
+        if count % 500 == 0 {
+            eprintln!(
+                "simulation: {count} seeds (last {seed}) in {:.0} s, {} failing",
+                started.elapsed().as_secs_f64(),
+                failing.len()
+            );
+        }
     }
     let elapsed = started.elapsed().as_secs_f64();
     eprintln!(
