@@ -24,13 +24,18 @@
 //! - no panic anywhere (a hook counts them, caught or not);
 //! - determinism: a seed run twice gives the same trace hash.
 //!
+//! Every run has a process of its own (this test binary, run again for one seed): nothing of
+//! an earlier run, such as tokio's process-wide task ids, which order the teardown of a
+//! crashed host's tasks, can change a later one, and a replay is the run the soak made.
+//! `QUIESCE_SIM_JOBS` (default 2) runs that many at once.
+//!
 //! Built with `RUSTFLAGS="--cfg tokio_unstable"` (turmoil then seeds every simulated runtime's
 //! random source) it runs [`CI_SEEDS`] seeds, each twice; `.ci/run` does that in its own target
 //! directory. A plain `cargo test` runs [`SMOKE_SEEDS`] seeds once each. The soak runs any
 //! range: `RUSTFLAGS="--cfg tokio_unstable" CARGO_TARGET_DIR=target/sim QUIESCE_SIM_SEED_START=0
 //! QUIESCE_SIM_SEEDS=10000 cargo test --release -p exchange-composite --test simulation --
 //! --nocapture` prints seeds per second and every failing seed with the command that replays
-//! it with full tracing (`QUIESCE_SIM_TRACE=1`).
+//! it with full tracing (`QUIESCE_SIM_CHILD_SEED=<seed> QUIESCE_SIM_TRACE=1 ... one_seed`).
 
 #![allow(
     clippy::print_stderr,
@@ -47,6 +52,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
+
 use std::time::Duration;
 
 use exchange_composite::{
@@ -76,8 +82,17 @@ const CI_SEEDS: u64 = 200;
 const SMOKE_SEEDS: u64 = 20;
 /// Whether runs repeat exactly (see [`SMOKE_SEEDS`]).
 const DETERMINISTIC: bool = cfg!(tokio_unstable);
-/// Seeds that once failed, each pinned with the bug it found (see the closing note).
-const REGRESSION_SEEDS: &[u64] = &[];
+/// Seeds that once failed, each pinned with the bug it found:
+/// - 1: the order guard's tracked orders in a hash map: cancels and the report in a
+///   different order every run;
+/// - 45, 132: unbiased `select!`s in the runner and `Lifecycle`, and tokio's unseeded random
+///   source (a `watch` channel's wake order): runs of one seed interleaved differently;
+/// - 85, 111: the runner abandoned, but did not drop, an application that overran its grace,
+///   so its order placement in flight held the order guard's stop until the deadline;
+/// - 143: a 429 burst's `Retry-After` pauses (the checker's model of "cut off");
+/// - 583: a crashed venue's connections torn down in an order set by tokio's process-wide
+///   task ids: each run now gets its own process.
+const REGRESSION_SEEDS: &[u64] = &[1, 45, 85, 111, 132, 143, 583];
 /// The simulated wall clock's epoch (2026-01-01T00:00:00Z).
 const EPOCH_MS: i64 = 1_767_225_600_000;
 /// Our client-order-id prefix.
@@ -554,13 +569,10 @@ async fn trader(
 #[derive(Debug)]
 struct SeedResult {
     hash: u64,
-    trace: Vec<String>,
     failures: Vec<String>,
 }
 
 static PANICS: AtomicUsize = AtomicUsize::new(0);
-/// Seeds run one at a time: the panic count and the TaskManager metric are process-wide.
-static SERIAL: Mutex<()> = Mutex::new(());
 
 fn install_hooks() {
     static ONCE: Once = Once::new();
@@ -787,7 +799,6 @@ fn run_seed(seed: u64) -> SeedResult {
     tracing::info!(seed, "simulation run ends");
     SeedResult {
         hash: hasher.finish(),
-        trace: r.trace.clone(),
         failures,
     }
 }
@@ -798,57 +809,129 @@ fn run_ok(failures: &[String]) -> bool {
 
 /// Runs `seeds` (twice each when `twice`, comparing trace hashes); prints the failing seeds
 /// with their replay commands and returns them.
-fn search(seeds: impl Iterator<Item = u64>, twice: bool) -> Vec<(u64, Vec<String>)> {
-    install_hooks();
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+/// The environment variable that makes [`one_seed_in_this_process`] run that seed.
+const CHILD_SEED: &str = "QUIESCE_SIM_CHILD_SEED";
+/// The line a child prints its result on.
+const RESULT_TAG: &str = "QUIESCE_SIM_RESULT";
+
+/// Runs `seed` in a fresh process of this test binary (so no state of an earlier run, such as
+/// tokio's process-wide task ids that order a crashed host's teardown, reaches it): its trace
+/// hash and failures. A child that dies without its result line is a failure too.
+fn run_in_child(seed: u64) -> (Option<u64>, Vec<String>) {
+    let output = std::env::current_exe().and_then(|exe| {
+        std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "one_seed_in_this_process",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_SEED, seed.to_string())
+            .env_remove("QUIESCE_SIM_TRACE")
+            .stdin(std::process::Stdio::null())
+            .output()
+    });
+    let output = match output {
+        Ok(output) => output,
+        Err(error) => return (None, vec![format!("cannot run the child: {error}")]),
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // The harness may print "test ... " in front of it on the same line.
+    let line = stdout
+        .find(RESULT_TAG)
+        .and_then(|at| stdout[at + RESULT_TAG.len()..].lines().next());
+    let Some(line) = line else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: String = stderr
+            .chars()
+            .rev()
+            .take(600)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        return (
+            None,
+            vec![format!("the child died ({}): {tail}", output.status)],
+        );
+    };
+    let mut parts = line.trim_start().splitn(2, ' ');
+    let hash = parts.next().and_then(|h| u64::from_str_radix(h, 16).ok());
+    let failures = parts
+        .next()
+        .map(|rest| {
+            rest.split('\u{1f}')
+                .filter(|f| !f.trim().is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    (hash, failures)
+}
+
+/// Runs `seeds` on `jobs` workers, each seed in its own process (twice when `twice`,
+/// comparing trace hashes); prints the failing seeds with their replay commands and returns
+/// them.
+fn search(seeds: &[u64], twice: bool) -> Vec<(u64, Vec<String>)> {
+    let jobs = env_u64("QUIESCE_SIM_JOBS").unwrap_or(2).clamp(1, 16) as usize;
     let started = std::time::Instant::now();
-    let mut failing = Vec::new();
-    let mut count = 0u64;
-    for seed in seeds {
-        count += 1;
-        let first = run_seed(seed);
-        let mut failures = first.failures;
-        if twice && failures.is_empty() {
-            let again = run_seed(seed);
-            if again.hash != first.hash {
-                let at = first
-                    .trace
-                    .iter()
-                    .zip(&again.trace)
-                    .position(|(a, b)| a != b)
-                    .unwrap_or(first.trace.len().min(again.trace.len()));
-                failures.push(format!(
-                    "not deterministic: trace hash {:016x} then {:016x}; first difference at event {at}: {:?} then {:?}",
-                    first.hash,
-                    again.hash,
-                    first.trace.get(at),
-                    again.trace.get(at)
-                ));
-            }
-            failures.extend(again.failures);
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let failing = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                while let Some(&seed) = seeds.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let (hash, mut failures) = run_in_child(seed);
+                    if twice && failures.is_empty() {
+                        let (again, more) = run_in_child(seed);
+                        if again != hash {
+                            failures.push(format!(
+                                "not deterministic: trace hash {hash:016x?} then {again:016x?}"
+                            ));
+                        }
+                        failures.extend(more);
+                    }
+                    if !failures.is_empty() {
+                        eprintln!(
+                            "seed {seed} FAILED: {}\n  replay: RUSTFLAGS=\"--cfg tokio_unstable\" CARGO_TARGET_DIR=target/sim {CHILD_SEED}={seed} QUIESCE_SIM_TRACE=1 QUIESCE_SIM_DUMP=1 cargo test -p exchange-composite --test simulation one_seed -- --nocapture",
+                            failures.join("; ")
+                        );
+                        failing
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push((seed, failures));
+                    }
+                    let count = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    if count % 500 == 0 {
+                        eprintln!(
+                            "simulation: {count} seeds in {:.0} s",
+                            started.elapsed().as_secs_f64()
+                        );
+                    }
+                }
+            });
         }
-        if !failures.is_empty() {
-            eprintln!(
-                "seed {seed} FAILED: {}\n  replay: RUSTFLAGS=\"--cfg tokio_unstable\" CARGO_TARGET_DIR=target/sim QUIESCE_SIM_SEED_START={seed} QUIESCE_SIM_SEEDS=1 QUIESCE_SIM_TRACE=1 cargo test -p exchange-composite --test simulation seeded -- --nocapture",
-                failures.join("; ")
-            );
-            failing.push((seed, failures));
-        }
-        if count % 500 == 0 {
-            eprintln!(
-                "simulation: {count} seeds (last {seed}) in {:.0} s, {} failing",
-                started.elapsed().as_secs_f64(),
-                failing.len()
-            );
-        }
-    }
+    });
+    let mut failing = failing
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    failing.sort();
     let elapsed = started.elapsed().as_secs_f64();
     eprintln!(
-        "simulation: {count} seeds in {elapsed:.1} s ({:.1} seeds/s), {} failing",
-        count as f64 / elapsed.max(1e-9),
-        failing.len()
+        "simulation: {} seeds in {elapsed:.1} s ({:.1} seeds/s, {jobs} jobs{}), {} failing{}",
+        seeds.len(),
+        seeds.len() as f64 / elapsed.max(1e-9),
+        if twice { ", each run twice" } else { "" },
+        failing.len(),
+        if failing.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ": {:?}",
+                failing.iter().map(|(s, _)| *s).collect::<Vec<_>>()
+            )
+        }
     );
     failing
 }
@@ -857,18 +940,44 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
+/// One seed in this process: the seed of [`CHILD_SEED`] (a child of the search, or a replay),
+/// else seed 0. Prints its result line for the parent, then asserts it.
+#[test]
+fn one_seed_in_this_process() {
+    install_hooks();
+    let seed = env_u64(CHILD_SEED).unwrap_or(0);
+    let result = run_seed(seed);
+    println!(
+        "{RESULT_TAG} {:016x} {}",
+        result.hash,
+        result.failures.join("\u{1f}").replace('\n', " ")
+    );
+    assert!(
+        result.failures.is_empty(),
+        "seed {seed}: {:?}",
+        result.failures
+    );
+}
+
 #[test]
 fn seeded_fault_search_holds_every_invariant() {
+    if std::env::var_os(CHILD_SEED).is_some() {
+        return; // a child runs only its seed
+    }
     let start = env_u64("QUIESCE_SIM_SEED_START").unwrap_or(0);
     let default = if DETERMINISTIC { CI_SEEDS } else { SMOKE_SEEDS };
     let count = env_u64("QUIESCE_SIM_SEEDS").unwrap_or(default);
-    let failing = search(start..start.saturating_add(count), DETERMINISTIC);
+    let seeds: Vec<u64> = (start..start.saturating_add(count)).collect();
+    let failing = search(&seeds, DETERMINISTIC);
     assert!(failing.is_empty(), "failing seeds: {failing:?}");
 }
 
 #[test]
 fn regression_seeds_hold() {
-    let failing = search(REGRESSION_SEEDS.iter().copied(), DETERMINISTIC);
+    if std::env::var_os(CHILD_SEED).is_some() {
+        return;
+    }
+    let failing = search(REGRESSION_SEEDS, DETERMINISTIC);
     assert!(failing.is_empty(), "failing seeds: {failing:?}");
 }
 
