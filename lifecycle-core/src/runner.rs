@@ -260,10 +260,23 @@ impl Runner {
             Err(signal) => {
                 tracing::warn!(%signal, "signal during start: stopping what started");
                 // The shutdown's stops ask the starts under way to give up; the start ends
-                // alongside, starting nothing more.
+                // alongside, starting nothing more. A start deaf to that (a call with a long
+                // timeout of its own) must not hold the exit past the budget: it is dropped
+                // at the shutdown's deadline.
+                let deadline = Instant::now() + self.budget;
+                let start_ends = async {
+                    if tokio::time::timeout_at(deadline, start.as_mut())
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!(
+                            "a start under way did not give up by the shutdown's deadline: dropped"
+                        );
+                    }
+                };
                 let shutdown = async {
-                    let (report, _) =
-                        tokio::join!(orchestrator.shutdown_all(self.budget), start.as_mut());
+                    let (report, ()) =
+                        tokio::join!(orchestrator.shutdown_all(self.budget), start_ends);
                     report
                 };
                 return self
