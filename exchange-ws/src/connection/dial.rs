@@ -284,3 +284,21 @@ async fn dial(shared: &Shared, url: &str) -> Result<Socket, ConnectError> {
             .await?;
     Ok(socket)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(url: &str) -> String {
+        address_of(&url.into_client_request().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_address_dialled_is_the_urls_host_and_port() {
+        assert_eq!(address("ws://127.0.0.1:9000/ws"), "127.0.0.1:9000");
+        assert_eq!(address("ws://venue/ws?listenKey=k"), "venue:80");
+        assert_eq!(address("wss://wbs-api.mexc.com/ws"), "wbs-api.mexc.com:443");
+        // IPv6 keeps its brackets, so the address parses.
+        assert_eq!(address("ws://[::1]:9000/ws"), "[::1]:9000");
+    }
+}
