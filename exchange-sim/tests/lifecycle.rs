@@ -321,7 +321,7 @@ async fn a_venue_served_again_on_its_state_keeps_books_and_accounts() {
             .unwrap();
         let open = second.open_orders(DEMO_API_KEY).unwrap();
         assert_eq!(open.len(), 1);
-        assert_eq!(open[0].order_id, placed.order_id);
+        assert_eq!(open[0].seq, placed.seq);
         assert_eq!(second.balances(DEMO_API_KEY).unwrap(), balances);
         assert_eq!(state.open_orders(DEMO_API_KEY).unwrap().len(), 1);
         second.check_invariants().unwrap();
