@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use exchange_rest::{Credentials, MEXC_SPOT_URL};
+use exchange_rest::{Credentials, MEXC_SPOT_URL, RestTransport};
+use exchange_ws::{WebSocketConfig, WsConnector};
+use lifecycle_core::WallClock;
 
 use crate::domain::symbol::Symbol;
 use crate::mexc::PushInterval;
@@ -87,6 +89,14 @@ pub struct ExchangeConfig {
     pub shutdown_budget: Duration,
     /// Per-request timeout of the REST client.
     pub request_timeout: Duration,
+    /// How the sockets dial (default real TCP; a simulation passes its connector).
+    pub ws_connector: WsConnector,
+    /// The REST client's HTTP transport (default reqwest; a simulation passes its own).
+    pub rest_transport: RestTransport,
+    /// The wall clock of signed requests and client order ids (default the system's).
+    pub clock: WallClock,
+    /// Seeds the sockets' reconnect jitter (default `None`: random), for reproducible runs.
+    pub backoff_seed: Option<u64>,
 }
 
 impl ExchangeConfig {
@@ -108,7 +118,21 @@ impl ExchangeConfig {
             cancel_retry_interval: Duration::from_millis(50),
             shutdown_budget: Duration::from_secs(10),
             request_timeout: Duration::from_secs(10),
+            ws_connector: WsConnector::Tcp,
+            rest_transport: RestTransport::Reqwest,
+            clock: WallClock::system(),
+            backoff_seed: None,
         }
+    }
+
+    /// A socket's configuration: `name` on the websocket URL, with the reconnect backoff,
+    /// connector and jitter seed of this configuration.
+    pub(crate) fn websocket_config(&self, name: String) -> WebSocketConfig {
+        let mut socket = WebSocketConfig::new(name, self.ws_url.clone());
+        socket.backoff_initial = self.reconnect_backoff;
+        socket.connector = self.ws_connector;
+        socket.backoff_seed = self.backoff_seed;
+        socket
     }
 
     /// Real MEXC spot (`https://api.mexc.com`, `wss://wbs-api.mexc.com/ws`).

@@ -37,6 +37,8 @@ impl VenueRest {
         let mut rest = MexcRestConfig::new(config.rest_url.clone())
             .name(format!("rest.{}", config.name))
             .request_timeout(config.request_timeout);
+        rest.transport = config.rest_transport;
+        rest.clock = config.clock;
         if let Some(credentials) = &config.credentials {
             rest = rest.credentials(credentials.clone());
         }

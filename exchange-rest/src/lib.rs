@@ -24,6 +24,7 @@ pub mod request;
 mod secret;
 mod server_clock;
 mod signing;
+mod transport;
 
 pub use client::{
     ClientBuildError, ClientStats, MEXC_FUTURES_URL, MEXC_SPOT_URL, MexcRestClient, MexcRestConfig,
@@ -40,3 +41,4 @@ pub use params::Params;
 pub use secret::{ApiSecret, Credentials};
 pub use server_clock::ServerClock;
 pub use signing::{Signature, Signer};
+pub use transport::RestTransport;

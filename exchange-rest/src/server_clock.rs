@@ -1,8 +1,8 @@
 //! [`ServerClock`]: the venue's clock as an offset from ours, for signed requests'
 //! `timestamp`.
 
+use lifecycle_core::WallClock;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The offset between the venue's clock and ours, kept in sync with `GET /api/v3/time`.
 ///
@@ -17,28 +17,34 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// ```
 #[derive(Debug, Default)]
 pub struct ServerClock {
+    local: WallClock,
     offset_ms: AtomicI64,
     last_round_trip_ms: AtomicI64,
     synced: AtomicBool,
 }
 
 impl ServerClock {
-    /// A clock with no offset, not yet synced.
+    /// A clock on the system's wall clock, with no offset, not yet synced.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// A clock on `local` (a simulated wall clock, say), with no offset, not yet synced.
+    pub fn with_clock(local: WallClock) -> Self {
+        Self {
+            local,
+            ..Self::default()
+        }
+    }
+
     /// Our wall clock, ms since the Unix epoch.
-    pub fn local_ms() -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0)
+    pub fn local_ms(&self) -> i64 {
+        self.local.now_ms()
     }
 
     /// The venue's time now, as best known (ms since the Unix epoch).
     pub fn now_ms(&self) -> i64 {
-        Self::local_ms().saturating_add(self.offset_ms())
+        self.local_ms().saturating_add(self.offset_ms())
     }
 
     /// Venue time minus local time, in ms.

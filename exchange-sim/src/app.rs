@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use lifecycle_core::WallClock;
 use tokio::sync::watch;
 
 use crate::accounts::AccountId;
@@ -11,10 +12,9 @@ use crate::config::SimConfig;
 use crate::error::SimError;
 use crate::events::Event;
 use crate::faults::Faults;
-use crate::format::now_ms;
 use crate::history::TradeHistory;
 use crate::listen_keys::ListenKeys;
-use crate::matching::{Engine, EngineLimits};
+use crate::matching::{Engine, EngineLimits, Order, OrderRef};
 use crate::rate_limit::RateLimiter;
 use crate::shutdown::Lifecycle;
 use crate::ws::hub::Hub;
@@ -22,15 +22,17 @@ use crate::ws::hub::Hub;
 /// Balances of the internal accounts that make the synthetic market (never exhausted).
 const MARKET_ACCOUNT_UNITS: i64 = 1_000_000_000_000;
 
-/// Everything a running venue shares between its tasks.
+/// Everything a running venue shares between its tasks. The durable part (books, accounts,
+/// listen keys, trade history, faults) comes from a [`SimState`] and outlives a restart; the
+/// rest (push channels, rate-limit windows, tasks) is made anew by every start.
 #[derive(Debug)]
 pub(crate) struct App {
     pub(crate) config: SimConfig,
-    engine: Mutex<Engine>,
-    history: Mutex<TradeHistory>,
+    engine: Arc<Mutex<Engine>>,
+    history: Arc<Mutex<TradeHistory>>,
     pub(crate) hub: Hub,
-    pub(crate) keys: KeyStore,
-    pub(crate) accounts_by_key: HashMap<String, AccountId>,
+    pub(crate) keys: Arc<KeyStore>,
+    pub(crate) accounts_by_key: Arc<HashMap<String, AccountId>>,
     pub(crate) listen_keys: Arc<ListenKeys>,
     pub(crate) limiter: RateLimiter,
     pub(crate) faults: Faults,
@@ -38,6 +40,27 @@ pub(crate) struct App {
     pub(crate) market_paused: watch::Sender<bool>,
     /// The synthetic market maker and taker accounts.
     pub(crate) market_accounts: (AccountId, AccountId),
+    /// The venue's wall clock (timestamps, `recvWindow`, listen-key expiry, pushes).
+    pub(crate) clock: WallClock,
+}
+
+/// What a venue keeps across a crash and restart: its books and orders, accounts and
+/// balances, API keys, listen keys, trade history and fault settings. Cheap to clone (every
+/// clone is the same state).
+///
+/// Made from a configuration with [`SimState::new`]; a venue started with
+/// [`SimVenue::serve`](crate::SimVenue::serve) on a state another venue ran on (one that
+/// crashed, say) goes on from where that one was.
+#[derive(Debug, Clone)]
+pub struct SimState {
+    engine: Arc<Mutex<Engine>>,
+    history: Arc<Mutex<TradeHistory>>,
+    keys: Arc<KeyStore>,
+    accounts_by_key: Arc<HashMap<String, AccountId>>,
+    listen_keys: Arc<ListenKeys>,
+    faults: Faults,
+    market_accounts: (AccountId, AccountId),
+    accounts: usize,
 }
 
 /// Reject symbol configurations the engine cannot trade safely.
@@ -70,8 +93,13 @@ fn validate_symbol(spec: &crate::config::SymbolConfig) -> Result<(), SimError> {
     }
 }
 
-impl App {
-    pub(crate) fn new(config: SimConfig) -> Result<Self, SimError> {
+impl SimState {
+    /// A fresh venue state for `config`: its symbols with empty books, its accounts with
+    /// their starting balances, and the synthetic market's accounts.
+    ///
+    /// # Errors
+    /// [`SimError::Config`] for no symbols, an unusable symbol or a duplicate API key.
+    pub fn new(config: &SimConfig) -> Result<Self, SimError> {
         if config.symbols.is_empty() {
             return Err(SimError::Config("at least one symbol is required".into()));
         }
@@ -122,39 +150,116 @@ impl App {
         };
         let maker = engine.add_account(funds());
         let taker = engine.add_account(funds());
-        let hub = Hub::new(
-            &config.symbols,
-            engine.accounts().len(),
-            config.ws.channel_capacity,
-        );
+        let accounts = engine.accounts().len();
         let listen_keys = Arc::new(ListenKeys::new(config.listen_keys.clone()));
         Ok(Self {
-            engine: Mutex::new(engine),
-            history: Mutex::new(TradeHistory::new(
+            engine: Arc::new(Mutex::new(engine)),
+            history: Arc::new(Mutex::new(TradeHistory::new(
                 config.trades_kept_per_symbol,
                 config.fills_kept_per_account,
-            )),
-            hub,
-            keys,
-            accounts_by_key,
+            ))),
+            keys: Arc::new(keys),
+            accounts_by_key: Arc::new(accounts_by_key),
             faults: Faults::new(listen_keys.clone()),
             listen_keys,
+            market_accounts: (maker, taker),
+            accounts,
+        })
+    }
+
+    /// The fault-injection handle (the same for every venue started on this state).
+    pub fn faults(&self) -> Faults {
+        self.faults.clone()
+    }
+
+    /// Open orders of the account of `api_key`, oldest first.
+    pub fn open_orders(&self, api_key: &str) -> Option<Vec<Order>> {
+        let account = self.accounts_by_key.get(api_key).copied()?;
+        Some(lock(&self.engine).open_orders(account, None))
+    }
+
+    /// The order of `api_key`'s account on `symbol` with client order id `client_order_id`
+    /// (open, or closed and still remembered).
+    pub fn order(&self, api_key: &str, symbol: &str, client_order_id: &str) -> Option<Order> {
+        let account = self.accounts_by_key.get(api_key).copied()?;
+        lock(&self.engine)
+            .query(
+                account,
+                symbol,
+                &OrderRef::ClientId(client_order_id.to_owned()),
+            )
+            .ok()
+    }
+
+    /// Check the engine's invariants (books not crossed, locks match open orders, ...).
+    pub fn check_invariants(&self) -> Result<(), String> {
+        lock(&self.engine).check_invariants()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl App {
+    /// A venue of `config` on `state` (a fresh one, or one a previous venue ran on).
+    pub(crate) fn new(config: SimConfig, state: SimState) -> Self {
+        let clock = config.clock;
+        state.listen_keys.set_clock(clock);
+        let hub = Hub::new(
+            &config.symbols,
+            state.accounts,
+            config.ws.channel_capacity,
+            clock,
+        );
+        Self {
+            engine: state.engine,
+            history: state.history,
+            hub,
+            keys: state.keys,
+            accounts_by_key: state.accounts_by_key,
+            faults: state.faults,
+            listen_keys: state.listen_keys,
             limiter: RateLimiter::new(config.rate_limits.clone()),
             lifecycle: Lifecycle::default(),
             market_paused: watch::channel(config.market.start_paused).0,
-            market_accounts: (maker, taker),
+            market_accounts: state.market_accounts,
+            clock,
             config,
-        })
+        }
+    }
+
+    /// The durable part of this venue.
+    pub(crate) fn state(&self) -> SimState {
+        SimState {
+            engine: self.engine.clone(),
+            history: self.history.clone(),
+            keys: self.keys.clone(),
+            accounts_by_key: self.accounts_by_key.clone(),
+            listen_keys: self.listen_keys.clone(),
+            faults: self.faults.clone(),
+            market_accounts: self.market_accounts,
+            accounts: self.hub_accounts(),
+        }
+    }
+
+    fn hub_accounts(&self) -> usize {
+        self.engine().accounts().len()
+    }
+
+    /// The venue's wall clock now, ms since the Unix epoch.
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     /// Read access to the engine.
     pub(crate) fn engine(&self) -> MutexGuard<'_, Engine> {
-        self.engine.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.engine)
     }
 
     /// Recent trades and fills.
     pub(crate) fn history(&self) -> MutexGuard<'_, TradeHistory> {
-        self.history.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.history)
     }
 
     /// Pause or resume the synthetic market. Taken under the engine lock, so when this
@@ -172,7 +277,7 @@ impl App {
     ) -> T {
         let mut engine = self.engine();
         let mut events = Vec::new();
-        let result = operation(&mut engine, now_ms(), &mut events);
+        let result = operation(&mut engine, self.now_ms(), &mut events);
         self.history().record(&events);
         self.hub.publish(&engine, &events);
         result

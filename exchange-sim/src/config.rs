@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use lifecycle_core::WallClock;
 use rust_decimal::Decimal;
 
 /// The demo account's API key (printed by the binary at start).
@@ -38,6 +39,9 @@ pub struct SimConfig {
     /// Public trades kept per symbol for `trades` and the 24 h / average-price statistics
     /// (older ones are forgotten).
     pub trades_kept_per_symbol: usize,
+    /// The venue's wall clock: timestamps, the `recvWindow` check, listen-key expiry, push
+    /// times (default the system's; a simulation passes one on tokio's clock).
+    pub clock: WallClock,
 }
 
 impl Default for SimConfig {
@@ -55,6 +59,7 @@ impl Default for SimConfig {
             closed_orders_kept_per_account: 10_000,
             fills_kept_per_account: crate::history::FILLS_KEPT,
             trades_kept_per_symbol: crate::history::PUBLIC_TRADES_KEPT,
+            clock: WallClock::system(),
         }
     }
 }
@@ -301,6 +306,9 @@ pub struct ListenKeyConfig {
     pub max_per_account: usize,
     /// How often expired keys are swept (and their connections closed).
     pub sweep_interval: Duration,
+    /// Seeds the generator of new keys (default `None`: the OS's randomness). A simulation
+    /// seeds it so that runs repeat.
+    pub seed: Option<u64>,
 }
 
 impl Default for ListenKeyConfig {
@@ -309,6 +317,7 @@ impl Default for ListenKeyConfig {
             validity: Duration::from_secs(3600),
             max_per_account: 60,
             sweep_interval: Duration::from_secs(1),
+            seed: None,
         }
     }
 }

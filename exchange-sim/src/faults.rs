@@ -153,6 +153,15 @@ impl Faults {
         existed
     }
 
+    /// Expire every listen key now and close their connections; how many there were.
+    pub fn expire_listen_keys(&self) -> usize {
+        let keys = self.state.listen_keys.expire_all();
+        for key in &keys {
+            self.notify_listen_key_expired(key);
+        }
+        keys.len()
+    }
+
     /// Clear every REST fault and release stalled connections.
     pub fn clear(&self) {
         self.lock_failures().clear();

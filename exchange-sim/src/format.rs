@@ -1,7 +1,5 @@
 //! Number formatting shared by REST and websocket: decimals as plain strings, times in ms.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use rust_decimal::Decimal;
 
 /// A decimal as MEXC prints it: no exponent, no trailing zeros (`0.10000` -> `0.1`).
@@ -9,12 +7,10 @@ pub fn dec(d: Decimal) -> String {
     d.normalize().to_string()
 }
 
-/// Wall-clock time in ms since the Unix epoch.
+/// The system's wall-clock time in ms since the Unix epoch (a running venue reads its own
+/// [`SimConfig::clock`](crate::SimConfig::clock) instead).
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    lifecycle_core::WallClock::system().now_ms()
 }
 
 #[cfg(test)]

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use axum::serve::Listener;
 use rust_decimal::Decimal;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
 use crate::accounts::{AccountId, Balance};
-use crate::app::App;
+use crate::app::{App, SimState};
 use crate::config::SimConfig;
 use crate::error::{ApiError, SimError};
 use crate::faults::Faults;
@@ -61,9 +62,32 @@ impl SimVenue {
     /// Bind `config.listen`, start the HTTP/websocket server, the synthetic market and the
     /// listen-key sweeper.
     pub async fn start(config: SimConfig) -> Result<Self, SimError> {
-        let app = Arc::new(App::new(config)?);
+        let state = SimState::new(&config)?;
+        let listener = TcpListener::bind(config.listen).await?;
+        Self::serve(config, listener, Some(state)).await
+    }
+
+    /// Serve on `listener` (any [`axum::serve::Listener`]: tokio's `TcpListener`, or
+    /// [`TurmoilListener`](crate::TurmoilListener) inside a simulation) instead of binding
+    /// `config.listen`; on `state` if given (the books, accounts and listen keys of a venue
+    /// that ran before, say one that crashed), else on a fresh state of `config`.
+    ///
+    /// # Errors
+    /// An unusable configuration, or a listener without a local address.
+    pub async fn serve<L>(
+        config: SimConfig,
+        listener: L,
+        state: Option<SimState>,
+    ) -> Result<Self, SimError>
+    where
+        L: Listener<Addr = SocketAddr>,
+    {
+        let state = match state {
+            Some(state) => state,
+            None => SimState::new(&config)?,
+        };
+        let app = Arc::new(App::new(config, state));
         let market = crate::market::SyntheticMarket::start(&app);
-        let listener = TcpListener::bind(app.config.listen).await?;
         let addr = listener.local_addr()?;
         let router = crate::rest::router(app.clone());
         let server = crate::server::serve(
@@ -109,6 +133,12 @@ impl SimVenue {
     /// The fault-injection handle.
     pub fn faults(&self) -> Faults {
         self.app.faults.clone()
+    }
+
+    /// The venue's durable state (books, accounts, listen keys, faults), to serve again after
+    /// a restart with [`SimVenue::serve`].
+    pub fn state(&self) -> SimState {
+        self.app.state()
     }
 
     /// The configuration the venue runs with.
@@ -247,6 +277,7 @@ async fn sweep_listen_keys(app: Arc<App>) {
     let mut interval = tokio::time::interval(app.config.listen_keys.sweep_interval);
     loop {
         tokio::select! {
+            biased;
             () = crate::shutdown::wait_until(&mut shutdown, true) => return,
             _ = interval.tick() => {
                 for key in app.listen_keys.sweep() {

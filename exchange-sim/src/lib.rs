@@ -78,9 +78,12 @@ pub mod rate_limit;
 mod rest;
 mod server;
 pub mod shutdown;
+#[cfg(feature = "simulation")]
+mod turmoil_listener;
 pub mod ws;
 
 pub use accounts::{AccountId, Balance};
+pub use app::SimState;
 pub use config::{
     AccountConfig, DEMO_API_KEY, DEMO_API_SECRET, HttpConfig, ListenKeyConfig, MarketConfig,
     RateLimitConfig, SimConfig, SymbolConfig, WsConfig,
@@ -90,3 +93,5 @@ pub use faults::Faults;
 pub use handle::{DEFAULT_STOP_DEADLINE, DepthSnapshot, SimVenue};
 pub use matching::{NewOrder, Order, OrderRef, OrderStatus, OrderType, Side};
 pub use shutdown::ShutdownReport;
+#[cfg(feature = "simulation")]
+pub use turmoil_listener::TurmoilListener;

@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Instant;
 
-use rand::RngExt;
+use lifecycle_core::WallClock;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 
 use crate::accounts::AccountId;
 use crate::config::ListenKeyConfig;
@@ -13,7 +14,8 @@ use crate::error::ApiError;
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     account: AccountId,
-    expires_at: Instant,
+    /// Wall-clock ms (the venue's clock): survives a restart of the venue.
+    expires_at: i64,
 }
 
 /// All listen keys of the venue.
@@ -21,15 +23,45 @@ struct Entry {
 pub struct ListenKeys {
     config: ListenKeyConfig,
     keys: Mutex<HashMap<String, Entry>>,
+    clock: Mutex<WallClock>,
+    /// Seeded generator of new keys (`None`: the OS's randomness).
+    seeded: Mutex<Option<StdRng>>,
 }
 
 impl ListenKeys {
     /// An empty store.
     pub fn new(config: ListenKeyConfig) -> Self {
         Self {
+            seeded: Mutex::new(config.seed.map(StdRng::seed_from_u64)),
             config,
             keys: Mutex::new(HashMap::new()),
+            clock: Mutex::new(WallClock::system()),
         }
+    }
+
+    /// Expiry is judged on `clock` from now on (the clock of the venue now serving).
+    pub(crate) fn set_clock(&self, clock: WallClock) {
+        *self.clock.lock().unwrap_or_else(|e| e.into_inner()) = clock;
+    }
+
+    fn now(&self) -> i64 {
+        self.clock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .now_ms()
+    }
+
+    fn validity_ms(&self) -> i64 {
+        i64::try_from(self.config.validity.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    fn new_key(&self) -> String {
+        let mut seeded = self.seeded.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes: [u8; 32] = match seeded.as_mut() {
+            Some(rng) => rng.random(),
+            None => rand::rng().random(),
+        };
+        hex::encode(bytes)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -38,7 +70,7 @@ impl ListenKeys {
 
     /// Create a key for `account` (at most `max_per_account` live keys).
     pub fn create(&self, account: AccountId) -> Result<String, ApiError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut keys = self.lock();
         keys.retain(|_, e| e.expires_at > now);
         if keys.values().filter(|e| e.account == account).count() >= self.config.max_per_account {
@@ -50,12 +82,12 @@ impl ListenKeys {
                 ),
             ));
         }
-        let key = hex::encode(rand::rng().random::<[u8; 32]>());
+        let key = self.new_key();
         keys.insert(
             key.clone(),
             Entry {
                 account,
-                expires_at: now + self.config.validity,
+                expires_at: now.saturating_add(self.validity_ms()),
             },
         );
         Ok(key)
@@ -63,7 +95,7 @@ impl ListenKeys {
 
     /// Live keys of an account.
     pub fn list(&self, account: AccountId) -> Vec<String> {
-        let now = Instant::now();
+        let now = self.now();
         let mut list: Vec<String> = self
             .lock()
             .iter()
@@ -76,11 +108,11 @@ impl ListenKeys {
 
     /// Extend a key of `account` by the full validity.
     pub fn keep_alive(&self, account: AccountId, key: &str) -> Result<(), ApiError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut keys = self.lock();
         match keys.get_mut(key) {
             Some(e) if e.account == account && e.expires_at > now => {
-                e.expires_at = now + self.config.validity;
+                e.expires_at = now.saturating_add(self.validity_ms());
                 Ok(())
             }
             _ => Err(ApiError::invalid_listen_key()),
@@ -101,7 +133,7 @@ impl ListenKeys {
 
     /// The account of a live key.
     pub fn lookup(&self, key: &str) -> Option<AccountId> {
-        let now = Instant::now();
+        let now = self.now();
         self.lock()
             .get(key)
             .filter(|e| e.expires_at > now)
@@ -113,9 +145,16 @@ impl ListenKeys {
         self.lock().remove(key).is_some()
     }
 
+    /// Expire every key now and return them (in order).
+    pub fn expire_all(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.lock().drain().map(|(k, _)| k).collect();
+        keys.sort();
+        keys
+    }
+
     /// Remove expired keys and return them.
     pub fn sweep(&self) -> Vec<String> {
-        let now = Instant::now();
+        let now = self.now();
         let mut expired = Vec::new();
         self.lock().retain(|k, e| {
             let live = e.expires_at > now;

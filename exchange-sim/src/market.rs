@@ -2,7 +2,7 @@
 //! price, and a seeded taker trades against the touch, so resting orders near the touch fill
 //! within seconds. Pausable for deterministic tests.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rand::rngs::StdRng;
@@ -28,7 +28,7 @@ struct SymbolState {
 #[derive(Debug)]
 pub(crate) struct SyntheticMarket {
     rng: StdRng,
-    states: HashMap<String, SymbolState>,
+    states: BTreeMap<String, SymbolState>,
 }
 
 impl SyntheticMarket {
@@ -81,11 +81,13 @@ impl SyntheticMarket {
             let is_paused = *paused.borrow_and_update();
             if is_paused {
                 tokio::select! {
+                    biased;
                     () = crate::shutdown::wait_until(&mut shutdown, true) => return,
                     _ = paused.changed() => continue,
                 }
             }
             tokio::select! {
+                biased;
                 () = crate::shutdown::wait_until(&mut shutdown, true) => return,
                 _ = paused.changed() => continue,
                 _ = ticker.tick() => {}

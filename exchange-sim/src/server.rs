@@ -1,16 +1,21 @@
 //! The HTTP server: an accept loop over hyper's HTTP/1 connection driver, with a cap on
 //! connections served at once and hyper's header-read timeout (the body-read deadline and the
 //! size limits MEXC's JSON shape can still answer live in [`crate::rest`]).
+//!
+//! It serves over any [`axum::serve::Listener`] whose address is a [`SocketAddr`]: tokio's
+//! `TcpListener` in production and in tests, [`TurmoilListener`](crate::TurmoilListener) inside
+//! a turmoil simulation (feature `simulation`): the listener is the venue's simulation seam.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::serve::Listener;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::HttpConfig;
@@ -27,12 +32,14 @@ const REFUSAL_DRAIN: Duration = Duration::from_millis(200);
 
 /// Serve `router` on `listener` until `shutdown` turns true, then let the open connections
 /// finish (the caller bounds that wait).
-pub(crate) async fn serve(
-    listener: TcpListener,
+pub(crate) async fn serve<L>(
+    mut listener: L,
     router: Router,
     config: HttpConfig,
     mut shutdown: watch::Receiver<bool>,
-) {
+) where
+    L: Listener<Addr = SocketAddr>,
+{
     let max_connections = config.max_connections.min(Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(max_connections));
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -42,17 +49,12 @@ pub(crate) async fn serve(
         .max_buf_size(MAX_BUF_BYTES)
         .max_headers(MAX_PARSED_HEADERS);
     loop {
+        // The listener retries failed accepts itself (axum's TcpListener pauses on errors
+        // other than a refused or reset connection instead of spinning).
         let (stream, peer) = tokio::select! {
+            biased;
             () = crate::shutdown::wait_until(&mut shutdown, true) => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of descriptors and the like: pause briefly instead of spinning.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
+            accepted = listener.accept() => accepted,
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tracing::debug!(%peer, "connection refused: too many connections");
@@ -72,6 +74,7 @@ pub(crate) async fn serve(
         tokio::spawn(async move {
             let mut connection = std::pin::pin!(connection);
             let result = tokio::select! {
+                biased;
                 result = connection.as_mut() => result,
                 () = crate::shutdown::wait_until(&mut stop, true) => {
                     // Finish the request in flight, then close.
@@ -91,7 +94,7 @@ pub(crate) async fn serve(
 }
 
 /// Answer a connection over the cap with HTTP 503 in MEXC's shape, then close it.
-async fn refuse(mut stream: TcpStream) {
+async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
     let body = ApiError::with_status(
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
         503,

@@ -295,3 +295,49 @@ async fn bad_configurations_are_refused() {
     })
     .await;
 }
+
+/// A venue restarted on the state of one that stopped (as after a crash) keeps its books, open
+/// orders and balances, on a listener it is handed; a fresh state has none of them.
+#[tokio::test]
+async fn a_venue_served_again_on_its_state_keeps_books_and_accounts() {
+    bounded(async {
+        let mut config = SimConfig::paused();
+        config.listen_keys.seed = Some(7);
+        let first = SimVenue::start(config.clone()).await.unwrap();
+        let order = NewOrder::limit(
+            "HIFIUSDT",
+            exchange_sim::Side::Buy,
+            Decimal::new(5, 2),
+            Decimal::from(100),
+        );
+        let placed = first.place_order(DEMO_API_KEY, &order).unwrap();
+        let balances = first.balances(DEMO_API_KEY).unwrap();
+        let state = first.state();
+        first.stop(Duration::from_secs(1)).await;
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let second = SimVenue::serve(config, listener, Some(state.clone()))
+            .await
+            .unwrap();
+        let open = second.open_orders(DEMO_API_KEY).unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].seq, placed.seq);
+        assert_eq!(second.balances(DEMO_API_KEY).unwrap(), balances);
+        assert_eq!(state.open_orders(DEMO_API_KEY).unwrap().len(), 1);
+        second.check_invariants().unwrap();
+        let fresh = SimVenue::serve(
+            SimConfig::paused(),
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+        assert!(
+            fresh.open_orders(DEMO_API_KEY).unwrap().is_empty(),
+            "a fresh state"
+        );
+        fresh.stop(Duration::from_secs(1)).await;
+        second.stop(Duration::from_secs(1)).await;
+    })
+    .await;
+}

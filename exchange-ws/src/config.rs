@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::connection::WsConnector;
 use crate::protocol::{MexcProtocol, WsProtocol};
 use crate::send_limiter::SendLimit;
 
@@ -70,6 +71,10 @@ pub struct WebSocketConfig {
     pub read_buffer_size: usize,
     /// TLS client configuration for `wss://` (default: rustls with ring and the webpki roots).
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// How the manager dials (default [`WsConnector::Tcp`]; a simulation passes its own).
+    pub connector: WsConnector,
+    /// Seeds the reconnect jitter (default `None`: a random seed), for reproducible runs.
+    pub backoff_seed: Option<u64>,
 }
 
 impl std::fmt::Debug for WebSocketConfig {
@@ -86,6 +91,7 @@ impl std::fmt::Debug for WebSocketConfig {
             .field("idle_data_timeout", &self.idle_data_timeout)
             .field("close_timeout", &self.close_timeout)
             .field("send_limit", &self.send_limit)
+            .field("connector", &self.connector)
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +119,8 @@ impl WebSocketConfig {
             max_message_size: 16 << 20,
             read_buffer_size: 128 << 10,
             tls: None,
+            connector: WsConnector::Tcp,
+            backoff_seed: None,
         }
     }
 

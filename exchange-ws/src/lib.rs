@@ -45,6 +45,7 @@ mod status;
 mod subscriptions;
 
 pub use config::WebSocketConfig;
+pub use connection::WsConnector;
 pub use error::SendError;
 pub use event::{DisconnectReason, WsEvent};
 pub use frame::Frame;

@@ -19,14 +19,14 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use futures::Sink;
 use futures::task::AtomicWaker;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::connection::WsStream;
 use crate::send_limiter::{SendLimit, SendLimiter};
 
-pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<WsStream>>;
 
 /// A direct write left bytes in tungstenite's buffer (or the socket became writable).
 pub(crate) const FLUSH: u8 = 1;

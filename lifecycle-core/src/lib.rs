@@ -55,6 +55,7 @@
 
 mod backoff;
 mod catch_unwind;
+mod clock;
 mod error;
 mod lifecycle;
 mod metrics;
@@ -81,6 +82,7 @@ mod watchdog;
 pub mod testing;
 
 pub use backoff::Backoff;
+pub use clock::WallClock;
 pub use error::{
     BoxError, DependencyError, SpawnError, StartAllError, StartError, TaskError, TransitionError,
 };

@@ -473,6 +473,7 @@ impl Lifecycle {
                 return;
             }
             tokio::select! {
+                biased;
                 () = ended => {}
                 changed = watcher.changed() => {
                     if changed.is_none() {

@@ -265,6 +265,7 @@ impl Runner {
             }
         };
         let started = tokio::select! {
+            biased;
             started = start.as_mut() => Ok(started),
             signal = next_signal(&mut *signals) => Err(Some(signal)),
             () = out_of_time => Err(None),
@@ -285,11 +286,14 @@ impl Runner {
                     limit_ms = limit.as_millis() as u64,
                     "start did not finish in time: stopping what started"
                 );
-                let shutdown = async {
-                    let (report, _) =
-                        tokio::join!(orchestrator.shutdown_all(self.budget), start.as_mut());
+                let deadline = Instant::now() + self.budget;
+                let shutdown = Box::pin(async {
+                    let (report, ()) = tokio::join!(
+                        orchestrator.shutdown_all(self.budget),
+                        start_ends_by(deadline, start.as_mut())
+                    );
                     report
-                };
+                });
                 let reason = ShutdownReason::StartFailed(format!(
                     "start did not finish within {:.1} s",
                     limit.as_secs_f64()
@@ -302,9 +306,12 @@ impl Runner {
                 tracing::warn!(%signal, "signal during start: stopping what started");
                 // The shutdown's stops ask the starts under way to give up; the start ends
                 // alongside, starting nothing more.
+                let deadline = Instant::now() + self.budget;
                 let shutdown = Box::pin(async {
-                    let (report, _) =
-                        tokio::join!(orchestrator.shutdown_all(self.budget), start.as_mut());
+                    let (report, ()) = tokio::join!(
+                        orchestrator.shutdown_all(self.budget),
+                        start_ends_by(deadline, start.as_mut())
+                    );
                     report
                 });
                 return self
@@ -326,11 +333,13 @@ impl Runner {
         let app = app(AppContext {
             shutdown: shutdown.clone(),
         });
-        // The application's whole run is the timeline's `running` span. Boxed so that a
-        // cancelled application can be dropped before the shutdown begins.
+        // The application's whole run is the timeline's `running` span. Boxed, so an
+        // application that overruns its grace can be dropped before the shutdown begins (a
+        // pinned local would live, holding what it uses, until `run` returns).
         let running = timeline::running(orchestrator.name());
         let mut app = Box::pin(CatchUnwind::new(app).instrument(running));
         let reason = tokio::select! {
+            biased;
             result = app.as_mut() => {
                 let app_error = app_error_of(result);
                 let reason = match &app_error {
@@ -353,6 +362,7 @@ impl Runner {
         let grace_end = asked + self.app_grace.min(self.budget / 2);
         let mut app_error = None;
         tokio::select! {
+            biased;
             finished = tokio::time::timeout_at(grace_end, app.as_mut()) => match finished {
                 Ok(result) => app_error = app_error_of(result),
                 Err(_) => {
@@ -364,9 +374,9 @@ impl Runner {
                 return self.forced(reason, signal, app_error);
             }
         }
-        // Cancelled means dropped, now: what the application still held (a call in flight,
-        // a guard a resource's stop waits for) is released before the shutdown begins, not
-        // when the run returns.
+        // Cancelled means dropped, now: what the application still held (an order placement
+        // in flight, a guard a resource's stop waits for) is released before the shutdown
+        // begins, not when the run returns.
         drop(app);
         let budget_left = self.budget.saturating_sub(asked.elapsed());
         let signalled = matches!(reason, ShutdownReason::Signal(_));
@@ -401,6 +411,7 @@ impl Runner {
         let mut shutdown = std::pin::pin!(shutdown);
         let report = loop {
             tokio::select! {
+                biased;
                 report = shutdown.as_mut() => break report,
                 signal = next_signal(signals) => {
                     if signalled {
@@ -468,6 +479,15 @@ fn app_error_of<E: fmt::Display>(result: Result<Result<(), E>, String>) -> Optio
 }
 
 /// The next signal; never completes once the source is exhausted.
+/// Let a start under way run alongside the shutdown, but no later than `deadline`: the
+/// shutdown's stops ask the starts to give up, and one deaf to that (a call with a long
+/// timeout of its own) must not hold the exit past the budget, so it is dropped there.
+async fn start_ends_by<F: Future>(deadline: Instant, start: std::pin::Pin<&mut F>) {
+    if tokio::time::timeout_at(deadline, start).await.is_err() {
+        tracing::warn!("a start under way did not give up by the shutdown's deadline: dropped");
+    }
+}
+
 async fn next_signal(signals: &mut dyn SignalSource) -> Signal {
     match signals.recv().await {
         Some(signal) => signal,

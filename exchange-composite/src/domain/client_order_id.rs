@@ -4,7 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+
+use lifecycle_core::WallClock;
 
 use crate::error::DomainError;
 
@@ -74,14 +75,17 @@ pub struct ClientOrderIdGenerator {
 impl ClientOrderIdGenerator {
     /// A generator for ids starting with `prefix` (at most 12 characters of `[A-Za-z0-9_-]`).
     pub fn new(prefix: &str) -> Result<Self, DomainError> {
+        Self::with_clock(prefix, WallClock::system())
+    }
+
+    /// As [`ClientOrderIdGenerator::new`], with the run part of the ids taken from `clock`
+    /// (a simulated clock, say).
+    pub fn with_clock(prefix: &str, clock: WallClock) -> Result<Self, DomainError> {
         if prefix.len() > 12 {
             return Err(DomainError::InvalidClientOrderId(prefix.to_owned()));
         }
         ClientOrderId::new(prefix)?;
-        let seconds = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
+        let seconds = clock.since_epoch().as_secs();
         Ok(Self {
             prefix: prefix.to_owned(),
             run: base36(seconds),

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use exchange_streams::{ObservableStreams, Subscription};
-use exchange_ws::{WebSocketConfig, WebSocketManager};
+use exchange_ws::WebSocketManager;
 use futures::future::join_all;
 use lifecycle_core::{
     AsyncResource, BoxFuture, DependencyAwareShutdown, LifecycleState, ResourceGroup,
@@ -156,7 +156,10 @@ impl PrivateCompositeExchange {
         owned_rest: Option<&VenueRest>,
     ) -> Result<Self, ExchangeError> {
         let name = format!("{}.private", config.name);
-        let ids = Arc::new(ClientOrderIdGenerator::new(&config.client_order_id_prefix)?);
+        let ids = Arc::new(ClientOrderIdGenerator::with_clock(
+            &config.client_order_id_prefix,
+            config.clock,
+        )?);
         let markets = Arc::new(Markets::new(&*venue, &config.symbols));
         let streams = Arc::new(ObservableStreams::new(format!("{name}.streams")));
         let publishers = PrivatePublishers {
@@ -173,9 +176,7 @@ impl PrivateCompositeExchange {
             config.reconcile_timeout,
             config.cancel_retry_interval,
         ));
-        let mut socket_config =
-            WebSocketConfig::new(format!("{name}.socket"), config.ws_url.clone());
-        socket_config.backoff_initial = config.reconnect_backoff;
+        let socket_config = config.websocket_config(format!("{name}.socket"));
         let manager = Arc::new(WebSocketManager::new(socket_config));
         let recheck = Arc::new(Notify::new());
         let decoder = Arc::new(FrameDecoder::new());

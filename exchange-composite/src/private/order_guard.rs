@@ -3,7 +3,7 @@
 //! rate limiter are alive) it refuses new orders, lets placements in flight land, cancels
 //! every open order of ours and confirms with the venue that none remain.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -109,7 +109,9 @@ struct GuardCore {
     venue: Arc<dyn Venue>,
     markets: Arc<Markets>,
     ids: Arc<ClientOrderIdGenerator>,
-    tracked: Mutex<HashMap<ClientOrderId, Tracked>>,
+    /// Ordered: the cancels of a sweep go out, and its report names them, in the same order
+    /// every run (a hash map's order differs from run to run).
+    tracked: Mutex<BTreeMap<ClientOrderId, Tracked>>,
     accepting: AtomicBool,
     in_flight: AtomicUsize,
     landed: Notify,
@@ -291,7 +293,7 @@ impl GuardCore {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientOrderId, Tracked>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<ClientOrderId, Tracked>> {
         self.tracked.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use exchange_streams::{ObservableStreams, Subscription};
-use exchange_ws::{WebSocketConfig, WebSocketManager};
+use exchange_ws::WebSocketManager;
 use futures::StreamExt;
 use lifecycle_core::{
     AsyncResource, BoxFuture, DependencyAwareShutdown, LifecycleState, ResourceGroup,
@@ -127,8 +127,7 @@ impl PublicCompositeExchange {
             &codes,
             config.push_interval,
         )?);
-        let mut socket = WebSocketConfig::new(format!("{name}.socket"), config.ws_url.clone());
-        socket.backoff_initial = config.reconnect_backoff;
+        let socket = config.websocket_config(format!("{name}.socket"));
         let feed = Arc::new(PublicFeed::new(
             format!("{name}.feed"),
             socket,

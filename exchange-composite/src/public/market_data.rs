@@ -3,7 +3,7 @@
 //! each symbol's [`LocalOrderBook`] follows the venue's versions and is resynchronised from a
 //! REST snapshot after every (re)connect and on any gap.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -57,7 +57,8 @@ struct SymbolFeed {
 
 struct Inner {
     venue: Arc<dyn Venue>,
-    feeds: HashMap<String, SymbolFeed>,
+    /// By symbol code, ordered: channels are subscribed in the same order every run.
+    feeds: BTreeMap<String, SymbolFeed>,
     decoder: FrameDecoder,
     resync: mpsc::UnboundedSender<String>,
 }
@@ -92,7 +93,7 @@ impl MarketData {
         interval: PushInterval,
     ) -> Result<Self, StreamError> {
         let (resync, requests) = mpsc::unbounded_channel();
-        let mut feeds = HashMap::new();
+        let mut feeds = BTreeMap::new();
         for code in symbol_codes {
             feeds.insert(
                 (*code).to_owned(),

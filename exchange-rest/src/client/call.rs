@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::Url;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -16,10 +16,8 @@ use crate::error::{RateLimitSource, RestError, UnknownCause, VenueError, excerpt
 use crate::limiter::AcquireError;
 use crate::params::Params;
 use crate::request::{GetServerTime, RestRequest};
-use crate::server_clock::ServerClock;
+use crate::transport::{HttpRequest, HttpResponse, TransportError};
 
-/// The venue's API-key header.
-const API_KEY_HEADER: &str = "X-MEXC-APIKEY";
 /// Pause applied after a 429 without a usable `Retry-After`.
 const DEFAULT_429_PAUSE: Duration = Duration::from_secs(1);
 /// Pause applied after a 418 without a usable `Retry-After` (MEXC bans for 2 min at least).
@@ -145,26 +143,24 @@ impl Inner {
         }
         let url = self.url(endpoint, params)?;
         let method = endpoint.method();
-        let mut request = http.request(method.to_reqwest(), url);
-        if endpoint.is_signed()
-            && let Some(key) = &self.api_key
-        {
-            request = request.header(API_KEY_HEADER, key.clone());
-        }
-        if method != Method::Get {
-            request = request.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        }
+        let request = HttpRequest {
+            method: method.to_reqwest(),
+            url,
+            api_key: if endpoint.is_signed() {
+                self.api_key.clone()
+            } else {
+                None
+            },
+            json: method != Method::Get,
+        };
         sent.store(true, Ordering::SeqCst);
         self.counters.sent.fetch_add(1, Ordering::Relaxed);
         // One timer around answer and body (cheaper than reqwest's per-request timeout).
-        let exchange = async {
-            let response = request.send().await?;
-            let status = response.status().as_u16();
-            let retry_after = retry_after(response.headers());
-            let body = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, retry_after, body))
-        };
-        let (status, retry_after, body) = match tokio::time::timeout(timeout, exchange).await {
+        let HttpResponse {
+            status,
+            headers,
+            body,
+        } = match tokio::time::timeout(timeout, http.send(request)).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(error)) => return Err(transport_error(endpoint, error)),
             Err(_elapsed) if endpoint.mutates_orders() => {
@@ -175,6 +171,7 @@ impl Inner {
             }
             Err(_elapsed) => return Err(RestError::Timeout),
         };
+        let retry_after = retry_after(&headers);
         tracing::debug!(
             component = self.config.name.as_str(),
             endpoint = endpoint.name(),
@@ -265,11 +262,11 @@ impl Inner {
     }
 
     pub(super) async fn sync_clock(&self) -> Result<i64, RestError> {
-        let sent_at = ServerClock::local_ms();
+        let sent_at = self.clock.local_ms();
         let time: crate::model::ServerTime = self
             .execute(GetServerTime::ENDPOINT, GetServerTime.params(), None)
             .await?;
-        let received_at = ServerClock::local_ms();
+        let received_at = self.clock.local_ms();
         self.clock
             .record_sample(sent_at, received_at, time.server_time);
         Ok(self.clock.offset_ms())
@@ -338,34 +335,20 @@ fn venue_error(endpoint: Endpoint, status: u16, body: &[u8]) -> RestError {
 }
 
 /// A transport failure; for order calls that may have been written, the outcome is unknown.
-fn transport_error(endpoint: Endpoint, error: reqwest::Error) -> RestError {
-    let error = error.without_url();
-    let never_sent = error.is_connect() || error.is_builder();
-    let text = error_chain(&error);
-    if endpoint.mutates_orders() && !never_sent {
-        let cause = if error.is_timeout() {
+fn transport_error(endpoint: Endpoint, error: TransportError) -> RestError {
+    if endpoint.mutates_orders() && !error.never_sent {
+        let cause = if error.timeout {
             UnknownCause::Timeout
         } else {
-            UnknownCause::Transport(text)
+            UnknownCause::Transport(error.text)
         };
         return RestError::OutcomeUnknown { endpoint, cause };
     }
-    if error.is_timeout() {
+    if error.timeout {
         RestError::Timeout
     } else {
-        RestError::Transport(text)
+        RestError::Transport(error.text)
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// `Retry-After` in seconds (integer or decimal); HTTP dates are not used by MEXC.
@@ -379,6 +362,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::header::HeaderValue;
 
     #[test]
     fn retry_after_parsing() {

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
+use lifecycle_core::WallClock;
+
 use crate::secret::Credentials;
+use crate::transport::RestTransport;
 
 /// MEXC's spot REST base URL.
 pub const MEXC_SPOT_URL: &str = "https://api.mexc.com";
@@ -54,6 +57,11 @@ pub struct MexcRestConfig {
     /// deadline); then they are cancelled and fail with `Closed` (or `OutcomeUnknown` for
     /// order calls that were sent).
     pub stop_drain: Duration,
+    /// The HTTP transport (default [`RestTransport::Reqwest`]; a simulation passes its own).
+    pub transport: RestTransport,
+    /// The local wall clock signed requests' `timestamp` starts from (default the system's; a
+    /// simulation passes its own).
+    pub clock: WallClock,
 }
 
 impl MexcRestConfig {
@@ -74,6 +82,8 @@ impl MexcRestConfig {
             clock_sync_interval: Some(Duration::from_secs(300)),
             start_sync_timeout: Duration::from_secs(3),
             stop_drain: Duration::from_secs(1),
+            transport: RestTransport::Reqwest,
+            clock: WallClock::system(),
         }
     }
 

@@ -26,6 +26,7 @@ use crate::limiter::{LimiterConfigError, RateLimiter};
 use crate::mexc_limits::EndpointDraws;
 use crate::server_clock::ServerClock;
 use crate::signing::Signer;
+use crate::transport::{HttpTransport, TransportSettings};
 use in_flight::InFlight;
 
 /// Why a client could not be built.
@@ -78,7 +79,8 @@ struct Counters {
 
 /// The signed MEXC spot REST client, an [`AsyncResource`].
 ///
-/// - reqwest over rustls, one pooled keep-alive connection set, per-request timeouts.
+/// - reqwest over rustls (or another [`RestTransport`](crate::RestTransport)), one pooled
+///   keep-alive connection set, per-request timeouts.
 /// - Every call draws its endpoint's weight from the shared [`RateLimiter`] first (start the
 ///   limiter before the client, stop it after); a 429/418 `Retry-After` pauses the scope.
 /// - Signed calls: parameters in the query string, then `recvWindow`, `timestamp` (the
@@ -126,7 +128,7 @@ pub struct MexcRestClient {
 
 pub(crate) struct Inner {
     config: MexcRestConfig,
-    http: Mutex<Option<reqwest::Client>>,
+    http: Mutex<Option<HttpTransport>>,
     urls: Vec<Url>,
     signer: Option<Signer>,
     api_key: Option<HeaderValue>,
@@ -210,18 +212,16 @@ impl MexcRestClient {
             None => None,
         };
         let signer = config.credentials.as_ref().map(|c| Signer::new(c.secret()));
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .pool_idle_timeout(config.pool_idle_timeout)
-            .pool_max_idle_per_host(config.pool_max_idle_per_host)
-            .tcp_nodelay(true)
-            .user_agent(concat!("quiesce-exchange-rest/", env!("CARGO_PKG_VERSION")));
-        if is_loopback(&spot) && is_loopback(&futures) {
-            builder = builder.no_proxy();
-        }
-        let http = builder
-            .build()
-            .map_err(|e| ClientBuildError::Http(e.to_string()))?;
+        let http = HttpTransport::build(
+            config.transport,
+            TransportSettings {
+                connect_timeout: config.connect_timeout,
+                pool_idle_timeout: config.pool_idle_timeout,
+                pool_max_idle_per_host: config.pool_max_idle_per_host,
+                loopback: is_loopback(&spot) && is_loopback(&futures),
+            },
+        )
+        .map_err(ClientBuildError::Http)?;
         let recv_window = config.recv_window.as_millis().to_string();
         let name = config.name.clone();
         let inner = Arc::new(Inner {
@@ -232,7 +232,7 @@ impl MexcRestClient {
             recv_window,
             limiter,
             draws,
-            clock: ServerClock::new(),
+            clock: ServerClock::with_clock(config.clock),
             resync: Notify::new(),
             in_flight: InFlight::default(),
             abort: ShutdownSignal::new(),
@@ -290,7 +290,7 @@ impl Inner {
         }
     }
 
-    fn http(&self) -> Option<reqwest::Client> {
+    fn http(&self) -> Option<HttpTransport> {
         self.http
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -32,6 +32,7 @@ pub(crate) async fn apply_faults(
     let mut stall = app.faults.watch_stall();
     if *stall.borrow() {
         tokio::select! {
+            biased;
             () = crate::shutdown::wait_until(&mut stall, false) => {}
             () = crate::shutdown::wait_until(&mut shutdown, true) => return unavailable(),
         }
@@ -39,6 +40,7 @@ pub(crate) async fn apply_faults(
     let delay = app.faults.rest_delay();
     if !delay.is_zero() {
         tokio::select! {
+            biased;
             () = tokio::time::sleep(delay) => {}
             () = crate::shutdown::wait_until(&mut shutdown, true) => return unavailable(),
         }

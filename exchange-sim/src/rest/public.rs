@@ -11,7 +11,7 @@ use super::json;
 use super::request::{Endpoint, RawRequest};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::format::{dec, now_ms};
+use crate::format::dec;
 
 type Reply = Result<Json<Value>, ApiError>;
 
@@ -47,7 +47,7 @@ pub(crate) async fn ping(State(app): State<Arc<App>>, req: RawRequest) -> Reply 
 
 pub(crate) async fn time(State(app): State<Arc<App>>, req: RawRequest) -> Reply {
     app.public_request(&req, TIME)?;
-    Ok(Json(json!({ "serverTime": now_ms() })))
+    Ok(Json(json!({ "serverTime": app.now_ms() })))
 }
 
 pub(crate) async fn exchange_info(State(app): State<Arc<App>>, req: RawRequest) -> Reply {
@@ -73,7 +73,7 @@ pub(crate) async fn exchange_info(State(app): State<Arc<App>>, req: RawRequest) 
         .collect();
     Ok(Json(json!({
         "timezone": "CST",
-        "serverTime": now_ms(),
+        "serverTime": app.now_ms(),
         "rateLimits": [],
         "exchangeFilters": [],
         "symbols": symbols,
@@ -97,7 +97,7 @@ pub(crate) async fn depth(State(app): State<Arc<App>>, req: RawRequest) -> Reply
         "lastUpdateId": market.version,
         "bids": levels(bids),
         "asks": levels(asks),
-        "timestamp": now_ms(),
+        "timestamp": app.now_ms(),
     })))
 }
 

@@ -10,7 +10,6 @@ use crate::accounts::AccountId;
 use crate::app::App;
 use crate::auth::{DEFAULT_RECV_WINDOW_MS, check_timestamp, split_signature, verify_signature};
 use crate::error::ApiError;
-use crate::format::now_ms;
 use crate::params::Params;
 use crate::rate_limit::Scope;
 
@@ -108,7 +107,7 @@ impl App {
             .map_err(|_| ApiError::bad_request(700008, "Illegal request body"))?;
         let signed = split_signature(&req.query, body)?;
         verify_signature(&key.secret, &signed.payload, signed.signature)?;
-        check_timestamp(timestamp, recv_window, now_ms())?;
+        check_timestamp(timestamp, recv_window, self.now_ms())?;
         self.limiter
             .charge(Scope::Account(key.account), endpoint.name, endpoint.weight)?;
         Ok(Signed {

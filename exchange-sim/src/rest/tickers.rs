@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::request::{Endpoint, RawRequest};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::format::{dec, now_ms};
+use crate::format::dec;
 use crate::history::{AVG_PRICE_MINUTES, DAY_MS};
 use crate::params::Params;
 
@@ -78,7 +78,7 @@ pub(crate) async fn ticker_price(State(app): State<Arc<App>>, req: RawRequest) -
 /// One symbol's 24 h statistics, typed as MEXC sends them (c9s/bbgo quotes a live answer:
 /// quantities of the touch and the last trade as strings, `quoteVolume` and `count` null).
 fn ticker_24hr_of(app: &App, symbol: &str) -> Value {
-    let now = now_ms();
+    let now = app.now_ms();
     let stats = app
         .history()
         .stats_since(symbol, now.saturating_sub(DAY_MS));
@@ -132,7 +132,7 @@ pub(crate) async fn avg_price(State(app): State<Arc<App>>, req: RawRequest) -> R
     let params = app.public_request(&req, AVG_PRICE)?;
     let symbol = params.symbol()?;
     let precision = app.engine().market(&symbol)?.spec.quote_precision;
-    let since = now_ms().saturating_sub(AVG_PRICE_MINUTES * 60_000);
+    let since = app.now_ms().saturating_sub(AVG_PRICE_MINUTES * 60_000);
     let price = app
         .history()
         .stats_since(&symbol, since)

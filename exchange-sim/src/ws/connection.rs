@@ -1,7 +1,7 @@
 //! One websocket connection: JSON control frames in, binary pushes out, MEXC's timeouts, and
 //! the injected faults.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -28,7 +28,7 @@ type Sink = SplitSink<WebSocket, Message>;
 struct Connection {
     app: Arc<App>,
     private: Option<(AccountId, String)>,
-    subscriptions: HashMap<String, oneshot::Sender<()>>,
+    subscriptions: BTreeMap<String, oneshot::Sender<()>>,
     pushes: SelectAll<BoxStream<'static, Bytes>>,
     opened: Instant,
     last_received: Instant,
@@ -49,7 +49,7 @@ pub(super) async fn run(app: Arc<App>, socket: WebSocket, private: Option<(Accou
     let mut connection = Connection {
         app,
         private,
-        subscriptions: HashMap::new(),
+        subscriptions: BTreeMap::new(),
         pushes: SelectAll::new(),
         opened: now,
         last_received: now,
@@ -110,6 +110,7 @@ impl Connection {
             let stalled = *stall.borrow_and_update();
             if stalled {
                 tokio::select! {
+                    biased;
                     () = crate::shutdown::wait_until(&mut shutdown, true) => return Exit::Close(1001, "server shutting down"),
                     () = crate::shutdown::wait_until(&mut stall, false) => {}
                     Ok(WsControl::DropAll) = control.recv() => return Exit::Abort,

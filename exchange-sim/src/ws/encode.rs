@@ -14,9 +14,15 @@ use rust_decimal::Decimal;
 use crate::events::{
     BalanceChange, BookTickerUpdate, DepthDiff, OrderUpdate, PrivateDeal, PublicTrades,
 };
-use crate::format::{dec, now_ms};
+use crate::format::dec;
 
-fn frame(channel: &str, symbol: Option<&str>, create_time: i64, body: Body) -> Bytes {
+fn frame(
+    channel: &str,
+    symbol: Option<&str>,
+    create_time: i64,
+    body: Body,
+    send_time: i64,
+) -> Bytes {
     Bytes::from(
         PushDataV3ApiWrapper {
             channel: channel.to_owned(),
@@ -24,7 +30,7 @@ fn frame(channel: &str, symbol: Option<&str>, create_time: i64, body: Body) -> B
             symbol: symbol.map(str::to_owned),
             symbol_id: None,
             create_time: Some(create_time),
-            send_time: Some(now_ms()),
+            send_time: Some(send_time),
         }
         .encode_to_vec(),
     )
@@ -50,7 +56,7 @@ fn levels(levels: &[(Decimal, Decimal)]) -> Vec<PublicAggreDepthV3ApiItem> {
 }
 
 /// An aggregated depth diff.
-pub fn depth(channel: &str, diff: &DepthDiff) -> Bytes {
+pub fn depth(channel: &str, diff: &DepthDiff, send_time: i64) -> Bytes {
     frame(
         channel,
         Some(&diff.symbol),
@@ -63,6 +69,7 @@ pub fn depth(channel: &str, diff: &DepthDiff) -> Bytes {
             to_version: diff.to_version.to_string(),
             last_order_create_time: diff.time,
         }),
+        send_time,
     )
 }
 
@@ -74,6 +81,7 @@ pub fn limit_depth(
     asks: &[(Decimal, Decimal)],
     version: u64,
     time: i64,
+    send_time: i64,
 ) -> Bytes {
     let items = |levels: &[(Decimal, Decimal)]| {
         levels
@@ -95,11 +103,12 @@ pub fn limit_depth(
             version: version.to_string(),
             last_order_create_time: time,
         }),
+        send_time,
     )
 }
 
 /// A book ticker.
-pub fn book_ticker(channel: &str, update: &BookTickerUpdate) -> Bytes {
+pub fn book_ticker(channel: &str, update: &BookTickerUpdate, send_time: i64) -> Bytes {
     let (bid_price, bid_quantity) = update.bid.unwrap_or_default();
     let (ask_price, ask_quantity) = update.ask.unwrap_or_default();
     frame(
@@ -114,11 +123,12 @@ pub fn book_ticker(channel: &str, update: &BookTickerUpdate) -> Bytes {
             version: update.version.to_string(),
             last_order_create_time: update.time,
         }),
+        send_time,
     )
 }
 
 /// Aggregated public trades.
-pub fn deals(channel: &str, trades: &PublicTrades) -> Bytes {
+pub fn deals(channel: &str, trades: &PublicTrades, send_time: i64) -> Bytes {
     let time = trades.trades.first().map(|t| t.time).unwrap_or_default();
     frame(
         channel,
@@ -138,11 +148,12 @@ pub fn deals(channel: &str, trades: &PublicTrades) -> Bytes {
                 .collect(),
             event_type: event_type(channel),
         }),
+        send_time,
     )
 }
 
 /// A private order update.
-pub fn order(channel: &str, update: &OrderUpdate, quote_asset: &str) -> Bytes {
+pub fn order(channel: &str, update: &OrderUpdate, quote_asset: &str, send_time: i64) -> Bytes {
     let o = &update.order;
     let remain_quantity = o.remaining_qty();
     frame(
@@ -168,11 +179,12 @@ pub fn order(channel: &str, update: &OrderUpdate, quote_asset: &str) -> Bytes {
             create_time: o.time,
             market: Some(quote_asset.to_owned()),
         }),
+        send_time,
     )
 }
 
 /// A private fill.
-pub fn deal(channel: &str, deal: &PrivateDeal) -> Bytes {
+pub fn deal(channel: &str, deal: &PrivateDeal, send_time: i64) -> Bytes {
     frame(
         channel,
         Some(&deal.symbol),
@@ -191,11 +203,12 @@ pub fn deal(channel: &str, deal: &PrivateDeal) -> Bytes {
             fee_currency: deal.fee_asset.clone(),
             time: deal.time,
         }),
+        send_time,
     )
 }
 
 /// A private balance change.
-pub fn account(channel: &str, change: &BalanceChange) -> Bytes {
+pub fn account(channel: &str, change: &BalanceChange, send_time: i64) -> Bytes {
     frame(
         channel,
         None,
@@ -210,5 +223,6 @@ pub fn account(channel: &str, change: &BalanceChange) -> Bytes {
             r#type: change.kind.as_str().to_owned(),
             time: change.time,
         }),
+        send_time,
     )
 }

@@ -4,7 +4,9 @@
 //! interval, flushed once per interval ([`Hub::flush`]); private and partial-depth channels
 //! push at once.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+use lifecycle_core::WallClock;
 use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -76,16 +78,24 @@ struct PrivateChannels {
 /// All push channels of the venue.
 #[derive(Debug)]
 pub struct Hub {
-    symbols: HashMap<String, SymbolChannels>,
+    /// By symbol, in order: flushes push in the same order every run.
+    symbols: BTreeMap<String, SymbolChannels>,
     public: HashMap<String, broadcast::Sender<Bytes>>,
     private: Vec<PrivateChannels>,
+    /// Stamps every push's `sendTime`.
+    clock: WallClock,
 }
 
 impl Hub {
     /// Channels for these symbols and `accounts` accounts (ids `0..accounts`).
-    pub fn new(symbols: &[SymbolConfig], accounts: usize, capacity: usize) -> Self {
+    pub fn new(
+        symbols: &[SymbolConfig],
+        accounts: usize,
+        capacity: usize,
+        clock: WallClock,
+    ) -> Self {
         let mut public = HashMap::new();
-        let mut by_symbol = HashMap::new();
+        let mut by_symbol = BTreeMap::new();
         for spec in symbols {
             let s = &spec.symbol;
             let make = |name: String| Channel::new(name, capacity);
@@ -131,6 +141,7 @@ impl Hub {
             symbols: by_symbol,
             public,
             private,
+            clock,
         }
     }
 
@@ -162,6 +173,7 @@ impl Hub {
     /// pushes leave in version order. The operation is first collapsed to its final book
     /// state ([`collapse_operation`]); aggregated channels only gather it into their windows.
     pub fn publish(&self, engine: &Engine, events: &[Event]) {
+        let now = self.clock.now_ms();
         for event in &collapse_operation(events) {
             match event {
                 Event::Depth(diff) => {
@@ -186,6 +198,7 @@ impl Hub {
                                     &asks,
                                     market.version,
                                     diff.time,
+                                    now,
                                 )
                             });
                         }
@@ -221,17 +234,18 @@ impl Hub {
                             .map(|c| c.quote_asset.as_str())
                             .unwrap_or_default();
                         p.orders
-                            .send_with(|name| encode::order(name, update, quote));
+                            .send_with(|name| encode::order(name, update, quote, now));
                     }
                 }
                 Event::Deal(deal) => {
                     if let Some(p) = self.private.get(deal.account.0) {
-                        p.deals.send_with(|name| encode::deal(name, deal));
+                        p.deals.send_with(|name| encode::deal(name, deal, now));
                     }
                 }
                 Event::Balance(change) => {
                     if let Some(p) = self.private.get(change.account.0) {
-                        p.account.send_with(|name| encode::account(name, change));
+                        p.account
+                            .send_with(|name| encode::account(name, change, now));
                     }
                 }
             }
@@ -242,17 +256,18 @@ impl Hub {
     /// [`INTERVALS`]) gathered since the last flush: at most one frame per channel, showing
     /// the state at the end of the window.
     pub fn flush(&self, interval: usize) {
+        let now = self.clock.now_ms();
         for (symbol, channels) in &self.symbols {
             let window = match channels.window(interval) {
                 Some(mut window) if !window.is_empty() => std::mem::take(&mut *window),
                 _ => continue,
             };
             if let (Some(depth), Some(c)) = (&window.depth, channels.depth.get(interval)) {
-                c.send_with(|name| encode::depth(name, &depth.to_diff()));
+                c.send_with(|name| encode::depth(name, &depth.to_diff(), now));
             }
             if let (Some(top), Some(c)) = (&window.book_ticker, channels.book_ticker.get(interval))
             {
-                c.send_with(|name| encode::book_ticker(name, top));
+                c.send_with(|name| encode::book_ticker(name, top, now));
             }
             if !window.trades.is_empty()
                 && let Some(c) = channels.deals.get(interval)
@@ -261,7 +276,7 @@ impl Hub {
                     symbol: symbol.clone(),
                     trades: window.trades,
                 };
-                c.send_with(|name| encode::deals(name, &trades));
+                c.send_with(|name| encode::deals(name, &trades, now));
             }
         }
     }

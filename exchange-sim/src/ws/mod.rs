@@ -28,6 +28,7 @@ pub(crate) async fn flush_aggregated(app: Arc<App>, interval: usize) {
     let mut shutdown = app.lifecycle.signal();
     loop {
         tokio::select! {
+            biased;
             () = crate::shutdown::wait_until(&mut shutdown, true) => return,
             () = tokio::time::sleep(period) => app.hub.flush(interval),
         }
@@ -98,7 +99,11 @@ mod tests {
         tokio::sync::broadcast::Receiver<bytes::Bytes>,
         tokio::task::JoinHandle<()>,
     ) {
-        let app = Arc::new(App::new(SimConfig::paused()).unwrap_or_else(|e| panic!("{e}")));
+        let app = Arc::new({
+            let config = SimConfig::paused();
+            let state = crate::SimState::new(&config).unwrap_or_else(|e| panic!("{e}"));
+            App::new(config, state)
+        });
         let frames = app
             .hub
             .subscribe_public(channel)

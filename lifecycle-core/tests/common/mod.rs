@@ -61,6 +61,8 @@ pub struct Behavior {
     pub fail_critical: Option<Arc<Notify>>,
     /// The start hook waits until a stop asks it to give up, then returns an error.
     pub start_waits_for_stop: bool,
+    /// The start hook never finishes, deaf to a stop (a call with a long timeout of its own).
+    pub start_hangs: bool,
 }
 
 pub struct Probe {
@@ -116,6 +118,9 @@ impl AsyncResource for Probe {
                     trigger.notified().await;
                     Err::<(), _>("feed lost")
                 })?;
+            }
+            if behavior.start_hangs {
+                std::future::pending::<()>().await;
             }
             if behavior.start_waits_for_stop {
                 ctx.stop_signal().await;
