@@ -3,7 +3,7 @@
 //! size limits MEXC's JSON shape can still answer live in [`crate::rest`]).
 //!
 //! It serves over any [`axum::serve::Listener`] whose address is a [`SocketAddr`]: tokio's
-//! `TcpListener` in production and in tests, [`TurmoilListener`](crate::TurmoilListener) inside
+//! `TcpListener` in production and in tests, `TurmoilListener` (feature `simulation`) inside
 //! a turmoil simulation (feature `simulation`): the listener is the venue's simulation seam.
 
 use std::net::SocketAddr;
