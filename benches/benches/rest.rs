@@ -13,7 +13,18 @@
 //!   classification, typed decode). Same runtime, same venue, same connection settings;
 //!   the two are interleaved call by call (each times its own calls only), so a change of
 //!   load on this shared machine hits both alike.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+//!
+//! After criterion, a *paired* check (skipped with `--list`, `--test`, or a filter that does
+//! not match `round_trip/paired`) alternates batches of bare and client round trips in one
+//! loop, flipping which goes first, and prints the median of each and their ratio: the
+//! drift-free comparison the two criterion medians, measured seconds apart, are not.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    missing_docs
+)]
 
 use std::future::Future;
 use std::hint::black_box;
@@ -23,7 +34,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use exchange_rest::limiter::{BucketSpec, Draw, RateLimiter, RateLimiterConfig, Scope};
 use exchange_rest::{ApiSecret, Endpoint, MexcRestClient, MexcRestConfig, Signer};
 use exchange_sim::{RateLimitConfig, SimConfig, SimVenue};
@@ -233,10 +244,94 @@ fn round_trip_benches(c: &mut Criterion) {
     });
 }
 
+/// Batches alternated by the paired check, and round trips per batch.
+const PAIRED_ROUNDS: usize = 200;
+const PAIRED_BATCH: usize = 50;
+
+/// The drift-free REST round trip comparison (see the crate docs): the same venue, client
+/// and bare reqwest set-up as `round_trip`, batches alternated in one loop.
+fn paired_round_trip() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut sim_config = SimConfig::paused();
+    sim_config.rate_limits = RateLimitConfig::disabled();
+    let venue = runtime.block_on(SimVenue::start(sim_config)).unwrap();
+    let limiter = unlimited_endpoint_limiter();
+    let client =
+        MexcRestClient::new(MexcRestConfig::new(venue.rest_url()), limiter.clone()).unwrap();
+    runtime.block_on(async {
+        limiter.start().await.unwrap();
+        client.start().await.unwrap();
+    });
+    let bare = reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
+    let url = format!("{}/api/v3/time", venue.rest_url());
+    let bare_batch = || {
+        runtime.block_on(async {
+            let started = std::time::Instant::now();
+            for _ in 0..PAIRED_BATCH {
+                let body = bare.get(&url).send().await.unwrap().bytes().await.unwrap();
+                let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                assert!(value.get("serverTime").is_some());
+            }
+            started.elapsed()
+        })
+    };
+    let client_batch = || {
+        runtime.block_on(async {
+            let started = std::time::Instant::now();
+            for _ in 0..PAIRED_BATCH {
+                client.server_time().await.unwrap();
+            }
+            started.elapsed()
+        })
+    };
+    let (mut bare_s, mut client_s) = (Vec::new(), Vec::new());
+    for round in 0..PAIRED_ROUNDS + 10 {
+        let (b, q) = if round % 2 == 0 {
+            let b = bare_batch();
+            (b, client_batch())
+        } else {
+            let q = client_batch();
+            (bare_batch(), q)
+        };
+        if round >= 10 {
+            bare_s.push(b.as_secs_f64() / PAIRED_BATCH as f64);
+            client_s.push(q.as_secs_f64() / PAIRED_BATCH as f64);
+        }
+    }
+    let (bare_us, client_us) = (
+        benches::median(bare_s) * 1e6,
+        benches::median(client_s) * 1e6,
+    );
+    println!(
+        "paired check round_trip ({PAIRED_ROUNDS} alternating batches of {PAIRED_BATCH}): \
+         reqwest_bare {bare_us:.3} us, quiesce_client {client_us:.3} us (ratio {:.3})",
+        client_us / bare_us
+    );
+    runtime.block_on(async {
+        assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
+        assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
+        venue.stop(Duration::from_secs(1)).await;
+    });
+}
+
 criterion_group!(
     benches,
     limiter_benches,
     signing_benches,
     round_trip_benches
 );
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    if benches::check_requested("round_trip/paired") {
+        paired_round_trip();
+    }
+}
