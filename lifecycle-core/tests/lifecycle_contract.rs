@@ -604,6 +604,25 @@ async fn dropping_a_running_component_warns_naming_it_and_a_stopped_one_does_not
         drop(stopped);
         let never_started = Lifecycle::new("unused");
         drop(never_started);
+        // Failed, with a task still running: also a caller's bug.
+        let failed = Lifecycle::new("broken");
+        failed
+            .start(|ctx| async move {
+                let signal = ctx.tasks().signal().clone();
+                ctx.tasks()
+                    .spawn("survivor", async move { signal.triggered().await })?;
+                ctx.tasks()
+                    .spawn_critical("crasher", async { Err::<(), _>("boom") })?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while failed.state_tag() != StateTag::Failed && Instant::now() < deadline {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(failed.state_tag(), StateTag::Failed);
+        drop(failed);
     })
     .await;
     let text = logs.text();
@@ -611,7 +630,14 @@ async fn dropping_a_running_component_warns_naming_it_and_a_stopped_one_does_not
         .lines()
         .filter(|l| l.contains("component dropped without stop"))
         .collect();
-    assert_eq!(warnings.len(), 2, "{text}");
+    assert_eq!(warnings.len(), 3, "{text}");
+    assert!(
+        warnings[2].contains("broken")
+            && warnings[2].contains("failed")
+            && warnings[2].contains("live_tasks=1"),
+        "{}",
+        warnings[2]
+    );
     assert!(
         warnings[0].contains("forgotten")
             && warnings[0].contains("running")
@@ -692,15 +718,18 @@ async fn the_stop_work_keeps_a_tenth_of_the_time_at_most_50_ms_to_hand_its_repor
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_cancelled_start_stops_its_tasks_cooperatively_in_the_background() {
     bounded(async {
         let lifecycle = Lifecycle::new("dropped-start");
         let (entered_tx, entered_rx) = tokio::sync::oneshot::channel();
         let start = lifecycle.start(move |ctx| async move {
             let signal = ctx.tasks().signal().clone();
-            ctx.tasks()
-                .spawn("cooperative", async move { signal.triggered().await })?;
+            // It takes a while to wind down: a rollback without its own time would abort it.
+            ctx.tasks().spawn("cooperative", async move {
+                signal.triggered().await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            })?;
             entered_tx.send(()).unwrap();
             std::future::pending::<()>().await;
             Ok(())
