@@ -745,3 +745,55 @@ async fn a_cancelled_start_stops_its_tasks_cooperatively_in_the_background() {
     })
     .await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_log_gives_a_stop_s_duration_and_names_a_rollback_that_left_tasks_behind() {
+    let (logs, _guard) = common::LogCapture::start();
+    bounded(async {
+        // A stop that takes 40 ms on the paused clock logs 40 ms.
+        let timed = Lifecycle::new("timed");
+        timed.start(|_| async { Ok(()) }).await.unwrap();
+        let report = timed
+            .stop(Instant::now() + Duration::from_secs(1), |_| async {
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                StopDetails::new()
+            })
+            .await;
+        assert!(report.is_clean(), "{report}");
+        // A failed start whose task ignores its signal: the rollback says it was not clean;
+        // one whose task stops says nothing.
+        let deaf = Lifecycle::builder("deaf-rollback")
+            .rollback_timeout(Duration::from_millis(100))
+            .build();
+        let result = deaf
+            .start(|ctx| async move {
+                ctx.tasks().spawn("deaf", std::future::pending::<()>())?;
+                Err::<(), _>("refused".into())
+            })
+            .await;
+        assert!(result.is_err());
+        let tidy = Lifecycle::new("tidy-rollback");
+        let result = tidy
+            .start(|ctx| async move {
+                let signal = ctx.tasks().signal().clone();
+                ctx.tasks()
+                    .spawn("cooperative", async move { signal.triggered().await })?;
+                Err::<(), _>("refused".into())
+            })
+            .await;
+        assert!(result.is_err());
+    })
+    .await;
+    let text = logs.text();
+    let stopped = text
+        .lines()
+        .find(|l| l.contains("component stopped") && l.contains("timed"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(stopped.contains("duration_ms=40"), "{stopped}");
+    let unclean: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("tasks did not stop cleanly during rollback"))
+        .collect();
+    assert_eq!(unclean.len(), 1, "{text}");
+    assert!(unclean[0].contains("deaf-rollback"), "{}", unclean[0]);
+}
