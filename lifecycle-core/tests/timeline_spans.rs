@@ -181,3 +181,75 @@ fn start_running_and_shutdown_form_one_tree_that_matches_the_report() {
     assert_eq!(socket.fields["outcome"], "clean");
     assert!(socket.fields.contains_key("duration_ms"));
 }
+
+#[test]
+fn a_start_interrupted_by_a_shutdown_starts_nothing_more_and_says_so() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let log = EventLog::default();
+    let (interrupted, failed) = tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(lifecycle_core::testing::within(
+            Duration::from_secs(20),
+            async {
+                // Cleanup starts first, CriticalFirst last.
+                let mut system = DependencyAwareShutdown::new("interrupted");
+                system.register(
+                    Probe::new(
+                        "slow",
+                        &log,
+                        Behavior {
+                            start_waits_for_stop: true,
+                            ..Behavior::default()
+                        },
+                    ),
+                    ShutdownPriority::Cleanup,
+                );
+                system.register(
+                    Probe::new("later", &log, Behavior::default()),
+                    ShutdownPriority::CriticalFirst,
+                );
+                let mut start = std::pin::pin!(system.start_all());
+                while !log.events().iter().any(|e| e == "start slow") {
+                    tokio::select! {
+                        biased;
+                        result = start.as_mut() => panic!("start ended early: {result:?}"),
+                        () = tokio::task::yield_now() => {}
+                    }
+                }
+                let (report, result) =
+                    tokio::join!(system.shutdown_all(Duration::from_secs(2)), start);
+                assert!(report.is_clean(), "{report}");
+                let mut refusing = DependencyAwareShutdown::new("refused");
+                refusing.register(
+                    Probe::new(
+                        "refuser",
+                        &log,
+                        Behavior {
+                            start_fails: true,
+                            ..Behavior::default()
+                        },
+                    ),
+                    ShutdownPriority::Cleanup,
+                );
+                (result.unwrap_err(), refusing.start_all().await.unwrap_err())
+            },
+        ))
+    });
+    assert!(interrupted.interrupted, "{interrupted}");
+    assert!(!failed.interrupted, "{failed}");
+    assert!(
+        !log.events().iter().any(|e| e == "start later"),
+        "{:?}",
+        log.events()
+    );
+    let spans = capture.spans();
+    let (_, start) = find(&spans, "start", "interrupted", None);
+    assert_eq!(start.fields["outcome"], "interrupted", "{start:?}");
+    let (_, start) = find(&spans, "start", "refused", None);
+    assert_eq!(start.fields["outcome"], "failed", "{start:?}");
+}
