@@ -16,6 +16,10 @@
 //!   REST client. [`ExchangeConfig`]: embedded or standalone simulator, or real MEXC (keys
 //!   from the environment or a file; never logged).
 //!
+//! - [`guardian`]: the order guardian, a child process that cancels our orders and deletes
+//!   our listen key if the trading process dies without a clean end (MEXC spot has no
+//!   dead-man's switch).
+//!
 //! - Domain types: [`Symbol`], [`AssetName`], [`Side`], [`OrderType`], [`OrderStatus`],
 //!   [`Order`], [`BookTicker`], [`OrderBook`], [`Trade`], [`Balance`], private updates, and
 //!   [`SymbolRules`] for exact rounding to a market's precision. Money is `Decimal`, never
@@ -31,6 +35,7 @@ mod context;
 mod domain;
 mod error;
 mod factory;
+pub mod guardian;
 mod markets;
 pub mod mexc;
 pub mod private;
@@ -42,7 +47,7 @@ mod venue_rest;
 pub use config::{API_KEY_ENV, API_SECRET_ENV, ConfigError, ExchangeConfig, MEXC_SPOT_WS_URL};
 pub use context::{ContextError, ContextOutcome, ExchangeContext, Exchanges};
 pub use factory::{CompositeExchange, ExchangeFactory};
-pub use private::{OrderRequest, PrivateCompositeExchange, Sweep};
+pub use private::{ListenKey, OrderRequest, PrivateCompositeExchange, Sweep};
 pub use public::PublicCompositeExchange;
 pub use venue::{OrderKey, PlacedOrder, Venue, VenueEvent};
 pub use venue_rest::VenueRest;

@@ -545,20 +545,22 @@ async fn trader(
     drop(parts);
     let started = system.start_all().await;
     let shutdown = system.shutdown_all(Duration::from_secs(5)).await;
-    let mut r = report.borrow_mut();
-    match started {
-        Ok(()) if shutdown.is_clean() => {}
-        Ok(()) => r
-            .problems
-            .push(format!("successor stopped unclean: {shutdown}")),
-        Err(error) => r.problems.push(format!("successor did not start: {error}")),
+    {
+        // Scoped, not dropped: clippy cannot see an explicit drop before the await below.
+        let mut r = report.borrow_mut();
+        match started {
+            Ok(()) if shutdown.is_clean() => {}
+            Ok(()) => r
+                .problems
+                .push(format!("successor stopped unclean: {shutdown}")),
+            Err(error) => r.problems.push(format!("successor did not start: {error}")),
+        }
+        let left = ours(&state);
+        if !left.is_empty() {
+            r.problems
+                .push(format!("orders left after the successor: {left:?}"));
+        }
     }
-    let left = ours(&state);
-    if !left.is_empty() {
-        r.problems
-            .push(format!("orders left after the successor: {left:?}"));
-    }
-    drop(r);
     if let Some(problem) = drained(baseline, Instant::now() + Duration::from_secs(2)).await {
         report
             .borrow_mut()
@@ -906,7 +908,7 @@ fn search(seeds: &[u64], twice: bool) -> Vec<(u64, Vec<String>)> {
                             .push((seed, failures));
                     }
                     let count = done.fetch_add(1, Ordering::SeqCst) + 1;
-                    if count % 500 == 0 {
+                    if count.is_multiple_of(500) {
                         eprintln!(
                             "simulation: {count} seeds in {:.0} s",
                             started.elapsed().as_secs_f64()

@@ -3,8 +3,9 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use exchange_composite::guardian::GuardianLossPolicy;
 use exchange_composite::{ExchangeContext, Exchanges};
-use lifecycle_core::{AppContext, Backoff, ExitStatus, Runner};
+use lifecycle_core::{AppContext, Backoff, ExitStatus, Runner, ShutdownPriority};
 use tokio::time::Instant;
 
 use crate::cli::Cli;
@@ -57,7 +58,28 @@ pub(crate) async fn run(cli: Cli) -> Exit {
             };
         }
     };
-    let (exchanges, system) = context.into_parts();
+    let (exchanges, mut system) = context.into_parts();
+    if venue.embedded.is_none() && !cli.no_guardian {
+        match crate::guardian::order_guardian(
+            &venue.config,
+            &exchanges.private,
+            GuardianLossPolicy::Restart,
+        ) {
+            // Cleanup: it starts before everything else and stops after everything else
+            // (told the end is clean once the orders are cancelled and the listen key gone).
+            Ok(guardian) => {
+                system.register(Arc::new(guardian), ShutdownPriority::Cleanup);
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot set up the order guardian");
+                stop_embedded(venue).await;
+                return Exit {
+                    code: 1,
+                    immediately: false,
+                };
+            }
+        }
+    }
     let cycles: Arc<Mutex<CycleHistory>> = Arc::default();
     let logger = tracing::info_span!("market_maker", symbol = %symbol);
     let mm_context = MarketMakerContext {

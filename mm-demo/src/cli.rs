@@ -28,6 +28,14 @@ SIGNALS:
   stops what started and, if that is clean, exits 0. A closed stdout or stderr (a pipe into
   head, a log shipper that died) is not a crash: the run and its shutdown go on.
 
+ORDER GUARDIAN:
+  Against an external venue or MEXC, a guardian child process (this binary, briefed over a
+  pipe: no key on its command line or in its environment) watches this process. If this
+  process dies without a clean end (SIGKILL, the OOM killer, an abort), the guardian cancels
+  every open order with our prefix, confirms with a fresh listing, deletes our listen key and
+  exits. After a clean end it touches nothing. If the guardian dies, it is restarted at once.
+  --no-guardian turns it off.
+
 VENUE FAILURES:
   A failure that passes (HTTP 429 or 5xx, a timeout, an order whose outcome is unknown) is
   ridden out: the cycle quotes again with backoff, for at most --max-outage. A cycle never
@@ -111,12 +119,21 @@ pub(crate) struct Cli {
     #[arg(long, default_value = "mmdemo-")]
     pub(crate) order_prefix: String,
 
+    /// Do not launch the order guardian (a child process that cancels our orders and deletes
+    /// our listen key if this process dies without a clean end: SIGKILL, OOM, abort). The
+    /// embedded venue never has one (it dies with us).
+    #[arg(long)]
+    pub(crate) no_guardian: bool,
+
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub(crate) report_json: Option<PathBuf>,
 
     /// Log filter (tracing env-filter syntax; RUST_LOG works too).
-    #[arg(long, default_value = "warn,mm_demo=info")]
+    #[arg(
+        long,
+        default_value = "warn,mm_demo=info,exchange_composite::guardian=info"
+    )]
     pub(crate) log: String,
 }
 
@@ -142,6 +159,7 @@ impl std::fmt::Debug for Cli {
             )
             .field("credentials_file", &self.credentials_file)
             .field("order_prefix", &self.order_prefix)
+            .field("no_guardian", &self.no_guardian)
             .field("report_json", &self.report_json)
             .field("log", &self.log)
             .finish()

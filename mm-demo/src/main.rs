@@ -6,6 +6,7 @@
 mod app;
 mod cli;
 mod cycle_outcome;
+mod guardian;
 mod logging;
 mod market_maker_context;
 mod output;
@@ -23,6 +24,9 @@ use clap::{CommandFactory, FromArgMatches};
 const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(500);
 
 fn main() {
+    if std::env::args_os().nth(1).as_deref() == Some(guardian::GUARDIAN_SUBCOMMAND.as_ref()) {
+        guardian::run_child();
+    }
     let matches = cli::Cli::command().get_matches();
     let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     logging::init(&cli.log);

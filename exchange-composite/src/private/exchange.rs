@@ -512,6 +512,13 @@ impl PrivateCompositeExchange {
         (self.decoder.decoded(), self.decoder.failed())
     }
 
+    /// Follows the listen key this exchange holds: a new key after an expiry, `None` before
+    /// start and once the stop deleted it. Hand it to the order guardian
+    /// ([`crate::guardian::OrderGuardian`]) so it can delete the key if this process dies.
+    pub fn listen_key_watch(&self) -> tokio::sync::watch::Receiver<crate::private::ListenKey> {
+        self.socket.listen_key_watch()
+    }
+
     /// Listen keys created so far (more than one after an expiry).
     pub fn listen_keys_created(&self) -> u64 {
         self.socket.listen_keys_created()
