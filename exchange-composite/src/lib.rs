@@ -20,6 +20,9 @@
 //!   our listen key if the trading process dies without a clean end (MEXC spot has no
 //!   dead-man's switch).
 //!
+//! - [`instance`]: one deployment's name, its advisory lock, the record of its listen keys,
+//!   and the sweep of what a dead process of it left behind (`mm-demo cancel-orphans`).
+//!
 //! - Domain types: [`Symbol`], [`AssetName`], [`Side`], [`OrderType`], [`OrderStatus`],
 //!   [`Order`], [`BookTicker`], [`OrderBook`], [`Trade`], [`Balance`], private updates, and
 //!   [`SymbolRules`] for exact rounding to a market's precision. Money is `Decimal`, never
@@ -30,12 +33,14 @@
 //!   counted and logged, never a panic), and the [`mexc::LocalOrderBook`] with MEXC's version
 //!   rules and resync on a gap.
 
+mod account_cleaner;
 mod config;
 mod context;
 mod domain;
 mod error;
 mod factory;
 pub mod guardian;
+pub mod instance;
 mod markets;
 pub mod mexc;
 pub mod private;

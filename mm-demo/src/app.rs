@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use crate::cli::Cli;
 use crate::cycle_outcome::CycleHistory;
+use crate::instance::Instance;
 use crate::market_maker_context::MarketMakerContext;
 use crate::output;
 use crate::report::{RunReport, Totals};
@@ -46,6 +47,22 @@ pub(crate) async fn run(cli: Cli) -> Exit {
             };
         }
     };
+    // One live process per instance name on this machine (the embedded venue's account is
+    // ours alone: no lock).
+    let instance = if venue.embedded.is_none() {
+        match Instance::lock(&cli) {
+            Ok(instance) => Some(instance),
+            Err(error) => {
+                tracing::error!(%error, "cannot start");
+                return Exit {
+                    code: 1,
+                    immediately: false,
+                };
+            }
+        }
+    } else {
+        None
+    };
     let symbol = venue.config.symbols[0].clone();
     let context = match ExchangeContext::new(&venue.config) {
         Ok(context) => context,
@@ -59,6 +76,10 @@ pub(crate) async fn run(cli: Cli) -> Exit {
         }
     };
     let (exchanges, mut system) = context.into_parts();
+    if let Some(instance) = &instance {
+        tracing::info!(instance = %instance.name, lock = %instance.lock.path().display(), "instance locked");
+        crate::instance::record_listen_keys(&exchanges.private, instance.ledger.clone());
+    }
     if venue.embedded.is_none() && !cli.no_guardian {
         match crate::guardian::order_guardian(
             &venue.config,
@@ -127,6 +148,7 @@ pub(crate) async fn run(cli: Cli) -> Exit {
         drop(exchanges);
         stop_embedded(venue).await;
     }
+    drop(instance);
     Exit {
         code,
         immediately: forced,

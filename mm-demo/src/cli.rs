@@ -59,7 +59,7 @@ pub(crate) struct Cli {
     pub(crate) cycles: u64,
 
     /// The market, as BASEQUOTE or BASE/QUOTE.
-    #[arg(long, default_value = "HIFIUSDT")]
+    #[arg(long, global = true, default_value = "HIFIUSDT")]
     pub(crate) symbol: String,
 
     /// Value of each order in the quote currency.
@@ -91,33 +91,44 @@ pub(crate) struct Cli {
     pub(crate) max_outage: Duration,
 
     /// REST URL of an external venue (standalone exchange-sim or MEXC-compatible).
-    #[arg(long, env = "MM_VENUE_URL", conflicts_with = "mexc")]
+    #[arg(long, global = true, env = "MM_VENUE_URL", conflicts_with = "mexc")]
     pub(crate) venue_url: Option<String>,
 
     /// Websocket URL of the external venue (default: derived from --venue-url).
-    #[arg(long, env = "MM_WS_URL", requires = "venue_url")]
+    #[arg(long, global = true, env = "MM_WS_URL", requires = "venue_url")]
     pub(crate) ws_url: Option<String>,
 
     /// Trade on real MEXC spot.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub(crate) mexc: bool,
 
     /// API key (external venues).
-    #[arg(long, env = "MEXC_API_KEY", hide_env_values = true)]
+    #[arg(long, global = true, env = "MEXC_API_KEY", hide_env_values = true)]
     pub(crate) api_key: Option<String>,
 
     /// API secret (external venues). Prefer the environment variable or --credentials-file:
     /// a command line is readable by every local user (ps).
-    #[arg(long, env = "MEXC_API_SECRET", hide_env_values = true)]
+    #[arg(long, global = true, env = "MEXC_API_SECRET", hide_env_values = true)]
     pub(crate) api_secret: Option<String>,
 
     /// File with MEXC_API_KEY=... and MEXC_API_SECRET=... lines.
-    #[arg(long, conflicts_with_all = ["api_key", "api_secret"])]
+    #[arg(long, global = true, conflicts_with_all = ["api_key", "api_secret"])]
     pub(crate) credentials_file: Option<PathBuf>,
 
     /// Prefix of our client order ids (orders with it are cancelled at start and stop).
-    #[arg(long, default_value = "mmdemo-")]
+    #[arg(long, global = true, default_value = "mmdemo-")]
     pub(crate) order_prefix: String,
+
+    /// This deployment's name (1 to 8 characters of a-z, 0-9, _): one process per name runs
+    /// on a machine (an advisory lock file in --state-dir).
+    #[arg(long, global = true, default_value = "mmdemo")]
+    pub(crate) instance: String,
+
+    /// Where the instance's lock file and the record of its listen keys (fingerprints, never
+    /// the keys) live [default: $XDG_STATE_HOME/mm-demo, ~/.local/state/mm-demo, or the
+    /// temporary directory].
+    #[arg(long, global = true)]
+    pub(crate) state_dir: Option<PathBuf>,
 
     /// Do not launch the order guardian (a child process that cancels our orders and deletes
     /// our listen key if this process dies without a clean end: SIGKILL, OOM, abort). The
@@ -135,8 +146,40 @@ pub(crate) struct Cli {
         default_value = "warn,mm_demo=info,exchange_composite::guardian=info"
     )]
     pub(crate) log: String,
+
+    /// A command other than quoting.
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
 }
 
+/// The commands besides quoting.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Cancel and confirm every open order with our prefix and delete the stale listen keys
+    /// of this instance (those it recorded: see --state-dir), then exit: 0 if every order is
+    /// confirmed closed, 1 if not. Refused while a process of the instance runs. For an
+    /// external venue or MEXC (venue and key options as for quoting); a systemd
+    /// ExecStopPost= backstop.
+    CancelOrphans(OrphanArgs),
+}
+
+/// Options of `cancel-orphans`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct OrphanArgs {
+    /// The client-order-id prefix whose orders are cancelled (default: --order-prefix).
+    #[arg(long)]
+    pub(crate) prefix: Option<String>,
+
+    /// How long cancelling, confirming and deleting may take, in seconds.
+    #[arg(long, default_value = "10", value_parser = parse_seconds)]
+    pub(crate) sweep_timeout: Duration,
+
+    /// Delete every listen key of the account, not only those this instance recorded: only
+    /// when nothing else uses the account (the way out of "730001 The maximum number of
+    /// listen keys (60) has been reached").
+    #[arg(long)]
+    pub(crate) delete_all_listen_keys: bool,
+}
 impl std::fmt::Debug for Cli {
     /// Every option but the secret, which shows only whether it is set.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -160,6 +203,9 @@ impl std::fmt::Debug for Cli {
             .field("credentials_file", &self.credentials_file)
             .field("order_prefix", &self.order_prefix)
             .field("no_guardian", &self.no_guardian)
+            .field("instance", &self.instance)
+            .field("state_dir", &self.state_dir)
+            .field("command", &self.command)
             .field("report_json", &self.report_json)
             .field("log", &self.log)
             .finish()

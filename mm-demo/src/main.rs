@@ -7,8 +7,10 @@ mod app;
 mod cli;
 mod cycle_outcome;
 mod guardian;
+mod instance;
 mod logging;
 mod market_maker_context;
+mod orphans;
 mod output;
 mod report;
 mod state_machine;
@@ -46,6 +48,11 @@ fn main() {
             std::process::exit(1);
         }
     };
+    if let Some(cli::Command::CancelOrphans(args)) = &cli.command {
+        let code = runtime.block_on(orphans::run(&cli, args));
+        runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+        std::process::exit(code);
+    }
     let exit = runtime.block_on(app::run(cli));
     if exit.immediately {
         // A forced exit: do not wait for anything.

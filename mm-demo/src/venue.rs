@@ -74,53 +74,80 @@ impl Venue {
     /// Sets up the venue the command line asks for (starting the embedded one by default).
     pub(crate) async fn prepare(cli: &Cli) -> Result<Self, VenueError> {
         let symbol = parse_symbol(&cli.symbol)?;
-        let (mut config, embedded, kind) = if cli.mexc {
-            (ExchangeConfig::mexc_spot(), None, "mexc")
-        } else if let Some(url) = &cli.venue_url {
-            let ws = cli.ws_url.clone().unwrap_or_else(|| derived_ws_url(url));
-            (ExchangeConfig::new(url.clone(), ws), None, "external")
-        } else {
-            let sim = SimVenue::start(SimConfig {
-                closed_orders_kept_per_account: EMBEDDED_HISTORY_KEPT,
-                fills_kept_per_account: EMBEDDED_HISTORY_KEPT,
-                trades_kept_per_symbol: EMBEDDED_HISTORY_KEPT,
-                ..SimConfig::default()
-            })
-            .await?;
-            tracing::info!(rest = %sim.rest_url(), "embedded venue started (exchange-sim, demo account)");
-            let config = ExchangeConfig::new(sim.rest_url(), sim.ws_url())
-                .credentials(Credentials::new(DEMO_API_KEY, DEMO_API_SECRET));
-            (config, Some(sim), "embedded")
+        let (config, embedded, kind) = match external(cli)? {
+            Some((config, kind)) => (config, None, kind),
+            None => {
+                let sim = SimVenue::start(SimConfig {
+                    closed_orders_kept_per_account: EMBEDDED_HISTORY_KEPT,
+                    fills_kept_per_account: EMBEDDED_HISTORY_KEPT,
+                    trades_kept_per_symbol: EMBEDDED_HISTORY_KEPT,
+                    ..SimConfig::default()
+                })
+                .await?;
+                tracing::info!(rest = %sim.rest_url(), "embedded venue started (exchange-sim, demo account)");
+                let config = ExchangeConfig::new(sim.rest_url(), sim.ws_url())
+                    .credentials(Credentials::new(DEMO_API_KEY, DEMO_API_SECRET));
+                (config, Some(sim), "embedded")
+            }
         };
-        if embedded.is_none() {
-            config = match (&cli.credentials_file, &cli.api_key, &cli.api_secret) {
-                (Some(path), _, _) => config
-                    .credentials_from_file(path)
-                    .map_err(|e| VenueError::Credentials(e.to_string()))?,
-                (None, Some(key), Some(secret)) => {
-                    config.credentials(Credentials::new(key.clone(), secret.clone()))
-                }
-                _ => {
-                    return Err(VenueError::Credentials(
-                        "an external venue needs --api-key and --api-secret (or MEXC_API_KEY and MEXC_API_SECRET, or --credentials-file)".to_owned(),
-                    ));
-                }
-            };
-        }
-        config.name = "mexc".to_owned();
-        config.client_order_id_prefix = cli.order_prefix.clone();
-        config.shutdown_budget = cli.shutdown_budget;
-        // Every retry loop of the start stays within the start's own limit (the runner
-        // bounds the whole start by it too).
-        config.start_timeout = cli.start_timeout;
-        config.reconcile_timeout = cli.start_timeout;
-        config.reconnect_backoff = Duration::from_millis(100);
         Ok(Self {
-            config: config.symbol(symbol),
+            config: finish(config, cli).symbol(symbol),
             embedded,
             kind,
         })
     }
+}
+
+/// The configuration of an external venue or MEXC with its credentials (for commands that
+/// never start the embedded venue).
+pub(crate) fn external_config(cli: &Cli) -> Result<(ExchangeConfig, &'static str), VenueError> {
+    let symbol = parse_symbol(&cli.symbol)?;
+    let (config, kind) = external(cli)?.ok_or_else(|| {
+        VenueError::Credentials(
+            "this command acts on an external venue: give --venue-url or --mexc".to_owned(),
+        )
+    })?;
+    Ok((finish(config, cli).symbol(symbol), kind))
+}
+
+/// The external venue the command line names (with its credentials), or `None` for the
+/// embedded one.
+fn external(cli: &Cli) -> Result<Option<(ExchangeConfig, &'static str)>, VenueError> {
+    let (config, kind) = if cli.mexc {
+        (ExchangeConfig::mexc_spot(), "mexc")
+    } else if let Some(url) = &cli.venue_url {
+        let ws = cli.ws_url.clone().unwrap_or_else(|| derived_ws_url(url));
+        (ExchangeConfig::new(url.clone(), ws), "external")
+    } else {
+        return Ok(None);
+    };
+    let config = match (&cli.credentials_file, &cli.api_key, &cli.api_secret) {
+        (Some(path), _, _) => config
+            .credentials_from_file(path)
+            .map_err(|e| VenueError::Credentials(e.to_string()))?,
+        (None, Some(key), Some(secret)) => {
+            config.credentials(Credentials::new(key.clone(), secret.clone()))
+        }
+        _ => {
+            return Err(VenueError::Credentials(
+                "an external venue needs --api-key and --api-secret (or MEXC_API_KEY and MEXC_API_SECRET, or --credentials-file)".to_owned(),
+            ));
+        }
+    };
+    Ok(Some((config, kind)))
+}
+
+/// The settings every venue of the demo shares.
+fn finish(mut config: ExchangeConfig, cli: &Cli) -> ExchangeConfig {
+    config.name = "mexc".to_owned();
+    config.client_order_id_prefix = cli.order_prefix.clone();
+    config.shutdown_budget = cli.shutdown_budget;
+    // Every retry loop of the start stays within the start's own limit (the runner bounds the
+    // whole start by it too).
+    config.start_timeout = cli.start_timeout;
+    config.reconcile_timeout = cli.start_timeout;
+    config.reconnect_backoff = Duration::from_millis(100);
+    config
 }
 
 #[cfg(test)]

@@ -1,30 +1,19 @@
 //! [`serve_guardian`]: the order guardian process's whole life, from its brief to its exit.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use lifecycle_core::AsyncResource;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::time::Instant;
 
-use crate::domain::client_order_id::ClientOrderIdGenerator;
+use crate::account_cleaner::AccountCleaner;
 use crate::guardian::brief::GuardianBrief;
 use crate::guardian::error::GuardianError;
 use crate::guardian::message::{ARMED, ParentMessage};
 use crate::guardian::parent_death::ParentDeath;
-use crate::markets::Markets;
-use crate::mexc::MexcSpot;
 use crate::private::ListenKey;
-use crate::private::order_guard::OrderGuard;
-use crate::venue::Venue;
-use crate::venue_rest::VenueRest;
 
-/// Time the guardian's REST client and limiter get to stop before it exits.
-const REST_STOP: Duration = Duration::from_secs(1);
 /// How long the guardian waits for its brief (the parent writes it right after the spawn).
 const BRIEF_WAIT: Duration = Duration::from_secs(30);
-/// First pause between two rounds of a sweep that left orders open.
-const SWEEP_RETRY_INTERVAL: Duration = Duration::from_millis(50);
 
 /// What the guardian came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,49 +143,28 @@ fn failed(why: String) -> GuardianExit {
     GuardianExit::Failed(why)
 }
 
-/// The guardian's means to act: its own REST client and limiter, started, and an order
-/// guard over them (used only for its sweep).
+/// The guardian's means to act (see [`AccountCleaner`]).
 struct Armed {
-    rest: VenueRest,
-    venue: Arc<dyn Venue>,
-    guard: OrderGuard,
+    cleaner: AccountCleaner,
 }
 
 impl Armed {
     async fn new(brief: &GuardianBrief) -> Result<Self, GuardianError> {
-        let config = brief.exchange_config();
-        let rest = VenueRest::new(&config).map_err(|e| GuardianError::Rest(e.to_string()))?;
-        rest.limiter
-            .start()
+        let cleaner = AccountCleaner::new(&brief.exchange_config(), brief.sweep_timeout)
             .await
             .map_err(|e| GuardianError::Rest(e.to_string()))?;
-        let venue: Arc<dyn Venue> = Arc::new(MexcSpot::new(rest.client.clone()));
-        let ids = ClientOrderIdGenerator::with_clock(&brief.client_order_id_prefix, config.clock)
-            .map_err(|e| GuardianError::Message(e.to_string()))?;
-        let guard = OrderGuard::new(
-            "guardian.orders".to_owned(),
-            venue.clone(),
-            Arc::new(Markets::new(&*venue, &brief.symbols)),
-            Arc::new(ids),
-            brief.sweep_timeout,
-            SWEEP_RETRY_INTERVAL,
-        );
-        Ok(Self { rest, venue, guard })
+        Ok(Self { cleaner })
     }
 
-    /// Starts the REST client (a failed start is logged: its calls then fail, and the
-    /// clean-up says so).
     async fn start_client(&self) {
-        if let Err(error) = self.rest.client.start().await {
-            tracing::error!(%error, "order guardian: its REST client did not start");
-        }
+        self.cleaner.start_client().await;
     }
 
     /// Cancels and confirms our orders, deletes the listen key, by the brief's timeout.
     async fn clean_up(&self, brief: &GuardianBrief, listen_key: &ListenKey) -> GuardianExit {
         let begun = Instant::now();
         let deadline = begun + brief.sweep_timeout;
-        let sweep = self.guard.sweep(deadline).await;
+        let sweep = self.cleaner.sweep_orders(deadline).await;
         let swept_ms = begun.elapsed().as_millis() as u64;
         for order in &sweep.unconfirmed {
             tracing::error!(
@@ -208,7 +176,7 @@ impl Armed {
             tracing::error!(note = note.as_str(), "order guardian: sweep not confirmed");
         }
         let listen_key_deleted = match listen_key.reveal() {
-            Some(key) => match self.venue.close_private_session(key, deadline).await {
+            Some(key) => match self.cleaner.delete_session(key, deadline).await {
                 Ok(()) => true,
                 Err(error) => {
                     tracing::error!(%error, "order guardian: the parent's listen key not deleted");
@@ -236,7 +204,6 @@ impl Armed {
     }
 
     async fn stop(&self) {
-        let _ = self.rest.client.stop_within(REST_STOP).await;
-        let _ = self.rest.limiter.stop_within(REST_STOP).await;
+        self.cleaner.stop().await;
     }
 }

@@ -62,6 +62,14 @@ impl Launch {
     pub fn against(sim: &SimVenue, extra: &[&str]) -> Self {
         let rest = sim.rest_url();
         let mut launch = Self::new(&["--venue-url", rest.as_str()]);
+        if !extra.contains(&"--state-dir") {
+            // Tests run side by side: each launch is its own machine as far as instance
+            // locks go.
+            let dir = fresh_state_dir();
+            launch
+                .args
+                .extend(["--state-dir".to_owned(), dir.display().to_string()]);
+        }
         for (option, default) in [("--cycles", "0"), ("--fill-timeout", "600")] {
             if !extra.contains(&option) {
                 launch.args.extend([option.to_owned(), default.to_owned()]);
@@ -123,6 +131,15 @@ impl Launch {
             readers,
         }
     }
+}
+
+/// A state directory of its own (instance lock, listen-key ledger) for one launch.
+pub fn fresh_state_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir()
+        .join("mm-demo-tests")
+        .join(format!("{}-{n}", std::process::id()))
 }
 
 /// A running `mm-demo` with its output collected by reader threads.
