@@ -15,6 +15,7 @@ use crate::market_maker_context::MarketMakerContext;
 use crate::output;
 use crate::report::{RunReport, Totals};
 use crate::state_machine::{CycleError, MarketMakerStateMachine};
+use crate::trading_halt::{self, HaltCounts};
 use crate::venue::Venue;
 
 /// How far past the budget the watchdog lets a shutdown run before it ends the process.
@@ -76,16 +77,27 @@ pub(crate) async fn run(cli: Cli) -> Exit {
         }
     };
     let (exchanges, mut system) = context.into_parts();
+    let halts: Arc<HaltCounts> = Arc::default();
     if let Some(instance) = &instance {
         tracing::info!(instance = %instance.name, lock = %instance.lock.path().display(), "instance locked");
         crate::instance::record_listen_keys(&exchanges.private, instance.ledger.clone());
     }
+    if let Err(error) = trading_halt::listen(exchanges.private.clone(), halts.clone()) {
+        tracing::warn!(%error, "SIGUSR1/SIGUSR2 not handled: no trading halt by signal");
+    }
     if venue.embedded.is_none() && !cli.no_guardian {
-        match crate::guardian::order_guardian(
-            &venue.config,
-            &exchanges.private,
-            GuardianLossPolicy::Restart,
-        ) {
+        let on_loss = if cli.halt_on_guardian_loss {
+            let (private, counts) = (exchanges.private.clone(), halts.clone());
+            GuardianLossPolicy::Halt(Arc::new(move || {
+                let (private, counts) = (private.clone(), counts.clone());
+                tokio::spawn(async move {
+                    trading_halt::halt(&private, &counts, "the order guardian died").await;
+                });
+            }))
+        } else {
+            GuardianLossPolicy::Restart
+        };
+        match crate::guardian::order_guardian(&venue.config, &exchanges.private, on_loss) {
             // Cleanup: it starts before everything else and stops after everything else
             // (told the end is clean once the orders are cancelled and the listen key gone).
             Ok(guardian) => {
@@ -137,6 +149,8 @@ pub(crate) async fn run(cli: Cli) -> Exit {
         log_lines_lost: output::log_lines_lost(),
         stdout_failed: output::stdout_failed(),
         abandoned: &outcome.abandoned,
+        halts: &halts,
+        halted_at_exit: exchanges.private.is_halted(),
         run: &outcome,
     };
     output::print(&report.render());
@@ -185,6 +199,7 @@ async fn run_cycles(
 ) -> Result<(), AppError> {
     let stop = app.shutdown_signal().clone();
     let max_outage = context.max_outage;
+    let halted = context.private_exchange.halt_watch();
     let mut machine = MarketMakerStateMachine::new(context);
     let mut pause = Backoff::new(RETRY_FIRST_PAUSE, RETRY_MAX_PAUSE);
     let mut failing_since: Option<Instant> = None;
@@ -192,6 +207,9 @@ async fn run_cycles(
     let mut retrying = false;
     while wanted == 0 || cycle < wanted {
         if stop.is_triggered() {
+            break;
+        }
+        if !trading_halt::wait_while_halted(halted.clone(), &stop).await {
             break;
         }
         if !retrying {
@@ -219,6 +237,9 @@ async fn run_cycles(
                 }
             }
             Err(CycleError::Interrupted) => break,
+            // A halt came while quoting: the halt's sweep cancels what was placed; quote again
+            // (the same cycle) once resumed.
+            Err(CycleError::Exchange(error)) if error.is_halted() => retrying = true,
             Err(error) if error.is_passing() => {
                 let since = *failing_since.get_or_insert_with(Instant::now);
                 let failing_for = since.elapsed();

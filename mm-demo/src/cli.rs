@@ -28,13 +28,19 @@ SIGNALS:
   stops what started and, if that is clean, exits 0. A closed stdout or stderr (a pipe into
   head, a log shipper that died) is not a crash: the run and its shutdown go on.
 
+TRADING HALT:
+  SIGUSR1 halts trading, which is not a shutdown: no new order, every order of ours
+  cancelled and confirmed (one placed while the halt began too), while market data, the
+  private stream and its listen key stay up. SIGUSR2 resumes quoting. Both are logged and
+  counted in the report; a shutdown while halted is the usual orderly one.
+
 ORDER GUARDIAN:
   Against an external venue or MEXC, a guardian child process (this binary, briefed over a
   pipe: no key on its command line or in its environment) watches this process. If this
   process dies without a clean end (SIGKILL, the OOM killer, an abort), the guardian cancels
   every open order with our prefix, confirms with a fresh listing, deletes our listen key and
-  exits. After a clean end it touches nothing. If the guardian dies, it is restarted at once.
-  --no-guardian turns it off.
+  exits. After a clean end it touches nothing. If the guardian dies, it is restarted at once
+  (--halt-on-guardian-loss halts trading instead). --no-guardian turns it off.
 
 VENUE FAILURES:
   A failure that passes (HTTP 429 or 5xx, a timeout, an order whose outcome is unknown) is
@@ -136,6 +142,11 @@ pub(crate) struct Cli {
     #[arg(long)]
     pub(crate) no_guardian: bool,
 
+    /// If the order guardian dies, halt trading (as SIGUSR1 does) instead of launching a new
+    /// guardian: without one, a SIGKILL would leave our orders open.
+    #[arg(long, conflicts_with = "no_guardian")]
+    pub(crate) halt_on_guardian_loss: bool,
+
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub(crate) report_json: Option<PathBuf>,
@@ -203,6 +214,7 @@ impl std::fmt::Debug for Cli {
             .field("credentials_file", &self.credentials_file)
             .field("order_prefix", &self.order_prefix)
             .field("no_guardian", &self.no_guardian)
+            .field("halt_on_guardian_loss", &self.halt_on_guardian_loss)
             .field("instance", &self.instance)
             .field("state_dir", &self.state_dir)
             .field("command", &self.command)

@@ -14,6 +14,7 @@ mod orphans;
 mod output;
 mod report;
 mod state_machine;
+mod trading_halt;
 mod venue;
 
 use std::time::Duration;

@@ -250,3 +250,31 @@ async fn credentials_never_reach_the_guardian_s_command_line_or_environment() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_guardian_halts_trading_when_so_configured() {
+    bounded(async {
+        let sim = still_venue().await;
+        let mut demo = Demo::against(&sim, &["--halt-on-guardian-loss"]);
+        wait_until_resting(&sim, &demo).await;
+        let guardian = wait_for_pid(&demo, "order guardian armed").await;
+        kill(guardian);
+        demo.wait_for_log("order guardian died: halting quoting", SLACK)
+            .await;
+        demo.wait_for_log(
+            "trading halted: every order of ours is confirmed closed",
+            SLACK,
+        )
+        .await;
+        assert!(sim.open_orders(DEMO_API_KEY).unwrap().is_empty());
+        assert!(!demo.stderr().contains("order guardian restarted"));
+        demo.signal("-INT");
+        let (code, _) = demo.exit_within(SLACK * 4).await;
+        let stdout = demo.stdout();
+        assert_eq!(code, 0, "{stdout}\n{}", demo.stderr());
+        assert!(stdout.contains("halted at exit"), "{stdout}");
+        assert!(stdout.contains("guardians_lost=1"), "{stdout}");
+        sim.shutdown().await;
+    })
+    .await;
+}

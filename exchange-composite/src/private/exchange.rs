@@ -445,6 +445,58 @@ impl PrivateCompositeExchange {
         Ok(self.guard.sweep(deadline).await)
     }
 
+    /// Halts trading, which is not a shutdown: from now on [`place_order`](Self::place_order)
+    /// refuses ([`ExchangeError::Halted`]); placements already in flight land (until
+    /// `deadline`); then every open order of ours is cancelled and confirmed with the venue by
+    /// `deadline` (the stop's own sweep: an order it cannot confirm is named in
+    /// [`Sweep::unconfirmed`], and one whose placement was still in flight is cancelled or
+    /// named too). Market data, the private socket, the listen key and the streams stay up;
+    /// [`resume`](Self::resume) quotes again. Halting twice sweeps again. A stop while halted
+    /// is the usual orderly stop.
+    ///
+    /// # Cancel safety
+    /// Cancel safe as far as the halt goes: once called, placements stay refused until
+    /// [`resume`](Self::resume) even if the future is dropped; only the sweep is cut short
+    /// (the stop's sweep, or a later halt, cancels what it left).
+    ///
+    /// # Errors
+    /// [`ExchangeError::NotRunning`] unless the exchange is running.
+    pub async fn halt(&self, deadline: Instant) -> Result<Sweep, ExchangeError> {
+        if self.group.state_tag() != StateTag::Running {
+            return Err(ExchangeError::NotRunning(self.group.name().to_owned()));
+        }
+        tracing::warn!(
+            component = self.group.name(),
+            "trading halted: no new order; cancelling and confirming ours"
+        );
+        let sweep = self.guard.halt(deadline).await;
+        tracing::warn!(
+            component = self.group.name(),
+            found = sweep.found,
+            cancelled = sweep.cancelled,
+            confirmed = sweep.confirmed,
+            unconfirmed = sweep.unconfirmed.len(),
+            "trading halted: orders of ours swept"
+        );
+        Ok(sweep)
+    }
+
+    /// Ends a halt: orders may be placed again.
+    pub fn resume(&self) {
+        self.guard.resume();
+        tracing::warn!(component = self.group.name(), "trading resumed");
+    }
+
+    /// Whether trading is halted.
+    pub fn is_halted(&self) -> bool {
+        *self.guard.halt_watch().borrow()
+    }
+
+    /// Follows whether trading is halted (`true` from the moment a halt begins).
+    pub fn halt_watch(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.guard.halt_watch()
+    }
+
     /// The account's balances, from the venue (REST).
     ///
     /// # Errors

@@ -113,6 +113,8 @@ struct GuardCore {
     /// every run (a hash map's order differs from run to run).
     tracked: Mutex<BTreeMap<ClientOrderId, Tracked>>,
     accepting: AtomicBool,
+    /// Trading halted: placements refused until resumed (independent of the stop).
+    halted: tokio::sync::watch::Sender<bool>,
     in_flight: AtomicUsize,
     landed: Notify,
     reconcile_timeout: Duration,
@@ -175,6 +177,7 @@ impl OrderGuard {
             ids,
             tracked: Mutex::default(),
             accepting: AtomicBool::new(false),
+            halted: tokio::sync::watch::Sender::new(false),
             in_flight: AtomicUsize::new(0),
             landed: Notify::new(),
             reconcile_timeout,
@@ -219,6 +222,31 @@ impl OrderGuard {
         self.core.sweep(deadline).await
     }
 
+    /// Halts trading: refuses new placements from now on, lets those in flight land (until
+    /// `deadline`), then cancels and confirms every order of ours (each one it cannot confirm
+    /// is named). An order whose placement was in flight is tracked from before it was sent,
+    /// so the sweep cancels it or names it.
+    pub(crate) async fn halt(&self, deadline: Instant) -> Sweep {
+        self.core.halted.send_replace(true);
+        let landed = self.core.placements_landed(deadline).await;
+        let mut sweep = self.core.sweep(deadline).await;
+        if !landed && sweep.note.is_none() {
+            sweep.note = Some("a placement was still in flight at the deadline".to_owned());
+            sweep.confirmed = false;
+        }
+        sweep
+    }
+
+    /// Lets placements in again after a halt.
+    pub(crate) fn resume(&self) {
+        self.core.halted.send_replace(false);
+    }
+
+    /// Follows whether trading is halted.
+    pub(crate) fn halt_watch(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.core.halted.subscribe()
+    }
+
     /// Orders placed since start.
     pub(crate) fn placed_count(&self) -> u64 {
         self.core.counters.placed.load(Ordering::Relaxed)
@@ -242,12 +270,14 @@ impl GuardCore {
             guard: self,
             id: None,
         };
-        // Checked after counting ourselves in: a stop that flips `accepting` then waits for
-        // `in_flight` to reach zero cannot miss this placement.
-        if self.accepting.load(Ordering::Acquire) {
-            Ok(placement)
-        } else {
+        // Checked after counting ourselves in: a stop that flips `accepting` (or a halt that
+        // flips `halted`) then waits for `in_flight` to reach zero cannot miss this placement.
+        if !self.accepting.load(Ordering::Acquire) {
             Err(ExchangeError::NotRunning(self.name.clone()))
+        } else if *self.halted.borrow() {
+            Err(ExchangeError::Halted(self.name.clone()))
+        } else {
+            Ok(placement)
         }
     }
 
