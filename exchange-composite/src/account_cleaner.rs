@@ -48,6 +48,7 @@ impl AccountCleaner {
             Arc::new(ids),
             sweep_timeout,
             SWEEP_RETRY_INTERVAL,
+            None,
         );
         Ok(Self { rest, venue, guard })
     }

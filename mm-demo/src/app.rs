@@ -51,7 +51,7 @@ pub(crate) async fn run(cli: Cli) -> Exit {
     // One live process per instance name on this machine (the embedded venue's account is
     // ours alone: no lock).
     let instance = if venue.embedded.is_none() {
-        match Instance::lock(&cli) {
+        match Instance::lock(&cli, venue.instance.clone()) {
             Ok(instance) => Some(instance),
             Err(error) => {
                 tracing::error!(%error, "cannot start");
@@ -79,7 +79,12 @@ pub(crate) async fn run(cli: Cli) -> Exit {
     let (exchanges, mut system) = context.into_parts();
     let halts: Arc<HaltCounts> = Arc::default();
     if let Some(instance) = &instance {
-        tracing::info!(instance = %instance.name, lock = %instance.lock.path().display(), "instance locked");
+        tracing::info!(
+            instance = %instance.name,
+            prefix = venue.config.client_order_id_prefix.as_str(),
+            lock = %instance.lock.path().display(),
+            "instance locked: one process of this name runs on this machine"
+        );
         crate::instance::record_listen_keys(&exchanges.private, instance.ledger.clone());
     }
     if let Err(error) = trading_halt::listen(exchanges.private.clone(), halts.clone()) {

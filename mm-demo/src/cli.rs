@@ -121,14 +121,17 @@ pub(crate) struct Cli {
     #[arg(long, global = true, conflicts_with_all = ["api_key", "api_secret"])]
     pub(crate) credentials_file: Option<PathBuf>,
 
-    /// Prefix of our client order ids (orders with it are cancelled at start and stop).
-    #[arg(long, global = true, default_value = "mmdemo-")]
-    pub(crate) order_prefix: String,
+    /// Prefix of our client order ids (orders with it are cancelled at start and stop)
+    /// [default: mm-<instance>-]. Another instance's prefix must not start with it.
+    #[arg(long, global = true)]
+    pub(crate) order_prefix: Option<String>,
 
-    /// This deployment's name (1 to 8 characters of a-z, 0-9, _): one process per name runs
-    /// on a machine (an advisory lock file in --state-dir).
-    #[arg(long, global = true, default_value = "mmdemo")]
-    pub(crate) instance: String,
+    /// This deployment's name (1 to 8 characters of a-z, 0-9, _), part of the client-order-id
+    /// prefix: the start only cancels orders of its own instance, and one process per name
+    /// runs on a machine (an advisory lock file in --state-dir) [default: derived from the
+    /// symbol and the API key, such as hifi3fa0].
+    #[arg(long, global = true)]
+    pub(crate) instance: Option<String>,
 
     /// Where the instance's lock file and the record of its listen keys (fingerprints, never
     /// the keys) live [default: $XDG_STATE_HOME/mm-demo, ~/.local/state/mm-demo, or the
@@ -177,7 +180,8 @@ pub(crate) enum Command {
 /// Options of `cancel-orphans`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct OrphanArgs {
-    /// The client-order-id prefix whose orders are cancelled (default: --order-prefix).
+    /// The client-order-id prefix whose orders are cancelled (default: the instance's,
+    /// mm-<instance>-, or --order-prefix).
     #[arg(long)]
     pub(crate) prefix: Option<String>,
 

@@ -32,9 +32,8 @@ pub(crate) struct Instance {
 }
 
 impl Instance {
-    /// Names and locks the instance.
-    pub(crate) fn lock(cli: &Cli) -> Result<Self, String> {
-        let name = InstanceName::new(&cli.instance).map_err(|e| e.to_string())?;
+    /// Locks the instance `name`.
+    pub(crate) fn lock(cli: &Cli, name: InstanceName) -> Result<Self, String> {
         let dir = state_dir(cli);
         let lock = InstanceLock::acquire(&dir, &name).map_err(|e| e.to_string())?;
         let ledger = ListenKeyLedger::new(&dir, &name);

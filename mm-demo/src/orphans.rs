@@ -10,19 +10,19 @@ use crate::venue::external_config;
 /// Runs the sweep; returns the exit code (0 every order confirmed closed, 1 otherwise or if
 /// it could not run).
 pub(crate) async fn run(cli: &Cli, args: &OrphanArgs) -> i32 {
-    let instance = match Instance::lock(cli) {
-        Ok(instance) => instance,
-        Err(error) => {
-            tracing::error!(%error, "cancel-orphans refused");
-            output::print(&format!("cancel-orphans: refused: {error}"));
-            return 1;
-        }
-    };
-    let (mut config, kind) = match external_config(cli) {
+    let (mut config, kind, name) = match external_config(cli) {
         Ok(config) => config,
         Err(error) => {
             tracing::error!(%error, "cancel-orphans cannot reach the venue");
             output::print(&format!("cancel-orphans: {error}"));
+            return 1;
+        }
+    };
+    let instance = match Instance::lock(cli, name) {
+        Ok(instance) => instance,
+        Err(error) => {
+            tracing::error!(%error, "cancel-orphans refused");
+            output::print(&format!("cancel-orphans: refused: {error}"));
             return 1;
         }
     };

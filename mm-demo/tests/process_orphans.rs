@@ -23,6 +23,9 @@ use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, NewOrder, Side, SimVenue};
 use lifecycle_core::AsyncResource;
 use rust_decimal::Decimal;
 
+/// The instance of these tests: its prefix is `mm-orphan-`.
+const INSTANCE: &str = "orphan";
+
 /// Runs `mm-demo cancel-orphans` against `sim` with `state_dir`; returns the exit code and
 /// stdout.
 async fn cancel_orphans(sim: &SimVenue, state_dir: &Path, extra: &[&str]) -> (i32, String) {
@@ -31,6 +34,7 @@ async fn cancel_orphans(sim: &SimVenue, state_dir: &Path, extra: &[&str]) -> (i3
         .arg("cancel-orphans")
         .args(["--venue-url", &sim.rest_url()])
         .args(["--state-dir", &state_dir.display().to_string()])
+        .args(["--instance", INSTANCE])
         .args(extra)
         .env_remove("RUST_LOG")
         .env("MEXC_API_KEY", DEMO_API_KEY)
@@ -73,7 +77,7 @@ async fn create_listen_key(sim: &SimVenue) -> String {
 }
 
 fn ledger(state_dir: &Path) -> ListenKeyLedger {
-    ListenKeyLedger::new(state_dir, &InstanceName::new("mmdemo").unwrap())
+    ListenKeyLedger::new(state_dir, &InstanceName::new(INSTANCE).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,10 +85,10 @@ async fn ours_are_cancelled_foreign_ones_untouched_recorded_keys_deleted() {
     bounded(async {
         let sim = still_venue().await;
         let dir = fresh_state_dir();
-        place(&sim, "mmdemo-old-1");
-        place(&sim, "mmdemo-old-2");
+        place(&sim, "mm-orphan-old-1");
+        place(&sim, "mm-orphan-old-2");
         place(&sim, "foreign-1");
-        place(&sim, "mmdemoX-1");
+        place(&sim, "mm-orphanX-1");
         let ours = create_listen_key(&sim).await;
         let theirs = create_listen_key(&sim).await;
         ledger(&dir).record(&ours).unwrap();
@@ -111,7 +115,7 @@ async fn ours_are_cancelled_foreign_ones_untouched_recorded_keys_deleted() {
             .filter_map(|o| o.client_order_id)
             .collect();
         left.sort();
-        assert_eq!(left, ["foreign-1", "mmdemoX-1"]);
+        assert_eq!(left, ["foreign-1", "mm-orphanX-1"]);
         assert_eq!(sim.listen_keys(DEMO_API_KEY).unwrap(), [theirs]);
         assert!(ledger(&dir).recorded().unwrap().is_empty());
         // --prefix names another prefix; --delete-all-listen-keys every key.
@@ -135,7 +139,7 @@ async fn an_order_that_cannot_be_confirmed_exits_1_and_is_named() {
     bounded(async {
         let sim = still_venue().await;
         let dir = fresh_state_dir();
-        place(&sim, "mmdemo-stuck-1");
+        place(&sim, "mm-orphan-stuck-1");
         // Every cancel fails (the listing still works): the order stays open.
         sim.faults()
             .fail_next_rest(10_000, 503, Some("/api/v3/order"));
@@ -143,7 +147,7 @@ async fn an_order_that_cannot_be_confirmed_exits_1_and_is_named() {
         sim.faults().clear();
         assert_eq!(code, 1, "{out}");
         assert!(out.contains("NOT confirmed: 1 may still be open"), "{out}");
-        assert!(out.contains("client id mmdemo-stuck-1"), "{out}");
+        assert!(out.contains("client id mm-orphan-stuck-1"), "{out}");
         assert_eq!(sim.open_orders(DEMO_API_KEY).unwrap().len(), 1);
         sim.shutdown().await;
     })
@@ -158,7 +162,16 @@ async fn refused_while_the_instance_runs_then_the_backstop_after_a_sigkill() {
         let dir_arg = dir.display().to_string();
         // No guardian: the SIGKILL leaves the orders and the key, as after a kill of the
         // whole process group (systemd's final SIGKILL).
-        let mut demo = Demo::against(&sim, &["--state-dir", &dir_arg, "--no-guardian"]);
+        let mut demo = Demo::against(
+            &sim,
+            &[
+                "--state-dir",
+                &dir_arg,
+                "--instance",
+                INSTANCE,
+                "--no-guardian",
+            ],
+        );
         wait_until_resting(&sim, &demo).await;
         let (code, out) = cancel_orphans(&sim, &dir, &[]).await;
         assert_eq!(code, 1, "{out}");

@@ -24,8 +24,8 @@ use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
 use crate::error::ExchangeError;
 use crate::markets::Markets;
 use crate::mexc::{FrameDecoder, MexcSpot};
-use crate::private::handler::{Balances, PrivatePublishers, PrivateStreamHandler};
-use crate::private::order_guard::{OrderGuard, Sweep};
+use crate::private::handler::{Balances, PrivatePublishers, PrivateStreamHandler, seed_balances};
+use crate::private::order_guard::{AfterReconcile, OrderGuard, Sweep};
 use crate::private::order_request::OrderRequest;
 use crate::private::socket::{PrivateSocket, SessionTiming};
 use crate::venue::{OrderKey, Venue};
@@ -168,6 +168,15 @@ impl PrivateCompositeExchange {
             balance_updates: streams.events(BALANCE_UPDATES_STREAM, 4096)?,
             balances: streams.latest(BALANCES_STREAM, Balances::new())?,
         };
+        // Balances are seeded once the previous run's orders are cleared (the socket is up by
+        // then: it starts before the guard).
+        let seed: AfterReconcile = {
+            let (venue, balances) = (venue.clone(), publishers.balances.clone());
+            Arc::new(move || {
+                let (venue, balances) = (venue.clone(), balances.clone());
+                Box::pin(async move { seed_balances(&*venue, &balances).await })
+            })
+        };
         let guard = Arc::new(OrderGuard::new(
             format!("{name}.orders"),
             venue.clone(),
@@ -175,6 +184,7 @@ impl PrivateCompositeExchange {
             ids.clone(),
             config.reconcile_timeout,
             config.cancel_retry_interval,
+            Some(seed),
         ));
         let socket_config = config.websocket_config(format!("{name}.socket"));
         let manager = Arc::new(WebSocketManager::new(socket_config));
@@ -201,7 +211,6 @@ impl PrivateCompositeExchange {
                 start_timeout: config.start_timeout,
             },
             recheck,
-            publishers.balances.clone(),
         ));
         let mut members = DependencyAwareShutdown::new(name.clone());
         members.register(guard.clone(), ShutdownPriority::CriticalFirst);

@@ -89,6 +89,10 @@ pub struct Sweep {
     pub note: Option<String>,
 }
 
+/// What the start does once the reconciliation is done (seed balances, say): never before,
+/// so nothing it calls can delay the cancel of a previous run's orders.
+pub(crate) type AfterReconcile = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
+
 /// Counters of the guard, for reports.
 #[derive(Debug, Default)]
 struct Counters {
@@ -120,6 +124,7 @@ struct GuardCore {
     reconcile_timeout: Duration,
     retry_interval: Duration,
     counters: Counters,
+    after_reconcile: Option<AfterReconcile>,
 }
 
 impl fmt::Debug for OrderGuard {
@@ -169,6 +174,7 @@ impl OrderGuard {
         ids: Arc<ClientOrderIdGenerator>,
         reconcile_timeout: Duration,
         retry_interval: Duration,
+        after_reconcile: Option<AfterReconcile>,
     ) -> Self {
         let core = Arc::new(GuardCore {
             name: name.clone(),
@@ -183,6 +189,7 @@ impl OrderGuard {
             reconcile_timeout,
             retry_interval,
             counters: Counters::default(),
+            after_reconcile,
         });
         let closing = core.clone();
         // New orders are refused from the very moment the state says `Stopping`.
@@ -650,7 +657,11 @@ impl AsyncResource for OrderGuard {
                     guard.markets.load(&*guard.venue)
                 })
                 .await?;
-                guard.clear_stale_orders().await
+                guard.clear_stale_orders().await?;
+                if let Some(after) = &guard.after_reconcile {
+                    after().await;
+                }
+                Ok(())
             };
             give_up_on_stop(&ctx, &name, body).await
         }))

@@ -15,10 +15,7 @@ use lifecycle_core::{
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
-use exchange_streams::LatestPublisher;
-
 use crate::error::ExchangeError;
-use crate::private::handler::Balances;
 use crate::private::listen_key::ListenKey;
 use crate::retry::{give_up_on_stop, retry_transient};
 use crate::venue::Venue;
@@ -116,7 +113,6 @@ pub(crate) struct PrivateSocket {
     state: Arc<KeyState>,
     keepalive: Duration,
     recheck: Arc<Notify>,
-    balances: LatestPublisher<Balances>,
     start_timeout: Duration,
 }
 
@@ -139,7 +135,6 @@ impl PrivateSocket {
         base_url: String,
         timing: SessionTiming,
         recheck: Arc<Notify>,
-        balances: LatestPublisher<Balances>,
     ) -> Self {
         let SessionTiming {
             keepalive,
@@ -157,7 +152,6 @@ impl PrivateSocket {
             }),
             keepalive,
             recheck,
-            balances,
             start_timeout,
         }
     }
@@ -177,23 +171,6 @@ impl PrivateSocket {
     }
 }
 
-/// Seeds the balance stream from the account (REST) once the socket is up: an asset a push
-/// already updated keeps the pushed (newer) value.
-async fn seed_balances(venue: &dyn Venue, balances: &LatestPublisher<Balances>) {
-    match venue.balances().await {
-        Ok(account) => {
-            balances.modify(|known| {
-                for balance in account {
-                    known.entry(balance.asset.clone()).or_insert(balance);
-                }
-            });
-        }
-        Err(error) => {
-            tracing::warn!(%error, "balances not seeded from the account: they follow pushes only");
-        }
-    }
-}
-
 impl AsyncResource for PrivateSocket {
     fn name(&self) -> &str {
         self.lifecycle.name()
@@ -210,7 +187,6 @@ impl AsyncResource for PrivateSocket {
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let state = self.state.clone();
         let (period, recheck) = (self.keepalive, self.recheck.clone());
-        let balances = self.balances.clone();
         let retry_until = Instant::now() + self.start_timeout;
         let name = self.lifecycle.name().to_owned();
         Box::pin(self.lifecycle.start(move |ctx| async move {
@@ -231,7 +207,6 @@ impl AsyncResource for PrivateSocket {
                 })
                 .await?;
                 state.socket.start().await?;
-                seed_balances(&*state.venue, &balances).await;
                 let (task_state, signal) = (state.clone(), ctx.tasks().signal().clone());
                 ctx.tasks().spawn("listen key keep-alive", async move {
                     task_state.keep_alive(period, &recheck, &signal).await;

@@ -62,14 +62,7 @@ impl Launch {
     pub fn against(sim: &SimVenue, extra: &[&str]) -> Self {
         let rest = sim.rest_url();
         let mut launch = Self::new(&["--venue-url", rest.as_str()]);
-        if !extra.contains(&"--state-dir") {
-            // Tests run side by side: each launch is its own machine as far as instance
-            // locks go.
-            let dir = fresh_state_dir();
-            launch
-                .args
-                .extend(["--state-dir".to_owned(), dir.display().to_string()]);
-        }
+
         for (option, default) in [("--cycles", "0"), ("--fill-timeout", "600")] {
             if !extra.contains(&option) {
                 launch.args.extend([option.to_owned(), default.to_owned()]);
@@ -88,8 +81,13 @@ impl Launch {
 
     pub fn spawn(&self) -> Demo {
         let mut command = Command::new(env!("CARGO_BIN_EXE_mm-demo"));
+        command.args(&self.args);
+        if !self.args.iter().any(|a| a == "--state-dir") {
+            // Tests run side by side: each launch is its own machine as far as instance
+            // locks go (and none writes to the user's state directory).
+            command.arg("--state-dir").arg(fresh_state_dir());
+        }
         command
-            .args(&self.args)
             .env_remove("MEXC_API_KEY")
             .env_remove("MEXC_API_SECRET")
             .env_remove("RUST_LOG")
