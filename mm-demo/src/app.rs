@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use exchange_composite::guardian::GuardianLossPolicy;
+use exchange_composite::instance::sweep_recorded_listen_keys;
 use exchange_composite::{ExchangeContext, Exchanges};
 use lifecycle_core::{AppContext, Backoff, ExitStatus, Runner, ShutdownPriority};
 use tokio::time::Instant;
@@ -25,6 +26,8 @@ const WATCHDOG_SLACK: Duration = Duration::from_secs(2);
 const RETRY_FIRST_PAUSE: Duration = Duration::from_millis(300);
 /// Longest pause between two attempts while the venue keeps failing.
 const RETRY_MAX_PAUSE: Duration = Duration::from_secs(5);
+/// Longest the start spends deleting the listen keys a previous run left behind.
+const STALE_KEY_SWEEP: Duration = Duration::from_secs(5);
 /// Bound on stopping the embedded venue, after everything else.
 const EMBEDDED_STOP: Duration = Duration::from_secs(1);
 
@@ -64,6 +67,9 @@ pub(crate) async fn run(cli: Cli) -> Exit {
     } else {
         None
     };
+    if let Some(instance) = &instance {
+        clear_stale_listen_keys(&venue, instance, cli.start_timeout).await;
+    }
     let symbol = venue.config.symbols[0].clone();
     let context = match ExchangeContext::new(&venue.config) {
         Ok(context) => context,
@@ -159,6 +165,16 @@ pub(crate) async fn run(cli: Cli) -> Exit {
         run: &outcome,
     };
     output::print(&report.render());
+    let said = format!(
+        "{} {}",
+        outcome.reason,
+        outcome.app_error.as_deref().unwrap_or("")
+    );
+    if said.contains("730001") {
+        tracing::error!(
+            "the account's listen-key table is full (MEXC 730001): if nothing else uses the account, run `mm-demo cancel-orphans --delete-all-listen-keys` with the same venue and key options; otherwise wait until the stale keys expire (60 minutes after their last keep-alive)"
+        );
+    }
     if let Some(Err(error)) = cli.report_json.as_ref().map(|path| report.write_json(path)) {
         tracing::error!(%error, "report not written");
     }
@@ -290,6 +306,28 @@ fn possibly_open(exchanges: &Exchanges, totals: Option<Totals>) -> usize {
     match totals {
         Some(totals) => usize::try_from(totals.orders_unconfirmed).unwrap_or(usize::MAX),
         None => exchanges.private.tracked_orders(),
+    }
+}
+
+/// Deletes the listen keys a dead process of this instance left behind (recorded in its
+/// ledger, so ours; stale, as we hold the instance's lock), before the start creates its own:
+/// a crash-looping run must not fill the account's key table.
+async fn clear_stale_listen_keys(venue: &Venue, instance: &Instance, start_timeout: Duration) {
+    match instance.ledger.recorded() {
+        Ok(recorded) if recorded.is_empty() => return,
+        Ok(_) => {}
+        Err(error) => {
+            tracing::warn!(%error, "listen-key ledger unreadable: stale keys not cleared");
+            return;
+        }
+    }
+    let timeout = start_timeout.min(STALE_KEY_SWEEP);
+    match sweep_recorded_listen_keys(&venue.config, &instance.ledger, timeout).await {
+        Ok(keys) if keys.deleted > 0 || !keys.is_complete() => {
+            tracing::warn!(%keys, "listen keys a previous run of this instance left behind");
+        }
+        Ok(keys) => tracing::info!(%keys, "no listen key of a previous run left behind"),
+        Err(error) => tracing::warn!(%error, "stale listen keys not cleared"),
     }
 }
 
