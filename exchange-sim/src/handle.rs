@@ -68,7 +68,7 @@ impl SimVenue {
     }
 
     /// Serve on `listener` (any [`axum::serve::Listener`]: tokio's `TcpListener`, or
-    /// [`TurmoilListener`](crate::TurmoilListener) inside a simulation) instead of binding
+    /// `TurmoilListener` inside a simulation, with the `simulation` feature) instead of binding
     /// `config.listen`; on `state` if given (the books, accounts and listen keys of a venue
     /// that ran before, say one that crashed), else on a fresh state of `config`.
     ///

@@ -122,7 +122,7 @@ pub(crate) struct Cli {
     pub(crate) credentials_file: Option<PathBuf>,
 
     /// Prefix of our client order ids (orders with it are cancelled at start and stop)
-    /// [default: mm-<instance>-]. Another instance's prefix must not start with it.
+    /// [default: mm-INSTANCE-]. Another instance's prefix must not start with it.
     #[arg(long, global = true)]
     pub(crate) order_prefix: Option<String>,
 
@@ -181,7 +181,7 @@ pub(crate) enum Command {
 #[derive(Debug, clap::Args)]
 pub(crate) struct OrphanArgs {
     /// The client-order-id prefix whose orders are cancelled (default: the instance's,
-    /// mm-<instance>-, or --order-prefix).
+    /// mm-INSTANCE-, or --order-prefix).
     #[arg(long)]
     pub(crate) prefix: Option<String>,
 
