@@ -32,8 +32,42 @@ pub(crate) fn run_child() -> ! {
             std::process::exit(1);
         }
     };
-    let exit = runtime.block_on(serve_guardian(tokio::io::stdin(), tokio::io::stdout()));
+    let exit = runtime.block_on(async {
+        ignore_stop_signals();
+        serve_guardian(tokio::io::stdin(), tokio::io::stdout()).await
+    });
     std::process::exit(exit.code());
+}
+
+/// The guardian ends with its parent (a clean word, or the pipe's end), never on a stop
+/// signal: `systemctl stop` signals the whole unit, and a guardian gone before its parent's
+/// orderly shutdown ends would protect nothing if that shutdown is then killed. SIGINT,
+/// SIGTERM, SIGHUP and SIGQUIT are logged and ignored (SIGKILL still ends it: then
+/// `cancel-orphans` as `ExecStopPost=` is the backstop).
+fn ignore_stop_signals() {
+    use tokio::signal::unix::{SignalKind, signal};
+    for (kind, name) in [
+        (SignalKind::interrupt(), "SIGINT"),
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::hangup(), "SIGHUP"),
+        (SignalKind::quit(), "SIGQUIT"),
+    ] {
+        match signal(kind) {
+            Ok(mut stream) => {
+                tokio::spawn(async move {
+                    while stream.recv().await.is_some() {
+                        tracing::warn!(
+                            signal = name,
+                            "order guardian: signal ignored (it ends with its parent)"
+                        );
+                    }
+                });
+            }
+            Err(error) => {
+                tracing::warn!(%error, signal = name, "order guardian: signal not handled")
+            }
+        }
+    }
 }
 
 /// The guardian resource of a run on `config`, following `private`'s listen key: told the end

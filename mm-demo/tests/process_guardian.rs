@@ -52,12 +52,16 @@ async fn wait_for_pid(demo: &Demo, message: &str) -> u32 {
     pid_logged(&demo.stderr(), message).unwrap_or_else(|| panic!("no pid in {message:?}"))
 }
 
-fn kill(pid: u32) {
+fn signal(pid: u32, signal: &str) {
     let status = std::process::Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
+        .args([signal, &pid.to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+fn kill(pid: u32) {
+    signal(pid, "-KILL");
 }
 
 /// Polls the venue until none of our orders is open; returns how long that took from `since`.
@@ -186,6 +190,11 @@ async fn a_clean_exit_leaves_the_guardian_nothing_to_do() {
         let mut demo = Demo::against(&sim, &[]);
         wait_until_resting(&sim, &demo).await;
         let guardian = wait_for_pid(&demo, "order guardian armed").await;
+        // A stop signal for the whole unit (systemctl stop) does not end the guardian before
+        // its parent: it waits for the clean word.
+        signal(guardian, "-TERM");
+        demo.wait_for_log("order guardian: signal ignored", SLACK)
+            .await;
         demo.signal("-INT");
         let (code, _) = demo.exit_within(SLACK * 4).await;
         let (stdout, stderr) = (demo.stdout(), demo.stderr());
