@@ -22,6 +22,12 @@ use tokio::time::Instant;
 /// its embedded or in-process venue and other builds at once.
 pub const SLACK: Duration = Duration::from_secs(5);
 
+/// How long the output may stay open after the process exited: the order guardian shares its
+/// stderr, and after an unclean end (a forced exit, a SIGKILL) it may be sweeping for up to
+/// its timeout against a venue that does not answer.
+pub const OUTPUT_DRAINED: Duration =
+    Duration::from_secs(exchange_composite::guardian::DEFAULT_GUARDIAN_SWEEP_TIMEOUT.as_secs() + 5);
+
 /// Bounds a test body, so a hang fails fast.
 pub async fn bounded<F: std::future::Future<Output = ()>>(body: F) {
     within(Duration::from_secs(120), body).await;
@@ -204,7 +210,7 @@ impl Demo {
                 // once they are joined.
                 let readers = std::mem::take(&mut self.readers);
                 within(
-                    Duration::from_secs(10),
+                    OUTPUT_DRAINED,
                     tokio::task::spawn_blocking(move || {
                         for reader in readers {
                             reader.join().unwrap();
