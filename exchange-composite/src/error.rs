@@ -63,6 +63,10 @@ pub enum ExchangeError {
     /// The exchange is not running (not started yet, or stopping): nothing was sent.
     #[error("{0} is not running: nothing was sent")]
     NotRunning(String),
+    /// Trading is halted ([`PrivateCompositeExchange::halt`](crate::PrivateCompositeExchange::halt)):
+    /// no order is placed until it resumes. Nothing was sent.
+    #[error("{0}: trading is halted, nothing was sent (resume to quote again)")]
+    Halted(String),
     /// Waited too long for something (a first book ticker, say).
     #[error("timed out waiting for {0}")]
     Timeout(String),
@@ -96,6 +100,11 @@ impl ExchangeError {
                     | exchange_rest::RestError::Transport(_)
             )
         )
+    }
+
+    /// A placement refused because trading is halted.
+    pub fn is_halted(&self) -> bool {
+        matches!(self, Self::Halted(_))
     }
 
     /// The venue does not know the order (already closed, or never placed).

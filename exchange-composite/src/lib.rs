@@ -16,6 +16,13 @@
 //!   REST client. [`ExchangeConfig`]: embedded or standalone simulator, or real MEXC (keys
 //!   from the environment or a file; never logged).
 //!
+//! - [`guardian`]: the order guardian, a child process that cancels our orders and deletes
+//!   our listen key if the trading process dies without a clean end (MEXC spot has no
+//!   dead-man's switch).
+//!
+//! - [`instance`]: one deployment's name, its advisory lock, the record of its listen keys,
+//!   and the sweep of what a dead process of it left behind (`mm-demo cancel-orphans`).
+//!
 //! - Domain types: [`Symbol`], [`AssetName`], [`Side`], [`OrderType`], [`OrderStatus`],
 //!   [`Order`], [`BookTicker`], [`OrderBook`], [`Trade`], [`Balance`], private updates, and
 //!   [`SymbolRules`] for exact rounding to a market's precision. Money is `Decimal`, never
@@ -26,11 +33,14 @@
 //!   counted and logged, never a panic), and the [`mexc::LocalOrderBook`] with MEXC's version
 //!   rules and resync on a gap.
 
+mod account_cleaner;
 mod config;
 mod context;
 mod domain;
 mod error;
 mod factory;
+pub mod guardian;
+pub mod instance;
 mod markets;
 pub mod mexc;
 pub mod private;
@@ -42,7 +52,7 @@ mod venue_rest;
 pub use config::{API_KEY_ENV, API_SECRET_ENV, ConfigError, ExchangeConfig, MEXC_SPOT_WS_URL};
 pub use context::{ContextError, ContextOutcome, ExchangeContext, Exchanges};
 pub use factory::{CompositeExchange, ExchangeFactory};
-pub use private::{OrderRequest, PrivateCompositeExchange, Sweep};
+pub use private::{ListenKey, OrderRequest, PrivateCompositeExchange, Sweep};
 pub use public::PublicCompositeExchange;
 pub use venue::{OrderKey, PlacedOrder, Venue, VenueEvent};
 pub use venue_rest::VenueRest;

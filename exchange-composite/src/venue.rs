@@ -129,6 +129,13 @@ pub trait Venue: Send + Sync + fmt::Debug + 'static {
         deadline: Instant,
     ) -> BoxFuture<'a, Result<(), ExchangeError>>;
 
+    /// The account's open private-stream sessions (MEXC: its live listen keys), by
+    /// `deadline`. Every session of the account is listed, whichever process opened it.
+    fn private_sessions(
+        &self,
+        deadline: Instant,
+    ) -> BoxFuture<'_, Result<Vec<String>, ExchangeError>>;
+
     /// The private socket's URL for a session token.
     fn private_socket_url(&self, ws_url: &str, token: &str) -> String;
 

@@ -546,6 +546,7 @@ async fn trader(
     let started = system.start_all().await;
     let shutdown = system.shutdown_all(Duration::from_secs(5)).await;
     {
+        // Scoped, not dropped: clippy cannot see an explicit drop before the await below.
         let mut r = report.borrow_mut();
         match started {
             Ok(()) if shutdown.is_clean() => {}

@@ -223,6 +223,13 @@ impl Venue for PaperVenue {
         })
     }
 
+    fn private_sessions(
+        &self,
+        _deadline: Instant,
+    ) -> BoxFuture<'_, Result<Vec<String>, ExchangeError>> {
+        Box::pin(async move { Ok(Vec::new()) })
+    }
+
     fn private_socket_url(&self, ws_url: &str, token: &str) -> String {
         format!("{ws_url}?session={token}")
     }

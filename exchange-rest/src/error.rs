@@ -110,6 +110,13 @@ pub enum RestError {
     /// error`, MEXC's answer to a keep-alive of such a key): create a new one.
     #[error("listen key refused: {0}")]
     ListenKeyInvalid(VenueError),
+    /// The account holds as many listen keys as the venue allows (`730001`, MEXC: 60): no
+    /// private stream can start until stale keys are deleted (or expire, 60 minutes after
+    /// their last keep-alive).
+    #[error(
+        "the account holds the most listen keys the venue allows ({0}): delete the stale ones (DELETE /api/v3/userDataStream for each key GET /api/v3/userDataStream lists) or wait until they expire, 60 minutes after their last keep-alive"
+    )]
+    ListenKeyLimit(VenueError),
     /// Any other refusal by the venue.
     #[error("refused by the venue: {0}")]
     Rejected(VenueError),
@@ -166,6 +173,7 @@ impl RestError {
             | Self::InvalidOrder(e)
             | Self::UnknownOrder(e)
             | Self::ListenKeyInvalid(e)
+            | Self::ListenKeyLimit(e)
             | Self::Rejected(e) => Some(e),
             _ => None,
         }
@@ -184,6 +192,7 @@ impl RestError {
             10101 | 30004 | 30005 => Self::InsufficientFunds(error),
             -2011 | -2013 => Self::UnknownOrder(error),
             730708 => Self::ListenKeyInvalid(error),
+            730001 => Self::ListenKeyLimit(error),
             _ if matches!(error.status, 401 | 403) => Self::Authentication(error),
             _ if endpoint.places_order() && error.status < 500 => Self::InvalidOrder(error),
             _ => Self::Rejected(error),
@@ -248,6 +257,10 @@ mod tests {
         assert!(matches!(
             RestError::from_venue(Endpoint::KeepAliveListenKey, venue(400, 730708)),
             RestError::ListenKeyInvalid(_)
+        ));
+        assert!(matches!(
+            RestError::from_venue(Endpoint::CreateListenKey, venue(400, 730001)),
+            RestError::ListenKeyLimit(_)
         ));
         let other = RestError::from_venue(Endpoint::Depth, venue(400, 10007));
         assert!(matches!(other, RestError::Rejected(_)));

@@ -26,6 +26,14 @@ impl ApiSecret {
     pub(crate) fn expose(&self) -> &[u8] {
         self.0.as_bytes()
     }
+
+    /// The secret itself, to hand it to a process of ours over a private channel (an
+    /// inherited pipe: the order guardian of `exchange-composite`). Never log it, never put
+    /// it in an argument list or an environment variable (both are readable by other local
+    /// users through `/proc`), never write it to a file.
+    pub fn reveal_for_handoff(&self) -> &str {
+        &self.0
+    }
 }
 
 impl fmt::Debug for ApiSecret {

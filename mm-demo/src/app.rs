@@ -3,16 +3,20 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use exchange_composite::guardian::GuardianLossPolicy;
+use exchange_composite::instance::sweep_recorded_listen_keys;
 use exchange_composite::{ExchangeContext, Exchanges};
-use lifecycle_core::{AppContext, Backoff, ExitStatus, Runner};
+use lifecycle_core::{AppContext, Backoff, ExitStatus, Runner, ShutdownPriority};
 use tokio::time::Instant;
 
 use crate::cli::Cli;
 use crate::cycle_outcome::CycleHistory;
+use crate::instance::Instance;
 use crate::market_maker_context::MarketMakerContext;
 use crate::output;
 use crate::report::{RunReport, Totals};
 use crate::state_machine::{CycleError, MarketMakerStateMachine};
+use crate::trading_halt::{self, HaltCounts};
 use crate::venue::Venue;
 
 /// How far past the budget the watchdog lets a shutdown run before it ends the process.
@@ -22,6 +26,8 @@ const WATCHDOG_SLACK: Duration = Duration::from_secs(2);
 const RETRY_FIRST_PAUSE: Duration = Duration::from_millis(300);
 /// Longest pause between two attempts while the venue keeps failing.
 const RETRY_MAX_PAUSE: Duration = Duration::from_secs(5);
+/// Longest the start spends deleting the listen keys a previous run left behind.
+const STALE_KEY_SWEEP: Duration = Duration::from_secs(5);
 /// Bound on stopping the embedded venue, after everything else.
 const EMBEDDED_STOP: Duration = Duration::from_secs(1);
 
@@ -45,6 +51,25 @@ pub(crate) async fn run(cli: Cli) -> Exit {
             };
         }
     };
+    // One live process per instance name on this machine (the embedded venue's account is
+    // ours alone: no lock).
+    let instance = if venue.embedded.is_none() {
+        match Instance::lock(&cli, venue.instance.clone()) {
+            Ok(instance) => Some(instance),
+            Err(error) => {
+                tracing::error!(%error, "cannot start");
+                return Exit {
+                    code: 1,
+                    immediately: false,
+                };
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(instance) = &instance {
+        clear_stale_listen_keys(&venue, instance, cli.start_timeout).await;
+    }
     let symbol = venue.config.symbols[0].clone();
     let context = match ExchangeContext::new(&venue.config) {
         Ok(context) => context,
@@ -57,7 +82,48 @@ pub(crate) async fn run(cli: Cli) -> Exit {
             };
         }
     };
-    let (exchanges, system) = context.into_parts();
+    let (exchanges, mut system) = context.into_parts();
+    let halts: Arc<HaltCounts> = Arc::default();
+    if let Some(instance) = &instance {
+        tracing::info!(
+            instance = %instance.name,
+            prefix = venue.config.client_order_id_prefix.as_str(),
+            lock = %instance.lock.path().display(),
+            "instance locked: one process of this name runs on this machine"
+        );
+        crate::instance::record_listen_keys(&exchanges.private, instance.ledger.clone());
+    }
+    if let Err(error) = trading_halt::listen(exchanges.private.clone(), halts.clone()) {
+        tracing::warn!(%error, "SIGUSR1/SIGUSR2 not handled: no trading halt by signal");
+    }
+    if venue.embedded.is_none() && !cli.no_guardian {
+        let on_loss = if cli.halt_on_guardian_loss {
+            let (private, counts) = (exchanges.private.clone(), halts.clone());
+            GuardianLossPolicy::Halt(Arc::new(move || {
+                let (private, counts) = (private.clone(), counts.clone());
+                tokio::spawn(async move {
+                    trading_halt::halt(&private, &counts, "the order guardian died").await;
+                });
+            }))
+        } else {
+            GuardianLossPolicy::Restart
+        };
+        match crate::guardian::order_guardian(&venue.config, &exchanges.private, on_loss) {
+            // Cleanup: it starts before everything else and stops after everything else
+            // (told the end is clean once the orders are cancelled and the listen key gone).
+            Ok(guardian) => {
+                system.register(Arc::new(guardian), ShutdownPriority::Cleanup);
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot set up the order guardian");
+                stop_embedded(venue).await;
+                return Exit {
+                    code: 1,
+                    immediately: false,
+                };
+            }
+        }
+    }
     let cycles: Arc<Mutex<CycleHistory>> = Arc::default();
     let logger = tracing::info_span!("market_maker", symbol = %symbol);
     let mm_context = MarketMakerContext {
@@ -94,9 +160,21 @@ pub(crate) async fn run(cli: Cli) -> Exit {
         log_lines_lost: output::log_lines_lost(),
         stdout_failed: output::stdout_failed(),
         abandoned: &outcome.abandoned,
+        halts: &halts,
+        halted_at_exit: exchanges.private.is_halted(),
         run: &outcome,
     };
     output::print(&report.render());
+    let said = format!(
+        "{} {}",
+        outcome.reason,
+        outcome.app_error.as_deref().unwrap_or("")
+    );
+    if said.contains("730001") {
+        tracing::error!(
+            "the account's listen-key table is full (MEXC 730001): if nothing else uses the account, run `mm-demo cancel-orphans --delete-all-listen-keys` with the same venue and key options; otherwise wait until the stale keys expire (60 minutes after their last keep-alive)"
+        );
+    }
     if let Some(Err(error)) = cli.report_json.as_ref().map(|path| report.write_json(path)) {
         tracing::error!(%error, "report not written");
     }
@@ -105,6 +183,7 @@ pub(crate) async fn run(cli: Cli) -> Exit {
         drop(exchanges);
         stop_embedded(venue).await;
     }
+    drop(instance);
     Exit {
         code,
         immediately: forced,
@@ -141,6 +220,7 @@ async fn run_cycles(
 ) -> Result<(), AppError> {
     let stop = app.shutdown_signal().clone();
     let max_outage = context.max_outage;
+    let halted = context.private_exchange.halt_watch();
     let mut machine = MarketMakerStateMachine::new(context);
     let mut pause = Backoff::new(RETRY_FIRST_PAUSE, RETRY_MAX_PAUSE);
     let mut failing_since: Option<Instant> = None;
@@ -148,6 +228,9 @@ async fn run_cycles(
     let mut retrying = false;
     while wanted == 0 || cycle < wanted {
         if stop.is_triggered() {
+            break;
+        }
+        if !trading_halt::wait_while_halted(halted.clone(), &stop).await {
             break;
         }
         if !retrying {
@@ -175,6 +258,9 @@ async fn run_cycles(
                 }
             }
             Err(CycleError::Interrupted) => break,
+            // A halt came while quoting: the halt's sweep cancels what was placed; quote again
+            // (the same cycle) once resumed.
+            Err(CycleError::Exchange(error)) if error.is_halted() => retrying = true,
             Err(error) if error.is_passing() => {
                 let since = *failing_since.get_or_insert_with(Instant::now);
                 let failing_for = since.elapsed();
@@ -220,6 +306,28 @@ fn possibly_open(exchanges: &Exchanges, totals: Option<Totals>) -> usize {
     match totals {
         Some(totals) => usize::try_from(totals.orders_unconfirmed).unwrap_or(usize::MAX),
         None => exchanges.private.tracked_orders(),
+    }
+}
+
+/// Deletes the listen keys a dead process of this instance left behind (recorded in its
+/// ledger, so ours; stale, as we hold the instance's lock), before the start creates its own:
+/// a crash-looping run must not fill the account's key table.
+async fn clear_stale_listen_keys(venue: &Venue, instance: &Instance, start_timeout: Duration) {
+    match instance.ledger.recorded() {
+        Ok(recorded) if recorded.is_empty() => return,
+        Ok(_) => {}
+        Err(error) => {
+            tracing::warn!(%error, "listen-key ledger unreadable: stale keys not cleared");
+            return;
+        }
+    }
+    let timeout = start_timeout.min(STALE_KEY_SWEEP);
+    match sweep_recorded_listen_keys(&venue.config, &instance.ledger, timeout).await {
+        Ok(keys) if keys.deleted > 0 || !keys.is_complete() => {
+            tracing::warn!(%keys, "listen keys a previous run of this instance left behind");
+        }
+        Ok(keys) => tracing::info!(%keys, "no listen key of a previous run left behind"),
+        Err(error) => tracing::warn!(%error, "stale listen keys not cleared"),
     }
 }
 

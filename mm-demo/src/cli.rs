@@ -28,6 +28,20 @@ SIGNALS:
   stops what started and, if that is clean, exits 0. A closed stdout or stderr (a pipe into
   head, a log shipper that died) is not a crash: the run and its shutdown go on.
 
+TRADING HALT:
+  SIGUSR1 halts trading, which is not a shutdown: no new order, every order of ours
+  cancelled and confirmed (one placed while the halt began too), while market data, the
+  private stream and its listen key stay up. SIGUSR2 resumes quoting. Both are logged and
+  counted in the report; a shutdown while halted is the usual orderly one.
+
+ORDER GUARDIAN:
+  Against an external venue or MEXC, a guardian child process (this binary, briefed over a
+  pipe: no key on its command line or in its environment) watches this process. If this
+  process dies without a clean end (SIGKILL, the OOM killer, an abort), the guardian cancels
+  every open order with our prefix, confirms with a fresh listing, deletes our listen key and
+  exits. After a clean end it touches nothing. If the guardian dies, it is restarted at once
+  (--halt-on-guardian-loss halts trading instead). --no-guardian turns it off.
+
 VENUE FAILURES:
   A failure that passes (HTTP 429 or 5xx, a timeout, an order whose outcome is unknown) is
   ridden out: the cycle quotes again with backoff, for at most --max-outage. A cycle never
@@ -51,7 +65,7 @@ pub(crate) struct Cli {
     pub(crate) cycles: u64,
 
     /// The market, as BASEQUOTE or BASE/QUOTE.
-    #[arg(long, default_value = "HIFIUSDT")]
+    #[arg(long, global = true, default_value = "HIFIUSDT")]
     pub(crate) symbol: String,
 
     /// Value of each order in the quote currency.
@@ -83,43 +97,104 @@ pub(crate) struct Cli {
     pub(crate) max_outage: Duration,
 
     /// REST URL of an external venue (standalone exchange-sim or MEXC-compatible).
-    #[arg(long, env = "MM_VENUE_URL", conflicts_with = "mexc")]
+    #[arg(long, global = true, env = "MM_VENUE_URL", conflicts_with = "mexc")]
     pub(crate) venue_url: Option<String>,
 
     /// Websocket URL of the external venue (default: derived from --venue-url).
-    #[arg(long, env = "MM_WS_URL", requires = "venue_url")]
+    #[arg(long, global = true, env = "MM_WS_URL", requires = "venue_url")]
     pub(crate) ws_url: Option<String>,
 
     /// Trade on real MEXC spot.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub(crate) mexc: bool,
 
     /// API key (external venues).
-    #[arg(long, env = "MEXC_API_KEY", hide_env_values = true)]
+    #[arg(long, global = true, env = "MEXC_API_KEY", hide_env_values = true)]
     pub(crate) api_key: Option<String>,
 
     /// API secret (external venues). Prefer the environment variable or --credentials-file:
     /// a command line is readable by every local user (ps).
-    #[arg(long, env = "MEXC_API_SECRET", hide_env_values = true)]
+    #[arg(long, global = true, env = "MEXC_API_SECRET", hide_env_values = true)]
     pub(crate) api_secret: Option<String>,
 
     /// File with MEXC_API_KEY=... and MEXC_API_SECRET=... lines.
-    #[arg(long, conflicts_with_all = ["api_key", "api_secret"])]
+    #[arg(long, global = true, conflicts_with_all = ["api_key", "api_secret"])]
     pub(crate) credentials_file: Option<PathBuf>,
 
-    /// Prefix of our client order ids (orders with it are cancelled at start and stop).
-    #[arg(long, default_value = "mmdemo-")]
-    pub(crate) order_prefix: String,
+    /// Prefix of our client order ids (orders with it are cancelled at start and stop)
+    /// [default: mm-INSTANCE-]. Another instance's prefix must not start with it.
+    #[arg(long, global = true)]
+    pub(crate) order_prefix: Option<String>,
+
+    /// This deployment's name (1 to 8 characters of a-z, 0-9, _), part of the client-order-id
+    /// prefix: the start only cancels orders of its own instance, and one process per name
+    /// runs on a machine (an advisory lock file in --state-dir) [default: derived from the
+    /// symbol and the API key, such as hifi3fa0].
+    #[arg(long, global = true)]
+    pub(crate) instance: Option<String>,
+
+    /// Where the instance's lock file and the record of its listen keys (fingerprints, never
+    /// the keys) live [default: $XDG_STATE_HOME/mm-demo, ~/.local/state/mm-demo, or the
+    /// temporary directory].
+    #[arg(long, global = true)]
+    pub(crate) state_dir: Option<PathBuf>,
+
+    /// Do not launch the order guardian (a child process that cancels our orders and deletes
+    /// our listen key if this process dies without a clean end: SIGKILL, OOM, abort). The
+    /// embedded venue never has one (it dies with us).
+    #[arg(long)]
+    pub(crate) no_guardian: bool,
+
+    /// If the order guardian dies, halt trading (as SIGUSR1 does) instead of launching a new
+    /// guardian: without one, a SIGKILL would leave our orders open.
+    #[arg(long, conflicts_with = "no_guardian")]
+    pub(crate) halt_on_guardian_loss: bool,
 
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub(crate) report_json: Option<PathBuf>,
 
     /// Log filter (tracing env-filter syntax; RUST_LOG works too).
-    #[arg(long, default_value = "warn,mm_demo=info")]
+    #[arg(
+        long,
+        default_value = "warn,mm_demo=info,exchange_composite::guardian=info"
+    )]
     pub(crate) log: String,
+
+    /// A command other than quoting.
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
 }
 
+/// The commands besides quoting.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Cancel and confirm every open order with our prefix and delete the stale listen keys
+    /// of this instance (those it recorded: see --state-dir), then exit: 0 if every order is
+    /// confirmed closed, 1 if not. Refused while a process of the instance runs. For an
+    /// external venue or MEXC (venue and key options as for quoting); a systemd
+    /// ExecStopPost= backstop.
+    CancelOrphans(OrphanArgs),
+}
+
+/// Options of `cancel-orphans`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct OrphanArgs {
+    /// The client-order-id prefix whose orders are cancelled (default: the instance's,
+    /// mm-INSTANCE-, or --order-prefix).
+    #[arg(long)]
+    pub(crate) prefix: Option<String>,
+
+    /// How long cancelling, confirming and deleting may take, in seconds.
+    #[arg(long, default_value = "10", value_parser = parse_seconds)]
+    pub(crate) sweep_timeout: Duration,
+
+    /// Delete every listen key of the account, not only those this instance recorded: only
+    /// when nothing else uses the account (the way out of "730001 The maximum number of
+    /// listen keys (60) has been reached").
+    #[arg(long)]
+    pub(crate) delete_all_listen_keys: bool,
+}
 impl std::fmt::Debug for Cli {
     /// Every option but the secret, which shows only whether it is set.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -142,6 +217,11 @@ impl std::fmt::Debug for Cli {
             )
             .field("credentials_file", &self.credentials_file)
             .field("order_prefix", &self.order_prefix)
+            .field("no_guardian", &self.no_guardian)
+            .field("halt_on_guardian_loss", &self.halt_on_guardian_loss)
+            .field("instance", &self.instance)
+            .field("state_dir", &self.state_dir)
+            .field("command", &self.command)
             .field("report_json", &self.report_json)
             .field("log", &self.log)
             .finish()

@@ -20,7 +20,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt};
 
 /// The filter used when neither `RUST_LOG` nor `--log` parses.
-const FALLBACK_FILTER: &str = "warn,mm_demo=info";
+const FALLBACK_FILTER: &str = "warn,mm_demo=info,exchange_composite::guardian=info";
 
 /// Names whose values are credentials wherever they appear in a line (`name=value`,
 /// `"name":"value"`, `name: value`), compared without regard to case.

@@ -6,11 +6,15 @@
 mod app;
 mod cli;
 mod cycle_outcome;
+mod guardian;
+mod instance;
 mod logging;
 mod market_maker_context;
+mod orphans;
 mod output;
 mod report;
 mod state_machine;
+mod trading_halt;
 mod venue;
 
 use std::time::Duration;
@@ -23,6 +27,9 @@ use clap::{CommandFactory, FromArgMatches};
 const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(500);
 
 fn main() {
+    if std::env::args_os().nth(1).as_deref() == Some(guardian::GUARDIAN_SUBCOMMAND.as_ref()) {
+        guardian::run_child();
+    }
     let matches = cli::Cli::command().get_matches();
     let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     logging::init(&cli.log);
@@ -42,6 +49,11 @@ fn main() {
             std::process::exit(1);
         }
     };
+    if let Some(cli::Command::CancelOrphans(args)) = &cli.command {
+        let code = runtime.block_on(orphans::run(&cli, args));
+        runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+        std::process::exit(code);
+    }
     let exit = runtime.block_on(app::run(cli));
     if exit.immediately {
         // A forced exit: do not wait for anything.

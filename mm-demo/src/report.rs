@@ -2,11 +2,13 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 
 use lifecycle_core::{InFlightStop, RunOutcome, ShutdownReport, StopReport};
 use serde::Serialize;
 
 use crate::cycle_outcome::CycleHistory;
+use crate::trading_halt::HaltCounts;
 
 /// Totals over every component of a shutdown report (nested parts included).
 #[derive(Debug, Default, Clone, Copy, Serialize)]
@@ -76,6 +78,10 @@ pub(crate) struct RunReport<'a> {
     /// What a forced exit left behind: the stops under way (`group/member` for the parts of
     /// a composite), then every component whose stop had not begun.
     pub(crate) abandoned: &'a [InFlightStop],
+    /// Trading halts (SIGUSR1) and resumes (SIGUSR2) of the run.
+    pub(crate) halts: &'a HaltCounts,
+    /// Trading was halted when the run ended.
+    pub(crate) halted_at_exit: bool,
     /// The runner's outcome: status, reason, errors, the shutdown report, what a forced exit
     /// abandoned.
     pub(crate) run: &'a RunOutcome,
@@ -106,6 +112,21 @@ impl RunReport<'_> {
             t.orders_partially_filled,
             t.orders_unconfirmed
         );
+        let halts = self.halts.halts.load(Ordering::Relaxed);
+        if halts > 0 || self.halted_at_exit {
+            let _ = writeln!(
+                out,
+                "trading halts: {halts} (SIGUSR1), resumes: {} (SIGUSR2); orders cancelled by halts {}, unconfirmed {}; {}",
+                self.halts.resumes.load(Ordering::Relaxed),
+                self.halts.orders_cancelled.load(Ordering::Relaxed),
+                self.halts.orders_unconfirmed.load(Ordering::Relaxed),
+                if self.halted_at_exit {
+                    "halted at exit"
+                } else {
+                    "trading at exit"
+                }
+            );
+        }
         match &run.report {
             Some(report) => {
                 let _ = writeln!(out, "\n{report}");

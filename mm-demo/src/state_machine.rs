@@ -344,14 +344,23 @@ impl MarketMakerStateMachine {
         tracing::info!(buy = %buy.order_id, sell = %sell.order_id, "orders resting");
 
         self.enter(MarketMakerState::AwaitingFills);
-        let deadline = Instant::now() + ctx.fill_timeout;
+        let mut deadline = Instant::now() + ctx.fill_timeout;
         let mut interrupted = false;
+        let mut halted = ctx.private_exchange.halt_watch();
+        let mut halt_seen = false;
         while outcomes.iter().any(|o| !o.closed) {
             tokio::select! {
                 biased;
                 () = stop.triggered() => {
                     interrupted = true;
                     break;
+                }
+                // A trading halt cancels our orders itself: follow their updates a little
+                // longer, then settle what the updates did not close.
+                _ = halted.wait_for(|h| *h), if !halt_seen => {
+                    halt_seen = true;
+                    deadline = deadline.min(Instant::now() + CANCEL_PATIENCE);
+                    tracing::warn!("trading halted while our orders rest: the halt cancels them");
                 }
                 () = tokio::time::sleep_until(deadline) => break,
                 update = updates.next() => match update {

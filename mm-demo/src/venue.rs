@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use exchange_composite::instance::InstanceName;
 use exchange_composite::{AssetName, ExchangeConfig, Symbol};
 use exchange_rest::Credentials;
 use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
@@ -30,6 +31,9 @@ pub(crate) enum VenueError {
     /// Credentials are missing or unreadable.
     #[error("{0}")]
     Credentials(String),
+    /// The instance name is not usable.
+    #[error(transparent)]
+    Instance(#[from] exchange_composite::instance::InstanceError),
 }
 
 /// The venue of this run.
@@ -40,6 +44,8 @@ pub(crate) struct Venue {
     pub(crate) embedded: Option<SimVenue>,
     /// `embedded`, `external` or `mexc`, for the report.
     pub(crate) kind: &'static str,
+    /// This deployment's name (its prefix is in `config`).
+    pub(crate) instance: InstanceName,
 }
 
 /// Reads `HIFIUSDT` or `HIFI/USDT`.
@@ -74,53 +80,100 @@ impl Venue {
     /// Sets up the venue the command line asks for (starting the embedded one by default).
     pub(crate) async fn prepare(cli: &Cli) -> Result<Self, VenueError> {
         let symbol = parse_symbol(&cli.symbol)?;
-        let (mut config, embedded, kind) = if cli.mexc {
-            (ExchangeConfig::mexc_spot(), None, "mexc")
-        } else if let Some(url) = &cli.venue_url {
-            let ws = cli.ws_url.clone().unwrap_or_else(|| derived_ws_url(url));
-            (ExchangeConfig::new(url.clone(), ws), None, "external")
-        } else {
-            let sim = SimVenue::start(SimConfig {
-                closed_orders_kept_per_account: EMBEDDED_HISTORY_KEPT,
-                fills_kept_per_account: EMBEDDED_HISTORY_KEPT,
-                trades_kept_per_symbol: EMBEDDED_HISTORY_KEPT,
-                ..SimConfig::default()
-            })
-            .await?;
-            tracing::info!(rest = %sim.rest_url(), "embedded venue started (exchange-sim, demo account)");
-            let config = ExchangeConfig::new(sim.rest_url(), sim.ws_url())
-                .credentials(Credentials::new(DEMO_API_KEY, DEMO_API_SECRET));
-            (config, Some(sim), "embedded")
+        let (config, embedded, kind) = match external(cli)? {
+            Some((config, kind)) => (config, None, kind),
+            None => {
+                let sim = SimVenue::start(SimConfig {
+                    closed_orders_kept_per_account: EMBEDDED_HISTORY_KEPT,
+                    fills_kept_per_account: EMBEDDED_HISTORY_KEPT,
+                    trades_kept_per_symbol: EMBEDDED_HISTORY_KEPT,
+                    ..SimConfig::default()
+                })
+                .await?;
+                tracing::info!(rest = %sim.rest_url(), "embedded venue started (exchange-sim, demo account)");
+                let config = ExchangeConfig::new(sim.rest_url(), sim.ws_url())
+                    .credentials(Credentials::new(DEMO_API_KEY, DEMO_API_SECRET));
+                (config, Some(sim), "embedded")
+            }
         };
-        if embedded.is_none() {
-            config = match (&cli.credentials_file, &cli.api_key, &cli.api_secret) {
-                (Some(path), _, _) => config
-                    .credentials_from_file(path)
-                    .map_err(|e| VenueError::Credentials(e.to_string()))?,
-                (None, Some(key), Some(secret)) => {
-                    config.credentials(Credentials::new(key.clone(), secret.clone()))
-                }
-                _ => {
-                    return Err(VenueError::Credentials(
-                        "an external venue needs --api-key and --api-secret (or MEXC_API_KEY and MEXC_API_SECRET, or --credentials-file)".to_owned(),
-                    ));
-                }
-            };
-        }
-        config.name = "mexc".to_owned();
-        config.client_order_id_prefix = cli.order_prefix.clone();
-        config.shutdown_budget = cli.shutdown_budget;
-        // Every retry loop of the start stays within the start's own limit (the runner
-        // bounds the whole start by it too).
-        config.start_timeout = cli.start_timeout;
-        config.reconcile_timeout = cli.start_timeout;
-        config.reconnect_backoff = Duration::from_millis(100);
+        let (config, instance) = finish(config, cli, &symbol)?;
         Ok(Self {
             config: config.symbol(symbol),
             embedded,
             kind,
+            instance,
         })
     }
+}
+
+/// The configuration of an external venue or MEXC with its credentials (for commands that
+/// never start the embedded venue).
+pub(crate) fn external_config(
+    cli: &Cli,
+) -> Result<(ExchangeConfig, &'static str, InstanceName), VenueError> {
+    let symbol = parse_symbol(&cli.symbol)?;
+    let (config, kind) = external(cli)?.ok_or_else(|| {
+        VenueError::Credentials(
+            "this command acts on an external venue: give --venue-url or --mexc".to_owned(),
+        )
+    })?;
+    let (config, instance) = finish(config, cli, &symbol)?;
+    Ok((config.symbol(symbol), kind, instance))
+}
+
+/// The external venue the command line names (with its credentials), or `None` for the
+/// embedded one.
+fn external(cli: &Cli) -> Result<Option<(ExchangeConfig, &'static str)>, VenueError> {
+    let (config, kind) = if cli.mexc {
+        (ExchangeConfig::mexc_spot(), "mexc")
+    } else if let Some(url) = &cli.venue_url {
+        let ws = cli.ws_url.clone().unwrap_or_else(|| derived_ws_url(url));
+        (ExchangeConfig::new(url.clone(), ws), "external")
+    } else {
+        return Ok(None);
+    };
+    let config = match (&cli.credentials_file, &cli.api_key, &cli.api_secret) {
+        (Some(path), _, _) => config
+            .credentials_from_file(path)
+            .map_err(|e| VenueError::Credentials(e.to_string()))?,
+        (None, Some(key), Some(secret)) => {
+            config.credentials(Credentials::new(key.clone(), secret.clone()))
+        }
+        _ => {
+            return Err(VenueError::Credentials(
+                "an external venue needs --api-key and --api-secret (or MEXC_API_KEY and MEXC_API_SECRET, or --credentials-file)".to_owned(),
+            ));
+        }
+    };
+    Ok(Some((config, kind)))
+}
+
+/// The settings every venue of the demo shares, and the instance: `--instance`, or derived
+/// from the symbol and the API key; its prefix unless `--order-prefix` says otherwise.
+fn finish(
+    mut config: ExchangeConfig,
+    cli: &Cli,
+    symbol: &Symbol,
+) -> Result<(ExchangeConfig, InstanceName), VenueError> {
+    let instance = match &cli.instance {
+        Some(name) => InstanceName::new(name)?,
+        None => {
+            let key = config.credentials.as_ref().map_or("", |c| c.api_key());
+            InstanceName::derived(symbol, key)
+        }
+    };
+    config.name = "mexc".to_owned();
+    config.client_order_id_prefix = cli
+        .order_prefix
+        .clone()
+        .unwrap_or_else(|| instance.order_prefix());
+    config.shutdown_budget = cli.shutdown_budget;
+    // Every retry loop of the start stays within the start's own limit (the runner bounds the
+    // whole start by it too).
+    config.start_timeout = cli.start_timeout;
+    config.reconcile_timeout = cli.start_timeout;
+    config.reconnect_backoff = Duration::from_millis(100);
+    Ok((config, instance))
 }
 
 #[cfg(test)]

@@ -196,13 +196,24 @@ async fn the_app_grace_is_configurable_and_what_it_leaves_goes_to_the_sweep() {
         long.args.extend(["--app-grace".to_owned(), "6".to_owned()]);
         let (mut short, mut long) = (short.spawn(), long.spawn());
         for (demo, sim) in [(&short, &short_sim), (&long, &long_sim)] {
-            demo.wait_for_output("cycle 1:", Duration::from_secs(60))
-                .await;
-            // Placements from now on take 3 s: wait until one is under way.
+            // Once cycle 1's orders rest, every call from now on takes 3 s, so cycle 2's
+            // placement (which begins after cycle 1's delayed cancels) is slow for certain.
+            // (Counting "to=quoting" lines raced the pipe reader: a line of a placement made
+            // before the delay could arrive after it, and the signal then found no call under
+            // way.)
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            while !demo
+                .stderr()
+                .contains("cycle{cycle=1}: market maker state from=quoting to=awaiting fills")
+            {
+                assert!(tokio::time::Instant::now() < deadline, "{}", demo.stderr());
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
             sim.faults().delay_rest(Duration::from_secs(3));
-            let quoting = demo.stderr().matches("to=quoting").count();
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-            while demo.stderr().matches("to=quoting").count() == quoting {
+            while !demo
+                .stderr()
+                .contains("cycle{cycle=2}: market maker state from=reading book to=quoting")
+            {
                 assert!(tokio::time::Instant::now() < deadline, "{}", demo.stderr());
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use exchange_rest::model::OrderType as RestOrderType;
-use exchange_rest::request::{CancelOrder, CloseListenKey, GetOpenOrders};
+use exchange_rest::request::{CancelOrder, CloseListenKey, GetListenKeys, GetOpenOrders};
 use exchange_rest::{MexcRestClient, NewOrderRequest, OrderRef};
 use lifecycle_core::BoxFuture;
 use tokio::time::Instant;
@@ -241,6 +241,20 @@ impl Venue for MexcSpot {
             bounded(Some(deadline), self.rest.execute_until(&request, deadline))
                 .await
                 .map(|_| ())
+        })
+    }
+
+    fn private_sessions(
+        &self,
+        deadline: Instant,
+    ) -> BoxFuture<'_, Result<Vec<String>, ExchangeError>> {
+        Box::pin(async move {
+            bounded(
+                Some(deadline),
+                self.rest.execute_until(&GetListenKeys, deadline),
+            )
+            .await
+            .map(|keys| keys.listen_keys)
         })
     }
 

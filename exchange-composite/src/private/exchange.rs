@@ -24,8 +24,8 @@ use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
 use crate::error::ExchangeError;
 use crate::markets::Markets;
 use crate::mexc::{FrameDecoder, MexcSpot};
-use crate::private::handler::{Balances, PrivatePublishers, PrivateStreamHandler};
-use crate::private::order_guard::{OrderGuard, Sweep};
+use crate::private::handler::{Balances, PrivatePublishers, PrivateStreamHandler, seed_balances};
+use crate::private::order_guard::{AfterReconcile, OrderGuard, Sweep};
 use crate::private::order_request::OrderRequest;
 use crate::private::socket::{PrivateSocket, SessionTiming};
 use crate::venue::{OrderKey, Venue};
@@ -168,6 +168,15 @@ impl PrivateCompositeExchange {
             balance_updates: streams.events(BALANCE_UPDATES_STREAM, 4096)?,
             balances: streams.latest(BALANCES_STREAM, Balances::new())?,
         };
+        // Balances are seeded once the previous run's orders are cleared (the socket is up by
+        // then: it starts before the guard).
+        let seed: AfterReconcile = {
+            let (venue, balances) = (venue.clone(), publishers.balances.clone());
+            Arc::new(move || {
+                let (venue, balances) = (venue.clone(), balances.clone());
+                Box::pin(async move { seed_balances(&*venue, &balances).await })
+            })
+        };
         let guard = Arc::new(OrderGuard::new(
             format!("{name}.orders"),
             venue.clone(),
@@ -175,6 +184,7 @@ impl PrivateCompositeExchange {
             ids.clone(),
             config.reconcile_timeout,
             config.cancel_retry_interval,
+            Some(seed),
         ));
         let socket_config = config.websocket_config(format!("{name}.socket"));
         let manager = Arc::new(WebSocketManager::new(socket_config));
@@ -201,7 +211,6 @@ impl PrivateCompositeExchange {
                 start_timeout: config.start_timeout,
             },
             recheck,
-            publishers.balances.clone(),
         ));
         let mut members = DependencyAwareShutdown::new(name.clone());
         members.register(guard.clone(), ShutdownPriority::CriticalFirst);
@@ -445,6 +454,58 @@ impl PrivateCompositeExchange {
         Ok(self.guard.sweep(deadline).await)
     }
 
+    /// Halts trading, which is not a shutdown: from now on [`place_order`](Self::place_order)
+    /// refuses ([`ExchangeError::Halted`]); placements already in flight land (until
+    /// `deadline`); then every open order of ours is cancelled and confirmed with the venue by
+    /// `deadline` (the stop's own sweep: an order it cannot confirm is named in
+    /// [`Sweep::unconfirmed`], and one whose placement was still in flight is cancelled or
+    /// named too). Market data, the private socket, the listen key and the streams stay up;
+    /// [`resume`](Self::resume) quotes again. Halting twice sweeps again. A stop while halted
+    /// is the usual orderly stop.
+    ///
+    /// # Cancel safety
+    /// Cancel safe as far as the halt goes: once called, placements stay refused until
+    /// [`resume`](Self::resume) even if the future is dropped; only the sweep is cut short
+    /// (the stop's sweep, or a later halt, cancels what it left).
+    ///
+    /// # Errors
+    /// [`ExchangeError::NotRunning`] unless the exchange is running.
+    pub async fn halt(&self, deadline: Instant) -> Result<Sweep, ExchangeError> {
+        if self.group.state_tag() != StateTag::Running {
+            return Err(ExchangeError::NotRunning(self.group.name().to_owned()));
+        }
+        tracing::warn!(
+            component = self.group.name(),
+            "trading halted: no new order; cancelling and confirming ours"
+        );
+        let sweep = self.guard.halt(deadline).await;
+        tracing::warn!(
+            component = self.group.name(),
+            found = sweep.found,
+            cancelled = sweep.cancelled,
+            confirmed = sweep.confirmed,
+            unconfirmed = sweep.unconfirmed.len(),
+            "trading halted: orders of ours swept"
+        );
+        Ok(sweep)
+    }
+
+    /// Ends a halt: orders may be placed again.
+    pub fn resume(&self) {
+        self.guard.resume();
+        tracing::warn!(component = self.group.name(), "trading resumed");
+    }
+
+    /// Whether trading is halted.
+    pub fn is_halted(&self) -> bool {
+        *self.guard.halt_watch().borrow()
+    }
+
+    /// Follows whether trading is halted (`true` from the moment a halt begins).
+    pub fn halt_watch(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.guard.halt_watch()
+    }
+
     /// The account's balances, from the venue (REST).
     ///
     /// # Errors
@@ -510,6 +571,13 @@ impl PrivateCompositeExchange {
     /// Private frames decoded and dropped (undecodable).
     pub fn frame_counts(&self) -> (u64, u64) {
         (self.decoder.decoded(), self.decoder.failed())
+    }
+
+    /// Follows the listen key this exchange holds: a new key after an expiry, `None` before
+    /// start and once the stop deleted it. Hand it to the order guardian
+    /// ([`crate::guardian::OrderGuardian`]) so it can delete the key if this process dies.
+    pub fn listen_key_watch(&self) -> tokio::sync::watch::Receiver<crate::private::ListenKey> {
+        self.socket.listen_key_watch()
     }
 
     /// Listen keys created so far (more than one after an expiry).

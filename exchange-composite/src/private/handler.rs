@@ -105,3 +105,25 @@ impl FrameHandler for PrivateStreamHandler {
         }
     }
 }
+
+/// Seeds the balance stream from the account (REST), once the private socket is up and the
+/// start's reconciliation is done (the account endpoint is limited to 2 calls per second: a
+/// 429 on it pauses every signed call, and must not delay the cancel of a previous run's
+/// orders). An asset a push already updated keeps the pushed (newer) value.
+pub(crate) async fn seed_balances(
+    venue: &dyn crate::venue::Venue,
+    balances: &exchange_streams::LatestPublisher<Balances>,
+) {
+    match venue.balances().await {
+        Ok(account) => {
+            balances.modify(|known| {
+                for balance in account {
+                    known.entry(balance.asset.clone()).or_insert(balance);
+                }
+            });
+        }
+        Err(error) => {
+            tracing::warn!(%error, "balances not seeded from the account: they follow pushes only");
+        }
+    }
+}

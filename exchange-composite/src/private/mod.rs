@@ -2,7 +2,8 @@
 
 mod exchange;
 mod handler;
-mod order_guard;
+mod listen_key;
+pub(crate) mod order_guard;
 mod order_request;
 mod socket;
 
@@ -10,5 +11,6 @@ pub use exchange::{
     BALANCE_UPDATES_STREAM, BALANCES_STREAM, FILLS_STREAM, ORDERS_STREAM, PrivateCompositeExchange,
 };
 pub use handler::Balances;
+pub use listen_key::ListenKey;
 pub use order_guard::Sweep;
 pub use order_request::OrderRequest;

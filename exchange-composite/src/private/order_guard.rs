@@ -89,6 +89,10 @@ pub struct Sweep {
     pub note: Option<String>,
 }
 
+/// What the start does once the reconciliation is done (seed balances, say): never before,
+/// so nothing it calls can delay the cancel of a previous run's orders.
+pub(crate) type AfterReconcile = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
+
 /// Counters of the guard, for reports.
 #[derive(Debug, Default)]
 struct Counters {
@@ -113,11 +117,14 @@ struct GuardCore {
     /// every run (a hash map's order differs from run to run).
     tracked: Mutex<BTreeMap<ClientOrderId, Tracked>>,
     accepting: AtomicBool,
+    /// Trading halted: placements refused until resumed (independent of the stop).
+    halted: tokio::sync::watch::Sender<bool>,
     in_flight: AtomicUsize,
     landed: Notify,
     reconcile_timeout: Duration,
     retry_interval: Duration,
     counters: Counters,
+    after_reconcile: Option<AfterReconcile>,
 }
 
 impl fmt::Debug for OrderGuard {
@@ -167,6 +174,7 @@ impl OrderGuard {
         ids: Arc<ClientOrderIdGenerator>,
         reconcile_timeout: Duration,
         retry_interval: Duration,
+        after_reconcile: Option<AfterReconcile>,
     ) -> Self {
         let core = Arc::new(GuardCore {
             name: name.clone(),
@@ -175,11 +183,13 @@ impl OrderGuard {
             ids,
             tracked: Mutex::default(),
             accepting: AtomicBool::new(false),
+            halted: tokio::sync::watch::Sender::new(false),
             in_flight: AtomicUsize::new(0),
             landed: Notify::new(),
             reconcile_timeout,
             retry_interval,
             counters: Counters::default(),
+            after_reconcile,
         });
         let closing = core.clone();
         // New orders are refused from the very moment the state says `Stopping`.
@@ -219,6 +229,31 @@ impl OrderGuard {
         self.core.sweep(deadline).await
     }
 
+    /// Halts trading: refuses new placements from now on, lets those in flight land (until
+    /// `deadline`), then cancels and confirms every order of ours (each one it cannot confirm
+    /// is named). An order whose placement was in flight is tracked from before it was sent,
+    /// so the sweep cancels it or names it.
+    pub(crate) async fn halt(&self, deadline: Instant) -> Sweep {
+        self.core.halted.send_replace(true);
+        let landed = self.core.placements_landed(deadline).await;
+        let mut sweep = self.core.sweep(deadline).await;
+        if !landed && sweep.note.is_none() {
+            sweep.note = Some("a placement was still in flight at the deadline".to_owned());
+            sweep.confirmed = false;
+        }
+        sweep
+    }
+
+    /// Lets placements in again after a halt.
+    pub(crate) fn resume(&self) {
+        self.core.halted.send_replace(false);
+    }
+
+    /// Follows whether trading is halted.
+    pub(crate) fn halt_watch(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.core.halted.subscribe()
+    }
+
     /// Orders placed since start.
     pub(crate) fn placed_count(&self) -> u64 {
         self.core.counters.placed.load(Ordering::Relaxed)
@@ -242,12 +277,14 @@ impl GuardCore {
             guard: self,
             id: None,
         };
-        // Checked after counting ourselves in: a stop that flips `accepting` then waits for
-        // `in_flight` to reach zero cannot miss this placement.
-        if self.accepting.load(Ordering::Acquire) {
-            Ok(placement)
-        } else {
+        // Checked after counting ourselves in: a stop that flips `accepting` (or a halt that
+        // flips `halted`) then waits for `in_flight` to reach zero cannot miss this placement.
+        if !self.accepting.load(Ordering::Acquire) {
             Err(ExchangeError::NotRunning(self.name.clone()))
+        } else if *self.halted.borrow() {
+            Err(ExchangeError::Halted(self.name.clone()))
+        } else {
+            Ok(placement)
         }
     }
 
@@ -620,7 +657,11 @@ impl AsyncResource for OrderGuard {
                     guard.markets.load(&*guard.venue)
                 })
                 .await?;
-                guard.clear_stale_orders().await
+                guard.clear_stale_orders().await?;
+                if let Some(after) = &guard.after_reconcile {
+                    after().await;
+                }
+                Ok(())
             };
             give_up_on_stop(&ctx, &name, body).await
         }))

@@ -2,8 +2,8 @@
 //! resource of the `High` phase.
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use exchange_rest::RestError;
@@ -12,47 +12,28 @@ use lifecycle_core::{
     AsyncResource, BoxFuture, Lifecycle, LifecycleState, ShutdownSignal, StartError, StateWatcher,
     StopDetails, StopReport,
 };
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
-use exchange_streams::LatestPublisher;
-
 use crate::error::ExchangeError;
-use crate::private::handler::Balances;
+use crate::private::listen_key::ListenKey;
 use crate::retry::{give_up_on_stop, retry_transient};
 use crate::venue::Venue;
-
-/// A listen key: a credential for the private stream, never logged or shown.
-#[derive(Clone, Default)]
-struct ListenKey(Option<String>);
-
-impl fmt::Debug for ListenKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "<listen key>"
-        } else {
-            "None"
-        })
-    }
-}
 
 /// The shared state of the socket and its keep-alive task.
 struct KeyState {
     venue: Arc<dyn Venue>,
     socket: Arc<WebSocketManager>,
     base_url: String,
-    key: Mutex<ListenKey>,
+    /// The key held now, watched by whoever must know it (the order guardian).
+    key: watch::Sender<ListenKey>,
     created: AtomicU64,
     kept_alive: AtomicU64,
 }
 
 impl KeyState {
     fn current(&self) -> Option<String> {
-        self.key
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .0
-            .clone()
+        self.key.borrow().reveal().map(str::to_owned)
     }
 
     fn url_for(&self, key: &str) -> String {
@@ -69,11 +50,8 @@ impl KeyState {
         let key = self.venue.open_private_session().await?;
         self.created.fetch_add(1, Ordering::Relaxed);
         self.socket.set_url(self.url_for(&key));
-        let old = std::mem::replace(
-            &mut *self.key.lock().unwrap_or_else(PoisonError::into_inner),
-            ListenKey(Some(key)),
-        );
-        Ok(old.0)
+        let mut old = self.key.send_replace(ListenKey::new(Some(key)));
+        Ok(old.take())
     }
 
     /// Keeps the key alive every `period` (and after every disconnect); replaces an expired
@@ -135,7 +113,6 @@ pub(crate) struct PrivateSocket {
     state: Arc<KeyState>,
     keepalive: Duration,
     recheck: Arc<Notify>,
-    balances: LatestPublisher<Balances>,
     start_timeout: Duration,
 }
 
@@ -145,14 +122,7 @@ impl fmt::Debug for PrivateSocket {
             .field("name", &self.lifecycle.name())
             .field("state", &self.lifecycle.state_tag())
             .field("socket", &self.state.socket)
-            .field(
-                "listen_key",
-                &*self
-                    .state
-                    .key
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner),
-            )
+            .field("listen_key", &*self.state.key.borrow())
             .finish_non_exhaustive()
     }
 }
@@ -165,7 +135,6 @@ impl PrivateSocket {
         base_url: String,
         timing: SessionTiming,
         recheck: Arc<Notify>,
-        balances: LatestPublisher<Balances>,
     ) -> Self {
         let SessionTiming {
             keepalive,
@@ -177,13 +146,12 @@ impl PrivateSocket {
                 venue,
                 socket,
                 base_url,
-                key: Mutex::default(),
+                key: watch::Sender::new(ListenKey::default()),
                 created: AtomicU64::new(0),
                 kept_alive: AtomicU64::new(0),
             }),
             keepalive,
             recheck,
-            balances,
             start_timeout,
         }
     }
@@ -192,26 +160,14 @@ impl PrivateSocket {
         &self.state.socket
     }
 
+    /// Follows the listen key held (a new one after an expiry; `None` once deleted).
+    pub(crate) fn listen_key_watch(&self) -> watch::Receiver<ListenKey> {
+        self.state.key.subscribe()
+    }
+
     /// Listen keys created so far (more than one after an expiry).
     pub(crate) fn listen_keys_created(&self) -> u64 {
         self.state.created.load(Ordering::Relaxed)
-    }
-}
-
-/// Seeds the balance stream from the account (REST) once the socket is up: an asset a push
-/// already updated keeps the pushed (newer) value.
-async fn seed_balances(venue: &dyn Venue, balances: &LatestPublisher<Balances>) {
-    match venue.balances().await {
-        Ok(account) => {
-            balances.modify(|known| {
-                for balance in account {
-                    known.entry(balance.asset.clone()).or_insert(balance);
-                }
-            });
-        }
-        Err(error) => {
-            tracing::warn!(%error, "balances not seeded from the account: they follow pushes only");
-        }
     }
 }
 
@@ -231,7 +187,6 @@ impl AsyncResource for PrivateSocket {
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let state = self.state.clone();
         let (period, recheck) = (self.keepalive, self.recheck.clone());
-        let balances = self.balances.clone();
         let retry_until = Instant::now() + self.start_timeout;
         let name = self.lifecycle.name().to_owned();
         Box::pin(self.lifecycle.start(move |ctx| async move {
@@ -241,12 +196,7 @@ impl AsyncResource for PrivateSocket {
                 let undo = state.clone();
                 ctx.on_rollback("stop the socket and delete the listen key", async move {
                     let _ = undo.socket.stop_within(Duration::from_secs(2)).await;
-                    let key = undo
-                        .key
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                        .take();
+                    let key = undo.key.send_replace(ListenKey::default()).take();
                     if let Some(key) = key {
                         let deadline = Instant::now() + Duration::from_secs(2);
                         let _ = undo.venue.close_private_session(&key, deadline).await;
@@ -257,7 +207,6 @@ impl AsyncResource for PrivateSocket {
                 })
                 .await?;
                 state.socket.start().await?;
-                seed_balances(&*state.venue, &balances).await;
                 let (task_state, signal) = (state.clone(), ctx.tasks().signal().clone());
                 ctx.tasks().spawn("listen key keep-alive", async move {
                     task_state.keep_alive(period, &recheck, &signal).await;
@@ -275,12 +224,7 @@ impl AsyncResource for PrivateSocket {
             let socket = state.socket.stop(ctx.deadline()).await;
             ctx.shutdown_tasks(ctx.deadline()).await;
             let mut details = StopDetails::new().child(socket);
-            let key = state
-                .key
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .0
-                .take();
+            let key = state.key.send_replace(ListenKey::default()).take();
             if let Some(key) = key {
                 match state
                     .venue

@@ -22,6 +22,12 @@ use tokio::time::Instant;
 /// its embedded or in-process venue and other builds at once.
 pub const SLACK: Duration = Duration::from_secs(5);
 
+/// How long the output may stay open after the process exited: the order guardian shares its
+/// stderr, and after an unclean end (a forced exit, a SIGKILL) it may be sweeping for up to
+/// its timeout against a venue that does not answer.
+pub const OUTPUT_DRAINED: Duration =
+    Duration::from_secs(exchange_composite::guardian::DEFAULT_GUARDIAN_SWEEP_TIMEOUT.as_secs() + 5);
+
 /// Bounds a test body, so a hang fails fast.
 pub async fn bounded<F: std::future::Future<Output = ()>>(body: F) {
     within(Duration::from_secs(120), body).await;
@@ -62,6 +68,7 @@ impl Launch {
     pub fn against(sim: &SimVenue, extra: &[&str]) -> Self {
         let rest = sim.rest_url();
         let mut launch = Self::new(&["--venue-url", rest.as_str()]);
+
         for (option, default) in [("--cycles", "0"), ("--fill-timeout", "600")] {
             if !extra.contains(&option) {
                 launch.args.extend([option.to_owned(), default.to_owned()]);
@@ -80,8 +87,13 @@ impl Launch {
 
     pub fn spawn(&self) -> Demo {
         let mut command = Command::new(env!("CARGO_BIN_EXE_mm-demo"));
+        command.args(&self.args);
+        if !self.args.iter().any(|a| a == "--state-dir") {
+            // Tests run side by side: each launch is its own machine as far as instance
+            // locks go (and none writes to the user's state directory).
+            command.arg("--state-dir").arg(fresh_state_dir());
+        }
         command
-            .args(&self.args)
             .env_remove("MEXC_API_KEY")
             .env_remove("MEXC_API_SECRET")
             .env_remove("RUST_LOG")
@@ -123,6 +135,15 @@ impl Launch {
             readers,
         }
     }
+}
+
+/// A state directory of its own (instance lock, listen-key ledger) for one launch.
+pub fn fresh_state_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir()
+        .join("mm-demo-tests")
+        .join(format!("{}-{n}", std::process::id()))
 }
 
 /// A running `mm-demo` with its output collected by reader threads.
@@ -189,7 +210,7 @@ impl Demo {
                 // once they are joined.
                 let readers = std::mem::take(&mut self.readers);
                 within(
-                    Duration::from_secs(10),
+                    OUTPUT_DRAINED,
                     tokio::task::spawn_blocking(move || {
                         for reader in readers {
                             reader.join().unwrap();
