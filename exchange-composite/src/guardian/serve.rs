@@ -111,7 +111,15 @@ where
                             parent_pid = brief.parent_pid,
                             "the parent ended cleanly: the order guardian exits touching nothing"
                         );
-                        armed.stop().await;
+                        // A start still under way is driven alongside the stop, which asks it
+                        // to give up: left unpolled it could not, and the stop would wait for
+                        // it and then override it.
+                        let start = async {
+                            if !rest_started {
+                                (&mut start_rest).await;
+                            }
+                        };
+                        tokio::join!(start, armed.stop());
                         return GuardianExit::ParentEndedCleanly;
                     }
                     Ok(ParentMessage::Brief(_)) => {
