@@ -27,7 +27,10 @@
 //! Every run has a process of its own (this test binary, run again for one seed): nothing of
 //! an earlier run, such as tokio's process-wide task ids, which order the teardown of a
 //! crashed host's tasks, can change a later one, and a replay is the run the soak made.
-//! `QUIESCE_SIM_JOBS` (default 2) runs that many at once.
+//! `QUIESCE_SIM_JOBS` (default 2) runs that many at once. The parent kills a child that
+//! outlives a wall-clock limit (`QUIESCE_SIM_SEED_TIMEOUT_S`, default 120 s optimised, 600 s
+//! unoptimised) or outgrows a resident-memory limit (`QUIESCE_SIM_SEED_MAX_RSS_MB`, default
+//! 2048, where `/proc` tells) and reports the seed as failing.
 //!
 //! Built with `RUSTFLAGS="--cfg tokio_unstable"` (turmoil then seeds every simulated runtime's
 //! random source) it runs [`CI_SEEDS`] seeds, each twice; `.ci/run` does that in its own target
@@ -819,26 +822,135 @@ const CHILD_SEED: &str = "QUIESCE_SIM_CHILD_SEED";
 /// The line a child prints its result on.
 const RESULT_TAG: &str = "QUIESCE_SIM_RESULT";
 
+/// How long one child may run (wall clock) before the parent kills it as hung:
+/// `QUIESCE_SIM_SEED_TIMEOUT_S`, else 120 s in an optimised build and 600 s in a debug one (a
+/// seed takes well under a second optimised, a few seconds unoptimised; the margin is for two
+/// noisy shared cores).
+fn seed_timeout() -> Duration {
+    let default = if cfg!(debug_assertions) { 600 } else { 120 };
+    Duration::from_secs(env_u64("QUIESCE_SIM_SEED_TIMEOUT_S").unwrap_or(default))
+}
+
+/// The resident memory one child may reach before the parent kills it as a runaway:
+/// `QUIESCE_SIM_SEED_MAX_RSS_MB`, else 2 GiB (a seed needs a few tens of MB). Read from
+/// `/proc/<pid>/status`, so only where that exists (Linux); elsewhere the wall-clock limit
+/// alone holds.
+fn seed_max_rss_kb() -> u64 {
+    env_u64("QUIESCE_SIM_SEED_MAX_RSS_MB").unwrap_or(2048) * 1024
+}
+
+/// The child's resident set in kB, if the platform tells.
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A child's output and how it ended: its exit status, or why the parent killed it.
+struct ChildOutput {
+    status: Result<std::process::ExitStatus, String>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+/// Runs the child to its end, or kills it when it outlives [`seed_timeout`] or outgrows
+/// [`seed_max_rss_kb`] (a hung or runaway seed must not hold the soak, nor thrash the
+/// machine). Its pipes are drained on threads of their own so a chatty child cannot block.
+fn watch_child(
+    mut command: std::process::Command,
+    seed: u64,
+    limit: Duration,
+    max_rss: u64,
+) -> std::io::Result<ChildOutput> {
+    use std::io::Read;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break Ok(status);
+        }
+        let killed = if started.elapsed() > limit {
+            Some(format!(
+                "seed {seed} hung (no end after {} s)",
+                limit.as_secs()
+            ))
+        } else {
+            rss_kb(child.id()).filter(|rss| *rss > max_rss).map(|rss| {
+                format!(
+                    "seed {seed} ran away ({} MB resident after {:.1} s, limit {} MB)",
+                    rss / 1024,
+                    started.elapsed().as_secs_f64(),
+                    max_rss / 1024
+                )
+            })
+        };
+        if let Some(why) = killed {
+            let _ = child.kill();
+            let _ = child.wait();
+            break Err(why);
+        }
+        // Polling a process has no event to wait on: a short period bounds the latency.
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ok(ChildOutput {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
 /// Runs `seed` in a fresh process of this test binary (so no state of an earlier run, such as
 /// tokio's process-wide task ids that order a crashed host's teardown, reaches it): its trace
-/// hash and failures. A child that dies without its result line is a failure too.
+/// hash and failures. A child that dies without its result line is a failure too, and so is
+/// one the parent kills for running too long or growing too big (see [`watch_child`]).
 fn run_in_child(seed: u64) -> (Option<u64>, Vec<String>) {
-    let output = std::env::current_exe().and_then(|exe| {
-        std::process::Command::new(exe)
-            .args([
-                "--exact",
-                "one_seed_in_this_process",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_SEED, seed.to_string())
-            .env_remove("QUIESCE_SIM_TRACE")
-            .stdin(std::process::Stdio::null())
-            .output()
-    });
-    let output = match output {
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(error) => return (None, vec![format!("cannot run the child: {error}")]),
+    };
+    let mut command = std::process::Command::new(exe);
+    command
+        .args([
+            "--exact",
+            "one_seed_in_this_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_SEED, seed.to_string())
+        .env_remove("QUIESCE_SIM_TRACE")
+        .env_remove("QUIESCE_SIM_DUMP")
+        .stdin(std::process::Stdio::null());
+    let output = match watch_child(command, seed, seed_timeout(), seed_max_rss_kb()) {
         Ok(output) => output,
         Err(error) => return (None, vec![format!("cannot run the child: {error}")]),
+    };
+    let status = match output.status {
+        Ok(status) => status,
+        Err(killed) => return (None, vec![killed]),
     };
     let stdout = String::from_utf8_lossy(&output.stdout);
     // The harness may print "test ... " in front of it on the same line.
@@ -855,10 +967,7 @@ fn run_in_child(seed: u64) -> (Option<u64>, Vec<String>) {
             .into_iter()
             .rev()
             .collect();
-        return (
-            None,
-            vec![format!("the child died ({}): {tail}", output.status)],
-        );
+        return (None, vec![format!("the child died ({status}): {tail}")]);
     };
     let mut parts = line.trim_start().splitn(2, ' ');
     let hash = parts.next().and_then(|h| u64::from_str_radix(h, 16).ok());
@@ -984,6 +1093,40 @@ fn regression_seeds_hold() {
     }
     let failing = search(REGRESSION_SEEDS, DETERMINISTIC);
     assert!(failing.is_empty(), "failing seeds: {failing:?}");
+}
+
+/// The environment variable that makes [`a_child_that_hangs`] hang.
+const HANG: &str = "QUIESCE_SIM_HANG";
+
+/// A stand-in for a hung seed, run by [`the_parent_kills_a_hung_child`]; ends at once
+/// otherwise.
+#[test]
+fn a_child_that_hangs() {
+    if std::env::var_os(HANG).is_none() {
+        return;
+    }
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+#[test]
+fn the_parent_kills_a_hung_child() {
+    if std::env::var_os(CHILD_SEED).is_some() || std::env::var_os(HANG).is_some() {
+        return;
+    }
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", "a_child_that_hangs", "--test-threads=1"])
+        .env(HANG, "1")
+        .stdin(std::process::Stdio::null());
+    let started = std::time::Instant::now();
+    let output = watch_child(command, 7, Duration::from_secs(1), u64::MAX).unwrap();
+    assert_eq!(
+        output.status.err().as_deref(),
+        Some("seed 7 hung (no end after 1 s)")
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
 }
 
 #[test]
