@@ -328,3 +328,46 @@ async fn our_limiter_refuses_before_the_venue_would() {
     .await
     .expect("timed out");
 }
+
+/// Seeds 1286 and 2940 of the simulation search: a body that placed again at once after a
+/// refusal met the local limiter's refusal (its wait too long for the deadline) on every call,
+/// at once and without an await that yields, so on a current-thread runtime nothing else ran:
+/// not the signal that should have stopped it, not the timers (simulated time stood still).
+/// A call refused at once must still give the scheduler its turn, like any tokio resource.
+#[tokio::test]
+async fn a_call_refused_at_once_still_yields_to_the_runtime() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    timeout(Duration::from_secs(10), async {
+        let (venue, limiter, client) = setup(|_| {}).await;
+        // Longer than the client's longest rate-limit wait: every call is refused at once.
+        limiter.pause_scope(Scope::Ip, Duration::from_secs(60));
+        let ran = Arc::new(AtomicBool::new(false));
+        let other = tokio::spawn({
+            let ran = ran.clone();
+            async move { ran.store(true, Ordering::SeqCst) }
+        });
+        let mut calls = 0u32;
+        while !ran.load(Ordering::SeqCst) && calls < 10_000 {
+            let refused = client.depth("HIFIUSDT", Some(5)).await;
+            assert!(
+                matches!(
+                    refused,
+                    Err(RestError::RateLimited {
+                        by: RateLimitSource::Local,
+                        ..
+                    })
+                ),
+                "{refused:?}"
+            );
+            calls += 1;
+        }
+        assert!(
+            ran.load(Ordering::SeqCst),
+            "{calls} calls refused at once never let another task of the thread run"
+        );
+        other.await.unwrap();
+        teardown(venue, limiter, client).await;
+    })
+    .await
+    .unwrap();
+}

@@ -57,6 +57,13 @@ impl Inner {
         params: Params,
         deadline: Option<Instant>,
     ) -> Result<T, RestError> {
+        // Every call takes a unit of the task's cooperative budget, as a tokio socket or
+        // channel would: a call refused at once (the limiter's wait too long, the client
+        // stopped, a refused connection) completes without awaiting anything, and a caller
+        // that retries at once would otherwise never yield, starving every other task of
+        // its thread (on a current-thread runtime the signal that should stop it, and the
+        // timers). Free while the budget lasts; a yield once it is spent.
+        tokio::task::coop::consume_budget().await;
         let result = self
             .execute_bytes(endpoint, params, deadline)
             .await
