@@ -97,8 +97,11 @@ const DETERMINISTIC: bool = cfg!(tokio_unstable);
 /// - 583: a crashed venue's connections torn down in an order set by tokio's process-wide
 ///   task ids: each run now gets its own process;
 /// - 897: a signal during a start held by the network: the runner waited for that start past
-///   the shutdown's budget (4.7 s for 2.6 s).
-const REGRESSION_SEEDS: &[u64] = &[1, 45, 85, 111, 132, 143, 583, 897];
+///   the shutdown's budget (4.7 s for 2.6 s);
+/// - 1286, 2940: the body placed again at once after both placements were refused at once
+///   (a crashed venue's refused connections, then the local limiter's refusals): it spun in
+///   one simulated instant, time and the signal never came, its trace grew without bound.
+const REGRESSION_SEEDS: &[u64] = &[1, 45, 85, 111, 132, 143, 583, 897, 1286, 2940];
 /// The simulated wall clock's epoch (2026-01-01T00:00:00Z).
 const EPOCH_MS: i64 = 1_767_225_600_000;
 /// Our client-order-id prefix.
@@ -320,6 +323,9 @@ fn named_unconfirmed(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// How long the body pauses after a cycle that left nothing resting (both refused).
+const REFUSED_PAUSE: Duration = Duration::from_millis(100);
+
 /// The quoting body: place both sides at the touch, follow the updates, cancel what rests,
 /// requote; until the shutdown signal.
 async fn quote(
@@ -404,6 +410,18 @@ async fn quote(
                     "cycle {cycle}: {side} refused: {}",
                     kind(&error.to_string())
                 )),
+            }
+        }
+        // Nothing rests (both refused): pause before the next cycle, as mm-demo's backs off. A refusal can
+        // come at once without time passing (the local limiter's, a crashed venue's refused
+        // connection), and a body that placed again at once spun in one simulated instant:
+        // the runtime never idle, so simulated time (and the driver's signal) never came, and
+        // its trace grew without bound (seeds 1286 and 2940).
+        if resting.is_empty() {
+            tokio::select! {
+                biased;
+                () = stop.triggered() => break,
+                () = tokio::time::sleep(REFUSED_PAUSE) => continue,
             }
         }
         // Follow the updates for a while.
