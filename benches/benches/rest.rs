@@ -176,32 +176,74 @@ fn unlimited_endpoint_limiter() -> Arc<RateLimiter> {
     Arc::new(RateLimiter::new(config))
 }
 
+/// The round trip's set-up, shared by criterion's group and the paired check: one
+/// current_thread runtime for venue and clients, the venue without rate limits, our client
+/// started, and a bare reqwest client with the same connection settings.
+struct RoundTripRig {
+    runtime: tokio::runtime::Runtime,
+    venue: SimVenue,
+    limiter: Arc<RateLimiter>,
+    client: MexcRestClient,
+    bare: reqwest::Client,
+    url: String,
+}
+
+impl RoundTripRig {
+    fn new() -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut sim_config = SimConfig::paused();
+        sim_config.rate_limits = RateLimitConfig::disabled();
+        let venue = runtime.block_on(SimVenue::start(sim_config)).unwrap();
+        let limiter = unlimited_endpoint_limiter();
+        let client =
+            MexcRestClient::new(MexcRestConfig::new(venue.rest_url()), limiter.clone()).unwrap();
+        runtime.block_on(async {
+            limiter.start().await.unwrap();
+            client.start().await.unwrap();
+        });
+        let bare = reqwest::Client::builder()
+            .no_proxy()
+            .tcp_nodelay(true)
+            .build()
+            .unwrap();
+        let url = format!("{}/api/v3/time", venue.rest_url());
+        Self {
+            runtime,
+            venue,
+            limiter,
+            client,
+            bare,
+            url,
+        }
+    }
+
+    fn stop(self) {
+        let Self {
+            runtime,
+            venue,
+            limiter,
+            client,
+            ..
+        } = self;
+        runtime.block_on(async {
+            assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
+            assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
+            venue.stop(Duration::from_secs(1)).await;
+        });
+    }
+}
+
 fn round_trip_benches(c: &mut Criterion) {
     // One thread for venue and clients: no cross-thread wake-ups, whose cost on this shared
     // 2-core machine varies far more than the 5% being measured.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut sim_config = SimConfig::paused();
-    sim_config.rate_limits = RateLimitConfig::disabled();
-    let venue = runtime.block_on(SimVenue::start(sim_config)).unwrap();
-    let limiter = unlimited_endpoint_limiter();
-    let client =
-        MexcRestClient::new(MexcRestConfig::new(venue.rest_url()), limiter.clone()).unwrap();
-    runtime.block_on(async {
-        limiter.start().await.unwrap();
-        client.start().await.unwrap();
-    });
-    let bare = reqwest::Client::builder()
-        .no_proxy()
-        .tcp_nodelay(true)
-        .build()
-        .unwrap();
-    let url = format!("{}/api/v3/time", venue.rest_url());
+    let rig = RoundTripRig::new();
+    let (runtime, client, bare, url) = (&rig.runtime, &rig.client, &rig.bare, rig.url.as_str());
 
     let bare_call = || async {
-        let body = bare.get(&url).send().await.unwrap().bytes().await.unwrap();
+        let body = bare.get(url).send().await.unwrap().bytes().await.unwrap();
         let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert!(value.get("serverTime").is_some());
     };
@@ -212,7 +254,7 @@ fn round_trip_benches(c: &mut Criterion) {
     // Interleaved: each timed call is followed by an untimed call of the other side, so both
     // see the same (shared, noisy) machine load instead of whatever ran during their turn.
     group.bench_function("reqwest_bare", |b| {
-        b.to_async(&runtime).iter_custom(|iters| async move {
+        b.to_async(runtime).iter_custom(|iters| async move {
             let mut timed = Duration::ZERO;
             for _ in 0..iters {
                 let started = std::time::Instant::now();
@@ -224,7 +266,7 @@ fn round_trip_benches(c: &mut Criterion) {
         })
     });
     group.bench_function("quiesce_client", |b| {
-        b.to_async(&runtime).iter_custom(|iters| async move {
+        b.to_async(runtime).iter_custom(|iters| async move {
             let mut timed = Duration::ZERO;
             for _ in 0..iters {
                 let started = std::time::Instant::now();
@@ -237,11 +279,7 @@ fn round_trip_benches(c: &mut Criterion) {
     });
     group.finish();
 
-    runtime.block_on(async {
-        assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
-        assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
-        venue.stop(Duration::from_secs(1)).await;
-    });
+    rig.stop();
 }
 
 /// Batches alternated by the paired check, and round trips per batch.
@@ -251,31 +289,13 @@ const PAIRED_BATCH: usize = 50;
 /// The drift-free REST round trip comparison (see the crate docs): the same venue, client
 /// and bare reqwest set-up as `round_trip`, batches alternated in one loop.
 fn paired_round_trip() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut sim_config = SimConfig::paused();
-    sim_config.rate_limits = RateLimitConfig::disabled();
-    let venue = runtime.block_on(SimVenue::start(sim_config)).unwrap();
-    let limiter = unlimited_endpoint_limiter();
-    let client =
-        MexcRestClient::new(MexcRestConfig::new(venue.rest_url()), limiter.clone()).unwrap();
-    runtime.block_on(async {
-        limiter.start().await.unwrap();
-        client.start().await.unwrap();
-    });
-    let bare = reqwest::Client::builder()
-        .no_proxy()
-        .tcp_nodelay(true)
-        .build()
-        .unwrap();
-    let url = format!("{}/api/v3/time", venue.rest_url());
+    let rig = RoundTripRig::new();
+    let (runtime, client, bare, url) = (&rig.runtime, &rig.client, &rig.bare, rig.url.as_str());
     let bare_batch = || {
         runtime.block_on(async {
             let started = std::time::Instant::now();
             for _ in 0..PAIRED_BATCH {
-                let body = bare.get(&url).send().await.unwrap().bytes().await.unwrap();
+                let body = bare.get(url).send().await.unwrap().bytes().await.unwrap();
                 let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
                 assert!(value.get("serverTime").is_some());
             }
@@ -314,11 +334,7 @@ fn paired_round_trip() {
          reqwest_bare {bare_us:.3} us, quiesce_client {client_us:.3} us (ratio {:.3})",
         client_us / bare_us
     );
-    runtime.block_on(async {
-        assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
-        assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
-        venue.stop(Duration::from_secs(1)).await;
-    });
+    rig.stop();
 }
 
 criterion_group!(

@@ -7,46 +7,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::{bounded, config_for, far_bid, place_directly, venue, venue_open_orders};
+use common::guardian::{armed_guardian, brief_for};
+use common::{bounded, far_bid, place_directly, venue, venue_open_orders};
 use exchange_composite::ListenKey;
-use exchange_composite::guardian::{
-    ARMED, GuardianBrief, GuardianExit, ParentMessage, serve_guardian,
-};
+use exchange_composite::guardian::{GuardianExit, ParentMessage, serve_guardian};
 use exchange_sim::DEMO_API_KEY;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
-
-/// Starts the guardian on in-memory pipes, briefs it, waits for `armed`; returns the
-/// parent's ends and the guardian's task.
-async fn armed_guardian(
-    brief: GuardianBrief,
-) -> (
-    DuplexStream,
-    BufReader<DuplexStream>,
-    tokio::task::JoinHandle<GuardianExit>,
-) {
-    let (mut to_guardian, guardian_in) = tokio::io::duplex(4096);
-    let (guardian_out, from_guardian) = tokio::io::duplex(4096);
-    let task = tokio::spawn(serve_guardian(guardian_in, guardian_out));
-    to_guardian
-        .write_all(ParentMessage::Brief(brief).to_line().as_bytes())
-        .await
-        .unwrap();
-    let mut from_guardian = BufReader::new(from_guardian);
-    let mut line = String::new();
-    from_guardian.read_line(&mut line).await.unwrap();
-    assert_eq!(line.trim(), ARMED);
-    (to_guardian, from_guardian, task)
-}
-
-fn brief_for(sim: &exchange_sim::SimVenue, prefix: &str) -> GuardianBrief {
-    let mut config = config_for(sim);
-    config.client_order_id_prefix = prefix.to_owned();
-    let mut brief = GuardianBrief::for_config(&config).unwrap();
-    brief.sweep_timeout = Duration::from_secs(5);
-    // In one process the guardian's "parent" is ours (alive): only the pipe tells.
-    brief.parent_pid = std::os::unix::process::parent_id();
-    brief
-}
+use tokio::io::AsyncWriteExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pipe_s_end_cancels_ours_only_and_deletes_the_listen_key() {

@@ -7,6 +7,8 @@
     clippy::panic
 )]
 
+pub mod guardian;
+
 use std::future::Future;
 use std::time::Duration;
 
