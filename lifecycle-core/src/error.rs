@@ -24,7 +24,9 @@ pub struct TransitionError {
 /// Why `start` failed. Whatever the cause, nothing the start began is left running.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StartError {
-    /// The start hook (or a step of it) failed; everything it had started was rolled back.
+    /// The start hook (or a step of it) failed, or a critical task failed during the start
+    /// (even if a stop took the failed component over before the hook returned); everything
+    /// it had started was rolled back.
     #[error("{component} failed to start: {cause}")]
     Failed {
         /// The component.
@@ -32,7 +34,7 @@ pub enum StartError {
         /// What went wrong.
         cause: FailureCause,
     },
-    /// `stop` was called while the start was still in progress.
+    /// `stop` was called while the start was still in progress, and nothing had failed.
     #[error("{component}: start cancelled by stop")]
     Cancelled {
         /// The component.

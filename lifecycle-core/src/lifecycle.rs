@@ -393,12 +393,14 @@ impl Lifecycle {
                     cause,
                 })
             }
+            // A critical task failed during the start: a failed start, even if a stop has
+            // taken the failed component over since (the cause outlives the `Failed` state).
             None => match state.failure() {
-                Some(cause) if state.tag() == StateTag::Failed => Err(StartError::Failed {
+                Some(cause) => Err(StartError::Failed {
                     component: self.name().to_owned(),
                     cause,
                 }),
-                _ => Err(StartError::Cancelled {
+                None => Err(StartError::Cancelled {
                     component: self.name().to_owned(),
                 }),
             },

@@ -797,3 +797,57 @@ async fn the_log_gives_a_stop_s_duration_and_names_a_rollback_that_left_tasks_be
     assert_eq!(unclean.len(), 1, "{text}");
     assert!(unclean[0].contains("deaf-rollback"), "{}", unclean[0]);
 }
+
+/// A critical task failed during the start, a stop then took the failed component over, and
+/// the start hook returned after that: the start reported `Cancelled`, hiding the failure
+/// (it read the cause only while the state still said `Failed`). A start whose component
+/// failed is a failed start, whatever stopped it afterwards.
+#[tokio::test(start_paused = true)]
+async fn a_start_whose_component_failed_before_a_stop_took_over_reports_the_failure() {
+    bounded(async {
+        let lifecycle = Arc::new(Lifecycle::new("flaky-start"));
+        let release = Arc::new(tokio::sync::Notify::new());
+        let start = tokio::spawn({
+            let (lifecycle, release) = (lifecycle.clone(), release.clone());
+            async move {
+                lifecycle
+                    .start(|ctx| async move {
+                        ctx.tasks()
+                            .spawn_critical("feed", async { Err::<(), _>("feed lost") })?;
+                        release.notified().await;
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        let mut watch = lifecycle.watch();
+        watch
+            .wait_for(|state| matches!(state, LifecycleState::Failed(_)))
+            .await
+            .unwrap();
+        let stop = tokio::spawn({
+            let lifecycle = lifecycle.clone();
+            async move {
+                lifecycle
+                    .stop(Instant::now() + Duration::from_secs(1), |_| async {
+                        StopDetails::default()
+                    })
+                    .await
+            }
+        });
+        watch
+            .wait_for(|state| !matches!(state, LifecycleState::Failed(_)))
+            .await
+            .unwrap();
+        release.notify_one();
+        match start.await.unwrap() {
+            Err(StartError::Failed { cause, .. }) => {
+                assert!(cause.to_string().contains("feed lost"), "{cause}");
+            }
+            other => panic!("the start's failure was hidden: {other:?}"),
+        }
+        let report = stop.await.unwrap();
+        assert!(report.prior_failure.is_some(), "{report}");
+    })
+    .await;
+}
