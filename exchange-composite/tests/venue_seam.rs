@@ -34,9 +34,19 @@ struct PaperVenue {
     next_id: AtomicU64,
     cancels: AtomicU64,
     sessions_closed: AtomicU64,
+    /// How many of the next cancels and listings are lost in the network: they never answer
+    /// (a request sent into a partition on a connection that never recovers).
+    lost: AtomicU64,
 }
 
 impl PaperVenue {
+    /// Whether this call is one of the lost ones (it then never answers).
+    fn lose(&self) -> bool {
+        self.lost
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
     fn open(&self) -> Vec<Order> {
         self.orders
             .lock()
@@ -150,6 +160,9 @@ impl Venue for PaperVenue {
         _deadline: Option<Instant>,
     ) -> BoxFuture<'a, Result<Order, ExchangeError>> {
         Box::pin(async move {
+            if self.lose() {
+                std::future::pending::<()>().await;
+            }
             let mut orders = self.orders.lock().unwrap();
             let order = orders
                 .values_mut()
@@ -171,7 +184,12 @@ impl Venue for PaperVenue {
         _code: &'a str,
         _deadline: Option<Instant>,
     ) -> BoxFuture<'a, Result<Vec<Order>, ExchangeError>> {
-        Box::pin(async move { Ok(self.open()) })
+        Box::pin(async move {
+            if self.lose() {
+                std::future::pending::<()>().await;
+            }
+            Ok(self.open())
+        })
     }
 
     fn query_order<'a>(
@@ -310,6 +328,47 @@ async fn a_second_venue_plugs_in_and_keeps_the_no_orphan_promise() {
             paper.sessions_closed.load(Ordering::Relaxed),
             1,
             "the private session was closed"
+        );
+    })
+    .await;
+}
+
+/// Seeds 1442 and 2992 of the simulation search: the stop's sweep began while the network
+/// was cut (a partition repaired 35 to 76 ms later); its first round's cancel and listing
+/// were lost with it and never answered, and the sweep waited for them until its deadline,
+/// 1.5 s after the venue was reachable again, then named the order unconfirmed. A call with
+/// no answer must not hold the sweep: it is sent again while the first waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_call_lost_in_the_network_is_sent_again() {
+    bounded(async {
+        let paper = Arc::new(PaperVenue::default());
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let config = ExchangeConfig::new(format!("http://{closed}"), format!("ws://{closed}/ws"))
+            .symbol(hifi());
+        let private = PrivateCompositeExchange::with_venue(&config, paper.clone()).unwrap();
+        private.start().await.unwrap();
+        private
+            .place_order(OrderRequest::limit_maker(
+                hifi(),
+                Side::Buy,
+                Decimal::new(9_999, 5),
+                Decimal::from(25),
+            ))
+            .await
+            .unwrap();
+        // The stop's first cancel and first listing are lost.
+        paper.lost.store(2, Ordering::SeqCst);
+        let started = Instant::now();
+        let report = private.stop_within(Duration::from_secs(3)).await;
+        assert!(report.is_clean(), "{report}");
+        assert!(paper.open().is_empty(), "the order was cancelled");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "confirmed well before the deadline, not at it: {:?}",
+            started.elapsed()
         );
     })
     .await;

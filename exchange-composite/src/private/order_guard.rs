@@ -5,11 +5,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::future::join_all;
+use futures::stream::FuturesUnordered;
 use lifecycle_core::{
     AsyncResource, BoxError, BoxFuture, Lifecycle, LifecycleState, StartError, StateWatcher,
     StopDetails, StopReport,
@@ -28,6 +31,50 @@ use crate::venue::{OrderKey, Venue};
 /// Longest pause between two rounds of a sweep (it starts at the configured retry interval
 /// and doubles while rounds fail).
 const MAX_SWEEP_PAUSE: Duration = Duration::from_millis(500);
+
+/// How long a sweep's call (a cancel, a listing) may go unanswered before it is sent again,
+/// the first still waiting; each further wait is twice the one before.
+const SWEEP_RESEND_AFTER: Duration = Duration::from_millis(250);
+/// Attempts of one sweep call at most, the first included.
+const SWEEP_ATTEMPTS: usize = 3;
+
+/// The first answer of `attempt`, sent again while no attempt has answered (after
+/// [`SWEEP_RESEND_AFTER`], then twice as long, up to [`SWEEP_ATTEMPTS`] in flight), or `None`
+/// at `deadline`.
+///
+/// A request can be lost with no error ever coming back: sent into a partition on a
+/// connection that does not recover, or a connect whose packets were dropped. Waiting for it
+/// alone held a sweep's round, and so the whole sweep, until the deadline although the venue
+/// was reachable again a moment later (simulation seeds 1442, 2992). A re-sent attempt goes
+/// out on another connection; the earlier ones keep waiting, so a venue that is only slow
+/// still answers the first. Every sweep call may be repeated: a cancel of a closed order is
+/// answered "unknown order", a listing changes nothing.
+async fn resent_until<T, F, Fut>(deadline: Instant, attempt: F) -> Option<T>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = T>,
+{
+    let mut attempts = FuturesUnordered::new();
+    attempts.push(attempt());
+    let mut wait = SWEEP_RESEND_AFTER;
+    let mut resend_at = Instant::now() + wait;
+    loop {
+        tokio::select! {
+            biased;
+            Some(answer) = attempts.next() => return Some(answer),
+            () = tokio::time::sleep_until(resend_at.min(deadline)) => {
+                if Instant::now() >= deadline {
+                    return None;
+                }
+                if attempts.len() < SWEEP_ATTEMPTS {
+                    attempts.push(attempt());
+                }
+                wait *= 2;
+                resend_at = Instant::now() + wait;
+            }
+        }
+    }
+}
 
 /// Records the last error of an order's cancel. An attempt cut short by the deadline keeps the
 /// error before it, which says more ("HTTP 503 ..., then no answer by the deadline").
@@ -345,10 +392,9 @@ impl GuardCore {
     /// if the listing is complete).
     async fn list_ours(&self, deadline: Instant) -> (Vec<(String, Order)>, Option<String>) {
         let listing = join_all(self.markets.entries().map(|(symbol, code)| async move {
-            let answer = tokio::time::timeout_at(
-                deadline,
-                self.venue.open_orders(symbol, code, Some(deadline)),
-            )
+            let answer = resent_until(deadline, || {
+                self.venue.open_orders(symbol, code, Some(deadline))
+            })
             .await;
             (code, answer)
         }))
@@ -357,14 +403,14 @@ impl GuardCore {
         let mut failed = None;
         for (code, answer) in listing {
             match answer {
-                Ok(Ok(orders)) => open.extend(
+                Some(Ok(orders)) => open.extend(
                     orders
                         .into_iter()
                         .filter(|o| self.is_ours(o) && o.status.is_open())
                         .map(|o| (code.to_owned(), o)),
                 ),
-                Ok(Err(error)) => failed = Some(format!("listing {code}: {error}")),
-                Err(_) => failed = Some(format!("listing {code}: no answer in time")),
+                Some(Err(error)) => failed = Some(format!("listing {code}: {error}")),
+                None => failed = Some(format!("listing {code}: no answer in time")),
             }
         }
         (open, failed)
@@ -524,18 +570,17 @@ impl GuardCore {
                 let unknown = ExchangeError::UnknownSymbol(target.code.clone()).to_string();
                 return (target, Err(unknown));
             };
-            let answer = tokio::time::timeout_at(
-                deadline,
+            let answer = resent_until(deadline, || {
                 self.venue
-                    .cancel_order(symbol, &target.code, target.order.clone(), Some(deadline)),
-            )
+                    .cancel_order(symbol, &target.code, target.order.clone(), Some(deadline))
+            })
             .await;
             let result = match answer {
-                Ok(Ok(order)) if !order.status.is_open() => Ok(true),
-                Ok(Ok(order)) => Err(format!("still {} after its cancel", order.status)),
-                Ok(Err(error)) if error.is_unknown_order() => Ok(false),
-                Ok(Err(error)) => Err(error.to_string()),
-                Err(_) => Err("no answer before the deadline".to_owned()),
+                Some(Ok(order)) if !order.status.is_open() => Ok(true),
+                Some(Ok(order)) => Err(format!("still {} after its cancel", order.status)),
+                Some(Err(error)) if error.is_unknown_order() => Ok(false),
+                Some(Err(error)) => Err(error.to_string()),
+                None => Err("no answer before the deadline".to_owned()),
             };
             (target, result)
         }))
