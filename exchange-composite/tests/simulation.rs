@@ -100,8 +100,11 @@ const DETERMINISTIC: bool = cfg!(tokio_unstable);
 ///   the shutdown's budget (4.7 s for 2.6 s);
 /// - 1286, 2940: the body placed again at once after both placements were refused at once
 ///   (a crashed venue's refused connections, then the local limiter's refusals): it spun in
-///   one simulated instant, time and the signal never came, its trace grew without bound.
-const REGRESSION_SEEDS: &[u64] = &[1, 45, 85, 111, 132, 143, 583, 897, 1286, 2940];
+///   one simulated instant, time and the signal never came, its trace grew without bound;
+/// - 1442, 2992: the stop's sweep began a moment before a partition's repair; its round's
+///   calls, lost in the partition (turmoil drops, and nothing re-sends), held it until the
+///   deadline with the venue reachable again: now re-sent while unanswered.
+const REGRESSION_SEEDS: &[u64] = &[1, 45, 85, 111, 132, 143, 583, 897, 1286, 1442, 2940, 2992];
 /// The simulated wall clock's epoch (2026-01-01T00:00:00Z).
 const EPOCH_MS: i64 = 1_767_225_600_000;
 /// Our client-order-id prefix.
@@ -615,11 +618,23 @@ fn install_hooks() {
                         tracing_subscriber::EnvFilter::new("debug,turmoil=info")
                     }),
                 )
-                .without_time()
+                .with_timer(SimTime)
                 .with_test_writer()
                 .try_init();
         }
     });
+}
+
+/// Stamps a trace line with the simulated time (a dash outside a host).
+struct SimTime;
+
+impl tracing_subscriber::fmt::time::FormatTime for SimTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        match turmoil::sim_elapsed() {
+            Some(at) => write!(w, "{:>9.3}s", at.as_secs_f64()),
+            None => write!(w, "{:>10}", "-"),
+        }
+    }
 }
 
 /// Runs one seed and checks every invariant.
@@ -820,7 +835,12 @@ fn run_seed(seed: u64) -> SeedResult {
     r.open_at_end.hash(&mut hasher);
     r.believed_filled.hash(&mut hasher);
     if std::env::var_os("QUIESCE_SIM_DUMP").is_some() {
-        eprintln!("seed {seed}: {schedule:?}\n{}", r.trace.join("\n"));
+        eprintln!(
+            "seed {seed}: {schedule:?}\nsignalled at {signalled_at:?}, ended at {:?}, impaired {:?}\n{}",
+            r.ended_at,
+            impaired_spans(&schedule),
+            r.trace.join("\n")
+        );
     }
     tracing::info!(seed, "simulation run ends");
     SeedResult {
