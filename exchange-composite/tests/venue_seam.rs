@@ -30,13 +30,21 @@ use tokio::time::Instant;
 /// A venue that keeps orders in memory and accepts everything.
 #[derive(Debug, Default)]
 struct PaperVenue {
-    orders: Mutex<BTreeMap<String, Order>>,
+    orders: Arc<Mutex<BTreeMap<String, Order>>>,
     next_id: AtomicU64,
     cancels: AtomicU64,
     sessions_closed: AtomicU64,
     /// How many of the next cancels and listings are lost in the network: they never answer
     /// (a request sent into a partition on a connection that never recovers).
     lost: AtomicU64,
+    /// When set, a placement is carried out this long after it arrives, whether or not its
+    /// caller still waits (a venue that holds requests: its answer may come after the
+    /// caller gave up).
+    placement_delay: Mutex<Option<Duration>>,
+    /// Placements that arrived.
+    placements: AtomicU64,
+    /// Placements carried out.
+    carried_out: Arc<AtomicU64>,
 }
 
 impl PaperVenue {
@@ -87,6 +95,10 @@ impl Venue for PaperVenue {
         format!("{}-{}", symbol.base, symbol.quote)
     }
 
+    fn placement_window(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
     fn market_rules<'a>(
         &'a self,
         codes: &'a [&'a str],
@@ -128,23 +140,33 @@ impl Venue for PaperVenue {
         id: &'a ClientOrderId,
     ) -> BoxFuture<'a, Result<PlacedOrder, ExchangeError>> {
         Box::pin(async move {
+            self.placements.fetch_add(1, Ordering::SeqCst);
             let order_id = format!("P{}", self.next_id.fetch_add(1, Ordering::Relaxed));
-            self.orders.lock().unwrap().insert(
-                order_id.clone(),
-                Order {
-                    symbol: order.symbol.clone(),
-                    order_id: order_id.clone(),
-                    client_order_id: Some(id.clone()),
-                    side: order.side,
-                    order_type: order.order_type,
-                    price: order.price,
-                    quantity: order.quantity,
-                    filled_quantity: Decimal::ZERO,
-                    filled_quote: Decimal::ZERO,
-                    status: OrderStatus::New,
-                    updated_ms: 0,
-                },
-            );
+            let order = Order {
+                symbol: order.symbol.clone(),
+                order_id: order_id.clone(),
+                client_order_id: Some(id.clone()),
+                side: order.side,
+                order_type: order.order_type,
+                price: order.price,
+                quantity: order.quantity,
+                filled_quantity: Decimal::ZERO,
+                filled_quote: Decimal::ZERO,
+                status: OrderStatus::New,
+                updated_ms: 0,
+            };
+            let delay = *self.placement_delay.lock().unwrap();
+            let orders = self.orders.clone();
+            let key = order_id.clone();
+            let count = self.carried_out.clone();
+            let carried_out = tokio::spawn(async move {
+                if let Some(delay) = delay {
+                    tokio::time::sleep(delay).await;
+                }
+                orders.lock().unwrap().insert(key, order);
+                count.fetch_add(1, Ordering::SeqCst);
+            });
+            carried_out.await.unwrap();
             Ok(PlacedOrder {
                 order_id,
                 time_ms: 0,
@@ -369,6 +391,59 @@ async fn a_sweep_call_lost_in_the_network_is_sent_again() {
             started.elapsed() < Duration::from_secs(2),
             "confirmed well before the deadline, not at it: {:?}",
             started.elapsed()
+        );
+    })
+    .await;
+}
+
+/// Seed 2287 of the simulation search: the venue held two placements for 2 s; the body was
+/// dropped at the end of its grace with them in flight, and the stop's sweep, taking a
+/// dropped placement for landed, confirmed none open at once; the venue created both a moment
+/// later, open and named nowhere. A placement without its answer may still be carried out
+/// within the venue's window: the sweep goes on looking for it until then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_placement_dropped_in_flight_is_swept_when_it_lands_late() {
+    bounded(async {
+        let paper = Arc::new(PaperVenue::default());
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let config = ExchangeConfig::new(format!("http://{closed}"), format!("ws://{closed}/ws"))
+            .symbol(hifi());
+        let private =
+            Arc::new(PrivateCompositeExchange::with_venue(&config, paper.clone()).unwrap());
+        private.start().await.unwrap();
+        *paper.placement_delay.lock().unwrap() = Some(Duration::from_millis(300));
+        let placing = tokio::spawn({
+            let private = private.clone();
+            async move {
+                private
+                    .place_order(OrderRequest::limit_maker(
+                        hifi(),
+                        Side::Buy,
+                        Decimal::new(9_999, 5),
+                        Decimal::from(25),
+                    ))
+                    .await
+            }
+        });
+        while paper.placements.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // The caller gives up; the venue carries the placement out 300 ms after it arrived.
+        placing.abort();
+        assert!(placing.await.is_err());
+        let report = private.stop_within(Duration::from_secs(3)).await;
+        assert!(report.is_clean(), "{report}");
+        // Whenever the venue carried the placement out, the sweep must have seen it.
+        while paper.carried_out.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(
+            paper.open().is_empty(),
+            "the late order was swept: {:?}",
+            paper.open()
         );
     })
     .await;

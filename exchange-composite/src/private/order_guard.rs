@@ -102,8 +102,14 @@ struct Tracked {
     /// The venue's id, once it acknowledged the placement.
     order_id: Option<String>,
     /// The placement call returned (acknowledged, refused, or outcome unknown), or was
-    /// dropped: a complete listing that does not show the order now means it is not open.
+    /// dropped.
     landed: bool,
+    /// For a placement that landed without the venue's answer (outcome unknown, or dropped
+    /// in flight): the venue may still accept it until then ([`Venue::placement_window`]
+    /// after it landed). Only a listing that began later and does not show the order proves
+    /// it is not open (simulation seed 2287: two placements the venue held for 2 s, dropped
+    /// with the body at its grace, were created after a sweep had confirmed none open).
+    may_land_until: Option<Instant>,
 }
 
 /// One order a sweep round cancels.
@@ -170,6 +176,8 @@ struct GuardCore {
     landed: Notify,
     reconcile_timeout: Duration,
     retry_interval: Duration,
+    /// [`Venue::placement_window`].
+    placement_window: Duration,
     counters: Counters,
     after_reconcile: Option<AfterReconcile>,
 }
@@ -206,6 +214,9 @@ impl Drop for Placement<'_> {
             && let Some(tracked) = self.guard.lock().get_mut(id)
         {
             tracked.landed = true;
+            if tracked.order_id.is_none() {
+                tracked.may_land_until = Some(Instant::now() + self.guard.placement_window);
+            }
         }
         if self.guard.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.guard.landed.notify_waiters();
@@ -223,6 +234,7 @@ impl OrderGuard {
         retry_interval: Duration,
         after_reconcile: Option<AfterReconcile>,
     ) -> Self {
+        let placement_window = venue.placement_window();
         let core = Arc::new(GuardCore {
             name: name.clone(),
             venue,
@@ -235,6 +247,7 @@ impl OrderGuard {
             landed: Notify::new(),
             reconcile_timeout,
             retry_interval,
+            placement_window,
             counters: Counters::default(),
             after_reconcile,
         });
@@ -344,6 +357,7 @@ impl GuardCore {
                 symbol_code: symbol_code.to_owned(),
                 order_id: None,
                 landed: false,
+                may_land_until: None,
             },
         );
     }
@@ -442,10 +456,15 @@ impl GuardCore {
         loop {
             // Only orders tracked before the listing began, whose placement has landed, may
             // be pruned by it: an order placed meanwhile may not be listed yet.
+            let round_started = Instant::now();
             let before: Vec<ClientOrderId> = self
                 .lock()
                 .iter()
-                .filter(|(_, t)| t.landed)
+                .filter(|(_, t)| {
+                    t.landed
+                        && (t.order_id.is_some()
+                            || t.may_land_until.is_none_or(|until| until <= round_started))
+                })
                 .map(|(id, _)| id.clone())
                 .collect();
             let targets = self.targets(&open, &closed);
@@ -465,10 +484,18 @@ impl GuardCore {
                     }
                     Ok(false) => {
                         failures = true;
-                        last_error.insert(
-                            target.key.clone(),
-                            "unknown to the venue, which never acknowledged it".to_owned(),
-                        );
+                        let until = target
+                            .client_order_id
+                            .as_ref()
+                            .and_then(|id| self.lock().get(id).and_then(|t| t.may_land_until));
+                        let why = match until {
+                            Some(until) if until > Instant::now() => format!(
+                                "unknown to the venue, which never answered its placement and may still accept it for {} ms",
+                                until.saturating_duration_since(Instant::now()).as_millis()
+                            ),
+                            _ => "unknown to the venue, which never acknowledged it".to_owned(),
+                        };
+                        last_error.insert(target.key.clone(), why);
                     }
                     Err(error) => {
                         failures = true;
