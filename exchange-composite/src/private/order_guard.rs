@@ -110,6 +110,9 @@ struct Tracked {
     /// it is not open (simulation seed 2287: two placements the venue held for 2 s, dropped
     /// with the body at its grace, were created after a sweep had confirmed none open).
     may_land_until: Option<Instant>,
+    /// The venue answered the placement (a 5xx: its outcome is unknown, but the venue has
+    /// handled it, so a later listing shows it if it exists): no window to wait out.
+    answered: bool,
 }
 
 /// One order a sweep round cancels.
@@ -214,7 +217,7 @@ impl Drop for Placement<'_> {
             && let Some(tracked) = self.guard.lock().get_mut(id)
         {
             tracked.landed = true;
-            if tracked.order_id.is_none() {
+            if tracked.order_id.is_none() && !tracked.answered {
                 tracked.may_land_until = Some(Instant::now() + self.guard.placement_window);
             }
         }
@@ -267,6 +270,11 @@ impl OrderGuard {
     /// Records the venue's id of a placed order.
     pub(crate) fn placed(&self, id: &ClientOrderId, order_id: &str) {
         self.core.placed(id, order_id);
+    }
+
+    /// Records that the venue answered a placement whose outcome is unknown (a 5xx).
+    pub(crate) fn answered(&self, id: &ClientOrderId) {
+        self.core.answered(id);
     }
 
     /// Forgets an order that is definitely closed (or was definitely not placed).
@@ -358,8 +366,16 @@ impl GuardCore {
                 order_id: None,
                 landed: false,
                 may_land_until: None,
+                answered: false,
             },
         );
+    }
+
+    /// Records that the venue answered a placement whose outcome is still unknown (a 5xx).
+    fn answered(&self, id: &ClientOrderId) {
+        if let Some(tracked) = self.lock().get_mut(id) {
+            tracked.answered = true;
+        }
     }
 
     /// Records the venue's id of a placed order.
