@@ -38,33 +38,40 @@ const SWEEP_RESEND_AFTER: Duration = Duration::from_millis(250);
 /// Attempts of one sweep call at most, the first included.
 const SWEEP_ATTEMPTS: usize = 3;
 
-/// The first answer of `attempt`, sent again while no attempt has answered (after
-/// [`SWEEP_RESEND_AFTER`], then twice as long, up to [`SWEEP_ATTEMPTS`] in flight), or `None`
-/// at `deadline`.
+/// The first success of `attempt`, sent again while no attempt has answered (after
+/// [`SWEEP_RESEND_AFTER`], then twice as long, up to [`SWEEP_ATTEMPTS`]), or the last error
+/// once every attempt in flight failed; `None` at `deadline` with no answer.
 ///
 /// A request can be lost with no error ever coming back: sent into a partition on a
 /// connection that does not recover, or a connect whose packets were dropped. Waiting for it
 /// alone held a sweep's round, and so the whole sweep, until the deadline although the venue
 /// was reachable again a moment later (simulation seeds 1442, 2992). A re-sent attempt goes
 /// out on another connection; the earlier ones keep waiting, so a venue that is only slow
-/// still answers the first. Every sweep call may be repeated: a cancel of a closed order is
-/// answered "unknown order", a listing changes nothing.
-async fn resent_until<T, F, Fut>(deadline: Instant, attempt: F) -> Option<T>
+/// still answers the first. A failure is returned only when no attempt is left in flight:
+/// one that succeeds later (the cancel that was carried out) is the answer that counts.
+/// Every sweep call may be repeated: a cancel of a closed order is answered "unknown order",
+/// a listing changes nothing.
+async fn resent_until<V, E, F, Fut>(deadline: Instant, attempt: F) -> Option<Result<V, E>>
 where
     F: Fn() -> Fut,
-    Fut: Future<Output = T>,
+    Fut: Future<Output = Result<V, E>>,
 {
     let mut attempts = FuturesUnordered::new();
     attempts.push(attempt());
     let mut wait = SWEEP_RESEND_AFTER;
     let mut resend_at = Instant::now() + wait;
+    let mut last_error = None;
     loop {
         tokio::select! {
             biased;
-            Some(answer) = attempts.next() => return Some(answer),
+            Some(answer) = attempts.next() => match answer {
+                Ok(value) => return Some(Ok(value)),
+                Err(error) if attempts.is_empty() => return Some(Err(error)),
+                Err(error) => last_error = Some(error),
+            },
             () = tokio::time::sleep_until(resend_at.min(deadline)) => {
                 if Instant::now() >= deadline {
-                    return None;
+                    return last_error.map(Err);
                 }
                 if attempts.len() < SWEEP_ATTEMPTS {
                     attempts.push(attempt());
