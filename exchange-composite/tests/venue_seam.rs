@@ -45,6 +45,8 @@ struct PaperVenue {
     placements: AtomicU64,
     /// Placements carried out.
     carried_out: Arc<AtomicU64>,
+    /// When set, every listing answers this long after it was asked.
+    listing_delay: Mutex<Option<Duration>>,
 }
 
 impl PaperVenue {
@@ -209,6 +211,10 @@ impl Venue for PaperVenue {
         Box::pin(async move {
             if self.lose() {
                 std::future::pending::<()>().await;
+            }
+            let delay = *self.listing_delay.lock().unwrap();
+            if let Some(delay) = delay {
+                tokio::time::sleep(delay).await;
             }
             Ok(self.open())
         })
@@ -444,6 +450,63 @@ async fn a_placement_dropped_in_flight_is_swept_when_it_lands_late() {
             paper.open().is_empty(),
             "the late order was swept: {:?}",
             paper.open()
+        );
+    })
+    .await;
+}
+
+/// A placement dropped in flight may still be carried out within the venue's placement
+/// window, and only a listing that begins after the window proves it absent. With 400 ms
+/// listings the sweep's third round would begin 50 ms before the window's end and prove
+/// nothing, so a fourth confirmed (1.95 s after the drop); now the round that the window's
+/// end falls in waits for it, and one listing after the window confirms: 1.4 s.
+#[tokio::test(start_paused = true)]
+async fn one_listing_after_a_dropped_placement_s_window_confirms_the_sweep() {
+    bounded(async {
+        let paper = Arc::new(PaperVenue::default());
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let config = ExchangeConfig::new(format!("http://{closed}"), format!("ws://{closed}/ws"))
+            .symbol(hifi());
+        let private =
+            Arc::new(PrivateCompositeExchange::with_venue(&config, paper.clone()).unwrap());
+        private.start().await.unwrap();
+        // The venue holds the placement for an hour: it never lands during the test.
+        *paper.placement_delay.lock().unwrap() = Some(Duration::from_secs(3_600));
+        *paper.listing_delay.lock().unwrap() = Some(Duration::from_millis(400));
+        let placing = tokio::spawn({
+            let private = private.clone();
+            async move {
+                private
+                    .place_order(OrderRequest::limit_maker(
+                        hifi(),
+                        Side::Buy,
+                        Decimal::new(9_999, 5),
+                        Decimal::from(25),
+                    ))
+                    .await
+            }
+        });
+        while paper.placements.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        placing.abort();
+        assert!(placing.await.is_err());
+        let dropped = Instant::now();
+        let report = private.stop_within(Duration::from_secs(5)).await;
+        let took = dropped.elapsed();
+        assert!(report.is_clean(), "{report}");
+        let window = paper.placement_window();
+        let listing = Duration::from_millis(400);
+        assert!(
+            took >= window + listing,
+            "a listing that began after the window confirmed: {took:?}\n{report}"
+        );
+        assert!(
+            took < window + listing + Duration::from_millis(100),
+            "one listing after the window, not two: {took:?}\n{report}"
         );
     })
     .await;

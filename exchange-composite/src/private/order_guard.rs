@@ -3,7 +3,7 @@
 //! rate limiter are alive) it refuses new orders, lets placements in flight land, cancels
 //! every open order of ours and confirms with the venue that none remain.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -32,52 +32,119 @@ use crate::venue::{OrderKey, Venue};
 /// and doubles while rounds fail).
 const MAX_SWEEP_PAUSE: Duration = Duration::from_millis(500);
 
-/// How long a sweep's call (a cancel, a listing) may go unanswered before it is sent again,
+/// The shortest a sweep's call (a cancel, a listing) goes unanswered before it is sent again,
 /// the first still waiting; each further wait is twice the one before.
-const SWEEP_RESEND_AFTER: Duration = Duration::from_millis(250);
+const SWEEP_RESEND_AFTER_MIN: Duration = Duration::from_millis(250);
+/// The longest first wait before a re-send.
+const SWEEP_RESEND_AFTER_MAX: Duration = Duration::from_secs(2);
+/// The first wait before a re-send is this fraction of the time left to the deadline
+/// (within [`SWEEP_RESEND_AFTER_MIN`] and [`SWEEP_RESEND_AFTER_MAX`]).
+const SWEEP_RESEND_DIVISOR: u32 = 8;
 /// Attempts of one sweep call at most, the first included.
 const SWEEP_ATTEMPTS: usize = 3;
 
+/// How long the first attempt of a sweep call goes unanswered before it is sent again, with
+/// `left` until the sweep's deadline: an eighth of it, from 250 ms to 2 s. A short budget
+/// re-sends soon (a lost request must not hold it to its end); a long one does not triple
+/// the load on a venue that is only slow (every call 3 s: re-sent after 250 ms, each cancel
+/// went out three times and a round lasted until its last copy answered).
+fn first_resend_after(left: Duration) -> Duration {
+    (left / SWEEP_RESEND_DIVISOR).clamp(SWEEP_RESEND_AFTER_MIN, SWEEP_RESEND_AFTER_MAX)
+}
+
 /// The first success of `attempt`, sent again while no attempt has answered (after
-/// [`SWEEP_RESEND_AFTER`], then twice as long, up to [`SWEEP_ATTEMPTS`]), or the last error
-/// once every attempt in flight failed; `None` at `deadline` with no answer.
+/// [`first_resend_after`], then twice as long, up to [`SWEEP_ATTEMPTS`]), or an error;
+/// `None` at `deadline` with no answer.
 ///
 /// A request can be lost with no error ever coming back: sent into a partition on a
 /// connection that does not recover, or a connect whose packets were dropped. Waiting for it
 /// alone held a sweep's round, and so the whole sweep, until the deadline although the venue
 /// was reachable again a moment later (simulation seeds 1442, 2992). A re-sent attempt goes
 /// out on another connection; the earlier ones keep waiting, so a venue that is only slow
-/// still answers the first. A failure is returned only when no attempt is left in flight:
-/// one that succeeds later (the cancel that was carried out) is the answer that counts.
-/// Every sweep call may be repeated: a cancel of a closed order is answered "unknown order",
-/// a listing changes nothing.
-async fn resent_until<V, E, F, Fut>(deadline: Instant, attempt: F) -> Option<Result<V, E>>
+/// still answers the first. Every sweep call may be repeated: a cancel of a closed order is
+/// answered "unknown order", a listing changes nothing.
+///
+/// Which error is returned:
+/// - a passing one (a 429, a 5xx, a transport error) only once no attempt is left in flight:
+///   another attempt may still succeed (the cancel that was carried out is the answer that
+///   counts: an earlier 429 discarded it, and the 429-storm shutdown counted 0 cancelled);
+/// - one that `settles` (the venue's "unknown order") ends the re-sending. Attempts sent
+///   after it are not waited for: they cannot be the ones that closed the order. Attempts
+///   sent before it may be (a copy whose "cancelled" answer is still on its way, while a
+///   later copy already heard "unknown": counting it closed but not cancelled was wrong), so
+///   the oldest of them gets as long again as it has waited, then the settling error stands.
+async fn resent_until<V, E, F, Fut>(
+    deadline: Instant,
+    settles: impl Fn(&E) -> bool,
+    attempt: F,
+) -> Option<Result<V, E>>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<V, E>>,
 {
+    /// An error that settles the call: which attempt heard it, and how long the attempts
+    /// sent before it still get.
+    struct Settled<E> {
+        attempt: usize,
+        earlier_until: Instant,
+        error: E,
+    }
+    let tagged = |index: usize| {
+        let answer = attempt();
+        async move { (index, answer.await) }
+    };
     let mut attempts = FuturesUnordered::new();
-    attempts.push(attempt());
-    let mut wait = SWEEP_RESEND_AFTER;
+    let mut sent_at = vec![Instant::now()];
+    let mut in_flight: BTreeSet<usize> = BTreeSet::from([0]);
+    attempts.push(tagged(0));
+    let mut wait = first_resend_after(deadline.saturating_duration_since(Instant::now()));
     let mut resend_at = Instant::now() + wait;
     let mut last_error = None;
+    let mut settled: Option<Settled<E>> = None;
     loop {
+        let timer = settled
+            .as_ref()
+            .map_or(resend_at, |s| s.earlier_until)
+            .min(deadline);
         tokio::select! {
             biased;
-            Some(answer) = attempts.next() => match answer {
-                Ok(value) => return Some(Ok(value)),
-                Err(error) if attempts.is_empty() => return Some(Err(error)),
-                Err(error) => last_error = Some(error),
+            Some((index, answer)) = attempts.next() => {
+                in_flight.remove(&index);
+                match answer {
+                    Ok(value) => return Some(Ok(value)),
+                    Err(error) if settled.is_none() && settles(&error) => {
+                        let now = Instant::now();
+                        let oldest = in_flight
+                            .range(..index)
+                            .next()
+                            .and_then(|i| sent_at.get(*i))
+                            .map_or(Duration::ZERO, |at| now - *at);
+                        settled = Some(Settled { attempt: index, earlier_until: now + oldest, error });
+                    }
+                    Err(error) if settled.is_none() => last_error = Some(error),
+                    Err(_) => {}
+                }
+                match &settled {
+                    Some(s) if in_flight.range(..s.attempt).next().is_none() => {
+                        return settled.map(|s| Err(s.error));
+                    }
+                    Some(_) => {}
+                    None if in_flight.is_empty() => return last_error.map(Err),
+                    None => {}
+                }
             },
-            () = tokio::time::sleep_until(resend_at.min(deadline)) => {
-                if Instant::now() >= deadline {
-                    return last_error.map(Err);
+            () = tokio::time::sleep_until(timer) => {
+                let now = Instant::now();
+                if now >= deadline || settled.as_ref().is_some_and(|s| now >= s.earlier_until) {
+                    return settled.map(|s| Err(s.error)).or_else(|| last_error.map(Err));
                 }
                 if attempts.len() < SWEEP_ATTEMPTS {
-                    attempts.push(attempt());
+                    in_flight.insert(sent_at.len());
+                    attempts.push(tagged(sent_at.len()));
+                    sent_at.push(now);
                 }
                 wait *= 2;
-                resend_at = Instant::now() + wait;
+                resend_at = now + wait;
             }
         }
     }
@@ -429,9 +496,11 @@ impl GuardCore {
     /// if the listing is complete).
     async fn list_ours(&self, deadline: Instant) -> (Vec<(String, Order)>, Option<String>) {
         let listing = join_all(self.markets.entries().map(|(symbol, code)| async move {
-            let answer = resent_until(deadline, || {
-                self.venue.open_orders(symbol, code, Some(deadline))
-            })
+            let answer = resent_until(
+                deadline,
+                |_| false,
+                || self.venue.open_orders(symbol, code, Some(deadline)),
+            )
             .await;
             (code, answer)
         }))
@@ -557,7 +626,10 @@ impl GuardCore {
                 break;
             }
             if failures || !news {
-                let resume = (Instant::now() + pause).min(deadline);
+                let round = Instant::now().saturating_duration_since(round_started);
+                let resume = self
+                    .next_round_at(Instant::now() + pause, round)
+                    .min(deadline);
                 tokio::time::sleep_until(resume).await;
                 pause = (pause * 2).min(MAX_SWEEP_PAUSE);
             }
@@ -576,6 +648,25 @@ impl GuardCore {
             }
         }
         sweep
+    }
+
+    /// When the next sweep round begins, given the earliest (`resume`) and how long the last
+    /// round took: a placement the venue may still carry out is proven absent only by a
+    /// listing that begins after its window ([`Venue::placement_window`]); when that window
+    /// ends during the round that would begin at `resume`, the round waits for it, so one
+    /// round (not two) after the window confirms the sweep.
+    fn next_round_at(&self, resume: Instant, round: Duration) -> Instant {
+        let window_end = self
+            .lock()
+            .values()
+            .filter(|t| t.landed && t.order_id.is_none())
+            .filter_map(|t| t.may_land_until)
+            .filter(|until| *until > resume)
+            .min();
+        match window_end {
+            Some(end) if end <= resume + round => end,
+            _ => resume,
+        }
     }
 
     /// What a sweep round cancels: every order we track, and every order the last listing
@@ -620,7 +711,7 @@ impl GuardCore {
                 let unknown = ExchangeError::UnknownSymbol(target.code.clone()).to_string();
                 return (target, Err(unknown));
             };
-            let answer = resent_until(deadline, || {
+            let answer = resent_until(deadline, ExchangeError::is_unknown_order, || {
                 self.venue
                     .cancel_order(symbol, &target.code, target.order.clone(), Some(deadline))
             })
@@ -790,5 +881,159 @@ impl AsyncResource for OrderGuard {
                 .chain(sweep.note)
                 .fold(details, StopDetails::error)
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use std::sync::atomic::AtomicU32;
+
+    use super::*;
+
+    /// How one attempt of a call behaves: `None` never answers, else the answer after a delay.
+    type Script = Vec<Option<(Duration, Result<u32, &'static str>)>>;
+
+    /// Calls `resent_until` with attempts that behave as `script` says (attempts past its end
+    /// never answer), an "unknown" error settling the call; returns the answer, the attempts
+    /// sent and when it returned.
+    async fn scripted(
+        deadline_in: Duration,
+        script: Script,
+    ) -> (Option<Result<u32, &'static str>>, u32, Duration) {
+        let sent = AtomicU32::new(0);
+        let began = Instant::now();
+        let answer = resent_until(
+            began + deadline_in,
+            |e: &&str| *e == "unknown",
+            || {
+                let n = sent.fetch_add(1, Ordering::SeqCst);
+                let step = script.get(n as usize).cloned().flatten();
+                async move {
+                    let Some((after, answer)) = step else {
+                        return std::future::pending().await;
+                    };
+                    tokio::time::sleep(after).await;
+                    answer
+                }
+            },
+        )
+        .await;
+        (answer, sent.load(Ordering::SeqCst), began.elapsed())
+    }
+
+    /// Attempts that each answer `Ok(n)` after `latency`, except the first `lost`.
+    async fn run(
+        deadline_in: Duration,
+        latency: Duration,
+        lost: u32,
+    ) -> (Option<u32>, u32, Duration) {
+        let script = (0..SWEEP_ATTEMPTS as u32)
+            .map(|n| (n >= lost).then_some((latency, Ok(n))))
+            .collect();
+        let (answer, sent, took) = scripted(deadline_in, script).await;
+        (answer.map(Result::unwrap), sent, took)
+    }
+
+    #[test]
+    fn the_first_resend_is_an_eighth_of_what_is_left_within_bounds() {
+        assert_eq!(first_resend_after(Duration::ZERO), SWEEP_RESEND_AFTER_MIN);
+        assert_eq!(
+            first_resend_after(Duration::from_secs(1)),
+            SWEEP_RESEND_AFTER_MIN
+        );
+        assert_eq!(
+            first_resend_after(Duration::from_secs(4)),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            first_resend_after(Duration::from_secs(60)),
+            SWEEP_RESEND_AFTER_MAX
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_venue_with_time_to_spare_gets_each_call_once() {
+        // 1 s answers, 12 s left: the first re-send would be after 1.5 s.
+        let (answer, sent, took) = run(Duration::from_secs(12), Duration::from_secs(1), 0).await;
+        assert_eq!((answer, sent, took), (Some(0), 1, Duration::from_secs(1)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_call_is_sent_again_and_the_copy_answers() {
+        // 2 s left: re-sent after 250 ms, answered 10 ms later.
+        let (answer, sent, took) = run(Duration::from_secs(2), Duration::from_millis(10), 1).await;
+        assert_eq!((answer, sent), (Some(1), 2));
+        assert_eq!(took, Duration::from_millis(260));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn copies_stop_at_three_and_nothing_answers_after_the_deadline() {
+        let (answer, sent, took) = run(Duration::from_secs(2), Duration::ZERO, u32::MAX).await;
+        assert_eq!((answer, sent, took), (None, 3, Duration::from_secs(2)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_earlier_copy_s_cancel_outweighs_a_later_copy_s_unknown_order() {
+        // The first copy is carried out but answers after 400 ms; the copy sent at 250 ms
+        // hears "unknown order" 10 ms later. The first copy has waited 260 ms and gets as
+        // long again: its answer at 400 ms counts.
+        let script = vec![
+            Some((Duration::from_millis(400), Ok(0))),
+            Some((Duration::from_millis(10), Err("unknown"))),
+        ];
+        let (answer, sent, took) = scripted(Duration::from_secs(2), script).await;
+        assert_eq!(
+            (answer, sent, took),
+            (Some(Ok(0)), 2, Duration::from_millis(400))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unknown_order_is_not_held_by_a_lost_earlier_copy_nor_waits_for_later_ones() {
+        // The first copy is lost; the second (250 ms) hears "unknown" at 260 ms; the first
+        // gets until 520 ms, and the third copy, sent at 750 ms otherwise, is never sent.
+        let script = vec![None, Some((Duration::from_millis(10), Err("unknown")))];
+        let (answer, sent, took) = scripted(Duration::from_secs(2), script).await;
+        assert_eq!(
+            (answer, sent, took),
+            (Some(Err("unknown")), 2, Duration::from_millis(520))
+        );
+        // The first copy hears "unknown" while later copies are in flight: at once.
+        let script = vec![
+            Some((Duration::from_millis(300), Err("unknown"))),
+            Some((Duration::from_secs(1), Ok(1))),
+        ];
+        let (answer, sent, took) = scripted(Duration::from_secs(2), script).await;
+        assert_eq!(
+            (answer, sent, took),
+            (Some(Err("unknown")), 2, Duration::from_millis(300))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_passing_error_waits_for_the_copies_still_in_flight() {
+        // A 429 at 300 ms for the first copy; the second (250 ms) succeeds at 1 s, the
+        // third (750 ms) is still in flight then.
+        let script = vec![
+            Some((Duration::from_millis(300), Err("429"))),
+            Some((Duration::from_millis(750), Ok(1))),
+        ];
+        let (answer, sent, took) = scripted(Duration::from_secs(2), script).await;
+        assert_eq!(
+            (answer, sent, took),
+            (Some(Ok(1)), 3, Duration::from_secs(1))
+        );
+        // Every copy fails: the last error heard, once none is left.
+        let script = vec![
+            Some((Duration::from_millis(300), Err("429"))),
+            Some((Duration::from_millis(100), Err("503"))),
+        ];
+        let (answer, sent, took) = scripted(Duration::from_secs(2), script).await;
+        assert_eq!(
+            (answer, sent, took),
+            (Some(Err("503")), 2, Duration::from_millis(350))
+        );
     }
 }
