@@ -36,15 +36,15 @@ const MAX_SWEEP_PAUSE: Duration = Duration::from_millis(500);
 /// the first still waiting; each further wait is twice the one before.
 const SWEEP_RESEND_AFTER_MIN: Duration = Duration::from_millis(250);
 /// The longest first wait before a re-send.
-const SWEEP_RESEND_AFTER_MAX: Duration = Duration::from_secs(2);
+const SWEEP_RESEND_AFTER_MAX: Duration = Duration::from_secs(4);
 /// The first wait before a re-send is this fraction of the time left to the deadline
 /// (within [`SWEEP_RESEND_AFTER_MIN`] and [`SWEEP_RESEND_AFTER_MAX`]).
-const SWEEP_RESEND_DIVISOR: u32 = 8;
+const SWEEP_RESEND_DIVISOR: u32 = 4;
 /// Attempts of one sweep call at most, the first included.
 const SWEEP_ATTEMPTS: usize = 3;
 
 /// How long the first attempt of a sweep call goes unanswered before it is sent again, with
-/// `left` until the sweep's deadline: an eighth of it, from 250 ms to 2 s. A short budget
+/// `left` until the sweep's deadline: a quarter of it, from 250 ms to 4 s. A short budget
 /// re-sends soon (a lost request must not hold it to its end); a long one does not triple
 /// the load on a venue that is only slow (every call 3 s: re-sent after 250 ms, each cancel
 /// went out three times and a round lasted until its last copy answered).
@@ -68,11 +68,14 @@ fn first_resend_after(left: Duration) -> Duration {
 /// - a passing one (a 429, a 5xx, a transport error) only once no attempt is left in flight:
 ///   another attempt may still succeed (the cancel that was carried out is the answer that
 ///   counts: an earlier 429 discarded it, and the 429-storm shutdown counted 0 cancelled);
-/// - one that `settles` (the venue's "unknown order") ends the re-sending. Attempts sent
-///   after it are not waited for: they cannot be the ones that closed the order. Attempts
-///   sent before it may be (a copy whose "cancelled" answer is still on its way, while a
-///   later copy already heard "unknown": counting it closed but not cancelled was wrong), so
-///   the oldest of them gets as long again as it has waited, then the settling error stands.
+/// - one that `settles` (the venue's "unknown order") ends the re-sending, and the copies
+///   still in flight get a bounded wait: any of them may be the one that closed the order
+///   (copies held together by the rate limiter reach the venue in any order: the later copy
+///   cancelled, the earlier heard "unknown" and was counted closed, not cancelled, in a 429
+///   storm under load). They are waited for until the latest of: half the settling
+///   attempt's round trip from now, and for each, the time it was sent plus one and a half
+///   of that round trip (a lost copy does not hold the call longer); then the settling error
+///   stands.
 async fn resent_until<V, E, F, Fut>(
     deadline: Instant,
     settles: impl Fn(&E) -> bool,
@@ -82,11 +85,9 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<V, E>>,
 {
-    /// An error that settles the call: which attempt heard it, and how long the attempts
-    /// sent before it still get.
+    /// An error that settles the call, and until when the copies in flight are waited for.
     struct Settled<E> {
-        attempt: usize,
-        earlier_until: Instant,
+        others_until: Instant,
         error: E,
     }
     let tagged = |index: usize| {
@@ -104,7 +105,7 @@ where
     loop {
         let timer = settled
             .as_ref()
-            .map_or(resend_at, |s| s.earlier_until)
+            .map_or(resend_at, |s| s.others_until)
             .min(deadline);
         tokio::select! {
             biased;
@@ -114,28 +115,24 @@ where
                     Ok(value) => return Some(Ok(value)),
                     Err(error) if settled.is_none() && settles(&error) => {
                         let now = Instant::now();
-                        let oldest = in_flight
-                            .range(..index)
-                            .next()
-                            .and_then(|i| sent_at.get(*i))
-                            .map_or(Duration::ZERO, |at| now - *at);
-                        settled = Some(Settled { attempt: index, earlier_until: now + oldest, error });
+                        let round_trip = sent_at.get(index).map_or(Duration::ZERO, |at| now - *at);
+                        let others_until = in_flight
+                            .iter()
+                            .filter_map(|i| sent_at.get(*i))
+                            .map(|at| *at + round_trip + round_trip / 2)
+                            .fold(now + round_trip / 2, Instant::max);
+                        settled = Some(Settled { others_until, error });
                     }
                     Err(error) if settled.is_none() => last_error = Some(error),
                     Err(_) => {}
                 }
-                match &settled {
-                    Some(s) if in_flight.range(..s.attempt).next().is_none() => {
-                        return settled.map(|s| Err(s.error));
-                    }
-                    Some(_) => {}
-                    None if in_flight.is_empty() => return last_error.map(Err),
-                    None => {}
+                if in_flight.is_empty() {
+                    return settled.map(|s| Err(s.error)).or_else(|| last_error.map(Err));
                 }
             },
             () = tokio::time::sleep_until(timer) => {
                 let now = Instant::now();
-                if now >= deadline || settled.as_ref().is_some_and(|s| now >= s.earlier_until) {
+                if now >= deadline || settled.as_ref().is_some_and(|s| now >= s.others_until) {
                     return settled.map(|s| Err(s.error)).or_else(|| last_error.map(Err));
                 }
                 if attempts.len() < SWEEP_ATTEMPTS {
@@ -937,15 +934,15 @@ mod tests {
     }
 
     #[test]
-    fn the_first_resend_is_an_eighth_of_what_is_left_within_bounds() {
+    fn the_first_resend_is_a_quarter_of_what_is_left_within_bounds() {
         assert_eq!(first_resend_after(Duration::ZERO), SWEEP_RESEND_AFTER_MIN);
         assert_eq!(
-            first_resend_after(Duration::from_secs(1)),
+            first_resend_after(Duration::from_millis(900)),
             SWEEP_RESEND_AFTER_MIN
         );
         assert_eq!(
             first_resend_after(Duration::from_secs(4)),
-            Duration::from_millis(500)
+            Duration::from_secs(1)
         );
         assert_eq!(
             first_resend_after(Duration::from_secs(60)),
@@ -955,82 +952,84 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_slow_venue_with_time_to_spare_gets_each_call_once() {
-        // 1 s answers, 12 s left: the first re-send would be after 1.5 s.
+        // 1 s answers, 12 s left: the first re-send would be after 3 s.
         let (answer, sent, took) = run(Duration::from_secs(12), Duration::from_secs(1), 0).await;
         assert_eq!((answer, sent, took), (Some(0), 1, Duration::from_secs(1)));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_lost_call_is_sent_again_and_the_copy_answers() {
-        // 2 s left: re-sent after 250 ms, answered 10 ms later.
-        let (answer, sent, took) = run(Duration::from_secs(2), Duration::from_millis(10), 1).await;
+        // 1 s left: re-sent after 250 ms, answered 10 ms later.
+        let (answer, sent, took) = run(Duration::from_secs(1), Duration::from_millis(10), 1).await;
         assert_eq!((answer, sent), (Some(1), 2));
         assert_eq!(took, Duration::from_millis(260));
     }
 
     #[tokio::test(start_paused = true)]
     async fn copies_stop_at_three_and_nothing_answers_after_the_deadline() {
+        // 2 s left: copies at 0, 500 ms and 1.5 s.
         let (answer, sent, took) = run(Duration::from_secs(2), Duration::ZERO, u32::MAX).await;
         assert_eq!((answer, sent, took), (None, 3, Duration::from_secs(2)));
     }
 
     #[tokio::test(start_paused = true)]
-    async fn an_earlier_copy_s_cancel_outweighs_a_later_copy_s_unknown_order() {
-        // The first copy is carried out but answers after 400 ms; the copy sent at 250 ms
-        // hears "unknown order" 10 ms later. The first copy has waited 260 ms and gets as
-        // long again: its answer at 400 ms counts.
+    async fn a_later_copy_s_cancel_outweighs_an_earlier_copy_s_unknown_order() {
+        // Both copies are held (by the rate limiter) and reach the venue together: the copy
+        // sent at 250 ms is carried out and answers at 510 ms, the first hears "unknown
+        // order" at 505 ms. The cancel counts.
         let script = vec![
-            Some((Duration::from_millis(400), Ok(0))),
-            Some((Duration::from_millis(10), Err("unknown"))),
+            Some((Duration::from_millis(505), Err("unknown"))),
+            Some((Duration::from_millis(260), Ok(1))),
         ];
-        let (answer, sent, took) = scripted(Duration::from_secs(2), script).await;
+        let (answer, sent, took) = scripted(Duration::from_secs(1), script).await;
         assert_eq!(
             (answer, sent, took),
-            (Some(Ok(0)), 2, Duration::from_millis(400))
+            (Some(Ok(1)), 2, Duration::from_millis(510))
         );
     }
 
     #[tokio::test(start_paused = true)]
-    async fn an_unknown_order_is_not_held_by_a_lost_earlier_copy_nor_waits_for_later_ones() {
-        // The first copy is lost; the second (250 ms) hears "unknown" at 260 ms; the first
-        // gets until 520 ms, and the third copy, sent at 750 ms otherwise, is never sent.
+    async fn an_unknown_order_waits_for_the_copies_in_flight_a_bounded_time() {
+        // The first copy is lost; the second (250 ms) hears "unknown" at 260 ms: the lost
+        // copy gets half that round trip more (265 ms), and no third copy goes out.
         let script = vec![None, Some((Duration::from_millis(10), Err("unknown")))];
-        let (answer, sent, took) = scripted(Duration::from_secs(2), script).await;
+        let (answer, sent, took) = scripted(Duration::from_secs(1), script).await;
         assert_eq!(
             (answer, sent, took),
-            (Some(Err("unknown")), 2, Duration::from_millis(520))
+            (Some(Err("unknown")), 2, Duration::from_millis(265))
         );
-        // The first copy hears "unknown" while later copies are in flight: at once.
+        // The first copy hears "unknown" at 300 ms; the second, sent at 250 ms, is expected
+        // by 250 + 450 ms and answers only at 1.25 s: the "unknown" stands at 700 ms.
         let script = vec![
             Some((Duration::from_millis(300), Err("unknown"))),
             Some((Duration::from_secs(1), Ok(1))),
         ];
-        let (answer, sent, took) = scripted(Duration::from_secs(2), script).await;
+        let (answer, sent, took) = scripted(Duration::from_secs(1), script).await;
         assert_eq!(
             (answer, sent, took),
-            (Some(Err("unknown")), 2, Duration::from_millis(300))
+            (Some(Err("unknown")), 2, Duration::from_millis(700))
         );
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_passing_error_waits_for_the_copies_still_in_flight() {
-        // A 429 at 300 ms for the first copy; the second (250 ms) succeeds at 1 s, the
+        // A 429 at 300 ms for the first copy; the second (250 ms) succeeds at 950 ms, the
         // third (750 ms) is still in flight then.
         let script = vec![
             Some((Duration::from_millis(300), Err("429"))),
-            Some((Duration::from_millis(750), Ok(1))),
+            Some((Duration::from_millis(700), Ok(1))),
         ];
-        let (answer, sent, took) = scripted(Duration::from_secs(2), script).await;
+        let (answer, sent, took) = scripted(Duration::from_secs(1), script).await;
         assert_eq!(
             (answer, sent, took),
-            (Some(Ok(1)), 3, Duration::from_secs(1))
+            (Some(Ok(1)), 3, Duration::from_millis(950))
         );
         // Every copy fails: the last error heard, once none is left.
         let script = vec![
             Some((Duration::from_millis(300), Err("429"))),
             Some((Duration::from_millis(100), Err("503"))),
         ];
-        let (answer, sent, took) = scripted(Duration::from_secs(2), script).await;
+        let (answer, sent, took) = scripted(Duration::from_secs(1), script).await;
         assert_eq!(
             (answer, sent, took),
             (Some(Err("503")), 2, Duration::from_millis(350))
