@@ -2,6 +2,16 @@
 //! (recognised by our client-order-id prefix); at stop (`CriticalFirst`, while REST and the
 //! rate limiter are alive) it refuses new orders, lets placements in flight land, cancels
 //! every open order of ours and confirms with the venue that none remain.
+//!
+//! The sweep works in rounds (list our open orders while cancelling every one known, until a
+//! complete listing shows none). Two things make a round's evidence weaker than it looks:
+//! - a call can be lost with no error ever coming back (a request sent into a partition):
+//!   each call is re-sent while unanswered (see [`resent_until`]), so a lost request does not
+//!   hold the sweep to its deadline;
+//! - a placement whose answer never came (it timed out, or its caller gave up) may still be
+//!   carried out by the venue until [`Venue::placement_window`] has passed: only a listing
+//!   that began after that proves it absent, and until then the sweep names it with that
+//!   reason.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
