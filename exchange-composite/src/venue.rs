@@ -6,6 +6,7 @@
 //! [`MexcSpot`](crate::mexc::MexcSpot) is the first venue.
 
 use std::fmt;
+use std::time::Duration;
 
 use lifecycle_core::BoxFuture;
 use tokio::time::Instant;
@@ -63,6 +64,15 @@ pub trait Venue: Send + Sync + fmt::Debug + 'static {
 
     /// The venue's code of a market (`HIFIUSDT`).
     fn symbol_code(&self, symbol: &Symbol) -> String;
+
+    /// How long after a placement was sent the venue may still accept it, when its answer
+    /// never came back (the call timed out, or was dropped in flight): until then a listing
+    /// that does not show the order does not prove it will not appear, and the stop's sweep
+    /// keeps looking for it. The default, 6 s, is MEXC's default `recvWindow` (5 s) plus the
+    /// second a signed timestamp may run ahead of the venue's clock.
+    fn placement_window(&self) -> Duration {
+        Duration::from_secs(6)
+    }
 
     /// Trading rules of the markets `codes`; a market the venue does not list is an error.
     fn market_rules<'a>(

@@ -238,11 +238,11 @@ async fn a_429_storm_still_ends_within_the_budget_with_no_open_order() {
             "the venue's Retry-After was honoured, not hammered: {elapsed:?}"
         );
         assert_both_cancelled(&sim, &report);
-        assert_eq!(
-            exchanges.rest.client.stats().rate_limited_by_venue - limited,
-            4,
-            "the storm was met"
-        );
+        // Three at least: the sweep re-sends a call left unanswered (the limiter holds it for
+        // the Retry-After), and a re-sent attempt whose 429 comes after another attempt's
+        // answer is dropped before the client counts it.
+        let met = exchanges.rest.client.stats().rate_limited_by_venue - limited;
+        assert!((3..=4).contains(&met), "the storm was met: {met} 429s");
         sim.shutdown().await;
     })
     .await;

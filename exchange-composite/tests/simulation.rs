@@ -100,8 +100,16 @@ const DETERMINISTIC: bool = cfg!(tokio_unstable);
 ///   the shutdown's budget (4.7 s for 2.6 s);
 /// - 1286, 2940: the body placed again at once after both placements were refused at once
 ///   (a crashed venue's refused connections, then the local limiter's refusals): it spun in
-///   one simulated instant, time and the signal never came, its trace grew without bound.
-const REGRESSION_SEEDS: &[u64] = &[1, 45, 85, 111, 132, 143, 583, 897, 1286, 2940];
+///   one simulated instant, time and the signal never came, its trace grew without bound;
+/// - 1442, 2992: the stop's sweep began a moment before a partition's repair; its round's
+///   calls, lost in the partition (turmoil drops, and nothing re-sends), held it until the
+///   deadline with the venue reachable again: now re-sent while unanswered;
+/// - 2287: placements the venue held for 2 s, dropped with the body at its grace: the sweep
+///   took them for landed and confirmed none open; the venue created them a moment later
+///   (1286 also checks the other side: such a placement named unconfirmed is justified).
+const REGRESSION_SEEDS: &[u64] = &[
+    1, 45, 85, 111, 132, 143, 583, 897, 1286, 1442, 2287, 2940, 2992,
+];
 /// The simulated wall clock's epoch (2026-01-01T00:00:00Z).
 const EPOCH_MS: i64 = 1_767_225_600_000;
 /// Our client-order-id prefix.
@@ -262,6 +270,9 @@ struct ClientReport {
     outcome: Option<RunOutcome>,
     /// Client ids the report names as not confirmed cancelled.
     unconfirmed: BTreeSet<String>,
+    /// Of those, the ones named because their placement never answered and the venue may
+    /// still carry it out.
+    unconfirmed_in_flight: BTreeSet<String>,
     /// Open orders of ours on the venue when the run ended.
     open_at_end: BTreeSet<String>,
     /// Open orders of ours on the venue after the network healed (before the successor).
@@ -325,6 +336,19 @@ fn named_unconfirmed(text: &str) -> BTreeSet<String> {
 
 /// How long the body pauses after a cycle that left nothing resting (both refused).
 const REFUSED_PAUSE: Duration = Duration::from_millis(100);
+
+/// Client ids named unconfirmed because their placement never answered and the venue may
+/// still accept it (the order guard's wording).
+fn named_in_flight(text: &str) -> BTreeSet<String> {
+    text.split("; ")
+        .filter(|part| part.contains("never answered its placement and may still accept it"))
+        .flat_map(named_unconfirmed)
+        .collect()
+}
+
+/// How long MEXC may still carry out a placement whose answer never came (its
+/// `Venue::placement_window`: `recvWindow` plus a second).
+const PLACEMENT_WINDOW: Duration = Duration::from_secs(6);
 
 /// The quoting body: place both sides at the touch, follow the updates, cancel what rests,
 /// requote; until the shutdown signal.
@@ -540,6 +564,7 @@ async fn trader(
         if let Some(shutdown) = &outcome.report {
             let text = shutdown.to_string();
             r.unconfirmed = named_unconfirmed(&text);
+            r.unconfirmed_in_flight = named_in_flight(&text);
             r.trace.push(text);
         }
         r.ended_at = Some(ended_at);
@@ -615,11 +640,23 @@ fn install_hooks() {
                         tracing_subscriber::EnvFilter::new("debug,turmoil=info")
                     }),
                 )
-                .without_time()
+                .with_timer(SimTime)
                 .with_test_writer()
                 .try_init();
         }
     });
+}
+
+/// Stamps a trace line with the simulated time (a dash outside a host).
+struct SimTime;
+
+impl tracing_subscriber::fmt::time::FormatTime for SimTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        match turmoil::sim_elapsed() {
+            Some(at) => write!(w, "{:>9.3}s", at.as_secs_f64()),
+            None => write!(w, "{:>10}", "-"),
+        }
+    }
 }
 
 /// Runs one seed and checks every invariant.
@@ -793,10 +830,25 @@ fn run_seed(seed: u64) -> SeedResult {
         let end = r.ended_at.unwrap_or(SIMULATION_LIMIT);
         let start = signalled_at.unwrap_or(end);
         let late = start + (end.saturating_sub(start)) / 2;
-        if !cut_off_within(&schedule, late, end) {
+        // A placement whose answer never came (abandoned in flight with the body at its
+        // grace, or timed out) may still be carried out by the venue within its window
+        // (`Venue::placement_window`, 6 s for MEXC), and no listing before then proves it
+        // will not be: naming it is the truthful outcome, not a failed sweep, as long as the
+        // venue was impaired while the placement could have been in flight (seed 1286: a
+        // placement lost to a crashed venue, abandoned 2.4 s before the deadline).
+        let in_flight_justified = cut_off_within(
+            &schedule,
+            end.saturating_sub(PLACEMENT_WINDOW + schedule.budget),
+            end,
+        );
+        let unjustified: BTreeSet<&String> = r
+            .unconfirmed
+            .iter()
+            .filter(|id| !(in_flight_justified && r.unconfirmed_in_flight.contains(*id)))
+            .collect();
+        if !unjustified.is_empty() && !cut_off_within(&schedule, late, end) {
             failures.push(format!(
-                "orders unconfirmed although the venue was reachable late in the budget: {:?}",
-                r.unconfirmed
+                "orders unconfirmed although the venue was reachable late in the budget: {unjustified:?}"
             ));
         }
     }
@@ -820,7 +872,12 @@ fn run_seed(seed: u64) -> SeedResult {
     r.open_at_end.hash(&mut hasher);
     r.believed_filled.hash(&mut hasher);
     if std::env::var_os("QUIESCE_SIM_DUMP").is_some() {
-        eprintln!("seed {seed}: {schedule:?}\n{}", r.trace.join("\n"));
+        eprintln!(
+            "seed {seed}: {schedule:?}\nsignalled at {signalled_at:?}, ended at {:?}, impaired {:?}\n{}",
+            r.ended_at,
+            impaired_spans(&schedule),
+            r.trace.join("\n")
+        );
     }
     tracing::info!(seed, "simulation run ends");
     SeedResult {
@@ -1183,4 +1240,8 @@ fn the_schedule_checker_sees_a_cut() {
         "order C1 (HIFIUSDT, client id sim-abc-1) not confirmed cancelled: x; order 2 (HIFIUSDT, client id other-1) not",
     );
     assert_eq!(ids, BTreeSet::from(["sim-abc-1".to_owned()]));
+    let in_flight = named_in_flight(
+        "error: order sim-a-1 (HIFIUSDT, client id sim-a-1) not confirmed cancelled: unknown to the venue, which never answered its placement and may still accept it for 3815 ms; error: order C2 (HIFIUSDT, client id sim-a-2) not confirmed cancelled: timed out",
+    );
+    assert_eq!(in_flight, BTreeSet::from(["sim-a-1".to_owned()]));
 }

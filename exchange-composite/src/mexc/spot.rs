@@ -86,6 +86,12 @@ impl Venue for MexcSpot {
         symbol_code(symbol)
     }
 
+    fn placement_window(&self) -> std::time::Duration {
+        // A signed request is accepted while its timestamp is at most `recvWindow` old, and
+        // up to a second ahead of the venue's clock.
+        self.rest.config().recv_window + std::time::Duration::from_secs(1)
+    }
+
     fn market_rules<'a>(
         &'a self,
         codes: &'a [&'a str],

@@ -314,6 +314,15 @@ impl PrivateCompositeExchange {
                 })
             }
             Err(error) if error.is_outcome_unknown() => {
+                if matches!(
+                    error,
+                    ExchangeError::Rest(exchange_rest::RestError::OutcomeUnknown {
+                        cause: exchange_rest::UnknownCause::ServerError { .. },
+                        ..
+                    })
+                ) {
+                    self.guard.answered(&id);
+                }
                 tracing::warn!(client_order_id = %id, %error, "order outcome unknown: kept for reconciliation");
                 Err(error)
             }

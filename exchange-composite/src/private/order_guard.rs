@@ -2,14 +2,27 @@
 //! (recognised by our client-order-id prefix); at stop (`CriticalFirst`, while REST and the
 //! rate limiter are alive) it refuses new orders, lets placements in flight land, cancels
 //! every open order of ours and confirms with the venue that none remain.
+//!
+//! The sweep works in rounds (list our open orders while cancelling every one known, until a
+//! complete listing shows none). Two things make a round's evidence weaker than it looks:
+//! - a call can be lost with no error ever coming back (a request sent into a partition):
+//!   each call is re-sent while unanswered (see [`resent_until`]), so a lost request does not
+//!   hold the sweep to its deadline;
+//! - a placement whose answer never came (it timed out, or its caller gave up) may still be
+//!   carried out by the venue until [`Venue::placement_window`] has passed: only a listing
+//!   that began after that proves it absent, and until then the sweep names it with that
+//!   reason.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::future::join_all;
+use futures::stream::FuturesUnordered;
 use lifecycle_core::{
     AsyncResource, BoxError, BoxFuture, Lifecycle, LifecycleState, StartError, StateWatcher,
     StopDetails, StopReport,
@@ -28,6 +41,121 @@ use crate::venue::{OrderKey, Venue};
 /// Longest pause between two rounds of a sweep (it starts at the configured retry interval
 /// and doubles while rounds fail).
 const MAX_SWEEP_PAUSE: Duration = Duration::from_millis(500);
+
+/// The shortest a sweep's call (a cancel, a listing) goes unanswered before it is sent again,
+/// the first still waiting; each further wait is twice the one before.
+const SWEEP_RESEND_AFTER_MIN: Duration = Duration::from_millis(250);
+/// The longest first wait before a re-send.
+const SWEEP_RESEND_AFTER_MAX: Duration = Duration::from_secs(4);
+/// The first wait before a re-send is this fraction of the time left to the deadline
+/// (within [`SWEEP_RESEND_AFTER_MIN`] and [`SWEEP_RESEND_AFTER_MAX`]).
+const SWEEP_RESEND_DIVISOR: u32 = 4;
+/// Attempts of one sweep call at most, the first included.
+const SWEEP_ATTEMPTS: usize = 3;
+
+/// How long the first attempt of a sweep call goes unanswered before it is sent again, with
+/// `left` until the sweep's deadline: a quarter of it, from 250 ms to 4 s. A short budget
+/// re-sends soon (a lost request must not hold it to its end); a long one does not triple
+/// the load on a venue that is only slow (every call 3 s: re-sent after 250 ms, each cancel
+/// went out three times and a round lasted until its last copy answered).
+fn first_resend_after(left: Duration) -> Duration {
+    (left / SWEEP_RESEND_DIVISOR).clamp(SWEEP_RESEND_AFTER_MIN, SWEEP_RESEND_AFTER_MAX)
+}
+
+/// The first success of `attempt`, sent again while no attempt has answered (after
+/// [`first_resend_after`], then twice as long, up to [`SWEEP_ATTEMPTS`]), or an error;
+/// `None` at `deadline` with no answer.
+///
+/// A request can be lost with no error ever coming back: sent into a partition on a
+/// connection that does not recover, or a connect whose packets were dropped. Waiting for it
+/// alone held a sweep's round, and so the whole sweep, until the deadline although the venue
+/// was reachable again a moment later (simulation seeds 1442, 2992). A re-sent attempt goes
+/// out on another connection; the earlier ones keep waiting, so a venue that is only slow
+/// still answers the first. Every sweep call may be repeated: a cancel of a closed order is
+/// answered "unknown order", a listing changes nothing.
+///
+/// Which error is returned:
+/// - a passing one (a 429, a 5xx, a transport error) only once no attempt is left in flight:
+///   another attempt may still succeed (the cancel that was carried out is the answer that
+///   counts: an earlier 429 discarded it, and the 429-storm shutdown counted 0 cancelled);
+/// - one that `settles` (the venue's "unknown order") ends the re-sending, and the copies
+///   still in flight get a bounded wait: any of them may be the one that closed the order
+///   (copies held together by the rate limiter reach the venue in any order: the later copy
+///   cancelled, the earlier heard "unknown" and was counted closed, not cancelled, in a 429
+///   storm under load). They are waited for until the latest of: half the settling
+///   attempt's round trip from now, and for each, the time it was sent plus one and a half
+///   of that round trip (a lost copy does not hold the call longer); then the settling error
+///   stands.
+async fn resent_until<V, E, F, Fut>(
+    deadline: Instant,
+    settles: impl Fn(&E) -> bool,
+    attempt: F,
+) -> Option<Result<V, E>>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<V, E>>,
+{
+    /// An error that settles the call, and until when the copies in flight are waited for.
+    struct Settled<E> {
+        others_until: Instant,
+        error: E,
+    }
+    let tagged = |index: usize| {
+        let answer = attempt();
+        async move { (index, answer.await) }
+    };
+    let mut attempts = FuturesUnordered::new();
+    let mut sent_at = vec![Instant::now()];
+    let mut in_flight: BTreeSet<usize> = BTreeSet::from([0]);
+    attempts.push(tagged(0));
+    let mut wait = first_resend_after(deadline.saturating_duration_since(Instant::now()));
+    let mut resend_at = Instant::now() + wait;
+    let mut last_error = None;
+    let mut settled: Option<Settled<E>> = None;
+    loop {
+        let timer = settled
+            .as_ref()
+            .map_or(resend_at, |s| s.others_until)
+            .min(deadline);
+        tokio::select! {
+            biased;
+            Some((index, answer)) = attempts.next() => {
+                in_flight.remove(&index);
+                match answer {
+                    Ok(value) => return Some(Ok(value)),
+                    Err(error) if settled.is_none() && settles(&error) => {
+                        let now = Instant::now();
+                        let round_trip = sent_at.get(index).map_or(Duration::ZERO, |at| now - *at);
+                        let others_until = in_flight
+                            .iter()
+                            .filter_map(|i| sent_at.get(*i))
+                            .map(|at| *at + round_trip + round_trip / 2)
+                            .fold(now + round_trip / 2, Instant::max);
+                        settled = Some(Settled { others_until, error });
+                    }
+                    Err(error) if settled.is_none() => last_error = Some(error),
+                    Err(_) => {}
+                }
+                if in_flight.is_empty() {
+                    return settled.map(|s| Err(s.error)).or_else(|| last_error.map(Err));
+                }
+            },
+            () = tokio::time::sleep_until(timer) => {
+                let now = Instant::now();
+                if now >= deadline || settled.as_ref().is_some_and(|s| now >= s.others_until) {
+                    return settled.map(|s| Err(s.error)).or_else(|| last_error.map(Err));
+                }
+                if attempts.len() < SWEEP_ATTEMPTS {
+                    in_flight.insert(sent_at.len());
+                    attempts.push(tagged(sent_at.len()));
+                    sent_at.push(now);
+                }
+                wait *= 2;
+                resend_at = now + wait;
+            }
+        }
+    }
+}
 
 /// Records the last error of an order's cancel. An attempt cut short by the deadline keeps the
 /// error before it, which says more ("HTTP 503 ..., then no answer by the deadline").
@@ -55,8 +183,17 @@ struct Tracked {
     /// The venue's id, once it acknowledged the placement.
     order_id: Option<String>,
     /// The placement call returned (acknowledged, refused, or outcome unknown), or was
-    /// dropped: a complete listing that does not show the order now means it is not open.
+    /// dropped.
     landed: bool,
+    /// For a placement that landed without the venue's answer (outcome unknown, or dropped
+    /// in flight): the venue may still accept it until then ([`Venue::placement_window`]
+    /// after it landed). Only a listing that began later and does not show the order proves
+    /// it is not open (simulation seed 2287: two placements the venue held for 2 s, dropped
+    /// with the body at its grace, were created after a sweep had confirmed none open).
+    may_land_until: Option<Instant>,
+    /// The venue answered the placement (a 5xx: its outcome is unknown, but the venue has
+    /// handled it, so a later listing shows it if it exists): no window to wait out.
+    answered: bool,
 }
 
 /// One order a sweep round cancels.
@@ -123,6 +260,8 @@ struct GuardCore {
     landed: Notify,
     reconcile_timeout: Duration,
     retry_interval: Duration,
+    /// [`Venue::placement_window`].
+    placement_window: Duration,
     counters: Counters,
     after_reconcile: Option<AfterReconcile>,
 }
@@ -159,6 +298,9 @@ impl Drop for Placement<'_> {
             && let Some(tracked) = self.guard.lock().get_mut(id)
         {
             tracked.landed = true;
+            if tracked.order_id.is_none() && !tracked.answered {
+                tracked.may_land_until = Some(Instant::now() + self.guard.placement_window);
+            }
         }
         if self.guard.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.guard.landed.notify_waiters();
@@ -176,6 +318,7 @@ impl OrderGuard {
         retry_interval: Duration,
         after_reconcile: Option<AfterReconcile>,
     ) -> Self {
+        let placement_window = venue.placement_window();
         let core = Arc::new(GuardCore {
             name: name.clone(),
             venue,
@@ -188,6 +331,7 @@ impl OrderGuard {
             landed: Notify::new(),
             reconcile_timeout,
             retry_interval,
+            placement_window,
             counters: Counters::default(),
             after_reconcile,
         });
@@ -207,6 +351,11 @@ impl OrderGuard {
     /// Records the venue's id of a placed order.
     pub(crate) fn placed(&self, id: &ClientOrderId, order_id: &str) {
         self.core.placed(id, order_id);
+    }
+
+    /// Records that the venue answered a placement whose outcome is unknown (a 5xx).
+    pub(crate) fn answered(&self, id: &ClientOrderId) {
+        self.core.answered(id);
     }
 
     /// Forgets an order that is definitely closed (or was definitely not placed).
@@ -297,8 +446,17 @@ impl GuardCore {
                 symbol_code: symbol_code.to_owned(),
                 order_id: None,
                 landed: false,
+                may_land_until: None,
+                answered: false,
             },
         );
+    }
+
+    /// Records that the venue answered a placement whose outcome is still unknown (a 5xx).
+    fn answered(&self, id: &ClientOrderId) {
+        if let Some(tracked) = self.lock().get_mut(id) {
+            tracked.answered = true;
+        }
     }
 
     /// Records the venue's id of a placed order.
@@ -345,9 +503,10 @@ impl GuardCore {
     /// if the listing is complete).
     async fn list_ours(&self, deadline: Instant) -> (Vec<(String, Order)>, Option<String>) {
         let listing = join_all(self.markets.entries().map(|(symbol, code)| async move {
-            let answer = tokio::time::timeout_at(
+            let answer = resent_until(
                 deadline,
-                self.venue.open_orders(symbol, code, Some(deadline)),
+                |_| false,
+                || self.venue.open_orders(symbol, code, Some(deadline)),
             )
             .await;
             (code, answer)
@@ -357,14 +516,14 @@ impl GuardCore {
         let mut failed = None;
         for (code, answer) in listing {
             match answer {
-                Ok(Ok(orders)) => open.extend(
+                Some(Ok(orders)) => open.extend(
                     orders
                         .into_iter()
                         .filter(|o| self.is_ours(o) && o.status.is_open())
                         .map(|o| (code.to_owned(), o)),
                 ),
-                Ok(Err(error)) => failed = Some(format!("listing {code}: {error}")),
-                Err(_) => failed = Some(format!("listing {code}: no answer in time")),
+                Some(Err(error)) => failed = Some(format!("listing {code}: {error}")),
+                None => failed = Some(format!("listing {code}: no answer in time")),
             }
         }
         (open, failed)
@@ -396,10 +555,15 @@ impl GuardCore {
         loop {
             // Only orders tracked before the listing began, whose placement has landed, may
             // be pruned by it: an order placed meanwhile may not be listed yet.
+            let round_started = Instant::now();
             let before: Vec<ClientOrderId> = self
                 .lock()
                 .iter()
-                .filter(|(_, t)| t.landed)
+                .filter(|(_, t)| {
+                    t.landed
+                        && (t.order_id.is_some()
+                            || t.may_land_until.is_none_or(|until| until <= round_started))
+                })
                 .map(|(id, _)| id.clone())
                 .collect();
             let targets = self.targets(&open, &closed);
@@ -419,10 +583,18 @@ impl GuardCore {
                     }
                     Ok(false) => {
                         failures = true;
-                        last_error.insert(
-                            target.key.clone(),
-                            "unknown to the venue, which never acknowledged it".to_owned(),
-                        );
+                        let until = target
+                            .client_order_id
+                            .as_ref()
+                            .and_then(|id| self.lock().get(id).and_then(|t| t.may_land_until));
+                        let why = match until {
+                            Some(until) if until > Instant::now() => format!(
+                                "unknown to the venue, which never answered its placement and may still accept it for {} ms",
+                                until.saturating_duration_since(Instant::now()).as_millis()
+                            ),
+                            _ => "unknown to the venue, which never acknowledged it".to_owned(),
+                        };
+                        last_error.insert(target.key.clone(), why);
                     }
                     Err(error) => {
                         failures = true;
@@ -461,7 +633,10 @@ impl GuardCore {
                 break;
             }
             if failures || !news {
-                let resume = (Instant::now() + pause).min(deadline);
+                let round = Instant::now().saturating_duration_since(round_started);
+                let resume = self
+                    .next_round_at(Instant::now() + pause, round)
+                    .min(deadline);
                 tokio::time::sleep_until(resume).await;
                 pause = (pause * 2).min(MAX_SWEEP_PAUSE);
             }
@@ -480,6 +655,25 @@ impl GuardCore {
             }
         }
         sweep
+    }
+
+    /// When the next sweep round begins, given the earliest (`resume`) and how long the last
+    /// round took: a placement the venue may still carry out is proven absent only by a
+    /// listing that begins after its window ([`Venue::placement_window`]); when that window
+    /// ends during the round that would begin at `resume`, the round waits for it, so one
+    /// round (not two) after the window confirms the sweep.
+    fn next_round_at(&self, resume: Instant, round: Duration) -> Instant {
+        let window_end = self
+            .lock()
+            .values()
+            .filter(|t| t.landed && t.order_id.is_none())
+            .filter_map(|t| t.may_land_until)
+            .filter(|until| *until > resume)
+            .min();
+        match window_end {
+            Some(end) if end <= resume + round => end,
+            _ => resume,
+        }
     }
 
     /// What a sweep round cancels: every order we track, and every order the last listing
@@ -524,18 +718,17 @@ impl GuardCore {
                 let unknown = ExchangeError::UnknownSymbol(target.code.clone()).to_string();
                 return (target, Err(unknown));
             };
-            let answer = tokio::time::timeout_at(
-                deadline,
+            let answer = resent_until(deadline, ExchangeError::is_unknown_order, || {
                 self.venue
-                    .cancel_order(symbol, &target.code, target.order.clone(), Some(deadline)),
-            )
+                    .cancel_order(symbol, &target.code, target.order.clone(), Some(deadline))
+            })
             .await;
             let result = match answer {
-                Ok(Ok(order)) if !order.status.is_open() => Ok(true),
-                Ok(Ok(order)) => Err(format!("still {} after its cancel", order.status)),
-                Ok(Err(error)) if error.is_unknown_order() => Ok(false),
-                Ok(Err(error)) => Err(error.to_string()),
-                Err(_) => Err("no answer before the deadline".to_owned()),
+                Some(Ok(order)) if !order.status.is_open() => Ok(true),
+                Some(Ok(order)) => Err(format!("still {} after its cancel", order.status)),
+                Some(Err(error)) if error.is_unknown_order() => Ok(false),
+                Some(Err(error)) => Err(error.to_string()),
+                None => Err("no answer before the deadline".to_owned()),
             };
             (target, result)
         }))
@@ -695,5 +888,161 @@ impl AsyncResource for OrderGuard {
                 .chain(sweep.note)
                 .fold(details, StopDetails::error)
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use std::sync::atomic::AtomicU32;
+
+    use super::*;
+
+    /// How one attempt of a call behaves: `None` never answers, else the answer after a delay.
+    type Script = Vec<Option<(Duration, Result<u32, &'static str>)>>;
+
+    /// Calls `resent_until` with attempts that behave as `script` says (attempts past its end
+    /// never answer), an "unknown" error settling the call; returns the answer, the attempts
+    /// sent and when it returned.
+    async fn scripted(
+        deadline_in: Duration,
+        script: Script,
+    ) -> (Option<Result<u32, &'static str>>, u32, Duration) {
+        let sent = AtomicU32::new(0);
+        let began = Instant::now();
+        let answer = resent_until(
+            began + deadline_in,
+            |e: &&str| *e == "unknown",
+            || {
+                let n = sent.fetch_add(1, Ordering::SeqCst);
+                let step = script.get(n as usize).cloned().flatten();
+                async move {
+                    let Some((after, answer)) = step else {
+                        return std::future::pending().await;
+                    };
+                    tokio::time::sleep(after).await;
+                    answer
+                }
+            },
+        )
+        .await;
+        (answer, sent.load(Ordering::SeqCst), began.elapsed())
+    }
+
+    /// Attempts that each answer `Ok(n)` after `latency`, except the first `lost`.
+    async fn run(
+        deadline_in: Duration,
+        latency: Duration,
+        lost: u32,
+    ) -> (Option<u32>, u32, Duration) {
+        let script = (0..SWEEP_ATTEMPTS as u32)
+            .map(|n| (n >= lost).then_some((latency, Ok(n))))
+            .collect();
+        let (answer, sent, took) = scripted(deadline_in, script).await;
+        (answer.map(Result::unwrap), sent, took)
+    }
+
+    #[test]
+    fn the_first_resend_is_a_quarter_of_what_is_left_within_bounds() {
+        assert_eq!(first_resend_after(Duration::ZERO), SWEEP_RESEND_AFTER_MIN);
+        assert_eq!(
+            first_resend_after(Duration::from_millis(900)),
+            SWEEP_RESEND_AFTER_MIN
+        );
+        assert_eq!(
+            first_resend_after(Duration::from_secs(4)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            first_resend_after(Duration::from_secs(60)),
+            SWEEP_RESEND_AFTER_MAX
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_venue_with_time_to_spare_gets_each_call_once() {
+        // 1 s answers, 12 s left: the first re-send would be after 3 s.
+        let (answer, sent, took) = run(Duration::from_secs(12), Duration::from_secs(1), 0).await;
+        assert_eq!((answer, sent, took), (Some(0), 1, Duration::from_secs(1)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_call_is_sent_again_and_the_copy_answers() {
+        // 1 s left: re-sent after 250 ms, answered 10 ms later.
+        let (answer, sent, took) = run(Duration::from_secs(1), Duration::from_millis(10), 1).await;
+        assert_eq!((answer, sent), (Some(1), 2));
+        assert_eq!(took, Duration::from_millis(260));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn copies_stop_at_three_and_nothing_answers_after_the_deadline() {
+        // 2 s left: copies at 0, 500 ms and 1.5 s.
+        let (answer, sent, took) = run(Duration::from_secs(2), Duration::ZERO, u32::MAX).await;
+        assert_eq!((answer, sent, took), (None, 3, Duration::from_secs(2)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_later_copy_s_cancel_outweighs_an_earlier_copy_s_unknown_order() {
+        // Both copies are held (by the rate limiter) and reach the venue together: the copy
+        // sent at 250 ms is carried out and answers at 510 ms, the first hears "unknown
+        // order" at 505 ms. The cancel counts.
+        let script = vec![
+            Some((Duration::from_millis(505), Err("unknown"))),
+            Some((Duration::from_millis(260), Ok(1))),
+        ];
+        let (answer, sent, took) = scripted(Duration::from_secs(1), script).await;
+        assert_eq!(
+            (answer, sent, took),
+            (Some(Ok(1)), 2, Duration::from_millis(510))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unknown_order_waits_for_the_copies_in_flight_a_bounded_time() {
+        // The first copy is lost; the second (250 ms) hears "unknown" at 260 ms: the lost
+        // copy gets half that round trip more (265 ms), and no third copy goes out.
+        let script = vec![None, Some((Duration::from_millis(10), Err("unknown")))];
+        let (answer, sent, took) = scripted(Duration::from_secs(1), script).await;
+        assert_eq!(
+            (answer, sent, took),
+            (Some(Err("unknown")), 2, Duration::from_millis(265))
+        );
+        // The first copy hears "unknown" at 300 ms; the second, sent at 250 ms, is expected
+        // by 250 + 450 ms and answers only at 1.25 s: the "unknown" stands at 700 ms.
+        let script = vec![
+            Some((Duration::from_millis(300), Err("unknown"))),
+            Some((Duration::from_secs(1), Ok(1))),
+        ];
+        let (answer, sent, took) = scripted(Duration::from_secs(1), script).await;
+        assert_eq!(
+            (answer, sent, took),
+            (Some(Err("unknown")), 2, Duration::from_millis(700))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_passing_error_waits_for_the_copies_still_in_flight() {
+        // A 429 at 300 ms for the first copy; the second (250 ms) succeeds at 950 ms, the
+        // third (750 ms) is still in flight then.
+        let script = vec![
+            Some((Duration::from_millis(300), Err("429"))),
+            Some((Duration::from_millis(700), Ok(1))),
+        ];
+        let (answer, sent, took) = scripted(Duration::from_secs(1), script).await;
+        assert_eq!(
+            (answer, sent, took),
+            (Some(Ok(1)), 3, Duration::from_millis(950))
+        );
+        // Every copy fails: the last error heard, once none is left.
+        let script = vec![
+            Some((Duration::from_millis(300), Err("429"))),
+            Some((Duration::from_millis(100), Err("503"))),
+        ];
+        let (answer, sent, took) = scripted(Duration::from_secs(1), script).await;
+        assert_eq!(
+            (answer, sent, took),
+            (Some(Err("503")), 2, Duration::from_millis(350))
+        );
     }
 }

@@ -331,9 +331,10 @@ pub fn assert_nothing_left(sim: &SimVenue, demo: &Demo) {
     let keys = sim.listen_keys(DEMO_API_KEY).unwrap();
     assert!(
         keys.is_empty(),
-        "{} listen key(s) left\nstdout:\n{}",
+        "{} listen key(s) left\nstdout:\n{}\nstderr:\n{}",
         keys.len(),
-        demo.stdout()
+        demo.stdout(),
+        demo.stderr()
     );
 }
 
