@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Demo, Launch, SLACK, assert_nothing_left, bounded, still_venue, wait_until_resting};
-use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET};
+use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
 use tokio::time::Instant;
 
 /// A stand-in for systemd's notification socket: a bound datagram socket whose messages
@@ -56,8 +56,16 @@ impl NotifySocket {
                         let text = String::from_utf8_lossy(&buf[..n]).into_owned();
                         sink.lock().unwrap().extend(text.lines().map(str::to_owned));
                     }
-                    // Nothing queued: everything sent before `finish` was read.
-                    Err(_) if finished.load(Ordering::Acquire) => return,
+                    // Nothing came for a while and the sender is gone: read what came since
+                    // (without waiting), then stop.
+                    Err(_) if finished.load(Ordering::Acquire) => {
+                        socket.set_nonblocking(true).unwrap();
+                        while let Ok(n) = socket.recv(&mut buf) {
+                            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                            sink.lock().unwrap().extend(text.lines().map(str::to_owned));
+                        }
+                        return;
+                    }
                     Err(_) => {}
                 }
             }
@@ -316,6 +324,42 @@ async fn without_a_notify_socket_nothing_is_sent_and_a_dead_one_harms_nothing() 
             "{warned}"
         );
         assert!(dead.stdout().contains("cycle 1:"), "{}", dead.stdout());
+    })
+    .await;
+}
+
+/// A start that never finishes (a venue that does not answer) is never announced ready; the
+/// shutdown after the start timeout, which the application never sees, is announced from the
+/// orchestrator's own timeline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_that_times_out_is_stopping_but_never_ready() {
+    bounded(async {
+        let sim = SimVenue::start(SimConfig::paused()).await.unwrap();
+        sim.faults().stall_connections(true);
+        let notify = NotifySocket::bind();
+        let mut launch = Launch::against(&sim, &["--start-timeout", "2", "--shutdown-budget", "2"]);
+        launch.env("NOTIFY_SOCKET", notify.path());
+        let mut demo = launch.spawn();
+        let (code, _) = demo.exit_within(Duration::from_secs(4) + SLACK).await;
+        assert_eq!(code, 1, "{}\n{}", demo.stdout(), demo.stderr());
+        let lines = notify.finish().await;
+        assert!(!lines.iter().any(|line| line == "READY=1"), "{lines:#?}");
+        let stopping = position(&lines, "STOPPING=1");
+        assert_eq!(lines[stopping + 1], "STATUS=stopping: shutdown begun");
+        let extend = position(&lines, "EXTEND_TIMEOUT_USEC=*");
+        let usec: u64 = lines[extend]["EXTEND_TIMEOUT_USEC=".len()..]
+            .parse()
+            .unwrap();
+        // What is left of the 2 s budget plus the 2.5 s of slack, rounded up.
+        assert!(extend > stopping && usec <= 5_000_000, "{lines:#?}");
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("STATUS=stopped: exit code 1 (failed)"),
+            "{lines:#?}"
+        );
+        assert_well_formed_and_secret_free(&lines, &[DEMO_API_SECRET]);
+        sim.faults().clear();
+        sim.shutdown().await;
     })
     .await;
 }
