@@ -363,3 +363,39 @@ async fn a_start_that_times_out_is_stopping_but_never_ready() {
     })
     .await;
 }
+
+/// A trading halt (SIGUSR1) is a status, not a stop; SIGUSR2's resume says quoting again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trading_halt_and_its_resume_are_statuses() {
+    bounded(async {
+        let sim = still_venue().await;
+        let notify = NotifySocket::bind();
+        let mut launch = Launch::against(&sim, &[]);
+        launch.env("NOTIFY_SOCKET", notify.path());
+        let mut demo = launch.spawn();
+        wait_until_resting(&sim, &demo).await;
+        const HALTED: &str = "STATUS=halted (SIGUSR1): no quoting until SIGUSR2";
+        const QUOTING: &str = "STATUS=quoting HIFI/USDT on external";
+        demo.signal("-USR1");
+        notify.wait_for(|line| line == HALTED, 1, &demo).await;
+        demo.signal("-USR2");
+        notify.wait_for(|line| line == QUOTING, 2, &demo).await;
+        common::wait_for_open_orders(&sim, 2, &demo).await;
+        demo.signal("-INT");
+        let (code, _) = demo.exit_within(SLACK * 4).await;
+        assert_eq!(code, 0, "{}\n{}", demo.stdout(), demo.stderr());
+        let lines = notify.finish().await;
+        let ready = position(&lines, "READY=1");
+        let halted = position(&lines, HALTED);
+        let resumed = lines.iter().rposition(|line| line == QUOTING).unwrap();
+        let stopping = position(&lines, "STOPPING=1");
+        assert!(
+            ready < halted && halted < resumed && resumed < stopping,
+            "{lines:#?}"
+        );
+        assert_eq!(lines.iter().filter(|l| *l == "STOPPING=1").count(), 1);
+        assert_nothing_left(&sim, &demo);
+        sim.shutdown().await;
+    })
+    .await;
+}
