@@ -16,11 +16,12 @@ use crate::market_maker_context::MarketMakerContext;
 use crate::output;
 use crate::report::{RunReport, Totals};
 use crate::state_machine::{CycleError, MarketMakerStateMachine};
+use crate::systemd::Notifier;
 use crate::trading_halt::{self, HaltCounts};
 use crate::venue::Venue;
 
 /// How far past the budget the watchdog lets a shutdown run before it ends the process.
-const WATCHDOG_SLACK: Duration = Duration::from_secs(2);
+pub(crate) const WATCHDOG_SLACK: Duration = Duration::from_secs(2);
 /// First pause before quoting again after a passing failure (doubling while failures last,
 /// at most [`RETRY_MAX_PAUSE`]).
 const RETRY_FIRST_PAUSE: Duration = Duration::from_millis(300);
@@ -39,8 +40,9 @@ pub(crate) struct Exit {
     pub(crate) immediately: bool,
 }
 
-/// Runs the demo as the command line says.
-pub(crate) async fn run(cli: Cli) -> Exit {
+/// Runs the demo as the command line says, telling systemd how it goes through `notifier`.
+pub(crate) async fn run(cli: Cli, notifier: Arc<Notifier>) -> Exit {
+    notifier.status("starting: venue");
     let venue = match Venue::prepare(&cli).await {
         Ok(venue) => venue,
         Err(error) => {
@@ -83,6 +85,7 @@ pub(crate) async fn run(cli: Cli) -> Exit {
         }
     };
     let (exchanges, mut system) = context.into_parts();
+    notifier.follow(system.name());
     let halts: Arc<HaltCounts> = Arc::default();
     if let Some(instance) = &instance {
         tracing::info!(
@@ -108,7 +111,12 @@ pub(crate) async fn run(cli: Cli) -> Exit {
         } else {
             GuardianLossPolicy::Restart
         };
-        match crate::guardian::order_guardian(&venue.config, &exchanges.private, on_loss) {
+        match crate::guardian::order_guardian(
+            &venue.config,
+            &exchanges.private,
+            on_loss,
+            cli.log_format,
+        ) {
             // Cleanup: it starts before everything else and stops after everything else
             // (told the end is clean once the orders are cancelled and the listen key gone).
             Ok(guardian) => {
@@ -143,9 +151,23 @@ pub(crate) async fn run(cli: Cli) -> Exit {
     let recorded = cycles.clone();
     let wanted = cli.cycles;
     tracing::info!(venue = venue.kind, %symbol, quantity_usdt = %cli.quantity_usdt, "starting exchanges");
+    notifier.status(&format!(
+        "starting {symbol} on {}: markets, sockets, listen key, a previous run's orders cleared",
+        venue.kind
+    ));
+    let quoting = format!("quoting {symbol} on {}", venue.kind);
+    let app_notifier = notifier.clone();
     let outcome = runner
-        .run(move |app| run_cycles(app, mm_context, wanted, recorded))
+        .run(move |app| {
+            announced(
+                app.shutdown_signal().clone(),
+                app_notifier.clone(),
+                quoting.clone(),
+                run_cycles(app, mm_context, wanted, recorded, app_notifier, quoting),
+            )
+        })
         .await;
+    notifier.status(&format!("shut down: {}", outcome.reason));
 
     let cycles = std::mem::take(&mut *cycles.lock().unwrap_or_else(PoisonError::into_inner));
     let forced = outcome.status == ExitStatus::Forced;
@@ -210,6 +232,32 @@ pub(crate) enum AppError {
     },
 }
 
+/// `cycles` (the application), with systemd told: ready as it begins (the start, and with it
+/// the reconciliation, is done), stopping the moment the runner asks it to stop or it ends.
+async fn announced<F>(
+    stop: lifecycle_core::ShutdownSignal,
+    notifier: Arc<Notifier>,
+    quoting: String,
+    cycles: F,
+) -> Result<(), AppError>
+where
+    F: Future<Output = Result<(), AppError>>,
+{
+    notifier.ready(&quoting);
+    let mut cycles = std::pin::pin!(cycles);
+    // The request first: an interrupted cycle may end in the same poll.
+    tokio::select! {
+        biased;
+        () = stop.triggered() => notifier.stopping("shutdown requested"),
+        result = cycles.as_mut() => {
+            notifier.stopping("the cycles ended");
+            return result;
+        }
+    }
+    // The cycle finishes within its grace (its own cancels), then the shutdown goes on.
+    cycles.await
+}
+
 /// The application: cycles until done or asked to stop. A failure that passes is ridden out
 /// (the cycle is tried again with backoff) for at most the context's `max_outage`.
 async fn run_cycles(
@@ -217,6 +265,8 @@ async fn run_cycles(
     context: MarketMakerContext,
     wanted: u64,
     recorded: Arc<Mutex<CycleHistory>>,
+    notifier: Arc<Notifier>,
+    quoting: String,
 ) -> Result<(), AppError> {
     let stop = app.shutdown_signal().clone();
     let max_outage = context.max_outage;
@@ -230,8 +280,15 @@ async fn run_cycles(
         if stop.is_triggered() {
             break;
         }
+        let was_halted = *halted.borrow();
+        if was_halted {
+            notifier.status("halted (SIGUSR1): no quoting until SIGUSR2");
+        }
         if !trading_halt::wait_while_halted(halted.clone(), &stop).await {
             break;
+        }
+        if was_halted {
+            notifier.status(&quoting);
         }
         if !retrying {
             cycle += 1;

@@ -77,7 +77,8 @@ pub(crate) struct Cli {
     pub(crate) fill_timeout: Duration,
 
     /// Total shutdown budget, in seconds (at least 2): the cycle's grace, the order sweep and
-    /// every later phase.
+    /// every later phase. A shutdown still running 2 s past it is ended by the watchdog (exit
+    /// 3): a service manager's stop timeout must be longer than the budget plus those 2 s.
     #[arg(long, default_value = "10", value_parser = parse_budget)]
     pub(crate) shutdown_budget: Duration,
 
@@ -161,9 +162,42 @@ pub(crate) struct Cli {
     )]
     pub(crate) log: String,
 
+    /// How log lines are written to stderr: `text` for people (coloured only when stderr is
+    /// a terminal and NO_COLOR is unset), `json` for log shippers (one object per line).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+
     /// A command other than quoting.
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
+}
+
+/// How the log is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Readable lines.
+    Text,
+    /// One JSON object per line (tracing-subscriber's JSON format).
+    Json,
+}
+
+impl LogFormat {
+    /// The name on the command line (`text`, `json`).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Json => "json",
+        }
+    }
+
+    /// The format named `name`, text for anything else.
+    pub(crate) fn from_name(name: &str) -> Self {
+        if name == Self::Json.as_str() {
+            Self::Json
+        } else {
+            Self::Text
+        }
+    }
 }
 
 /// The commands besides quoting.
@@ -224,6 +258,7 @@ impl std::fmt::Debug for Cli {
             .field("command", &self.command)
             .field("report_json", &self.report_json)
             .field("log", &self.log)
+            .field("log_format", &self.log_format)
             .finish()
     }
 }
@@ -307,6 +342,32 @@ mod tests {
             !shown.contains("TOPSECRET") && shown.contains("<redacted>"),
             "{shown}"
         );
+    }
+
+    /// The deploy files' stop timeouts are checked against what `--help` says of the watchdog
+    /// (`mm-demo/tests/deploy_files.rs`): it must say what the watchdog does.
+    #[test]
+    fn the_help_states_the_watchdog_s_slack() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        let said = format!(
+            "A shutdown still running {} s past it is ended by the watchdog",
+            crate::app::WATCHDOG_SLACK.as_secs()
+        );
+        assert!(help.contains(&said), "{help}");
+        assert_eq!(crate::app::WATCHDOG_SLACK.subsec_nanos(), 0);
+    }
+
+    #[test]
+    fn log_formats_round_trip_by_name() {
+        for format in [super::LogFormat::Text, super::LogFormat::Json] {
+            assert_eq!(super::LogFormat::from_name(format.as_str()), format);
+        }
+        assert_eq!(super::LogFormat::from_name("yaml"), super::LogFormat::Text);
+        let cli = Cli::try_parse_from(["mm-demo", "--log-format", "json"]).unwrap();
+        assert_eq!(cli.log_format, super::LogFormat::Json);
+        assert!(Cli::try_parse_from(["mm-demo", "--log-format", "xml"]).is_err());
     }
 
     #[test]

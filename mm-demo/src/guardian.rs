@@ -10,6 +10,8 @@ use exchange_composite::guardian::{
 };
 use exchange_composite::{ExchangeConfig, PrivateCompositeExchange};
 
+use crate::cli::LogFormat;
+
 /// The hidden first argument that makes `mm-demo` the order guardian.
 pub(crate) const GUARDIAN_SUBCOMMAND: &str = "__order-guardian";
 
@@ -21,7 +23,12 @@ pub(crate) fn run_child() -> ! {
     let log = std::env::args()
         .nth(2)
         .unwrap_or_else(|| GUARDIAN_LOG.to_owned());
-    crate::logging::init(&log);
+    // The parent's format: the guardian's lines go to the same stderr (one JSON stream for a
+    // shipper, not a mix).
+    let format = std::env::args()
+        .nth(3)
+        .map_or(LogFormat::Text, |name| LogFormat::from_name(&name));
+    crate::logging::init(&log, format, Vec::new());
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -76,13 +83,18 @@ pub(crate) fn order_guardian(
     config: &ExchangeConfig,
     private: &Arc<PrivateCompositeExchange>,
     on_loss: GuardianLossPolicy,
+    log_format: LogFormat,
 ) -> Result<OrderGuardian, String> {
     let program = std::env::current_exe()
         .map_err(|error| format!("cannot find our own binary to run the guardian: {error}"))?;
     let brief = GuardianBrief::for_config(config).map_err(|error| error.to_string())?;
     let command = GuardianCommand {
         program,
-        args: vec![GUARDIAN_SUBCOMMAND.into(), GUARDIAN_LOG.into()],
+        args: vec![
+            GUARDIAN_SUBCOMMAND.into(),
+            GUARDIAN_LOG.into(),
+            log_format.as_str().into(),
+        ],
     };
     let mut guardian = OrderGuardianConfig::new(command, brief, private.listen_key_watch());
     guardian.name = format!("{}.order_guardian", config.name);

@@ -1,5 +1,5 @@
-//! The log: `tracing` to stderr, at the level `--log` (or `RUST_LOG`) asks, with no secret at
-//! any level.
+//! The log: `tracing` to stderr, at the level `--log` (or `RUST_LOG`) asks, as text (coloured
+//! only on a terminal) or JSON (`--log-format json`), with no secret at any level in either.
 //!
 //! Our crates never log a listen key, a signature or the API secret. Dependencies can: at
 //! TRACE, tungstenite prints the handshake's request line, which carries `?listenKey=` on the
@@ -10,14 +10,17 @@
 //! does not take is counted and dropped ([`crate::output`]).
 
 use std::borrow::Cow;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 use tracing::Level;
 use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::Registry;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt};
+
+use crate::cli::LogFormat;
 
 /// The filter used when neither `RUST_LOG` nor `--log` parses.
 const FALLBACK_FILTER: &str = "warn,mm_demo=info,exchange_composite::guardian=info";
@@ -29,8 +32,13 @@ const SECRET_NAMES: [&str; 2] = ["listenkey", "signature"];
 /// What a redacted value is replaced with.
 pub(crate) const REDACTED: &str = "<redacted>";
 
-/// Installs the log: `RUST_LOG` if set and valid, else `directives` (`--log`).
-pub(crate) fn init(directives: &str) {
+/// A layer over the bare registry, as the log and its observers are installed.
+pub(crate) type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// Installs the log: `RUST_LOG` if set and valid, else `directives` (`--log`), written in
+/// `format`; `observers` (layers with their own filters, such as the systemd notifier's) see
+/// the events and spans they ask for whatever the log's filter is.
+pub(crate) fn init(directives: &str, format: LogFormat, observers: Vec<BoxedLayer>) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(directives))
         .unwrap_or_else(|_| EnvFilter::new(FALLBACK_FILTER));
@@ -40,15 +48,38 @@ pub(crate) fn init(directives: &str) {
                 .iter()
                 .any(|target| meta.target().starts_with(target))
     });
-    let layer = fmt::layer()
-        .with_writer(RedactingStderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .log_internal_errors(false)
-        .with_filter(filter.and(no_credentials));
+    let log: BoxedLayer = match format {
+        LogFormat::Text => fmt::layer()
+            .with_writer(RedactingStderr)
+            .with_ansi(colours(
+                io::stderr().is_terminal(),
+                std::env::var_os("NO_COLOR").as_deref(),
+            ))
+            .with_target(false)
+            .log_internal_errors(false)
+            .with_filter(filter.and(no_credentials))
+            .boxed(),
+        // Never coloured; the target stays (a shipper filters on it).
+        LogFormat::Json => fmt::layer()
+            .json()
+            .with_writer(RedactingStderr)
+            .with_ansi(false)
+            .log_internal_errors(false)
+            .with_filter(filter.and(no_credentials))
+            .boxed(),
+    };
+    let mut layers = observers;
+    layers.insert(0, log);
     // `try_init` also routes the `log` records of dependencies (tungstenite) through the
     // same filters; it fails only if a logger is already installed.
-    let _ = tracing_subscriber::registry().with(layer).try_init();
+    let _ = tracing_subscriber::registry().with(layers).try_init();
+}
+
+/// Whether the text log is coloured: only on a terminal, and not when `NO_COLOR` is set to
+/// anything but the empty string (<https://no-color.org>). A pipe, a file or journald gets
+/// plain text, never ANSI escapes.
+fn colours(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
 }
 
 /// `line` with the value of every credential-bearing name replaced by [`REDACTED`].
@@ -139,7 +170,36 @@ impl Write for RedactingWriter {
 
 #[cfg(test)]
 mod tests {
-    use super::{REDACTED, redact};
+    use super::{REDACTED, colours, redact};
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(colours(true, None));
+        assert!(colours(true, Some(OsStr::new(""))));
+        assert!(!colours(true, Some(OsStr::new("1"))));
+        assert!(!colours(false, None));
+        assert!(!colours(false, Some(OsStr::new("1"))));
+    }
+
+    /// The JSON log escapes quotes in the message: `\"listenKey\":\"...\"` is redacted too.
+    #[test]
+    fn credentials_inside_a_json_log_line_are_redacted() {
+        let key = "pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1";
+        let message = format!("body {{\"listenKey\":\"{key}\"}} and url=/ws?listenKey={key}");
+        let line = serde_json::json!({ "level": "TRACE", "fields": { "message": message, "signature": key } })
+            .to_string();
+        let clean = redact(&line);
+        assert!(!clean.contains(key), "{line} -> {clean}");
+        assert_eq!(clean.matches(REDACTED).count(), 3, "{clean}");
+        let parsed: serde_json::Value = serde_json::from_str(&clean).unwrap();
+        assert!(
+            parsed["fields"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(REDACTED)
+        );
+    }
 
     #[test]
     fn listen_keys_and_signatures_are_redacted_however_they_are_written() {

@@ -14,6 +14,7 @@ mod orphans;
 mod output;
 mod report;
 mod state_machine;
+mod systemd;
 mod trading_halt;
 mod venue;
 
@@ -24,7 +25,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 /// Bound on the runtime's own wind-down once the run returned (tasks stuck in blocking code
 /// cannot hold the process).
-const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(500);
+pub(crate) const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(500);
 
 fn main() {
     if std::env::args_os().nth(1).as_deref() == Some(guardian::GUARDIAN_SUBCOMMAND.as_ref()) {
@@ -32,7 +33,15 @@ fn main() {
     }
     let matches = cli::Cli::command().get_matches();
     let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
-    logging::init(&cli.log);
+    // systemd's notifications are for the quoting run only (`cancel-orphans` runs as
+    // `ExecStopPost=`, after the service stopped).
+    let notifier =
+        systemd::Notifier::from_env(cli.shutdown_budget, app::WATCHDOG_SLACK + RUNTIME_SHUTDOWN);
+    let observers = match &cli.command {
+        None => notifier.timeline_layer().into_iter().collect(),
+        Some(_) => Vec::new(),
+    };
+    logging::init(&cli.log, cli.log_format, observers);
     if matches.value_source("api_secret") == Some(ValueSource::CommandLine) {
         tracing::warn!(
             "--api-secret on the command line is readable by every local user (ps, /proc/PID/cmdline): \
@@ -54,7 +63,9 @@ fn main() {
         runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
         std::process::exit(code);
     }
-    let exit = runtime.block_on(app::run(cli));
+    notifier.start_watchdog(runtime.handle().clone());
+    let exit = runtime.block_on(app::run(cli, notifier.clone()));
+    notifier.stopped(exit.code);
     if exit.immediately {
         // A forced exit: do not wait for anything.
         std::process::exit(exit.code);

@@ -12,7 +12,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Demo, Launch, SLACK, assert_nothing_left, bounded, still_venue, wait_until_resting};
+use common::{
+    Demo, Launch, SLACK, assert_nothing_left, bounded, still_venue, wait_for_open_orders,
+    wait_until_resting,
+};
 use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
 
 /// At TRACE level tungstenite printed the handshake's request line, `?listenKey=<key>` and
@@ -78,6 +81,73 @@ async fn no_secret_reaches_the_log_even_at_trace_level() {
     .await;
 }
 
+/// `--log-format json`, for log shippers: every line of stderr (the order guardian's too: it
+/// shares it) is one JSON object, never coloured, and no listen key, signature or API secret
+/// reaches it at any level, trace included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_log_is_one_object_per_line_and_holds_no_secret() {
+    bounded(async {
+        let sim = still_venue().await;
+        let mut demo = Launch::against(&sim, &["--log-format", "json", "--log", "trace"]).spawn();
+        wait_for_open_orders(&sim, 2, &demo).await;
+        demo.wait_for_log(r#""to":"awaiting fills""#, Duration::from_secs(10))
+            .await;
+        let keys = sim.listen_keys(DEMO_API_KEY).unwrap();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        // A reconnect makes a second handshake on the same key.
+        sim.faults().drop_websockets();
+        demo.wait_for_log("websocket connected", Duration::from_secs(30))
+            .await;
+        demo.signal("-INT");
+        let (code, _) = demo.exit_within(Duration::from_secs(30)).await;
+        let stderr = demo.stderr();
+        assert_eq!(code, 0, "{}", demo.stdout());
+        let mut levels = std::collections::BTreeSet::new();
+        let mut guardian_lines = 0;
+        for line in stderr.lines().filter(|line| !line.trim().is_empty()) {
+            let object: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("not JSON ({error}): {line}"));
+            assert!(object["fields"].is_object(), "{line}");
+            levels.insert(object["level"].as_str().unwrap().to_owned());
+            if object["target"]
+                .as_str()
+                .is_some_and(|target| target.starts_with("exchange_composite::guardian"))
+            {
+                guardian_lines += 1;
+            }
+        }
+        assert!(
+            levels.contains("TRACE") && levels.contains("INFO"),
+            "{levels:?}"
+        );
+        assert!(
+            guardian_lines > 0,
+            "the order guardian's lines are JSON too"
+        );
+        assert!(!stderr.contains('\u{1b}'), "ANSI escapes in a piped log");
+        assert!(!stderr.contains(&keys[0]), "the listen key was logged");
+        assert!(
+            !stderr.contains(DEMO_API_SECRET),
+            "the API secret was logged"
+        );
+        // A signature is 64 hex digits (HMAC-SHA256): none follows the word, however quoted.
+        let lower = stderr.to_ascii_lowercase();
+        for (at, _) in lower.match_indices("signature") {
+            let value =
+                stderr[at + "signature".len()..].trim_start_matches(['"', '\\', ':', '=', ' ']);
+            let hex = value.chars().take_while(char::is_ascii_hexdigit).count();
+            assert!(
+                hex < 32,
+                "a signature was logged: {}",
+                &value[..value.len().min(70)]
+            );
+        }
+        assert_nothing_left(&sim, &demo);
+        sim.shutdown().await;
+    })
+    .await;
+}
+
 /// The safe ways (the environment, a credentials file) are not warned about.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_from_the_environment_or_a_file_are_not_warned_about() {
@@ -104,6 +174,8 @@ async fn credentials_from_the_environment_or_a_file_are_not_warned_about() {
             let (code, _) = demo.exit_within(Duration::from_secs(60)).await;
             assert_eq!(code, 0, "{}\n{}", demo.stdout(), demo.stderr());
             assert!(!demo.stderr().contains("--api-secret on the command line"));
+            // stderr is a pipe, not a terminal: plain text, no colour.
+            assert!(!demo.stderr().contains('\u{1b}'), "{}", demo.stderr());
         }
         std::fs::remove_file(&file).unwrap();
         sim.shutdown().await;
