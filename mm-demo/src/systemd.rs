@@ -20,11 +20,12 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lifecycle_core::ShutdownPriority;
 use lifecycle_core::timeline::TARGET as TIMELINE;
 use sd_notify::NotifyState;
+use tokio::time::Instant;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing::{Level, Subscriber};
@@ -456,7 +457,9 @@ where
 #[cfg(test)]
 mod tests {
     use std::ffi::OsStr;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
+
+    use tokio::time::Instant;
 
     use super::{Liveness, Notifier, stop_phase_says, watchdog_interval};
 
