@@ -403,7 +403,11 @@ async fn a_stop_stuck_before_its_first_poll_returns_is_left_to_run_and_stays_lis
         });
         let mut system = DependencyAwareShutdown::new("stuck");
         system.register(stuck.build(), ShutdownPriority::High);
-        system.start_all().await.unwrap();
+        // Real time: every wait is bounded well inside `bounded`'s 20 s.
+        tokio::time::timeout(Duration::from_secs(5), system.start_all())
+            .await
+            .expect("the start hung")
+            .unwrap();
         let report = tokio::time::timeout(
             Duration::from_secs(5),
             system.shutdown_all(Duration::from_millis(100)),
