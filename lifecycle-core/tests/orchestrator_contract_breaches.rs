@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Behavior, EventLog, Probe, bounded};
+use common::{Behavior, DropSignal, EventLog, Probe, Scripted, bounded};
 use lifecycle_core::{
     AsyncResource, BoxFuture, DependencyAwareShutdown, LifecycleState, ShutdownPriority,
     StartError, StateCell, StateWatcher, StopOutcome, StopReport,
@@ -289,4 +289,233 @@ fn the_orchestrator_shows_its_name_and_members() {
         shown.contains("desk") && shown.contains("orders") && shown.contains("CriticalFirst"),
         "{shown}"
     );
+}
+
+/// A stop that never returns, and says when its future is dropped.
+fn hung_until_dropped(name: &str) -> (Arc<Scripted>, tokio::sync::oneshot::Receiver<()>) {
+    let (signal, dropped) = DropSignal::new();
+    let signal = std::sync::Mutex::new(Some(signal));
+    let resource = Scripted::stopping(name, move |_| {
+        let signal = signal.lock().unwrap().take();
+        async move {
+            let _held = signal;
+            std::future::pending::<()>().await;
+        }
+    });
+    (resource.build(), dropped)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_given_up_on_is_cancelled() {
+    bounded(async {
+        let mut system = DependencyAwareShutdown::new("cancelled");
+        let (hung, dropped) = hung_until_dropped("hung");
+        system.register(hung, ShutdownPriority::High);
+        system.start_all().await.unwrap();
+        let report = system.shutdown_all(Duration::from_millis(100)).await;
+        assert!(report.resource("hung").unwrap().abandoned(), "{report}");
+        tokio::time::timeout(Duration::from_secs(1), dropped)
+            .await
+            .expect("the abandoned stop still runs")
+            .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_shutdown_cancels_the_stops_it_waits_for() {
+    bounded(async {
+        let log = EventLog::default();
+        let mut system = DependencyAwareShutdown::new("dropped");
+        let (hung, dropped) = hung_until_dropped("hung");
+        system.register(hung.clone(), ShutdownPriority::High);
+        system.register(
+            Probe::new("later", &log, Behavior::default()),
+            ShutdownPriority::Low,
+        );
+        system.start_all().await.unwrap();
+        {
+            let mut shutdown = std::pin::pin!(system.shutdown_all(Duration::from_secs(10)));
+            while hung.state() != LifecycleState::Stopping {
+                tokio::select! {
+                    biased;
+                    report = shutdown.as_mut() => panic!("shutdown ended early: {report}"),
+                    () = tokio::task::yield_now() => {}
+                }
+            }
+        }
+        tokio::time::timeout(Duration::from_secs(1), dropped)
+            .await
+            .expect("the stop outlived the dropped shutdown")
+            .unwrap();
+        // The shutdown went no further.
+        assert_eq!(log.events(), ["start later"]);
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_start_all_cancels_the_starts_in_progress() {
+    bounded(async {
+        let mut system = DependencyAwareShutdown::new("dropped-start");
+        let (signal, dropped) = DropSignal::new();
+        let signal = std::sync::Mutex::new(Some(signal));
+        let (begun_tx, mut begun_rx) = tokio::sync::mpsc::unbounded_channel();
+        let slow = Scripted::stopping("slow", |_| async {}).starting(move || {
+            let signal = signal.lock().unwrap().take();
+            let begun = begun_tx.clone();
+            async move {
+                let _held = signal;
+                begun.send(()).unwrap();
+                std::future::pending::<Result<(), StartError>>().await
+            }
+        });
+        system.register(slow.build(), ShutdownPriority::Cleanup);
+        tokio::select! {
+            result = system.start_all() => panic!("start ended: {result:?}"),
+            begun = begun_rx.recv() => begun.unwrap(),
+        }
+        tokio::time::timeout(Duration::from_secs(1), dropped)
+            .await
+            .expect("the start outlived the dropped start_all")
+            .unwrap();
+    })
+    .await;
+}
+
+/// A stop stuck in blocking code on its first poll (so it is never seen pending) cannot be
+/// cancelled: the shutdown leaves it to run, lists it as abandoned while it runs, and it
+/// really does run on once it is unblocked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_stuck_before_its_first_poll_returns_is_left_to_run_and_stays_listed() {
+    bounded(async {
+        let log = EventLog::default();
+        let (unblock, blocked) = std::sync::mpsc::channel::<()>();
+        let blocked = Arc::new(std::sync::Mutex::new(blocked));
+        let stuck_log = log.clone();
+        let stuck = Scripted::stopping("stuck", move |_| {
+            let (blocked, log) = (blocked.clone(), stuck_log.clone());
+            async move {
+                blocked.lock().unwrap().recv().unwrap();
+                tokio::task::yield_now().await;
+                log.push("stuck ran on");
+            }
+        });
+        let mut system = DependencyAwareShutdown::new("stuck");
+        system.register(stuck.build(), ShutdownPriority::High);
+        // Real time: every wait is bounded well inside `bounded`'s 20 s.
+        tokio::time::timeout(Duration::from_secs(5), system.start_all())
+            .await
+            .expect("the start hung")
+            .unwrap();
+        let report = tokio::time::timeout(
+            Duration::from_secs(5),
+            system.shutdown_all(Duration::from_millis(100)),
+        )
+        .await
+        .expect("the shutdown waited for a stuck stop");
+        let entry = report.resource("stuck").unwrap();
+        assert!(entry.abandoned(), "{report}");
+        let listed = system.in_flight();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!(&*listed[0].name, "stuck");
+        assert!(listed[0].abandoned, "{listed:?}");
+
+        unblock.send(()).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !(log.events().iter().any(|e| e == "stuck ran on") && system.in_flight().is_empty()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the stuck stop did not run on: {:?}, listed {:?}",
+                log.events(),
+                system.in_flight()
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
+}
+
+/// A member launched at its phase's wait limit gets its one chance to report, and a report
+/// that comes in meanwhile from an older member counts too. The phase has no time left (the
+/// hung first phase used it) and is not the last, so its wait limit is one tick after its
+/// start, when its second level's latest start comes.
+#[tokio::test(start_paused = true)]
+async fn reports_that_come_in_while_the_phase_gives_up_still_count() {
+    bounded(async {
+        let log = EventLog::default();
+        let mut system = DependencyAwareShutdown::new("late-reports");
+        system.set_phase_reserve(1);
+        system.register(Hung::new("hung-first"), ShutdownPriority::CriticalFirst);
+        let user = system.register(Hung::new("user"), ShutdownPriority::Medium);
+        let release = Arc::new(tokio::sync::Notify::new());
+        let notify = release.clone();
+        let late = system.register(
+            Scripted::stopping("late", move |_| {
+                notify.notify_one();
+                async {}
+            })
+            .build(),
+            ShutdownPriority::Medium,
+        );
+        system.register(
+            Scripted::stopping("waiter", move |_| {
+                let release = release.clone();
+                async move { release.notified().await }
+            })
+            .build(),
+            ShutdownPriority::Medium,
+        );
+        system.register(
+            Probe::new("last", &log, Behavior::default()),
+            ShutdownPriority::Cleanup,
+        );
+        system.add_dependency(user, late).unwrap();
+        system.start_all().await.unwrap();
+        let report = system.shutdown_all(Duration::from_millis(40)).await;
+        let late = report.resource("late").unwrap();
+        assert_eq!(late.outcome, StopOutcome::Clean, "{report}");
+        assert!(late.report.is_some(), "{report}");
+        assert_eq!(late.stopped_before_users.len(), 1, "{report}");
+        let waiter = report.resource("waiter").unwrap();
+        assert_eq!(waiter.outcome, StopOutcome::Clean, "{report}");
+        assert!(waiter.report.is_some(), "{report}");
+        let abandoned: Vec<_> = report.abandoned().map(|r| r.name.to_string()).collect();
+        assert_eq!(abandoned, ["hung-first", "user"], "{report}");
+    })
+    .await;
+}
+
+/// With no time left, every later level's latest start is the same tick: a level whose users
+/// were only just launched still waits for them to be polled, so a quick user goes first.
+#[tokio::test(start_paused = true)]
+async fn a_level_waits_for_its_users_to_begin_even_past_its_latest_start() {
+    bounded(async {
+        let log = EventLog::default();
+        let mut system = DependencyAwareShutdown::new("chain-no-time");
+        system.set_phase_reserve(0);
+        system.register(Hung::new("hung"), ShutdownPriority::CriticalFirst);
+        let quick = |name: &'static str| {
+            let log = log.clone();
+            Scripted::stopping(name, move |_| {
+                log.push(format!("stop {name}"));
+                async {}
+            })
+            .build()
+        };
+        let top = system.register(Hung::new("top"), ShutdownPriority::Medium);
+        let middle = system.register(quick("middle"), ShutdownPriority::Medium);
+        let bottom = system.register(quick("bottom"), ShutdownPriority::Medium);
+        system.add_dependency(top, middle).unwrap();
+        system.add_dependency(middle, bottom).unwrap();
+        system.start_all().await.unwrap();
+        let report = system.shutdown_all(Duration::from_millis(50)).await;
+        assert_eq!(log.events(), ["stop middle", "stop bottom"]);
+        let middle = report.resource("middle").unwrap();
+        assert_eq!(middle.stopped_before_users.len(), 1, "{report}");
+        let bottom = report.resource("bottom").unwrap();
+        assert!(bottom.stopped_before_users.is_empty(), "{report}");
+        assert_eq!(bottom.outcome, StopOutcome::Clean, "{report}");
+    })
+    .await;
 }

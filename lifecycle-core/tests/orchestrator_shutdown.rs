@@ -6,10 +6,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Behavior, EventLog, Probe, bounded};
+use common::{Behavior, EventLog, LogCapture, Probe, Scripted, bounded};
 use lifecycle_core::{
-    AsyncResource, BoxFuture, DependencyAwareShutdown, DependencyError, LifecycleState,
-    ShutdownPriority, StartError, StateCell, StateWatcher, StopOutcome, StopReport,
+    AsyncResource, BoxFuture, DependencyAwareShutdown, DependencyError, InFlightStop,
+    LifecycleState, ShutdownPriority, StartError, StateCell, StateWatcher, StopOutcome, StopReport,
 };
 use tokio::time::Instant;
 
@@ -353,7 +353,9 @@ async fn first_failure_names_the_failed_resource() {
         );
         system.start_all().await.unwrap();
         trigger.notify_one();
-        let (name, cause) = system.first_failure().await;
+        let (name, cause) = tokio::time::timeout(Duration::from_secs(5), system.first_failure())
+            .await
+            .expect("the failure went unnoticed");
         assert_eq!(name, "feed");
         assert!(cause.message().contains("feed lost"));
         let report = system.shutdown_all(Duration::from_secs(5)).await;
@@ -424,6 +426,264 @@ async fn the_report_is_machine_readable() {
         assert_eq!(resource["priority"], "CriticalFirst");
         assert_eq!(resource["outcome"], "Clean");
         assert_eq!(resource["report"]["tasks"]["counts"]["stopped"], 1);
+    })
+    .await;
+}
+
+/// A stop that says when it began and returns when `release` turns true.
+fn gated(
+    name: &str,
+    begun: &tokio::sync::mpsc::UnboundedSender<String>,
+    release: &tokio::sync::watch::Receiver<bool>,
+) -> Scripted {
+    let (name_owned, begun, release) = (name.to_owned(), begun.clone(), release.clone());
+    Scripted::stopping(name, move |_deadline| {
+        let (name, begun, mut release) = (name_owned.clone(), begun.clone(), release.clone());
+        async move {
+            begun.send(name).unwrap();
+            release.wait_for(|released| *released).await.unwrap();
+        }
+    })
+}
+
+fn names(list: &[InFlightStop]) -> Vec<String> {
+    list.iter().map(|s| s.name.to_string()).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_flight_lists_every_stop_under_way_with_the_parts_of_a_composite() {
+    bounded(async {
+        let (begun_tx, mut begun_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (release_tx, release_rx) = tokio::sync::watch::channel(false);
+        let log = EventLog::default();
+        let mut system = DependencyAwareShutdown::new("listed");
+        let socket = InFlightStop {
+            name: "socket".into(),
+            priority: ShutdownPriority::High,
+            elapsed: Duration::ZERO,
+            abandoned: false,
+        };
+        system.register(
+            gated("beta", &begun_tx, &release_rx).build(),
+            ShutdownPriority::High,
+        );
+        system.register(
+            gated("alpha", &begun_tx, &release_rx)
+                .with_parts(vec![socket])
+                .build(),
+            ShutdownPriority::High,
+        );
+        system.register(
+            Probe::new("ui", &log, Behavior::default()),
+            ShutdownPriority::Low,
+        );
+        // Nothing started, nothing to leave behind.
+        assert!(system.unfinished().is_empty(), "{:?}", system.unfinished());
+        system.start_all().await.unwrap();
+        assert_eq!(names(&system.unfinished()), ["beta", "alpha", "ui"]);
+        assert!(system.in_flight().is_empty());
+
+        let shutdown = system.shutdown_all(Duration::from_secs(10));
+        let observe = async {
+            let mut begun = vec![
+                begun_rx.recv().await.unwrap(),
+                begun_rx.recv().await.unwrap(),
+            ];
+            begun.sort();
+            assert_eq!(begun, ["alpha", "beta"]);
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            let in_flight = system.in_flight();
+            let unfinished = system.unfinished();
+            release_tx.send(true).unwrap();
+            (in_flight, unfinished)
+        };
+        let (report, (in_flight, unfinished)) = tokio::join!(shutdown, observe);
+
+        // Both concurrent stops are listed, each once, the composite's part under its name.
+        let expected = |name: &str, priority, elapsed| InFlightStop {
+            name: name.into(),
+            priority,
+            elapsed,
+            abandoned: false,
+        };
+        let busy = Duration::from_millis(30);
+        assert_eq!(
+            in_flight,
+            vec![
+                expected("alpha", ShutdownPriority::High, busy),
+                expected("alpha/socket", ShutdownPriority::High, Duration::ZERO),
+                expected("beta", ShutdownPriority::High, busy),
+            ]
+        );
+        // What a forced exit would leave: the stops under way, then what has not begun its.
+        assert_eq!(
+            unfinished,
+            vec![
+                expected("alpha", ShutdownPriority::High, busy),
+                expected("alpha/socket", ShutdownPriority::High, Duration::ZERO),
+                expected("beta", ShutdownPriority::High, busy),
+                expected("ui", ShutdownPriority::Low, Duration::ZERO),
+            ]
+        );
+        assert!(report.is_clean(), "{report}");
+        // Everything stopped: nothing in flight, nothing left behind.
+        assert!(system.in_flight().is_empty(), "{:?}", system.in_flight());
+        assert!(system.unfinished().is_empty(), "{:?}", system.unfinished());
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_by_keeps_a_fifth_of_a_short_time_as_its_slack() {
+    bounded(async {
+        // (time until the limit, the deadline the only resource is given)
+        for (left, deadline) in [(50, 40), (1000, 980)] {
+            let (given_tx, mut given_rx) = tokio::sync::mpsc::unbounded_channel();
+            let mut system = DependencyAwareShutdown::new("nested");
+            system.register(
+                Scripted::stopping("only", move |deadline| {
+                    given_tx.send(deadline).unwrap();
+                    async {}
+                })
+                .build(),
+                ShutdownPriority::Medium,
+            );
+            system.start_all().await.unwrap();
+            let begun = Instant::now();
+            let report = system
+                .shutdown_by(begun + Duration::from_millis(left))
+                .await;
+            assert!(report.is_clean(), "{report}");
+            assert_eq!(
+                given_rx.recv().await.unwrap(),
+                begun + Duration::from_millis(deadline),
+                "{left} ms left"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_finished_shutdown_logs_how_long_it_took_in_milliseconds() {
+    let (logs, _guard) = LogCapture::start();
+    bounded(async {
+        let mut system = DependencyAwareShutdown::new("timed");
+        system.register(
+            Scripted::stopping("slow", |_| tokio::time::sleep(Duration::from_millis(250))).build(),
+            ShutdownPriority::Medium,
+        );
+        system.start_all().await.unwrap();
+        let report = system.shutdown_all(Duration::from_secs(1)).await;
+        assert_eq!(report.duration, Duration::from_millis(250), "{report}");
+    })
+    .await;
+    let text = logs.text();
+    let finished = text
+        .lines()
+        .find(|line| line.contains("shutdown finished"))
+        .unwrap_or_else(|| panic!("no end of shutdown logged:\n{text}"));
+    assert!(
+        finished.contains(" duration_ms=250.0 ")
+            && finished.contains(" shutdown_duration_ms=250.0 "),
+        "{finished}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_a_broken_order_is_logged_as_one() {
+    let (logs, _guard) = LogCapture::start();
+    bounded(async {
+        let log = EventLog::default();
+        for (name, user_hangs) in [("kept", false), ("broken", true)] {
+            let mut system = DependencyAwareShutdown::new(name);
+            // A user whose stop never returns, or one that returns at once.
+            let user = Scripted::stopping("user", move |_| async move {
+                if user_hangs {
+                    std::future::pending::<()>().await;
+                }
+            });
+            let user = system.register(user.build(), ShutdownPriority::High);
+            let used = system.register(
+                Probe::new("used", &log, Behavior::default()),
+                ShutdownPriority::High,
+            );
+            system.add_dependency(user, used).unwrap();
+            system.start_all().await.unwrap();
+            let report = system.shutdown_all(Duration::from_secs(1)).await;
+            assert_eq!(
+                report.broken_orderings().next().is_some(),
+                user_hangs,
+                "{report}"
+            );
+            let text = logs.take();
+            assert_eq!(
+                text.contains("users overran their share of the phase"),
+                user_hangs,
+                "{name}:\n{text}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shutdown_during_a_phase_start_starts_nothing_more_of_that_phase() {
+    bounded(async {
+        let log = EventLog::default();
+        let mut system = DependencyAwareShutdown::new("cut-short");
+        let (start_log, stop_log) = (log.clone(), log.clone());
+        let base = Scripted::stopping("base", move |_| {
+            stop_log.push("stop base");
+            async {}
+        })
+        .starting(move || {
+            let log = start_log.clone();
+            async move {
+                log.push("start base");
+                // Deaf to the stop: it starts all the same, after the shutdown began.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                log.push("base started");
+                Ok(())
+            }
+        });
+        let (start_log, stop_log) = (log.clone(), log.clone());
+        let top = Scripted::stopping("top", move |_| {
+            stop_log.push("stop top");
+            async {}
+        })
+        .starting(move || {
+            start_log.push("start top");
+            async { Ok(()) }
+        });
+        let base = system.register(base.build(), ShutdownPriority::Cleanup);
+        let top = system.register(top.build(), ShutdownPriority::Cleanup);
+        system.add_dependency(top, base).unwrap();
+
+        let mut start = std::pin::pin!(system.start_all());
+        while !log.events().iter().any(|e| e == "start base") {
+            tokio::select! {
+                biased;
+                result = start.as_mut() => panic!("start ended early: {result:?}"),
+                () = tokio::task::yield_now() => {}
+            }
+        }
+        let (report, result) = tokio::join!(system.shutdown_all(Duration::from_secs(1)), start);
+        let error = result.unwrap_err();
+        assert!(error.interrupted, "{error}");
+        assert!(error.failures.is_empty(), "{error}");
+        // The base started after the shutdown began: what uses it was not started at all.
+        assert!(
+            log.events().iter().any(|e| e == "base started"),
+            "{:?}",
+            log.events()
+        );
+        assert!(
+            !log.events().iter().any(|e| e == "start top"),
+            "{:?}",
+            log.events()
+        );
+        assert!(report.resource("top").is_some(), "{report}");
     })
     .await;
 }

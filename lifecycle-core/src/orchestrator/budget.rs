@@ -207,6 +207,95 @@ mod tests {
         );
     }
 
+    /// Every level's latest start and deadline, exactly, for one, two and three levels of a
+    /// phase whose length does not divide evenly (so the last level's deadline is the phase's
+    /// end, not the sum of the shares).
+    #[test]
+    fn each_level_of_an_uneven_phase_has_an_exact_window() {
+        let begun = Instant::now();
+        let end = begun + Duration::from_millis(100) + Duration::from_nanos(1);
+        let phase = PhaseWindow {
+            begun,
+            end,
+            wait_limit: end + Duration::from_millis(15),
+            poll_limit: end + Duration::from_millis(20),
+        };
+        let at = |nanos: u64| begun + Duration::from_nanos(nanos);
+        let window = |latest_start, deadline| LevelWindow {
+            latest_start,
+            deadline,
+        };
+        assert_eq!(phase.level(0, 1), window(begun, end));
+        // Two shares of 50 ms: the second begins at the latest 5 ms (the order slack) into its
+        // share.
+        assert_eq!(phase.level(0, 2), window(begun, at(50_000_000)));
+        assert_eq!(phase.level(1, 2), window(at(55_000_000), end));
+        // Three shares of 33.333333 ms.
+        assert_eq!(phase.level(0, 3), window(begun, at(33_333_333)));
+        assert_eq!(phase.level(1, 3), window(at(38_333_333), at(66_666_666)));
+        assert_eq!(phase.level(2, 3), window(at(71_666_666), end));
+    }
+
+    #[test]
+    fn a_level_past_the_last_gets_the_last_window() {
+        let begun = Instant::now();
+        let phase = PhaseWindow {
+            begun,
+            end: begun + Duration::from_millis(900),
+            wait_limit: begun + Duration::from_millis(915),
+            poll_limit: begun + Duration::from_millis(920),
+        };
+        assert_eq!(phase.level(5, 3), phase.level(2, 3));
+        assert_eq!(phase.level(3, 3), phase.level(2, 3));
+        assert_eq!(phase.level(1, 0), phase.level(0, 1));
+    }
+
+    #[test]
+    fn a_short_share_waits_a_quarter_of_itself_for_reports() {
+        let begun = Instant::now();
+        let end = begun + Duration::from_millis(12);
+        let phase = PhaseWindow {
+            begun,
+            end,
+            wait_limit: end,
+            poll_limit: end,
+        };
+        // Two shares of 6 ms: the second level begins at the latest 1.5 ms into its share.
+        assert_eq!(
+            phase.level(1, 2),
+            LevelWindow {
+                latest_start: begun + Duration::from_micros(7_500),
+                deadline: end,
+            }
+        );
+    }
+
+    #[test]
+    fn a_phase_with_no_time_still_orders_its_levels_by_one_tick() {
+        let begun = Instant::now();
+        let phase = PhaseWindow {
+            begun,
+            end: begun,
+            wait_limit: begun,
+            poll_limit: begun,
+        };
+        assert_eq!(
+            phase.level(0, 2),
+            LevelWindow {
+                latest_start: begun,
+                deadline: begun,
+            }
+        );
+        // No share at all: a later level still waits one timer tick for its users' reports.
+        assert_eq!(
+            phase.level(1, 2),
+            LevelWindow {
+                latest_start: begun + TIMER_RESOLUTION,
+                deadline: begun,
+            }
+        );
+    }
+
     #[test]
     fn the_reserve_is_capped() {
         let begun = Instant::now();

@@ -60,29 +60,27 @@ impl Graph {
     /// Each member's stop level within the phase, in the order of `members`: 0 for a resource
     /// no other member uses, otherwise one more than its deepest user. Level `k` stops after
     /// every level below it. Dependencies are acyclic (checked when they are added), so the
-    /// longest-path computation terminates.
+    /// recursion over users ends.
     pub(super) fn stop_levels(&self, members: &[usize]) -> Vec<usize> {
-        let mut levels = vec![0usize; members.len()];
-        // Relax until stable: at most `members.len()` rounds on an acyclic graph.
-        for _ in 0..members.len() {
-            let mut changed = false;
-            for (position, &member) in members.iter().enumerate() {
-                let deepest_user = self
-                    .users_among(member, members)
-                    .filter_map(|user| members.iter().position(|m| *m == user))
-                    .map(|user_position| levels[user_position] + 1)
-                    .max()
-                    .unwrap_or(0);
-                if deepest_user > levels[position] {
-                    levels[position] = deepest_user;
-                    changed = true;
-                }
-            }
-            if !changed {
-                break;
-            }
+        let mut known = vec![None; members.len()];
+        (0..members.len())
+            .map(|position| self.stop_level(position, members, &mut known))
+            .collect()
+    }
+
+    /// The stop level of `members[position]`, remembered in `known`.
+    fn stop_level(&self, position: usize, members: &[usize], known: &mut [Option<usize>]) -> usize {
+        if let Some(level) = known[position] {
+            return level;
         }
-        levels
+        let level = self
+            .users_among(members[position], members)
+            .filter_map(|user| members.iter().position(|m| *m == user))
+            .map(|user_position| self.stop_level(user_position, members, known) + 1)
+            .max()
+            .unwrap_or(0);
+        known[position] = Some(level);
+        level
     }
 }
 
@@ -116,5 +114,17 @@ mod tests {
         graph.add_edge(nodes[1], nodes[2]);
         // Node 0 is in another phase: node 1 has no user here.
         assert_eq!(graph.stop_levels(&[1, 2]), vec![0, 1]);
+    }
+
+    #[test]
+    fn levels_do_not_depend_on_the_order_of_the_members() {
+        let mut graph = Graph::default();
+        let nodes: Vec<usize> = (0..4).map(|_| graph.add_node()).collect();
+        // A chain 0 -> 1 -> 2 -> 3, listed from the most used to the user.
+        graph.add_edge(nodes[0], nodes[1]);
+        graph.add_edge(nodes[1], nodes[2]);
+        graph.add_edge(nodes[2], nodes[3]);
+        assert_eq!(graph.stop_levels(&[3, 2, 1, 0]), vec![3, 2, 1, 0]);
+        assert_eq!(graph.stop_levels(&[2, 0, 3, 1]), vec![2, 0, 3, 1]);
     }
 }

@@ -110,3 +110,49 @@ impl Drop for InFlightGuard {
         self.table.lock().entries.remove(&self.key);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::InFlight;
+
+    fn listed(in_flight: &InFlight) -> Vec<(usize, bool)> {
+        let mut list: Vec<(usize, bool)> = in_flight
+            .list()
+            .into_iter()
+            .map(|(resource, _, abandoned)| (resource, abandoned))
+            .collect();
+        list.sort_unstable();
+        list
+    }
+
+    #[test]
+    fn concurrent_stops_are_listed_separately_and_leave_one_by_one() {
+        let in_flight = InFlight::default();
+        let first = in_flight.begin(7);
+        let second = in_flight.begin(7);
+        let third = in_flight.begin(9);
+        assert_ne!(first.key(), second.key());
+        assert_ne!(second.key(), third.key());
+        assert_eq!(listed(&in_flight), vec![(7, false), (7, false), (9, false)]);
+        drop(first);
+        assert_eq!(listed(&in_flight), vec![(7, false), (9, false)]);
+        drop(third);
+        assert_eq!(listed(&in_flight), vec![(7, false)]);
+        drop(second);
+        assert!(listed(&in_flight).is_empty());
+    }
+
+    #[test]
+    fn only_the_stop_marked_abandoned_is_listed_so() {
+        let in_flight = InFlight::default();
+        let guards: Vec<_> = (0..3).map(|resource| in_flight.begin(resource)).collect();
+        in_flight.mark_abandoned(guards[0].key());
+        in_flight.mark_abandoned(guards[2].key());
+        assert_eq!(listed(&in_flight), vec![(0, true), (1, false), (2, true)]);
+        // A key no longer listed marks nothing.
+        let gone = guards[1].key();
+        drop(guards);
+        in_flight.mark_abandoned(gone);
+        assert!(listed(&in_flight).is_empty());
+    }
+}

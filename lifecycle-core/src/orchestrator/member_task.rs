@@ -26,11 +26,13 @@ pub(super) enum MemberEvent<T> {
     },
 }
 
-/// The tasks of one phase's members. Dropping it aborts the members still running, unless
-/// they were detached.
+/// The tasks of one phase's members. Dropping it aborts the members still running (their
+/// futures are dropped at their next poll), unless they were detached; aborting a task that
+/// has ended does nothing.
 pub(super) struct MemberTasks<T> {
     events_tx: mpsc::UnboundedSender<MemberEvent<T>>,
     events_rx: mpsc::UnboundedReceiver<MemberEvent<T>>,
+    /// Every task spawned and not detached, ended or not.
     running: Vec<(usize, AbortHandle)>,
 }
 
@@ -55,11 +57,14 @@ impl<T: Send + 'static> MemberTasks<T> {
             let begun = Instant::now();
             let output = {
                 let mut work = pin!(CatchUnwind::new(work));
-                let mut first_poll = true;
+                // Sent once, after the first poll, and only if the work did not end in it.
+                let mut polled = Some(MemberEvent::Polled(member));
                 std::future::poll_fn(|cx| {
                     let poll = work.as_mut().poll(cx);
-                    if std::mem::take(&mut first_poll) && poll.is_pending() {
-                        let _ = events.send(MemberEvent::Polled(member));
+                    if poll.is_pending()
+                        && let Some(event) = polled.take()
+                    {
+                        let _ = events.send(event);
                     }
                     poll
                 })
@@ -80,32 +85,12 @@ impl<T: Send + 'static> MemberTasks<T> {
     ///
     /// Cancel safe (an event not yet received stays queued).
     pub(super) async fn next(&mut self) -> Option<MemberEvent<T>> {
-        let event = self.events_rx.recv().await;
-        self.forget_ended(event.as_ref());
-        event
+        self.events_rx.recv().await
     }
 
     /// An event already queued, without waiting.
     pub(super) fn try_next(&mut self) -> Option<MemberEvent<T>> {
-        let event = self.events_rx.try_recv().ok();
-        self.forget_ended(event.as_ref());
-        event
-    }
-
-    fn forget_ended(&mut self, event: Option<&MemberEvent<T>>) {
-        if let Some(MemberEvent::Done { member, .. }) = event {
-            self.running.retain(|(m, _)| m != member);
-        }
-    }
-
-    /// Cancels `member`'s task (its future is dropped at its next poll).
-    pub(super) fn abort(&mut self, member: usize) {
-        self.running.retain(|(m, handle)| {
-            if *m == member {
-                handle.abort();
-            }
-            *m != member
-        });
+        self.events_rx.try_recv().ok()
     }
 
     /// Lets `member`'s task run on after this set is dropped.

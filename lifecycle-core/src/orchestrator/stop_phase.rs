@@ -69,6 +69,8 @@ pub(super) async fn stop_phase(
     }
     .instrument(span.clone())
     .await;
+    // Cancels the stops given up on (their tasks are aborted); detached ones run on.
+    drop(phase);
     let report = PhaseReport {
         priority,
         duration: window.begun.elapsed(),
@@ -232,8 +234,9 @@ impl StopPhase<'_> {
     }
 
     /// Past the wait limit: waits (until the poll limit) for members not yet polled to get
-    /// their one chance, cancels the stops that were polled and did not return, leaves the
-    /// others to run detached, and returns every member's entry in registration order.
+    /// their one chance, leaves the stops that were not even polled to run detached, and
+    /// returns every member's entry in registration order. The stops that were polled and did
+    /// not return are cancelled when the phase drops its tasks.
     async fn give_up(
         &mut self,
         window: PhaseWindow,
@@ -244,7 +247,9 @@ impl StopPhase<'_> {
                 self.system.in_flight.mark_abandoned(*in_flight_key);
             }
         }
-        while self.unpolled().next().is_some() && Instant::now() < window.poll_limit {
+        let poll_limit = tokio::time::sleep_until(window.poll_limit);
+        tokio::pin!(poll_limit);
+        while self.unpolled().next().is_some() {
             tokio::select! {
                 biased;
                 event = self.tasks.next() => {
@@ -252,7 +257,7 @@ impl StopPhase<'_> {
                         self.handle(event, on_member);
                     }
                 }
-                () = tokio::time::sleep_until(window.poll_limit) => {}
+                () = &mut poll_limit => break,
             }
         }
         while let Some(event) = self.tasks.try_next() {
@@ -294,8 +299,9 @@ impl StopPhase<'_> {
     ) -> ResourceReport {
         let name = self.system.entries[self.members[position]].resource.name();
         if polled {
+            // Its task stays in the phase's set: dropping the set as the phase returns
+            // cancels it.
             tracing::error!(orchestrator = %self.system.name, phase = %self.priority, resource = name, "stop did not return by its deadline: abandoned (cancelled)");
-            self.tasks.abort(position);
         } else {
             tracing::error!(orchestrator = %self.system.name, phase = %self.priority, resource = name, "stop not even polled by the shutdown's limit (starved runtime?): abandoned, left to run");
             self.tasks.detach(position);

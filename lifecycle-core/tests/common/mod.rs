@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lifecycle_core::{
-    AsyncResource, BoxFuture, Lifecycle, LifecycleState, StartError, StateWatcher, StopDetails,
-    StopReport,
+    AsyncResource, BoxFuture, InFlightStop, Lifecycle, LifecycleState, StartError, StateCell,
+    StateTag, StateWatcher, StopDetails, StopReport,
 };
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -148,6 +148,124 @@ impl AsyncResource for Probe {
             }
             StopDetails::new()
         }))
+    }
+}
+
+type StartScript = Box<dyn Fn() -> BoxFuture<'static, Result<(), StartError>> + Send + Sync>;
+type StopScript = Box<dyn Fn(Instant) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// A resource that runs the futures it is given as its start and its stop, deaf to its
+/// deadline: for tests that need a start or stop to begin, hang or return exactly when they
+/// say. Its state goes `Starting`, `Running` (or `Failed`), `Stopping`, `Stopped` around them.
+pub struct Scripted {
+    state: StateCell,
+    start: StartScript,
+    stop: StopScript,
+    parts: Vec<InFlightStop>,
+}
+
+impl Scripted {
+    /// Starts at once; its stop runs `stop(deadline)`.
+    pub fn stopping<F>(name: &str, stop: impl Fn(Instant) -> F + Send + Sync + 'static) -> Self
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        Self {
+            state: StateCell::new(name),
+            start: Box::new(|| Box::pin(async { Ok(()) })),
+            stop: Box::new(move |deadline| Box::pin(stop(deadline))),
+            parts: Vec::new(),
+        }
+    }
+
+    /// Its start runs `start()` instead.
+    pub fn starting<F>(mut self, start: impl Fn() -> F + Send + Sync + 'static) -> Self
+    where
+        F: Future<Output = Result<(), StartError>> + Send + 'static,
+    {
+        self.start = Box::new(move || Box::pin(start()));
+        self
+    }
+
+    /// It reports these parts as in flight ([`AsyncResource::in_flight_parts`]).
+    pub fn with_parts(mut self, parts: Vec<InFlightStop>) -> Self {
+        self.parts = parts;
+        self
+    }
+
+    pub fn build(self) -> Arc<Self> {
+        Arc::new(self)
+    }
+}
+
+impl AsyncResource for Scripted {
+    fn name(&self) -> &str {
+        self.state.component()
+    }
+
+    fn state(&self) -> LifecycleState {
+        self.state.get()
+    }
+
+    fn watch_state(&self) -> StateWatcher {
+        self.state.watch()
+    }
+
+    fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
+        let started = (self.start)();
+        Box::pin(async move {
+            let _ = self.state.transition(StateTag::Created, StateTag::Starting);
+            let result = started.await;
+            let _ = match &result {
+                Ok(()) => self.state.transition(StateTag::Starting, StateTag::Running),
+                Err(error) => self.state.fail(
+                    StateTag::Starting,
+                    lifecycle_core::FailureCause::new(error.to_string()),
+                ),
+            };
+            result
+        })
+    }
+
+    fn stop(&self, deadline: Instant) -> BoxFuture<'_, StopReport> {
+        let stopped = (self.stop)(deadline);
+        Box::pin(async move {
+            let begun = Instant::now();
+            let _ = self.state.transition(StateTag::Running, StateTag::Stopping);
+            stopped.await;
+            let _ = self.state.transition(StateTag::Stopping, StateTag::Stopped);
+            StopReport::new(
+                self.name(),
+                begun.elapsed(),
+                None,
+                None,
+                StopDetails::new(),
+                false,
+            )
+        })
+    }
+
+    fn in_flight_parts(&self) -> Vec<InFlightStop> {
+        self.parts.clone()
+    }
+}
+
+/// Tells whoever waits on it when it is dropped (a future that holds it was cancelled, or
+/// ended).
+pub struct DropSignal(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl DropSignal {
+    pub fn new() -> (Self, tokio::sync::oneshot::Receiver<()>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        (Self(Some(tx)), rx)
+    }
+}
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
     }
 }
 
