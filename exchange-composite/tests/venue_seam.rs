@@ -295,23 +295,51 @@ impl Venue for PaperVenue {
     }
 }
 
+/// A private exchange on `paper`, started. Nothing listens at its socket's address (an
+/// ephemeral port, released): the private socket keeps retrying in the background, which
+/// must hold up neither placing orders nor stopping.
+async fn started_on(paper: &Arc<PaperVenue>) -> Arc<PrivateCompositeExchange> {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config =
+        ExchangeConfig::new(format!("http://{closed}"), format!("ws://{closed}/ws")).symbol(hifi());
+    let private = Arc::new(PrivateCompositeExchange::with_venue(&config, paper.clone()).unwrap());
+    private.start().await.unwrap();
+    private
+}
+
+/// Places a bid and gives up on it once it has reached `paper` (the caller's future is
+/// dropped with the placement in flight).
+async fn abandon_a_placement(private: &Arc<PrivateCompositeExchange>, paper: &PaperVenue) {
+    let placing = tokio::spawn({
+        let private = private.clone();
+        async move {
+            private
+                .place_order(OrderRequest::limit_maker(
+                    hifi(),
+                    Side::Buy,
+                    Decimal::new(9_999, 5),
+                    Decimal::from(25),
+                ))
+                .await
+        }
+    });
+    while paper.placements.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    placing.abort();
+    assert!(placing.await.is_err());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_venue_plugs_in_and_keeps_the_no_orphan_promise() {
     bounded(async {
         let paper = Arc::new(PaperVenue::default());
         paper.seed("qsc-previousrun-1"); // left by a killed run: ours
         paper.seed("someone-else-1"); // not ours
-        // Nothing listens at the socket's address (an ephemeral port, released): the private
-        // socket keeps retrying in the background, which must hold up neither placing orders
-        // nor stopping.
-        let closed = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let config = ExchangeConfig::new(format!("http://{closed}"), format!("ws://{closed}/ws"))
-            .symbol(hifi());
-        let private = PrivateCompositeExchange::with_venue(&config, paper.clone()).unwrap();
-        private.start().await.unwrap();
+        let private = started_on(&paper).await;
         assert_eq!(private.stale_orders_cancelled(), 1);
         assert_eq!(paper.open().len(), 1, "only the foreign order is left");
 
@@ -370,14 +398,7 @@ async fn a_second_venue_plugs_in_and_keeps_the_no_orphan_promise() {
 async fn a_sweep_call_lost_in_the_network_is_sent_again() {
     bounded(async {
         let paper = Arc::new(PaperVenue::default());
-        let closed = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let config = ExchangeConfig::new(format!("http://{closed}"), format!("ws://{closed}/ws"))
-            .symbol(hifi());
-        let private = PrivateCompositeExchange::with_venue(&config, paper.clone()).unwrap();
-        private.start().await.unwrap();
+        let private = started_on(&paper).await;
         private
             .place_order(OrderRequest::limit_maker(
                 hifi(),
@@ -411,35 +432,10 @@ async fn a_sweep_call_lost_in_the_network_is_sent_again() {
 async fn a_placement_dropped_in_flight_is_swept_when_it_lands_late() {
     bounded(async {
         let paper = Arc::new(PaperVenue::default());
-        let closed = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let config = ExchangeConfig::new(format!("http://{closed}"), format!("ws://{closed}/ws"))
-            .symbol(hifi());
-        let private =
-            Arc::new(PrivateCompositeExchange::with_venue(&config, paper.clone()).unwrap());
-        private.start().await.unwrap();
+        let private = started_on(&paper).await;
         *paper.placement_delay.lock().unwrap() = Some(Duration::from_millis(300));
-        let placing = tokio::spawn({
-            let private = private.clone();
-            async move {
-                private
-                    .place_order(OrderRequest::limit_maker(
-                        hifi(),
-                        Side::Buy,
-                        Decimal::new(9_999, 5),
-                        Decimal::from(25),
-                    ))
-                    .await
-            }
-        });
-        while paper.placements.load(Ordering::SeqCst) == 0 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
         // The caller gives up; the venue carries the placement out 300 ms after it arrived.
-        placing.abort();
-        assert!(placing.await.is_err());
+        abandon_a_placement(&private, &paper).await;
         let report = private.stop_within(Duration::from_secs(3)).await;
         assert!(report.is_clean(), "{report}");
         // Whenever the venue carried the placement out, the sweep must have seen it.
@@ -464,36 +460,11 @@ async fn a_placement_dropped_in_flight_is_swept_when_it_lands_late() {
 async fn one_listing_after_a_dropped_placement_s_window_confirms_the_sweep() {
     bounded(async {
         let paper = Arc::new(PaperVenue::default());
-        let closed = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let config = ExchangeConfig::new(format!("http://{closed}"), format!("ws://{closed}/ws"))
-            .symbol(hifi());
-        let private =
-            Arc::new(PrivateCompositeExchange::with_venue(&config, paper.clone()).unwrap());
-        private.start().await.unwrap();
+        let private = started_on(&paper).await;
         // The venue holds the placement for an hour: it never lands during the test.
         *paper.placement_delay.lock().unwrap() = Some(Duration::from_secs(3_600));
         *paper.listing_delay.lock().unwrap() = Some(Duration::from_millis(400));
-        let placing = tokio::spawn({
-            let private = private.clone();
-            async move {
-                private
-                    .place_order(OrderRequest::limit_maker(
-                        hifi(),
-                        Side::Buy,
-                        Decimal::new(9_999, 5),
-                        Decimal::from(25),
-                    ))
-                    .await
-            }
-        });
-        while paper.placements.load(Ordering::SeqCst) == 0 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        placing.abort();
-        assert!(placing.await.is_err());
+        abandon_a_placement(&private, &paper).await;
         let dropped = Instant::now();
         let report = private.stop_within(Duration::from_secs(5)).await;
         let took = dropped.elapsed();

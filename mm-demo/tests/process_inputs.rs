@@ -18,6 +18,20 @@ use common::{
 };
 use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
 
+/// With the demo quoting on its one listen key: drops the venue's websockets (a reconnect
+/// makes a second handshake on the same key), waits for the reconnect, interrupts the demo
+/// and waits for its exit. Returns the listen keys held while quoting and the exit code.
+async fn reconnect_then_interrupt(sim: &SimVenue, demo: &mut Demo) -> (Vec<String>, i32) {
+    let keys = sim.listen_keys(DEMO_API_KEY).unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    sim.faults().drop_websockets();
+    demo.wait_for_log("websocket connected", Duration::from_secs(30))
+        .await;
+    demo.signal("-INT");
+    let (code, _) = demo.exit_within(Duration::from_secs(30)).await;
+    (keys, code)
+}
+
 /// At TRACE level tungstenite printed the handshake's request line, `?listenKey=<key>` and
 /// all, once per connection. No listen key, signature or API secret reaches the log at any
 /// level; and a secret given with `--api-secret` (readable by any local user through `ps`)
@@ -42,14 +56,7 @@ async fn no_secret_reaches_the_log_even_at_trace_level() {
             "trace",
         ]);
         wait_until_resting(&sim, &demo).await;
-        let keys = sim.listen_keys(DEMO_API_KEY).unwrap();
-        assert_eq!(keys.len(), 1, "{keys:?}");
-        // A reconnect makes a second handshake on the same key.
-        sim.faults().drop_websockets();
-        demo.wait_for_log("websocket connected", Duration::from_secs(30))
-            .await;
-        demo.signal("-INT");
-        let (code, _) = demo.exit_within(Duration::from_secs(30)).await;
+        let (keys, code) = reconnect_then_interrupt(&sim, &mut demo).await;
         let (stdout, stderr) = (demo.stdout(), demo.stderr());
         assert_eq!(code, 0, "{stdout}");
         // The trace of our dependencies is there (tungstenite's and hyper's)...
@@ -92,14 +99,7 @@ async fn the_json_log_is_one_object_per_line_and_holds_no_secret() {
         wait_for_open_orders(&sim, 2, &demo).await;
         demo.wait_for_log(r#""to":"awaiting fills""#, Duration::from_secs(10))
             .await;
-        let keys = sim.listen_keys(DEMO_API_KEY).unwrap();
-        assert_eq!(keys.len(), 1, "{keys:?}");
-        // A reconnect makes a second handshake on the same key.
-        sim.faults().drop_websockets();
-        demo.wait_for_log("websocket connected", Duration::from_secs(30))
-            .await;
-        demo.signal("-INT");
-        let (code, _) = demo.exit_within(Duration::from_secs(30)).await;
+        let (keys, code) = reconnect_then_interrupt(&sim, &mut demo).await;
         let stderr = demo.stderr();
         assert_eq!(code, 0, "{}", demo.stdout());
         let mut levels = std::collections::BTreeSet::new();
