@@ -548,3 +548,69 @@ async fn a_start_that_does_not_finish_in_time_is_stopped_and_fails() {
     })
     .await;
 }
+
+/// The application's grace is at most half the budget: asked for 10 s of a 4 s budget, an
+/// application that never finishes is abandoned 2 s after the signal, and the shutdown has
+/// the other 2 s.
+#[tokio::test(start_paused = true)]
+async fn the_app_grace_is_capped_at_half_the_budget() {
+    bounded(async {
+        let log = EventLog::default();
+        let (injector, signals) = signal_channel();
+        let signalled = Arc::new(std::sync::Mutex::new(None));
+        let at = signalled.clone();
+        let outcome = Runner::new(system(&log, Behavior::default()))
+            .signals(signals)
+            .shutdown_budget(Duration::from_secs(4))
+            .app_grace(Duration::from_secs(10))
+            .run(|ctx| async move {
+                *at.lock().unwrap() = Some(tokio::time::Instant::now());
+                injector.send(Signal::Terminate);
+                ctx.shutdown_signal().triggered().await;
+                std::future::pending::<Result<(), String>>().await
+            })
+            .await;
+        let took = signalled.lock().unwrap().unwrap().elapsed();
+        assert_eq!(outcome.status, ExitStatus::Failed, "abandoned: a failure");
+        assert_eq!(outcome.report.unwrap().budget, Duration::from_secs(2));
+        assert!(
+            took <= Duration::from_secs(4) + DependencyAwareShutdown::CONTRACT_SLACK,
+            "{took:?}"
+        );
+    })
+    .await;
+}
+
+/// What the exit line and the log say of each reason, and what a runner shows of itself.
+#[test]
+fn reasons_and_the_runner_read_as_they_say() {
+    let reasons = [
+        (ShutdownReason::AppFinished, "application finished"),
+        (
+            ShutdownReason::AppFailed("no book".to_owned()),
+            "application failed: no book",
+        ),
+        (ShutdownReason::Signal(Signal::Hangup), "SIGHUP received"),
+        (
+            ShutdownReason::CriticalFailure {
+                component: "feed".to_owned(),
+                cause: lifecycle_core::FailureCause::new("socket lost"),
+            },
+            "critical failure in feed: socket lost",
+        ),
+        (
+            ShutdownReason::StartFailed("start did not finish within 3.0 s".to_owned()),
+            "start did not finish within 3.0 s",
+        ),
+    ];
+    for (reason, text) in reasons {
+        assert_eq!(reason.to_string(), text);
+    }
+    let runner = Runner::new(DependencyAwareShutdown::new("desk"))
+        .shutdown_budget(Duration::from_secs(7))
+        .app_grace(Duration::from_secs(3));
+    let shown = format!("{runner:?}");
+    for part in ["Runner", "desk", "budget: 7s", "app_grace: 3s"] {
+        assert!(shown.contains(part), "{part} missing from {shown}");
+    }
+}
