@@ -253,3 +253,70 @@ fn a_start_interrupted_by_a_shutdown_starts_nothing_more_and_says_so() {
     let (_, start) = find(&spans, "start", "refused", None);
     assert_eq!(start.fields["outcome"], "failed", "{start:?}");
 }
+
+/// The runner drives a start that a signal or the start timeout interrupts to its end
+/// alongside the shutdown: its `start` span closes saying "interrupted" (it was left unpolled
+/// once the shutdown began, its deadline taken as now minus the budget, unnoticed).
+#[test]
+fn the_runner_drives_an_interrupted_start_to_its_end() {
+    for (name, by_signal) in [("signalled", true), ("timed-out", false)] {
+        let capture = Capture::default();
+        let subscriber = tracing_subscriber::registry().with(capture.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let log = EventLog::default();
+        let outcome = tracing::subscriber::with_default(subscriber, || {
+            runtime.block_on(lifecycle_core::testing::within(
+                Duration::from_secs(60),
+                async {
+                    let mut system = DependencyAwareShutdown::new(name);
+                    system.register(
+                        Probe::new(
+                            "slow",
+                            &log,
+                            Behavior {
+                                start_waits_for_stop: true,
+                                ..Behavior::default()
+                            },
+                        ),
+                        ShutdownPriority::Cleanup,
+                    );
+                    let (injector, signals) = lifecycle_core::signal_channel();
+                    let watcher = log.clone();
+                    if by_signal {
+                        tokio::spawn(async move {
+                            while !watcher.events().iter().any(|e| e == "start slow") {
+                                tokio::time::sleep(Duration::from_millis(1)).await;
+                            }
+                            injector.send(lifecycle_core::Signal::Interrupt);
+                        });
+                    }
+                    Runner::new(system)
+                        .signals(signals)
+                        .start_timeout(Duration::from_secs(3))
+                        .shutdown_budget(Duration::from_secs(4))
+                        .run(|_| async { Ok::<(), String>(()) })
+                        .await
+                },
+            ))
+        });
+        assert!(outcome.report.is_some(), "{name}: {outcome:?}");
+        assert_eq!(
+            matches!(outcome.reason, lifecycle_core::ShutdownReason::Signal(_)),
+            by_signal,
+            "{name}: {:?}",
+            outcome.reason
+        );
+        let spans = capture.spans();
+        let (_, start) = find(&spans, "start", name, None);
+        assert_eq!(
+            start.fields.get("outcome").map(String::as_str),
+            Some("interrupted"),
+            "{name}: {start:?}"
+        );
+        assert!(start.closed, "{name}: {start:?}");
+    }
+}
