@@ -99,6 +99,18 @@ fn find<'a>(
         .unwrap_or_else(|| panic!("no {name} span of {component}: {spans:#?}"))
 }
 
+/// "slow": its start waits until a stop asks it to give up.
+fn slow_start(log: &EventLog) -> Arc<Probe> {
+    Probe::new(
+        "slow",
+        log,
+        Behavior {
+            start_waits_for_stop: true,
+            ..Behavior::default()
+        },
+    )
+}
+
 #[test]
 fn start_running_and_shutdown_form_one_tree_that_matches_the_report() {
     let capture = Capture::default();
@@ -198,17 +210,7 @@ fn a_start_interrupted_by_a_shutdown_starts_nothing_more_and_says_so() {
             async {
                 // Cleanup starts first, CriticalFirst last.
                 let mut system = DependencyAwareShutdown::new("interrupted");
-                system.register(
-                    Probe::new(
-                        "slow",
-                        &log,
-                        Behavior {
-                            start_waits_for_stop: true,
-                            ..Behavior::default()
-                        },
-                    ),
-                    ShutdownPriority::Cleanup,
-                );
+                system.register(slow_start(&log), ShutdownPriority::Cleanup);
                 system.register(
                     Probe::new("later", &log, Behavior::default()),
                     ShutdownPriority::CriticalFirst,
@@ -273,17 +275,7 @@ fn the_runner_drives_an_interrupted_start_to_its_end() {
                 Duration::from_secs(60),
                 async {
                     let mut system = DependencyAwareShutdown::new(name);
-                    system.register(
-                        Probe::new(
-                            "slow",
-                            &log,
-                            Behavior {
-                                start_waits_for_stop: true,
-                                ..Behavior::default()
-                            },
-                        ),
-                        ShutdownPriority::Cleanup,
-                    );
+                    system.register(slow_start(&log), ShutdownPriority::Cleanup);
                     let (injector, signals) = lifecycle_core::signal_channel();
                     let watcher = log.clone();
                     if by_signal {

@@ -11,31 +11,9 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use common::{Demo, SLACK, bounded, fresh_state_dir, wait_until_resting};
+use common::{Demo, SLACK, bounded, create_listen_key, fresh_state_dir, wait_until_resting};
 use exchange_composite::instance::{InstanceName, ListenKeyLedger};
-use exchange_rest::{Credentials, MexcRestClient, MexcRestConfig, RateLimiter, mexc_spot_limits};
 use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
-use lifecycle_core::AsyncResource;
-
-/// A listen key of the demo account, created over REST.
-async fn create_listen_key(sim: &SimVenue) -> String {
-    let limiter = Arc::new(RateLimiter::new(mexc_spot_limits("limiter")));
-    let client = MexcRestClient::new(
-        MexcRestConfig::new(sim.rest_url())
-            .credentials(Credentials::new(DEMO_API_KEY, DEMO_API_SECRET)),
-        limiter.clone(),
-    )
-    .unwrap();
-    limiter.start().await.unwrap();
-    client.start().await.unwrap();
-    let key = client.create_listen_key().await.unwrap();
-    let _ = client.stop_within(Duration::from_secs(1)).await;
-    let _ = limiter.stop_within(Duration::from_secs(1)).await;
-    key
-}
 
 async fn venue_with_key_limit(max_per_account: usize) -> SimVenue {
     let mut config = SimConfig::default();

@@ -13,14 +13,12 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
-use common::{Demo, SLACK, bounded, fresh_state_dir, still_venue, wait_until_resting};
+use common::{
+    Demo, SLACK, bounded, create_listen_key, fresh_state_dir, still_venue, wait_until_resting,
+};
 use exchange_composite::instance::{InstanceName, ListenKeyLedger};
-use exchange_rest::{Credentials, MexcRestClient, MexcRestConfig, RateLimiter, mexc_spot_limits};
 use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, NewOrder, Side, SimVenue};
-use lifecycle_core::AsyncResource;
 use rust_decimal::Decimal;
 
 /// The instance of these tests: its prefix is `mm-orphan-`.
@@ -57,23 +55,6 @@ fn place(sim: &SimVenue, client_order_id: &str) {
     let mut order = NewOrder::limit("HIFIUSDT", Side::Buy, Decimal::new(5, 2), Decimal::from(30));
     order.client_order_id = Some(client_order_id.to_owned());
     sim.place_order(DEMO_API_KEY, &order).unwrap();
-}
-
-/// A listen key of the demo account, created over REST as a run of ours would.
-async fn create_listen_key(sim: &SimVenue) -> String {
-    let limiter = Arc::new(RateLimiter::new(mexc_spot_limits("limiter")));
-    let client = MexcRestClient::new(
-        MexcRestConfig::new(sim.rest_url())
-            .credentials(Credentials::new(DEMO_API_KEY, DEMO_API_SECRET)),
-        limiter.clone(),
-    )
-    .unwrap();
-    limiter.start().await.unwrap();
-    client.start().await.unwrap();
-    let key = client.create_listen_key().await.unwrap();
-    let _ = client.stop_within(Duration::from_secs(1)).await;
-    let _ = limiter.stop_within(Duration::from_secs(1)).await;
-    key
 }
 
 fn ledger(state_dir: &Path) -> ListenKeyLedger {

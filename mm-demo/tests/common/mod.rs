@@ -351,3 +351,25 @@ pub async fn interrupt_and_expect_a_clean_exit(
     assert_nothing_left(sim, demo);
     (stdout, took)
 }
+
+/// A listen key of the demo account, created over REST as a run of ours would.
+pub async fn create_listen_key(sim: &SimVenue) -> String {
+    use exchange_rest::{
+        Credentials, MexcRestClient, MexcRestConfig, RateLimiter, mexc_spot_limits,
+    };
+    use lifecycle_core::AsyncResource;
+
+    let limiter = Arc::new(RateLimiter::new(mexc_spot_limits("limiter")));
+    let client = MexcRestClient::new(
+        MexcRestConfig::new(sim.rest_url())
+            .credentials(Credentials::new(DEMO_API_KEY, DEMO_API_SECRET)),
+        limiter.clone(),
+    )
+    .unwrap();
+    limiter.start().await.unwrap();
+    client.start().await.unwrap();
+    let key = client.create_listen_key().await.unwrap();
+    let _ = client.stop_within(Duration::from_secs(1)).await;
+    let _ = limiter.stop_within(Duration::from_secs(1)).await;
+    key
+}
