@@ -458,3 +458,85 @@ async fn restarts_older_than_the_window_no_longer_count() {
     })
     .await;
 }
+
+/// Holds a resource until dropped, and records how many tasks its manager counted as live at
+/// that moment.
+struct Held {
+    tasks: lifecycle_core::TaskSpawner,
+    live_at_drop: Arc<AtomicU32>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let live = u32::try_from(self.tasks.active_tasks()).unwrap();
+        self.live_at_drop.store(live, Ordering::SeqCst);
+    }
+}
+
+/// A hand-written future that keeps its resource after it returned, until it is dropped
+/// (unlike an `async` block, which drops what it holds as it returns).
+struct KeepsUntilDropped {
+    _held: Held,
+    end: End,
+}
+
+/// How a [`KeepsUntilDropped`] ends.
+type End = fn() -> Result<(), String>;
+
+impl std::future::Future for KeepsUntilDropped {
+    type Output = Result<(), String>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::task::Poll::Ready((self.end)())
+    }
+}
+
+#[tokio::test]
+async fn a_task_still_counts_as_live_while_its_future_is_dropped_however_it_ended() {
+    bounded(async {
+        let ends: [(&str, End); 3] = [
+            ("returned", || Ok(())),
+            ("failed", || Err("refused".to_owned())),
+            ("panicked", || panic!("boom")),
+        ];
+        for (how, end) in ends {
+            let tasks = TaskManager::new("holder");
+            let live_at_drop = Arc::new(AtomicU32::new(u32::MAX));
+            let held = Held {
+                tasks: tasks.spawner(),
+                live_at_drop: live_at_drop.clone(),
+            };
+            tasks
+                .spawn("holder", KeepsUntilDropped { _held: held, end })
+                .unwrap();
+            idle(&tasks).await;
+            assert_eq!(
+                live_at_drop.load(Ordering::SeqCst),
+                1,
+                "a task that {how} stopped counting as live before its future was dropped"
+            );
+        }
+
+        // Aborted: dropped unpolled to the end, still counted while it is dropped.
+        let tasks = TaskManager::new("holder");
+        let live_at_drop = Arc::new(AtomicU32::new(u32::MAX));
+        let held = Held {
+            tasks: tasks.spawner(),
+            live_at_drop: live_at_drop.clone(),
+        };
+        tasks
+            .spawn("parked", async move {
+                let _held = held;
+                std::future::pending::<()>().await
+            })
+            .unwrap();
+        tokio::task::yield_now().await;
+        assert_eq!(tasks.abort_all(), 1);
+        idle(&tasks).await;
+        assert_eq!(live_at_drop.load(Ordering::SeqCst), 1, "aborted");
+    })
+    .await;
+}

@@ -18,18 +18,26 @@ use crate::task_report::TaskOutcome;
 use crate::task_result::TaskResult;
 
 pin_project! {
-    /// A managed task's future. Field order matters: the user's future is dropped before the
-    /// guard, so the task's resources are released before it stops counting as live.
-    pub(crate) struct Tracked<F> {
-        #[pin]
-        inner: CatchUnwind<F>,
-        guard: TaskGuard,
+    /// A managed task's future. When the user's future returns, it is dropped in place (the
+    /// variant becomes `Ended`) before the end is accounted for, so the task's resources are
+    /// released before it stops counting as live. Dropped while still `Running` (an abort, or
+    /// its runtime shutting down), the fields drop in order: the user's future first, then the
+    /// guard, which records `Aborted`.
+    #[project = TrackedProjection]
+    #[project_replace = TrackedReplaced]
+    pub(crate) enum Tracked<F> {
+        Running {
+            #[pin]
+            inner: CatchUnwind<F>,
+            guard: TaskGuard,
+        },
+        Ended,
     }
 }
 
 impl<F> Tracked<F> {
     pub(crate) fn new(inner: F, guard: TaskGuard) -> Self {
-        Self {
+        Self::Running {
             inner: CatchUnwind::new(inner),
             guard,
         }
@@ -44,54 +52,59 @@ where
     type Output = ();
 
     #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
-        if this.guard.shared.is_aborting() {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let TrackedProjection::Running { inner, guard } = self.as_mut().project() else {
+            // Polled again after its end (tokio never does): nothing left to run.
+            return Poll::Ready(());
+        };
+        if guard.shared.is_aborting() {
             // Aborted: end without polling; the inner future is dropped with this one and
             // the guard records `Aborted`.
             return Poll::Ready(());
         }
-        match this.inner.poll(cx) {
+        match inner.poll(cx) {
             Poll::Pending => {
-                if !this.guard.registered_waker {
+                if !guard.registered_waker {
                     // First time parked: leave the waker where an abort can reach it. A task's
                     // waker never changes, so once is enough.
-                    this.guard.registered_waker = true;
-                    this.guard
-                        .shared
-                        .register_waker(this.guard.slot, cx.waker());
-                    if this.guard.shared.is_aborting() {
+                    guard.registered_waker = true;
+                    guard.shared.register_waker(guard.slot, cx.waker());
+                    if guard.shared.is_aborting() {
                         cx.waker().wake_by_ref();
                     }
                 }
                 Poll::Pending
             }
             Poll::Ready(result) => {
-                let outcome = match result {
+                let abnormal = match result {
                     Ok(output) => match output.into_task_result() {
                         Ok(()) => None,
                         Err(message) => Some(TaskOutcome::Failed(message)),
                     },
                     Err(panic) => Some(TaskOutcome::Panicked(panic)),
                 };
-                this.guard.complete(outcome);
+                // Drops the user's future, then accounts for its end.
+                if let TrackedReplaced::Running { guard, .. } = self.project_replace(Self::Ended) {
+                    guard.end(abnormal);
+                }
                 Poll::Ready(())
             }
         }
     }
 }
 
-/// The accounting done when a managed task ends, at its drop (after the task's own future,
-/// so its resources are released before it stops counting as live). Kept small (it is moved
-/// with every task): the task's identity lives in its manager's registry.
+/// The accounting of a managed task's end: [`TaskGuard::end`] when it returned or panicked,
+/// else at its drop (an abort, or its runtime shutting down), after the task's own future, so
+/// its resources are released before it stops counting as live. Kept small (it is moved with
+/// every task): the task's identity lives in its manager's registry.
 pub(crate) struct TaskGuard {
     shared: Arc<Shared>,
     /// The task's slot in its manager's registry.
     slot: Slot,
-    completed: bool,
+    /// The task parked once and left its waker in its slot.
     registered_waker: bool,
-    /// How the task ended, if it returned abnormally (boxed: rare, and keeps the guard small).
-    abnormal: Option<Box<TaskOutcome>>,
+    /// The end was accounted for (by [`TaskGuard::end`]).
+    ended: bool,
 }
 
 impl TaskGuard {
@@ -100,28 +113,28 @@ impl TaskGuard {
         Self {
             shared,
             slot,
-            completed: false,
             registered_waker: false,
-            abnormal: None,
+            ended: false,
         }
     }
 
-    /// The task returned (`None`: successfully) or panicked.
-    fn complete(&mut self, abnormal: Option<TaskOutcome>) {
-        self.completed = true;
-        self.abnormal = abnormal.map(Box::new);
+    /// The task returned (`None`: successfully, else how it ended abnormally) or panicked,
+    /// and its future is gone.
+    #[inline]
+    fn end(mut self, abnormal: Option<TaskOutcome>) {
+        self.ended = true;
+        self.shared
+            .end_task(self.slot, self.registered_waker, abnormal);
     }
 }
 
 impl Drop for TaskGuard {
+    #[inline]
     fn drop(&mut self) {
-        let abnormal = if self.completed {
-            self.abnormal.take().map(|outcome| *outcome)
-        } else {
-            // Dropped before completion: aborted, or its runtime shut down.
-            Some(TaskOutcome::Aborted)
-        };
-        self.shared
-            .end_task(self.slot, self.registered_waker, abnormal);
+        if !self.ended {
+            // Dropped before its end: aborted, or its runtime shut down.
+            self.shared
+                .end_task(self.slot, self.registered_waker, Some(TaskOutcome::Aborted));
+        }
     }
 }
