@@ -204,7 +204,7 @@ impl RoundTripRig {
             limiter.start().await.unwrap();
             client.start().await.unwrap();
         });
-        let bare = reqwest::Client::builder()
+        let bare = test_support::http_client_builder()
             .no_proxy()
             .tcp_nodelay(true)
             .build()

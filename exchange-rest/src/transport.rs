@@ -77,6 +77,19 @@ pub(crate) struct TransportError {
     pub(crate) text: String,
 }
 
+/// The TLS configuration of the reqwest transport: rustls with ring (the provider exchange-ws
+/// uses too, so one is built) and the webpki roots, with the provider passed explicitly so it
+/// never depends on a process default.
+fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 /// A built transport (cheap to clone; dropping the last clone closes its connections).
 #[derive(Debug, Clone)]
 pub(crate) enum HttpTransport {
@@ -95,7 +108,8 @@ impl HttpTransport {
                     .pool_idle_timeout(settings.pool_idle_timeout)
                     .pool_max_idle_per_host(settings.pool_max_idle_per_host)
                     .tcp_nodelay(true)
-                    .user_agent(USER_AGENT);
+                    .user_agent(USER_AGENT)
+                    .tls_backend_preconfigured(tls_config().map_err(|e| e.to_string())?);
                 if settings.loopback {
                     builder = builder.no_proxy();
                 }

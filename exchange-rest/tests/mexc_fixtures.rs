@@ -218,7 +218,7 @@ impl SimSide {
         let order_id = sim.place_order(DEMO_API_KEY, &order).unwrap().id();
         Self {
             sim,
-            http: reqwest::Client::new(),
+            http: test_support::http_client(),
             order_id,
         }
     }

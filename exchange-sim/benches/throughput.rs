@@ -125,7 +125,7 @@ fn ws_pushes(c: &mut Criterion) {
 fn signed_orders(c: &mut Criterion) {
     let runtime = Runtime::new().unwrap();
     let sim = runtime.block_on(SimVenue::start(bench_config())).unwrap();
-    let http = reqwest::Client::new();
+    let http = test_support::http_client();
     let url = format!("{}/api/v3/order", sim.rest_url());
     let mut group = c.benchmark_group("exchange_sim");
     group

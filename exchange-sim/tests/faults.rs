@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::Message;
 const DEPTH: &str = "spot@public.aggre.depth.v3.api.pb@100ms@HIFIUSDT";
 
 async fn admin(sim: &SimVenue, path: &str, body: Value) -> Value {
-    let response = reqwest::Client::new()
+    let response = test_support::http_client()
         .post(format!("{}{path}", sim.rest_url()))
         .json(&body)
         .send()
@@ -75,7 +75,7 @@ async fn close_refuse_and_count_websockets() {
         let mut a = connect(&sim.ws_url()).await;
         let mut b = connect(&sim.ws_url()).await;
         eventually(|| (faults.websocket_connections() == 2).then_some(())).await;
-        let counted = reqwest::get(format!("{}/_sim/ws/connections", sim.rest_url()))
+        let counted = test_support::get(format!("{}/_sim/ws/connections", sim.rest_url()))
             .await
             .unwrap();
         assert_eq!(counted.json::<Value>().await.unwrap()["connections"], 2);
@@ -181,7 +181,7 @@ async fn fail_next_rest_calls() {
         );
         // 429 storm over the operator endpoint, every path.
         admin(&sim, "/_sim/rest/fail", json!({"count": 1, "status": 429})).await;
-        let response = reqwest::get(format!("{}/api/v3/time", sim.rest_url()))
+        let response = test_support::get(format!("{}/api/v3/time", sim.rest_url()))
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -272,7 +272,7 @@ async fn inspection_and_market_control() {
         let sim = start_paused().await;
         let client = Client::demo(&sim);
         client.limit("HIFIUSDT", "BUY", "0.05", "100").await;
-        let http = reqwest::Client::new();
+        let http = test_support::http_client();
         let get = |path: String| {
             let http = http.clone();
             async move {

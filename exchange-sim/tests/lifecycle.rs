@@ -43,7 +43,7 @@ async fn stop_closes_listener_sockets_and_tasks() {
         subscribe(&mut b, &[DEPTH]).await;
         // A stalled connection and a delayed REST call must not hold the stop up either.
         sim.faults().delay_rest(Duration::from_secs(30));
-        let slow = tokio::spawn(reqwest::get(format!("{}/api/v3/time", sim.rest_url())));
+        let slow = tokio::spawn(test_support::get(format!("{}/api/v3/time", sim.rest_url())));
         eventually(|| (sim.running_tasks() >= 5).then_some(())).await;
         let report = sim.stop(Duration::from_secs(1)).await;
         assert!(report.elapsed < Duration::from_secs(1), "{report:?}");
@@ -231,7 +231,9 @@ fn standalone_binary_prints_address_and_stops_on_sigterm() {
     assert!(rest.contains(DEMO_API_KEY), "{rest}");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let pong = reqwest::get(format!("{url}/api/v3/ping")).await.unwrap();
+        let pong = test_support::get(format!("{url}/api/v3/ping"))
+            .await
+            .unwrap();
         assert_eq!(pong.status(), reqwest::StatusCode::OK);
     });
     let status = Command::new("kill")

@@ -22,7 +22,7 @@ async fn public_budget_per_endpoint() {
         for _ in 0..50 {
             assert_eq!(client.get("/api/v3/exchangeInfo").await.0, StatusCode::OK);
         }
-        let response = reqwest::get(format!("{}/api/v3/exchangeInfo", sim.rest_url()))
+        let response = test_support::get(format!("{}/api/v3/exchangeInfo", sim.rest_url()))
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);

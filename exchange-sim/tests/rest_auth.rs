@@ -193,7 +193,7 @@ async fn key_and_permission_errors() {
     bounded(async {
         let sim = venue().await;
         let secret = "00112233445566778899aabbccddeeff";
-        let http = reqwest::Client::new();
+        let http = test_support::http_client();
         let (status, no_key) = {
             let r = http
                 .get(format!(

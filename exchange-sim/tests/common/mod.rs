@@ -79,7 +79,7 @@ impl Client {
 
     pub fn new(sim: &SimVenue, key: &str, secret: &str) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            http: test_support::http_client(),
             base: sim.rest_url(),
             key: key.into(),
             secret: secret.into(),
