@@ -47,7 +47,7 @@ impl AsyncResource for Ticker {
                 }
             })?;
             // An undo step, run (in reverse order) if a later step of this start failed.
-            ctx.on_rollback("forget ticks", async {});
+            ctx.on_rollback("forget ticks", |_deadline| async {});
             Ok(())
         }))
     }

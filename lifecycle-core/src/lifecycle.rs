@@ -21,7 +21,10 @@ use crate::stop_report::{StopDetails, StopReport};
 use crate::task_manager::{TaskManager, TaskSpawner};
 use crate::task_report::TaskShutdownReport;
 
-type RollbackStep = (String, Pin<Box<dyn Future<Output = ()> + Send>>);
+/// An undo step: built with the rollback's deadline, it reports `Err` with a message when it
+/// could not undo everything.
+type RollbackFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+type RollbackStep = (String, Box<dyn FnOnce(Instant) -> RollbackFuture + Send>);
 type ClosingHook = Box<dyn Fn() + Send + Sync>;
 
 /// The most a stop keeps back from its work to hand its report over by the caller's deadline:
@@ -187,15 +190,48 @@ impl StartContext {
     }
 
     /// Registers an undo step, run (in reverse registration order) if the start fails.
-    pub fn on_rollback(
-        &self,
-        step: impl Into<String>,
-        undo: impl Future<Output = ()> + Send + 'static,
-    ) {
+    ///
+    /// `undo` is given the rollback's deadline (the lifecycle's
+    /// [`rollback_timeout`](LifecycleBuilder::rollback_timeout) from the failure; every step
+    /// shares it) and must finish by then: past it the step is dropped and logged as timed
+    /// out. Its output is a [`TaskResult`](crate::TaskResult): `()`, a `Result` (an `Err` is
+    /// logged with the step's name), or a [`StopReport`] or
+    /// [`ShutdownReport`](crate::ShutdownReport) of what it stopped (logged unless clean).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// use lifecycle_core::{Lifecycle, StopDetails};
+    ///
+    /// let lifecycle = Lifecycle::new("feed");
+    /// let started = lifecycle
+    ///     .start(|ctx| async move {
+    ///         ctx.on_rollback("close the session", |deadline| async move {
+    ///             // Undo what the start did, by `deadline`.
+    ///             let _ = deadline;
+    ///         });
+    ///         Err("the venue refused".into())
+    ///     })
+    ///     .await;
+    /// assert!(started.is_err());
+    /// # let _ = lifecycle.stop(tokio::time::Instant::now() + Duration::from_secs(1), |_| async { StopDetails::new() }).await;
+    /// # }
+    /// ```
+    pub fn on_rollback<U, F>(&self, step: impl Into<String>, undo: U)
+    where
+        U: FnOnce(Instant) -> F + Send + 'static,
+        F: Future + Send + 'static,
+        F::Output: crate::TaskResult,
+    {
+        let undo: Box<dyn FnOnce(Instant) -> RollbackFuture + Send> = Box::new(move |deadline| {
+            let undo = undo(deadline);
+            Box::pin(async move { crate::TaskResult::into_task_result(undo.await) })
+        });
         self.rollback
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push((step.into(), Box::pin(undo)));
+            .push((step.into(), undo));
     }
 
     /// Whether a stop was requested while starting: a long start should give up.
@@ -615,8 +651,17 @@ async fn roll_back(shared: &Shared, rollback: &Mutex<Vec<RollbackStep>>, deadlin
         );
     }
     for (step, undo) in steps.into_iter().rev() {
-        match tokio::time::timeout_at(deadline, CatchUnwind::new(undo)).await {
-            Ok(Ok(())) => tracing::debug!(component, step, "start step rolled back"),
+        let undo = CatchUnwind::new(async move { undo(deadline).await });
+        match tokio::time::timeout_at(deadline, undo).await {
+            Ok(Ok(Ok(()))) => tracing::debug!(component, step, "start step rolled back"),
+            Ok(Ok(Err(failure))) => {
+                tracing::warn!(
+                    component,
+                    step,
+                    failure,
+                    "rollback step did not undo everything"
+                );
+            }
             Ok(Err(panic)) => tracing::error!(component, step, panic, "rollback step panicked"),
             Err(_) => tracing::error!(component, step, "rollback step timed out"),
         }

@@ -4,7 +4,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -128,8 +127,9 @@ impl AsyncResource for ResourceGroup {
         Box::pin(self.lifecycle.start(|ctx| async move {
             // If this start is cancelled half-way, stop whatever members started.
             let undo = members.clone();
-            ctx.on_rollback("stop members", async move {
-                let _ = undo.shutdown_all(Duration::from_secs(5)).await;
+            ctx.on_rollback("stop members", move |deadline: Instant| async move {
+                undo.shutdown_all(deadline.saturating_duration_since(Instant::now()))
+                    .await
             });
             members
                 .start_all()

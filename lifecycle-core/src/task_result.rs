@@ -2,7 +2,12 @@
 
 use std::fmt::Display;
 
-/// The output of a task future: `()` always succeeds; `Result<T, E>` fails with `E`'s message.
+use crate::shutdown_report::ShutdownReport;
+use crate::stop_report::StopReport;
+
+/// The output of a task future (or a rollback step): `()` always succeeds; `Result<T, E>`
+/// fails with `E`'s message; a [`StopReport`] or [`ShutdownReport`] succeeds when clean and
+/// fails with the report otherwise.
 pub trait TaskResult: Send + 'static {
     /// `Ok(())` or the error's message.
     fn into_task_result(self) -> Result<(), String>;
@@ -19,6 +24,26 @@ impl<T: Send + 'static, E: Display + Send + 'static> TaskResult for Result<T, E>
     #[inline]
     fn into_task_result(self) -> Result<(), String> {
         self.map(drop).map_err(|e| e.to_string())
+    }
+}
+
+impl TaskResult for StopReport {
+    fn into_task_result(self) -> Result<(), String> {
+        if self.is_clean() {
+            Ok(())
+        } else {
+            Err(self.to_string())
+        }
+    }
+}
+
+impl TaskResult for ShutdownReport {
+    fn into_task_result(self) -> Result<(), String> {
+        if self.is_clean() {
+            Ok(())
+        } else {
+            Err(self.to_string())
+        }
     }
 }
 

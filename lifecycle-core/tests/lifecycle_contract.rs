@@ -94,7 +94,7 @@ async fn rollback_steps_run_in_reverse_order() {
             .start(move |ctx| async move {
                 for step in ["socket", "listen-key", "subscription"] {
                     let l = l.clone();
-                    ctx.on_rollback(step, async move { l.push(format!("undo {step}")) });
+                    ctx.on_rollback(step, move |_| async move { l.push(format!("undo {step}")) });
                 }
                 Err("subscription refused".into())
             })
@@ -103,6 +103,41 @@ async fn rollback_steps_run_in_reverse_order() {
         assert_eq!(
             log.events(),
             vec!["undo subscription", "undo listen-key", "undo socket"]
+        );
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_rollback_step_is_given_the_rollback_deadline_and_a_failing_one_stops_no_other() {
+    bounded(async {
+        let log = EventLog::default();
+        let lifecycle = Lifecycle::builder("steps")
+            .rollback_timeout(Duration::from_secs(3))
+            .build();
+        let deadlines = Arc::new(Mutex::new(Vec::new()));
+        let (l, d) = (log.clone(), deadlines.clone());
+        let failed_at = Instant::now();
+        let result = lifecycle
+            .start(move |ctx| async move {
+                for step in ["socket", "listen-key"] {
+                    let (l, d) = (l.clone(), d.clone());
+                    ctx.on_rollback(step, move |deadline| async move {
+                        d.lock().unwrap().push(deadline);
+                        l.push(format!("undo {step}"));
+                        Err::<(), _>(format!("{step} only half undone"))
+                    });
+                }
+                Err("subscription refused".into())
+            })
+            .await;
+        assert!(result.is_err());
+        assert_eq!(log.events(), vec!["undo listen-key", "undo socket"]);
+        let deadlines = deadlines.lock().unwrap().clone();
+        assert_eq!(
+            deadlines,
+            vec![failed_at + Duration::from_secs(3); 2],
+            "each step is given the deadline the rollback timeout sets"
         );
     })
     .await;
@@ -216,7 +251,7 @@ async fn a_cancelled_start_is_failed_and_cleaned_up() {
             let signal = ctx.tasks().signal().clone();
             ctx.tasks()
                 .spawn("early", async move { signal.triggered().await })?;
-            ctx.on_rollback("undo", async move { l.push("rolled back") });
+            ctx.on_rollback("undo", move |_| async move { l.push("rolled back") });
             entered_tx.send(()).unwrap();
             std::future::pending::<()>().await;
             Ok(())

@@ -194,14 +194,20 @@ impl AsyncResource for PrivateSocket {
                 // Registered first: whatever key the start installs, a failed or cancelled
                 // start deletes it.
                 let undo = state.clone();
-                ctx.on_rollback("stop the socket and delete the listen key", async move {
-                    let _ = undo.socket.stop_within(Duration::from_secs(2)).await;
-                    let key = undo.key.send_replace(ListenKey::default()).take();
-                    if let Some(key) = key {
-                        let deadline = Instant::now() + Duration::from_secs(2);
-                        let _ = undo.venue.close_private_session(&key, deadline).await;
-                    }
-                });
+                ctx.on_rollback(
+                    "stop the socket and delete the listen key",
+                    move |deadline| async move {
+                        let report = undo.socket.stop(deadline).await;
+                        let key = undo.key.send_replace(ListenKey::default()).take();
+                        if let Some(key) = key {
+                            undo.venue
+                                .close_private_session(&key, deadline)
+                                .await
+                                .map_err(|error| format!("listen key not deleted: {error}"))?;
+                        }
+                        lifecycle_core::TaskResult::into_task_result(report)
+                    },
+                );
                 retry_transient("opening the private session", retry_until, || {
                     state.install_new_key()
                 })

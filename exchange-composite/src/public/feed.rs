@@ -101,8 +101,8 @@ impl AsyncResource for PublicFeed {
                     market.run_resync(signal).await;
                 })?;
                 let undo = socket.clone();
-                ctx.on_rollback("stop the public socket", async move {
-                    let _ = undo.stop_within(std::time::Duration::from_secs(2)).await;
+                ctx.on_rollback("stop the public socket", move |deadline| async move {
+                    undo.stop(deadline).await
                 });
                 socket.start().await?;
                 Ok(())

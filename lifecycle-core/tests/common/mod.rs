@@ -105,7 +105,7 @@ impl AsyncResource for Probe {
             log.push(format!("start {name}"));
             let undo_log = log.clone();
             let undo_name = name.clone();
-            ctx.on_rollback("undo", async move {
+            ctx.on_rollback("undo", move |_| async move {
                 undo_log.push(format!("rollback {undo_name}"))
             });
             if behavior.worker {
