@@ -14,6 +14,7 @@ use crate::supervise::{RestartPolicy, supervise};
 use crate::task_name::TaskName;
 use crate::task_report::{RunningTask, TaskCounts, TaskFailure, TaskId};
 use crate::task_result::TaskResult;
+use crate::timeline;
 
 /// A cloneable handle to a [`TaskManager`](crate::TaskManager): spawns and inspects, does not
 /// own.
@@ -184,11 +185,40 @@ impl TaskSpawner {
                 task: name.to_string(),
             });
         }
+        // The timeline's span, if a subscriber wants it (no allocation when none does).
+        let timeline = timeline::task(&shared.name, &name, critical);
         let (id, slot) = shared.register(name, critical);
-        let guard = TaskGuard::new(shared.clone(), slot);
-        // The join handle is dropped at once, which keeps tokio on its fast paths; abort goes
-        // through the wrapper (see `Tracked`).
-        drop(tokio::spawn(Tracked::new(task, guard)));
+        if let Some(timeline) = &timeline {
+            timeline.identify(id);
+        }
+        let guard = TaskGuard::new(shared.clone(), slot, timeline);
+        spawn_named(&self.shared.name, Tracked::new(task, guard));
         Ok(id)
+    }
+}
+
+/// Spawns `task`. The join handle is dropped at once, which keeps tokio on its fast paths;
+/// abort goes through the wrapper (see `Tracked`).
+#[cfg(not(tokio_unstable))]
+#[inline]
+fn spawn_named<F>(_manager: &str, task: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    drop(tokio::spawn(task));
+}
+
+/// Spawns `task` named after its manager (`tokio::task::Builder`, under `--cfg
+/// tokio_unstable`: the name tokio-console shows). The join handle is dropped at once.
+#[cfg(tokio_unstable)]
+fn spawn_named<F>(manager: &str, task: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    // Building never fails for a task on the current runtime (tokio returns `Ok` but for a
+    // spawn that cannot happen here); a failure drops the task, which its guard records
+    // as aborted.
+    if let Err(error) = tokio::task::Builder::new().name(manager).spawn(task) {
+        tracing::error!(manager, %error, "tokio refused to spawn a task: it is recorded as aborted");
     }
 }

@@ -16,6 +16,7 @@ use super::shared::Shared;
 use crate::catch_unwind::CatchUnwind;
 use crate::task_report::TaskOutcome;
 use crate::task_result::TaskResult;
+use crate::timeline::TaskSpan;
 
 pin_project! {
     /// A managed task's future. Field order matters: the user's future is dropped before the
@@ -51,7 +52,12 @@ where
             // the guard records `Aborted`.
             return Poll::Ready(());
         }
-        match this.inner.poll(cx) {
+        let polled = {
+            // In the task's timeline span, if recorded (nothing to enter otherwise).
+            let _entered = this.guard.timeline.as_deref().map(TaskSpan::enter);
+            this.inner.poll(cx)
+        };
+        match polled {
             Poll::Pending => {
                 if !this.guard.registered_waker {
                     // First time parked: leave the waker where an abort can reach it. A task's
@@ -92,17 +98,20 @@ pub(crate) struct TaskGuard {
     registered_waker: bool,
     /// How the task ended, if it returned abnormally (boxed: rare, and keeps the guard small).
     abnormal: Option<Box<TaskOutcome>>,
+    /// The task's timeline span, when a subscriber records it (boxed: one word when not).
+    timeline: Option<Box<TaskSpan>>,
 }
 
 impl TaskGuard {
-    /// The guard of a task just entered in `slot`.
-    pub(crate) fn new(shared: Arc<Shared>, slot: Slot) -> Self {
+    /// The guard of a task just entered in `slot`, with its timeline span if recorded.
+    pub(crate) fn new(shared: Arc<Shared>, slot: Slot, timeline: Option<Box<TaskSpan>>) -> Self {
         Self {
             shared,
             slot,
             completed: false,
             registered_waker: false,
             abnormal: None,
+            timeline,
         }
     }
 
@@ -121,7 +130,24 @@ impl Drop for TaskGuard {
             // Dropped before completion: aborted, or its runtime shut down.
             Some(TaskOutcome::Aborted)
         };
+        if let Some(timeline) = self.timeline.take() {
+            timeline.end(timeline_outcome(
+                abnormal.as_ref(),
+                self.shared.signal.is_triggered(),
+            ));
+        }
         self.shared
             .end_task(self.slot, self.registered_waker, abnormal);
+    }
+}
+
+/// A task's outcome as the timeline names it.
+fn timeline_outcome(abnormal: Option<&TaskOutcome>, signalled: bool) -> &'static str {
+    match abnormal {
+        None if signalled => "stopped",
+        None => "finished",
+        Some(TaskOutcome::Failed(_)) => "failed",
+        Some(TaskOutcome::Panicked(_)) => "panicked",
+        Some(_) => "aborted",
     }
 }
