@@ -98,6 +98,21 @@ impl Capture {
     fn events(&self) -> Vec<Captured> {
         self.1.lock().unwrap().clone()
     }
+
+    /// Runs `body` to its end (within 20 s) on a current-thread runtime, capturing.
+    fn run<T>(&self, body: impl std::future::Future<Output = T>) -> T {
+        let subscriber = tracing_subscriber::registry().with(self.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            runtime.block_on(lifecycle_core::testing::within(
+                Duration::from_secs(20),
+                body,
+            ))
+        })
+    }
 }
 
 fn find<'a>(
@@ -132,43 +147,33 @@ fn slow_start(log: &EventLog) -> Arc<Probe> {
 #[test]
 fn start_running_and_shutdown_form_one_tree_that_matches_the_report() {
     let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let outcome = tracing::subscriber::with_default(subscriber, || {
-        runtime.block_on(lifecycle_core::testing::within(
-            Duration::from_secs(20),
-            async {
-                let log = EventLog::default();
-                let mut members = DependencyAwareShutdown::new("exchange");
-                members.register(
-                    Probe::new(
-                        "socket",
-                        &log,
-                        Behavior {
-                            worker: true,
-                            ..Behavior::default()
-                        },
-                    ),
-                    ShutdownPriority::High,
-                );
-                let mut system = DependencyAwareShutdown::new("trading");
-                system.register(
-                    Arc::new(ResourceGroup::new("exchange", members)),
-                    ShutdownPriority::CriticalFirst,
-                );
-                system.register(
-                    Probe::new("limiter", &log, Behavior::default()),
-                    ShutdownPriority::Cleanup,
-                );
-                Runner::new(system)
-                    .signals(NoSignals)
-                    .run(|_| async { Ok::<(), String>(()) })
-                    .await
-            },
-        ))
+    let outcome = capture.run(async {
+        let log = EventLog::default();
+        let mut members = DependencyAwareShutdown::new("exchange");
+        members.register(
+            Probe::new(
+                "socket",
+                &log,
+                Behavior {
+                    worker: true,
+                    ..Behavior::default()
+                },
+            ),
+            ShutdownPriority::High,
+        );
+        let mut system = DependencyAwareShutdown::new("trading");
+        system.register(
+            Arc::new(ResourceGroup::new("exchange", members)),
+            ShutdownPriority::CriticalFirst,
+        );
+        system.register(
+            Probe::new("limiter", &log, Behavior::default()),
+            ShutdownPriority::Cleanup,
+        );
+        Runner::new(system)
+            .signals(NoSignals)
+            .run(|_| async { Ok::<(), String>(()) })
+            .await
     });
     let report = outcome.report.unwrap();
     let spans = capture.spans();
@@ -337,13 +342,7 @@ fn the_runner_drives_an_interrupted_start_to_its_end() {
 fn each_task_has_a_root_span_that_says_how_it_ended() {
     use lifecycle_core::TaskManager;
     let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (ids, spawner_closed_while_running) = tracing::subscriber::with_default(subscriber, || {
-        runtime.block_on(lifecycle_core::testing::within(Duration::from_secs(20), async {
+    let (ids, spawner_closed_while_running) = capture.run(async {
             let tasks = TaskManager::new("feed");
             let outer = tracing::info_span!(target: timeline::TARGET, "resource", component = "feed", op = "start");
             let signal = tasks.signal().clone();
@@ -366,7 +365,6 @@ fn each_task_has_a_root_span_that_says_how_it_ended() {
                 .await;
             assert_eq!(report.counts.aborted, 1, "{report:?}");
             (ids, closed)
-        }))
     });
     assert!(
         spawner_closed_while_running,
@@ -411,32 +409,22 @@ fn each_task_has_a_root_span_that_says_how_it_ended() {
 fn signals_are_timeline_events() {
     use lifecycle_core::{Signal, signal_channel};
     let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let outcome = tracing::subscriber::with_default(subscriber, || {
-        runtime.block_on(lifecycle_core::testing::within(
-            Duration::from_secs(20),
-            async {
-                let log = EventLog::default();
-                let mut system = DependencyAwareShutdown::new("trading");
-                system.register(
-                    Probe::new("limiter", &log, Behavior::default()),
-                    ShutdownPriority::Cleanup,
-                );
-                let (injector, signals) = signal_channel();
-                Runner::new(system)
-                    .signals(signals)
-                    .run(|app| async move {
-                        injector.send(Signal::Terminate);
-                        app.shutdown_signal().triggered().await;
-                        Ok::<(), String>(())
-                    })
-                    .await
-            },
-        ))
+    let outcome = capture.run(async {
+        let log = EventLog::default();
+        let mut system = DependencyAwareShutdown::new("trading");
+        system.register(
+            Probe::new("limiter", &log, Behavior::default()),
+            ShutdownPriority::Cleanup,
+        );
+        let (injector, signals) = signal_channel();
+        Runner::new(system)
+            .signals(signals)
+            .run(|app| async move {
+                injector.send(Signal::Terminate);
+                app.shutdown_signal().triggered().await;
+                Ok::<(), String>(())
+            })
+            .await
     });
     assert_eq!(outcome.reason.to_string(), "SIGTERM received");
     let events = capture.events();

@@ -17,7 +17,10 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Demo, SLACK, bounded, still_venue, wait_for_open_orders, wait_until_resting};
+use common::{
+    Demo, HELD_UP_SHUTDOWN, SLACK, bounded, force_the_exit_mid_sweep, still_venue,
+    wait_for_open_orders, wait_until_resting,
+};
 use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET};
 use serde_json::Value;
 
@@ -452,25 +455,8 @@ async fn a_forced_exit_leaves_whole_files() {
     bounded(async {
         let sim = still_venue().await;
         let files = Files::new("forced");
-        let mut demo = launch(
-            &sim,
-            &files,
-            &[
-                "--shutdown-budget",
-                "30",
-                "--log",
-                "warn,mm_demo=info,lifecycle_core=info",
-            ],
-        );
-        wait_until_resting(&sim, &demo).await;
-        sim.faults().stall_connections(true);
-        demo.signal("-TERM");
-        demo.wait_for_log(
-            "component stopping component=\"mexc.private.orders\"",
-            Duration::from_secs(10),
-        )
-        .await;
-        demo.signal("-TERM");
+        let mut demo = launch(&sim, &files, &HELD_UP_SHUTDOWN);
+        force_the_exit_mid_sweep(&sim, &demo, "-TERM").await;
         let (code, _) = demo.exit_within(Duration::from_secs(10)).await;
         sim.faults().stall_connections(false);
         assert_eq!(code, 3, "{}\n{}", demo.stdout(), demo.stderr());

@@ -187,12 +187,19 @@ impl TaskSpawner {
         }
         // The timeline's span, if a subscriber wants it (no allocation when none does).
         let timeline = timeline::task(&shared.name, &name, critical);
+        // tokio-console's name of the task: `manager/task`.
+        #[cfg(tokio_unstable)]
+        let console_name = format!("{}/{name}", shared.name);
+        #[cfg(tokio_unstable)]
+        let console_name = console_name.as_str();
+        #[cfg(not(tokio_unstable))]
+        let console_name = "";
         let (id, slot) = shared.register(name, critical);
         if let Some(timeline) = &timeline {
             timeline.identify(id);
         }
         let guard = TaskGuard::new(shared.clone(), slot, timeline);
-        spawn_named(&self.shared.name, Tracked::new(task, guard));
+        spawn_named(console_name, Tracked::new(task, guard));
         Ok(id)
     }
 }
@@ -201,24 +208,24 @@ impl TaskSpawner {
 /// abort goes through the wrapper (see `Tracked`).
 #[cfg(not(tokio_unstable))]
 #[inline]
-fn spawn_named<F>(_manager: &str, task: F)
+fn spawn_named<F>(_name: &str, task: F)
 where
     F: Future<Output = ()> + Send + 'static,
 {
     drop(tokio::spawn(task));
 }
 
-/// Spawns `task` named after its manager (`tokio::task::Builder`, under `--cfg
-/// tokio_unstable`: the name tokio-console shows). The join handle is dropped at once.
+/// Spawns `task` named `name` (`manager/task`) through `tokio::task::Builder`, under `--cfg
+/// tokio_unstable`: the name tokio-console shows. The join handle is dropped at once.
 #[cfg(tokio_unstable)]
-fn spawn_named<F>(manager: &str, task: F)
+fn spawn_named<F>(name: &str, task: F)
 where
     F: Future<Output = ()> + Send + 'static,
 {
     // Building never fails for a task on the current runtime (tokio returns `Ok` but for a
     // spawn that cannot happen here); a failure drops the task, which its guard records
     // as aborted.
-    if let Err(error) = tokio::task::Builder::new().name(manager).spawn(task) {
-        tracing::error!(manager, %error, "tokio refused to spawn a task: it is recorded as aborted");
+    if let Err(error) = tokio::task::Builder::new().name(name).spawn(task) {
+        tracing::error!(task = name, %error, "tokio refused to spawn a task: it is recorded as aborted");
     }
 }
