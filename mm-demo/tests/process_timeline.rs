@@ -135,8 +135,14 @@ impl<'a> Trace<'a> {
             .collect()
     }
 
+    /// The name of the track `slice` is on, without its lane (`mexc (2)` is `mexc`'s second
+    /// track, for a phase that began before the one before it ended).
     fn track_of(&self, slice: &Value) -> &str {
-        &self.tracks[&slice["tid"].as_u64().unwrap()]
+        let track = &self.tracks[&slice["tid"].as_u64().unwrap()];
+        match track.rsplit_once(" (") {
+            Some((base, lane)) if lane.ends_with(')') => base,
+            _ => track,
+        }
     }
 }
 
