@@ -157,6 +157,7 @@ pub struct Runner {
     start_timeout: Option<Duration>,
     signals: Option<Box<dyn SignalSource>>,
     watchdog_slack: Option<Duration>,
+    before_watchdog_exit: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl fmt::Debug for Runner {
@@ -167,6 +168,7 @@ impl fmt::Debug for Runner {
             .field("app_grace", &self.app_grace)
             .field("start_timeout", &self.start_timeout)
             .field("watchdog_slack", &self.watchdog_slack)
+            .field("before_watchdog_exit", &self.before_watchdog_exit.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -182,6 +184,7 @@ impl Runner {
             start_timeout: None,
             signals: None,
             watchdog_slack: None,
+            before_watchdog_exit: None,
         }
     }
 
@@ -217,6 +220,14 @@ impl Runner {
     /// after the budget, it exits with [`FORCED_EXIT_CODE`]. For binaries: it ends the process.
     pub fn watchdog(mut self, slack: Duration) -> Self {
         self.watchdog_slack = Some(slack);
+        self
+    }
+
+    /// Runs `hook` on the watchdog's thread just before it ends the process (with
+    /// [`watchdog`](Self::watchdog)): to flush what must survive an exit that skips every
+    /// destructor, such as a trace file.
+    pub fn before_watchdog_exit(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.before_watchdog_exit = Some(Arc::new(hook));
         self
     }
 
@@ -267,7 +278,7 @@ impl Runner {
         let started = tokio::select! {
             biased;
             started = start.as_mut() => Ok(started),
-            signal = next_signal(&mut *signals) => Err(Some(signal)),
+            signal = next_signal(&mut *signals, orchestrator.name(), "stop the start") => Err(Some(signal)),
             () = out_of_time => Err(None),
         };
         match started {
@@ -350,7 +361,7 @@ impl Runner {
                 let shutdown = Box::pin(orchestrator.shutdown_all(self.budget));
                 return self.shut_down(reason, app_error, self.budget, shutdown, &mut *signals, false).await;
             }
-            signal = next_signal(&mut *signals) => ShutdownReason::Signal(signal),
+            signal = next_signal(&mut *signals, orchestrator.name(), "shutdown") => ShutdownReason::Signal(signal),
             (component, cause) = orchestrator.first_failure() => ShutdownReason::CriticalFailure { component, cause },
         };
         tracing::warn!(%reason, "shutting down");
@@ -370,7 +381,7 @@ impl Runner {
                     app_error = Some("application did not finish within its grace period: cancelled".to_owned());
                 }
             },
-            signal = next_signal(&mut *signals) => {
+            signal = next_signal(&mut *signals, orchestrator.name(), "forced exit") => {
                 return self.forced(reason, signal, app_error);
             }
         }
@@ -404,16 +415,25 @@ impl Runner {
         mut signalled: bool,
     ) -> RunOutcome {
         let watchdog = self.watchdog_slack.and_then(|slack| {
-            Watchdog::arm(budget + slack, FORCED_EXIT_CODE)
-                .map_err(|error| tracing::error!(%error, "cannot arm the shutdown watchdog"))
-                .ok()
+            let hook = self.before_watchdog_exit.clone();
+            Watchdog::arm_with(budget + slack, FORCED_EXIT_CODE, move || {
+                if let Some(hook) = &hook {
+                    hook();
+                }
+            })
+            .map_err(|error| tracing::error!(%error, "cannot arm the shutdown watchdog"))
+            .ok()
         });
         let mut shutdown = std::pin::pin!(shutdown);
         let report = loop {
             tokio::select! {
                 biased;
                 report = shutdown.as_mut() => break report,
-                signal = next_signal(signals) => {
+                signal = next_signal(
+                    signals,
+                    self.orchestrator.name(),
+                    if signalled { "forced exit" } else { "shutdown already under way" },
+                ) => {
                     if signalled {
                         return self.forced(reason, signal, app_error);
                     }
@@ -488,9 +508,13 @@ async fn start_ends_by<F: Future>(deadline: Instant, start: std::pin::Pin<&mut F
     }
 }
 
-async fn next_signal(signals: &mut dyn SignalSource) -> Signal {
+/// The next signal, recorded on the timeline with what it does to `orchestrator`'s run.
+async fn next_signal(signals: &mut dyn SignalSource, orchestrator: &str, effect: &str) -> Signal {
     match signals.recv().await {
-        Some(signal) => signal,
+        Some(signal) => {
+            timeline::signal(orchestrator, &signal, effect);
+            signal
+        }
         None => std::future::pending().await,
     }
 }

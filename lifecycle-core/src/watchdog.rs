@@ -30,6 +30,16 @@ pub struct Watchdog {
 impl Watchdog {
     /// Arms a watchdog that calls `std::process::exit(exit_code)` after `limit`.
     pub fn arm(limit: Duration, exit_code: i32) -> io::Result<Self> {
+        Self::arm_with(limit, exit_code, || {})
+    }
+
+    /// Like [`arm`](Self::arm), running `before_exit` on the watchdog's thread when it fires,
+    /// just before the exit (which runs no destructor): to flush a file that must be whole.
+    pub fn arm_with(
+        limit: Duration,
+        exit_code: i32,
+        before_exit: impl FnOnce() + Send + 'static,
+    ) -> io::Result<Self> {
         let (tx, rx) = mpsc::channel::<()>();
         let thread = thread::Builder::new()
             .name("lifecycle-watchdog".into())
@@ -39,6 +49,7 @@ impl Watchdog {
                         limit_ms = limit.as_millis() as u64, exit_code,
                         "shutdown overran its deadline (something blocks a thread): exiting the process"
                     );
+                    before_exit();
                     std::process::exit(exit_code);
                 }
             })?;

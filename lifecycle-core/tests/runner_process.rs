@@ -91,6 +91,8 @@ fn signal_child() {
         let outcome = Runner::new(system)
             .shutdown_budget(budget)
             .watchdog(Duration::from_millis(500))
+            // What must survive the watchdog's exit (a trace file) is flushed first.
+            .before_watchdog_exit(|| println!("flushed before the watchdog's exit"))
             .run(|ctx| async move {
                 println!("ready");
                 ctx.shutdown_signal().triggered().await;
@@ -196,6 +198,8 @@ fn the_watchdog_ends_a_shutdown_blocked_in_synchronous_code() {
         "{:?}",
         signalled.elapsed()
     );
+    // The hook ran on the watchdog's thread before it ended the process.
+    wait_for_line(&mut stdout, "flushed before the watchdog's exit");
 }
 
 #[cfg(unix)]

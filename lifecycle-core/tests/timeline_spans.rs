@@ -28,7 +28,10 @@ struct Captured {
 }
 
 #[derive(Clone, Default)]
-struct Capture(Arc<Mutex<HashMap<u64, Captured>>>);
+struct Capture(
+    Arc<Mutex<HashMap<u64, Captured>>>,
+    Arc<Mutex<Vec<Captured>>>,
+);
 
 struct Fields<'a>(&'a mut HashMap<String, String>);
 
@@ -69,6 +72,17 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<
             values.record(&mut Fields(&mut span.fields));
         }
     }
+    fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
+        if event.metadata().target() != timeline::TARGET {
+            return;
+        }
+        let mut captured = Captured {
+            name: event.metadata().name().to_owned(),
+            ..Captured::default()
+        };
+        event.record(&mut Fields(&mut captured.fields));
+        self.1.lock().unwrap().push(captured);
+    }
     fn on_close(&self, id: Id, _ctx: Context<'_, S>) {
         if let Some(span) = self.0.lock().unwrap().get_mut(&id.into_u64()) {
             span.closed = true;
@@ -79,6 +93,25 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<
 impl Capture {
     fn spans(&self) -> HashMap<u64, Captured> {
         self.0.lock().unwrap().clone()
+    }
+
+    fn events(&self) -> Vec<Captured> {
+        self.1.lock().unwrap().clone()
+    }
+
+    /// Runs `body` to its end (within 20 s) on a current-thread runtime, capturing.
+    fn run<T>(&self, body: impl std::future::Future<Output = T>) -> T {
+        let subscriber = tracing_subscriber::registry().with(self.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            runtime.block_on(lifecycle_core::testing::within(
+                Duration::from_secs(20),
+                body,
+            ))
+        })
     }
 }
 
@@ -114,43 +147,33 @@ fn slow_start(log: &EventLog) -> Arc<Probe> {
 #[test]
 fn start_running_and_shutdown_form_one_tree_that_matches_the_report() {
     let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let outcome = tracing::subscriber::with_default(subscriber, || {
-        runtime.block_on(lifecycle_core::testing::within(
-            Duration::from_secs(20),
-            async {
-                let log = EventLog::default();
-                let mut members = DependencyAwareShutdown::new("exchange");
-                members.register(
-                    Probe::new(
-                        "socket",
-                        &log,
-                        Behavior {
-                            worker: true,
-                            ..Behavior::default()
-                        },
-                    ),
-                    ShutdownPriority::High,
-                );
-                let mut system = DependencyAwareShutdown::new("trading");
-                system.register(
-                    Arc::new(ResourceGroup::new("exchange", members)),
-                    ShutdownPriority::CriticalFirst,
-                );
-                system.register(
-                    Probe::new("limiter", &log, Behavior::default()),
-                    ShutdownPriority::Cleanup,
-                );
-                Runner::new(system)
-                    .signals(NoSignals)
-                    .run(|_| async { Ok::<(), String>(()) })
-                    .await
-            },
-        ))
+    let outcome = capture.run(async {
+        let log = EventLog::default();
+        let mut members = DependencyAwareShutdown::new("exchange");
+        members.register(
+            Probe::new(
+                "socket",
+                &log,
+                Behavior {
+                    worker: true,
+                    ..Behavior::default()
+                },
+            ),
+            ShutdownPriority::High,
+        );
+        let mut system = DependencyAwareShutdown::new("trading");
+        system.register(
+            Arc::new(ResourceGroup::new("exchange", members)),
+            ShutdownPriority::CriticalFirst,
+        );
+        system.register(
+            Probe::new("limiter", &log, Behavior::default()),
+            ShutdownPriority::Cleanup,
+        );
+        Runner::new(system)
+            .signals(NoSignals)
+            .run(|_| async { Ok::<(), String>(()) })
+            .await
     });
     let report = outcome.report.unwrap();
     let spans = capture.spans();
@@ -311,4 +334,107 @@ fn the_runner_drives_an_interrupted_start_to_its_end() {
         );
         assert!(start.closed, "{name}: {start:?}");
     }
+}
+
+/// Every managed task has a `task` span: a root (it follows from the span it was spawned in,
+/// which it does not hold open), with its manager, name, id and how it ended.
+#[test]
+fn each_task_has_a_root_span_that_says_how_it_ended() {
+    use lifecycle_core::TaskManager;
+    let capture = Capture::default();
+    let (ids, spawner_closed_while_running) = capture.run(async {
+            let tasks = TaskManager::new("feed");
+            let outer = tracing::info_span!(target: timeline::TARGET, "resource", component = "feed", op = "start");
+            let signal = tasks.signal().clone();
+            let ids = outer.in_scope(|| {
+                [
+                    tasks.spawn("quick", async {}).unwrap(),
+                    tasks.spawn("broken", async { Err::<(), _>("no route") }).unwrap(),
+                    tasks.spawn("reader", async move { signal.triggered().await }).unwrap(),
+                    tasks.spawn("stubborn", std::future::pending::<()>()).unwrap(),
+                ]
+            });
+            drop(outer);
+            tokio::task::yield_now().await;
+            let closed = capture
+                .spans()
+                .values()
+                .any(|s| s.name == "resource" && s.closed);
+            let report = tasks
+                .shutdown(tokio::time::Instant::now() + Duration::from_millis(200))
+                .await;
+            assert_eq!(report.counts.aborted, 1, "{report:?}");
+            (ids, closed)
+    });
+    assert!(
+        spawner_closed_while_running,
+        "a task held its spawner's span open"
+    );
+    let spans = capture.spans();
+    let outcomes: HashMap<&str, &str> = spans
+        .values()
+        .filter(|s| s.name == "task")
+        .map(|s| {
+            assert_eq!(s.parent, None, "a root: {s:?}");
+            assert_eq!(s.fields["component"], "feed");
+            assert_eq!(s.fields["critical"], "false");
+            assert!(s.closed);
+            let ms: f64 = s.fields["duration_ms"].parse().unwrap();
+            assert!(ms >= 0.0);
+            (s.fields["task"].as_str(), s.fields["outcome"].as_str())
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        HashMap::from([
+            ("quick", "finished"),
+            ("broken", "failed"),
+            ("reader", "stopped"),
+            ("stubborn", "aborted"),
+        ])
+    );
+    let mut task_ids: Vec<String> = spans
+        .values()
+        .filter(|s| s.name == "task")
+        .map(|s| s.fields["task_id"].clone())
+        .collect();
+    task_ids.sort();
+    let mut expected: Vec<String> = ids.iter().map(|id| id.as_u64().to_string()).collect();
+    expected.sort();
+    assert_eq!(task_ids, expected);
+}
+
+/// A signal the runner receives is a `signal` event saying what it does.
+#[test]
+fn signals_are_timeline_events() {
+    use lifecycle_core::{Signal, signal_channel};
+    let capture = Capture::default();
+    let outcome = capture.run(async {
+        let log = EventLog::default();
+        let mut system = DependencyAwareShutdown::new("trading");
+        system.register(
+            Probe::new("limiter", &log, Behavior::default()),
+            ShutdownPriority::Cleanup,
+        );
+        let (injector, signals) = signal_channel();
+        Runner::new(system)
+            .signals(signals)
+            .run(|app| async move {
+                injector.send(Signal::Terminate);
+                app.shutdown_signal().triggered().await;
+                Ok::<(), String>(())
+            })
+            .await
+    });
+    assert_eq!(outcome.reason.to_string(), "SIGTERM received");
+    let events = capture.events();
+    let signals: Vec<&Captured> = events.iter().filter(|e| e.name == "signal").collect();
+    assert_eq!(signals.len(), 1, "{events:?}");
+    assert_eq!(signals[0].fields["component"], "trading");
+    assert_eq!(signals[0].fields["effect"], "shutdown");
+    assert!(
+        signals[0].fields["signal"].contains("SIGTERM"),
+        "{:?}",
+        signals[0]
+    );
 }

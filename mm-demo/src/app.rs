@@ -17,6 +17,7 @@ use crate::output;
 use crate::report::{RunReport, Totals};
 use crate::state_machine::{CycleError, MarketMakerStateMachine};
 use crate::systemd::Notifier;
+use crate::timeline::{self, Recorder};
 use crate::trading_halt::{self, HaltCounts};
 use crate::venue::Venue;
 
@@ -40,8 +41,13 @@ pub(crate) struct Exit {
     pub(crate) immediately: bool,
 }
 
-/// Runs the demo as the command line says, telling systemd how it goes through `notifier`.
-pub(crate) async fn run(cli: Cli, notifier: Arc<Notifier>) -> Exit {
+/// Runs the demo as the command line says, telling systemd how it goes through `notifier`;
+/// `timeline` (if recording) is finished before the shutdown watchdog ends the process.
+pub(crate) async fn run(
+    cli: Cli,
+    notifier: Arc<Notifier>,
+    timeline: Option<Arc<Recorder>>,
+) -> Exit {
     notifier.status("starting: venue");
     let venue = match Venue::prepare(&cli).await {
         Ok(venue) => venue,
@@ -143,11 +149,14 @@ pub(crate) async fn run(cli: Cli, notifier: Arc<Notifier>) -> Exit {
         private_exchange: exchanges.private.clone(),
         logger,
     };
-    let runner = Runner::new(system)
+    let mut runner = Runner::new(system)
         .shutdown_budget(cli.shutdown_budget)
         .app_grace(cli.app_grace)
         .start_timeout(cli.start_timeout)
         .watchdog(WATCHDOG_SLACK);
+    if let Some(timeline) = timeline {
+        runner = runner.before_watchdog_exit(move || timeline::finish_and_log(Some(&timeline)));
+    }
     let recorded = cycles.clone();
     let wanted = cli.cycles;
     tracing::info!(venue = venue.kind, %symbol, quantity_usdt = %cli.quantity_usdt, "starting exchanges");

@@ -155,6 +155,18 @@ pub(crate) struct Cli {
     #[arg(long)]
     pub(crate) report_json: Option<PathBuf>,
 
+    /// Write the lifecycle timeline (start, run and shutdown of every component, their
+    /// tasks, signals, reconnects, orders cancelled and confirmed) to this file as a Chrome
+    /// trace (open it in Perfetto or chrome://tracing: one track per component). Written
+    /// whole when the run ends, however it ends.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) timeline: Option<PathBuf>,
+
+    /// Draw the shutdown to this SVG file: phases as bands, components as bars, failures
+    /// marked.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) timeline_svg: Option<PathBuf>,
+
     /// Log filter (tracing env-filter syntax; RUST_LOG works too).
     #[arg(
         long,
@@ -257,6 +269,8 @@ impl std::fmt::Debug for Cli {
             .field("state_dir", &self.state_dir)
             .field("command", &self.command)
             .field("report_json", &self.report_json)
+            .field("timeline", &self.timeline)
+            .field("timeline_svg", &self.timeline_svg)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
             .finish()

@@ -5,6 +5,8 @@
 
 mod app;
 mod cli;
+#[cfg(feature = "console")]
+mod console;
 mod cycle_outcome;
 mod guardian;
 mod instance;
@@ -15,6 +17,7 @@ mod output;
 mod report;
 mod state_machine;
 mod systemd;
+mod timeline;
 mod trading_halt;
 mod venue;
 
@@ -37,11 +40,31 @@ fn main() {
     // `ExecStopPost=`, after the service stopped).
     let notifier =
         systemd::Notifier::from_env(cli.shutdown_budget, app::WATCHDOG_SLACK + RUNTIME_SHUTDOWN);
-    let observers = match &cli.command {
+    let mut observers: Vec<logging::BoxedLayer> = match &cli.command {
         None => notifier.timeline_layer().into_iter().collect(),
         Some(_) => Vec::new(),
     };
+    // The timeline files record the quoting run.
+    let (timeline, timeline_error) = match &cli.command {
+        None => {
+            match timeline::Recorder::start(cli.timeline.as_deref(), cli.timeline_svg.as_deref()) {
+                Ok(Some((layer, recorder))) => {
+                    observers.push(layer);
+                    (Some(recorder), None)
+                }
+                Ok(None) => (None, None),
+                Err(error) => (None, Some(error)),
+            }
+        }
+        Some(_) => (None, None),
+    };
+    #[cfg(feature = "console")]
+    observers.push(console::layer());
     logging::init(&cli.log, cli.log_format, observers);
+    if let Some(error) = timeline_error {
+        tracing::error!(%error, "cannot record the timeline (--timeline, --timeline-svg)");
+        std::process::exit(1);
+    }
     if matches.value_source("api_secret") == Some(ValueSource::CommandLine) {
         tracing::warn!(
             "--api-secret on the command line is readable by every local user (ps, /proc/PID/cmdline): \
@@ -64,12 +87,15 @@ fn main() {
         std::process::exit(code);
     }
     notifier.start_watchdog(runtime.handle().clone());
-    let exit = runtime.block_on(app::run(cli, notifier.clone()));
+    let exit = runtime.block_on(app::run(cli, notifier.clone(), timeline.clone()));
     notifier.stopped(exit.code);
     if exit.immediately {
-        // A forced exit: do not wait for anything.
+        // A forced exit: do not wait for anything but the timeline's files.
+        timeline::finish_and_log(timeline.as_deref());
         std::process::exit(exit.code);
     }
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    // After the runtime's wind-down: the spans of tasks it dropped are closed.
+    timeline::finish_and_log(timeline.as_deref());
     std::process::exit(exit.code);
 }

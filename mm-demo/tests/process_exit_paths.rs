@@ -16,8 +16,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Demo, Launch, SLACK, Sink, assert_nothing_left, bounded, interrupt_and_expect_a_clean_exit,
-    still_venue, wait_until_resting,
+    Demo, HELD_UP_SHUTDOWN, Launch, SLACK, Sink, assert_nothing_left, bounded,
+    force_the_exit_mid_sweep, interrupt_and_expect_a_clean_exit, still_venue, wait_until_resting,
 };
 use exchange_sim::{SimConfig, SimVenue};
 use mexc_proto::prost::Message;
@@ -124,26 +124,9 @@ async fn sighup_and_sigquit_with_resting_orders_stop_in_order_and_exit_0() {
 async fn a_second_sigint_forces_the_exit_and_lists_what_was_abandoned() {
     bounded(async {
         let sim = still_venue().await;
-        let mut demo = Demo::against(
-            &sim,
-            &[
-                "--shutdown-budget",
-                "30",
-                "--log",
-                "warn,mm_demo=info,lifecycle_core=info",
-            ],
-        );
-        wait_until_resting(&sim, &demo).await;
+        let mut demo = Demo::against(&sim, &HELD_UP_SHUTDOWN);
         // The venue stops answering: the orderly shutdown cannot finish on its own.
-        sim.faults().stall_connections(true);
-        demo.signal("-INT");
-        // The order sweep is under way.
-        demo.wait_for_log(
-            "component stopping component=\"mexc.private.orders\"",
-            Duration::from_secs(10),
-        )
-        .await;
-        demo.signal("-INT");
+        force_the_exit_mid_sweep(&sim, &demo, "-INT").await;
         let (code, took) = demo.exit_within(Duration::from_secs(10)).await;
         let stdout = demo.stdout();
         assert_eq!(code, 3, "stdout:\n{stdout}\nstderr:\n{}", demo.stderr());

@@ -575,6 +575,13 @@ impl GuardCore {
                 match answer {
                     Ok(true) => {
                         sweep.cancelled += 1;
+                        tracing::info!(
+                            name: "order cancelled",
+                            target: lifecycle_core::timeline::TARGET,
+                            component = self.name.as_str(),
+                            order = target.key.as_str(),
+                            "order cancelled"
+                        );
                         self.close(&target, &mut closed, &mut last_error);
                     }
                     // "Unknown order": closed meanwhile, if the venue had acknowledged it.
@@ -627,6 +634,14 @@ impl GuardCore {
             let known_open = self.lock().len() + open.len();
             if known_open == 0 && (listing_error.is_none() || !closed.is_empty()) {
                 sweep.confirmed = true;
+                tracing::info!(
+                    name: "orders confirmed",
+                    target: lifecycle_core::timeline::TARGET,
+                    component = self.name.as_str(),
+                    cancelled = sweep.cancelled,
+                    closed = closed.len(),
+                    "every order of ours confirmed closed with the venue"
+                );
                 break;
             }
             if Instant::now() >= deadline {

@@ -88,6 +88,15 @@ impl ConnectionTask {
                         DisconnectReason::MaxAge | DisconnectReason::Requested
                     );
                     tracing::warn!(component = config.name, connection = self.connection, %reason, up_ms = up_for.as_millis() as u64, "websocket connection lost: reconnecting");
+                    tracing::info!(
+                        name: "reconnect",
+                        target: lifecycle_core::timeline::TARGET,
+                        component = config.name,
+                        connection = self.connection,
+                        cause = %reason,
+                        up_ms = up_for.as_millis() as u64,
+                        "reconnecting"
+                    );
                 }
                 Ok(Err(error)) => {
                     bump(&shared.counters.connect_failures);

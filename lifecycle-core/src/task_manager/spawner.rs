@@ -7,13 +7,14 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use super::shared::Shared;
-use super::tracked::{TaskGuard, Tracked};
+use super::tracked::{Spanned, TaskGuard, Tracked};
 use crate::error::SpawnError;
 use crate::shutdown_signal::ShutdownSignal;
 use crate::supervise::{RestartPolicy, supervise};
 use crate::task_name::TaskName;
 use crate::task_report::{RunningTask, TaskCounts, TaskFailure, TaskId};
 use crate::task_result::TaskResult;
+use crate::timeline;
 
 /// A cloneable handle to a [`TaskManager`](crate::TaskManager): spawns and inspects, does not
 /// own.
@@ -184,11 +185,53 @@ impl TaskSpawner {
                 task: name.to_string(),
             });
         }
+        // The timeline's span, if a subscriber wants it (no allocation when none does).
+        let timeline = timeline::task(&shared.name, &name, critical);
+        // tokio-console's name of the task: `manager/task`.
+        #[cfg(tokio_unstable)]
+        let console_name = format!("{}/{name}", shared.name);
+        #[cfg(tokio_unstable)]
+        let console_name = console_name.as_str();
+        #[cfg(not(tokio_unstable))]
+        let console_name = "";
         let (id, slot) = shared.register(name, critical);
         let guard = TaskGuard::new(shared.clone(), slot);
-        // The join handle is dropped at once, which keeps tokio on its fast paths; abort goes
-        // through the wrapper (see `Tracked`).
-        drop(tokio::spawn(Tracked::new(task, guard)));
+        match timeline {
+            None => spawn_named(console_name, Tracked::new(task, guard)),
+            // Recorded: the span wraps the task (a second type, so an unrecorded task's future
+            // and guard stay as small as they were).
+            Some(span) => {
+                span.identify(id);
+                let spanned = Spanned::new(task, span, shared.signal.clone());
+                spawn_named(console_name, Tracked::new(spanned, guard));
+            }
+        }
         Ok(id)
+    }
+}
+
+/// Spawns `task`. The join handle is dropped at once, which keeps tokio on its fast paths;
+/// abort goes through the wrapper (see `Tracked`).
+#[cfg(not(tokio_unstable))]
+#[inline]
+fn spawn_named<F>(_name: &str, task: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    drop(tokio::spawn(task));
+}
+
+/// Spawns `task` named `name` (`manager/task`) through `tokio::task::Builder`, under `--cfg
+/// tokio_unstable`: the name tokio-console shows. The join handle is dropped at once.
+#[cfg(tokio_unstable)]
+fn spawn_named<F>(name: &str, task: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    // Building never fails for a task on the current runtime (tokio returns `Ok` but for a
+    // spawn that cannot happen here); a failure drops the task, which its guard records
+    // as aborted.
+    if let Err(error) = tokio::task::Builder::new().name(name).spawn(task) {
+        tracing::error!(task = name, %error, "tokio refused to spawn a task: it is recorded as aborted");
     }
 }

@@ -14,8 +14,10 @@ use pin_project_lite::pin_project;
 use super::registry::Slot;
 use super::shared::Shared;
 use crate::catch_unwind::CatchUnwind;
+use crate::shutdown_signal::ShutdownSignal;
 use crate::task_report::TaskOutcome;
 use crate::task_result::TaskResult;
+use crate::timeline::TaskSpan;
 
 pin_project! {
     /// A managed task's future. When the user's future returns, it is dropped in place (the
@@ -136,5 +138,83 @@ impl Drop for TaskGuard {
             self.shared
                 .end_task(self.slot, self.registered_waker, Some(TaskOutcome::Aborted));
         }
+    }
+}
+
+pin_project! {
+    /// A task whose timeline span a subscriber records: polls the task inside its span and
+    /// ends the span with the task's outcome (`finished`, `stopped`, `failed`, `panicked`,
+    /// `aborted`). Only recorded tasks are wrapped, so the others pay nothing for it.
+    pub(crate) struct Spanned<F> {
+        #[pin]
+        inner: F,
+        span: Box<TaskSpan>,
+        // The manager's signal: a task that returns after it is `stopped`, else `finished`.
+        signal: ShutdownSignal,
+        // The span was ended (the task returned).
+        ended: bool,
+        // The task panicked in a poll (the panic is caught further out, by `Tracked`).
+        panicked: bool,
+    }
+
+    impl<F> PinnedDrop for Spanned<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if !*this.ended {
+                this.span.end(if *this.panicked { "panicked" } else { "aborted" });
+            }
+        }
+    }
+}
+
+impl<F> Spanned<F> {
+    pub(crate) fn new(inner: F, span: Box<TaskSpan>, signal: ShutdownSignal) -> Self {
+        Self {
+            inner,
+            span,
+            signal,
+            ended: false,
+            panicked: false,
+        }
+    }
+}
+
+/// Marks a poll that unwinds (the task panicked).
+struct MarkPanic<'a>(&'a mut bool);
+
+impl Drop for MarkPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            *self.0 = true;
+        }
+    }
+}
+
+impl<F> Future for Spanned<F>
+where
+    F: Future,
+    F::Output: TaskResult,
+{
+    type Output = Result<(), String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let polled = {
+            let _entered = this.span.enter();
+            let _mark = MarkPanic(this.panicked);
+            this.inner.poll(cx)
+        };
+        let Poll::Ready(output) = polled else {
+            return Poll::Pending;
+        };
+        let result = output.into_task_result();
+        let outcome = match &result {
+            Ok(()) if this.signal.is_triggered() => "stopped",
+            Ok(()) => "finished",
+            Err(_) => "failed",
+        };
+        *this.ended = true;
+        this.span.end(outcome);
+        Poll::Ready(result)
     }
 }

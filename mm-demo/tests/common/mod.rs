@@ -352,6 +352,30 @@ pub async fn interrupt_and_expect_a_clean_exit(
     (stdout, took)
 }
 
+/// Options of a run whose shutdown a venue that stops answering holds up (a long budget, the
+/// log lines [`force_the_exit_mid_sweep`] waits for).
+pub const HELD_UP_SHUTDOWN: [&str; 4] = [
+    "--shutdown-budget",
+    "30",
+    "--log",
+    "warn,mm_demo=info,lifecycle_core=info",
+];
+
+/// With `demo` (launched with [`HELD_UP_SHUTDOWN`]) quoting on `sim`: the venue stops
+/// answering, `signal` begins the orderly shutdown, and once the order sweep is under way a
+/// second `signal` forces the exit.
+pub async fn force_the_exit_mid_sweep(sim: &SimVenue, demo: &Demo, signal: &str) {
+    wait_until_resting(sim, demo).await;
+    sim.faults().stall_connections(true);
+    demo.signal(signal);
+    demo.wait_for_log(
+        "component stopping component=\"mexc.private.orders\"",
+        Duration::from_secs(10),
+    )
+    .await;
+    demo.signal(signal);
+}
+
 /// A listen key of the demo account, created over REST as a run of ours would.
 pub async fn create_listen_key(sim: &SimVenue) -> String {
     use exchange_rest::{
