@@ -231,7 +231,7 @@ impl RoundTripRig {
         runtime.block_on(async {
             assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
             assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
-            venue.stop(Duration::from_secs(1)).await;
+            venue.stop_within(Duration::from_secs(1)).await;
         });
     }
 }

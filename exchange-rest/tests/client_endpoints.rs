@@ -53,7 +53,7 @@ impl Setup {
                 .await
                 .is_clean()
         );
-        self.venue.stop(Duration::from_secs(2)).await;
+        self.venue.stop_within(Duration::from_secs(2)).await;
     }
 }
 

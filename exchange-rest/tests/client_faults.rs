@@ -39,7 +39,7 @@ async fn teardown(venue: SimVenue, limiter: Arc<RateLimiter>, client: Arc<MexcRe
     venue.faults().clear();
     assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
     assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
-    venue.stop(Duration::from_secs(1)).await;
+    venue.stop_within(Duration::from_secs(1)).await;
 }
 
 fn spawn_order(
@@ -295,7 +295,7 @@ async fn a_stopped_limiter_or_an_unstarted_client_sends_nothing() {
         assert_eq!(client.ping().await, Err(RestError::Closed));
         assert_eq!(client.stats().sent, 1);
         assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
-        venue.stop(Duration::from_secs(1)).await;
+        venue.stop_within(Duration::from_secs(1)).await;
     })
     .await
     .expect("timed out");

@@ -50,7 +50,7 @@ async fn no_task_outlives_the_client() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
-        venue.stop(Duration::from_secs(1)).await;
+        venue.stop_within(Duration::from_secs(1)).await;
     })
     .await
     .expect("timed out: tasks outlived the client");

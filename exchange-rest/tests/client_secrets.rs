@@ -93,7 +93,7 @@ fn logs_never_show_the_secret() {
             assert!(client.ping().await.is_err());
             assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
             assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
-            venue.stop(Duration::from_secs(1)).await;
+            venue.stop_within(Duration::from_secs(1)).await;
         })
         .await
         .expect("timed out");

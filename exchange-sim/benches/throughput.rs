@@ -119,7 +119,7 @@ fn ws_pushes(c: &mut Criterion) {
     });
     group.finish();
     drop(ws);
-    runtime.block_on(async { sim.stop(Duration::from_secs(1)).await });
+    runtime.block_on(async { sim.stop_within(Duration::from_secs(1)).await });
 }
 
 fn signed_orders(c: &mut Criterion) {

@@ -16,7 +16,7 @@ use crate::history::TradeHistory;
 use crate::listen_keys::ListenKeys;
 use crate::matching::{Engine, EngineLimits, Order, OrderRef};
 use crate::rate_limit::RateLimiter;
-use crate::shutdown::Lifecycle;
+use crate::shutdown::VenueTasks;
 use crate::ws::hub::Hub;
 
 /// Balances of the internal accounts that make the synthetic market (never exhausted).
@@ -36,7 +36,7 @@ pub(crate) struct App {
     pub(crate) listen_keys: Arc<ListenKeys>,
     pub(crate) limiter: RateLimiter,
     pub(crate) faults: Faults,
-    pub(crate) lifecycle: Lifecycle,
+    pub(crate) tasks: VenueTasks,
     pub(crate) market_paused: watch::Sender<bool>,
     /// The synthetic market maker and taker accounts.
     pub(crate) market_accounts: (AccountId, AccountId),
@@ -221,7 +221,7 @@ impl App {
             faults: state.faults,
             listen_keys: state.listen_keys,
             limiter: RateLimiter::new(config.rate_limits.clone()),
-            lifecycle: Lifecycle::default(),
+            tasks: VenueTasks::default(),
             market_paused: watch::channel(config.market.start_paused).0,
             market_accounts: state.market_accounts,
             clock,

@@ -17,7 +17,7 @@ use crate::config::SimConfig;
 use crate::error::{ApiError, SimError};
 use crate::faults::Faults;
 use crate::matching::{Levels, NewOrder, Order, OrderRef};
-use crate::shutdown::ShutdownReport;
+use crate::shutdown::VenueStopReport;
 
 /// A book snapshot.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,17 +94,15 @@ impl SimVenue {
             listener,
             router,
             app.config.http.clone(),
-            app.lifecycle.signal(),
+            app.tasks.signal(),
         );
-        let spawned = app.lifecycle.spawn(server)
-            && app.lifecycle.spawn(market.run(app.clone()))
-            && app.lifecycle.spawn(sweep_listen_keys(app.clone()))
-            && (0..crate::ws::channel::INTERVALS.len()).all(|i| {
-                app.lifecycle
-                    .spawn(crate::ws::flush_aggregated(app.clone(), i))
-            });
+        let spawned = app.tasks.spawn(server)
+            && app.tasks.spawn(market.run(app.clone()))
+            && app.tasks.spawn(sweep_listen_keys(app.clone()))
+            && (0..crate::ws::channel::INTERVALS.len())
+                .all(|i| app.tasks.spawn(crate::ws::flush_aggregated(app.clone(), i)));
         if !spawned {
-            app.lifecycle.abort_all();
+            app.tasks.abort_all();
             return Err(SimError::Config("venue shut down while starting".into()));
         }
         tracing::info!(%addr, "exchange-sim listening");
@@ -244,21 +242,34 @@ impl SimVenue {
 
     /// Tasks of the venue still running (server, market, sweeper, one per websocket).
     pub fn running_tasks(&self) -> usize {
-        self.app.lifecycle.running_tasks()
+        self.app.tasks.running_tasks()
     }
 
     /// Stop: close the listener, send close frames on every websocket, end every task; what
-    /// is still running after `deadline` is aborted. Idempotent.
-    pub async fn stop(&self, deadline: Duration) -> ShutdownReport {
+    /// is still running at `deadline` is aborted. Idempotent: a later or concurrent call waits
+    /// (until its own deadline) for the first one.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: a stop dropped half-way leaves the venue shutting down with its tasks
+    /// running until they end or the handle is dropped (which aborts them).
+    pub async fn stop(&self, deadline: Instant) -> VenueStopReport {
         self.stopped.store(true, Ordering::SeqCst);
-        let report = self.app.lifecycle.shutdown(Instant::now() + deadline).await;
+        let report = self.app.tasks.shutdown(deadline).await;
         tracing::info!(?report, "exchange-sim stopped");
         report
     }
 
-    /// [`SimVenue::stop`] with [`DEFAULT_STOP_DEADLINE`], consuming the handle.
-    pub async fn shutdown(self) -> ShutdownReport {
-        self.stop(DEFAULT_STOP_DEADLINE).await
+    /// [`SimVenue::stop`] within `budget` from now.
+    ///
+    /// # Cancel safety
+    /// As [`SimVenue::stop`].
+    pub async fn stop_within(&self, budget: Duration) -> VenueStopReport {
+        self.stop(Instant::now() + budget).await
+    }
+
+    /// [`SimVenue::stop_within`] [`DEFAULT_STOP_DEADLINE`], consuming the handle.
+    pub async fn shutdown(self) -> VenueStopReport {
+        self.stop_within(DEFAULT_STOP_DEADLINE).await
     }
 }
 
@@ -267,13 +278,13 @@ impl Drop for SimVenue {
         if !self.stopped.load(Ordering::SeqCst) {
             tracing::warn!(addr = %self.addr, "SimVenue dropped while running: aborting its tasks");
         }
-        self.app.lifecycle.abort_all();
+        self.app.tasks.abort_all();
     }
 }
 
 /// Expire listen keys that were not kept alive, and close their connections.
 async fn sweep_listen_keys(app: Arc<App>) {
-    let mut shutdown = app.lifecycle.signal();
+    let mut shutdown = app.tasks.signal();
     let mut interval = tokio::time::interval(app.config.listen_keys.sweep_interval);
     loop {
         tokio::select! {

@@ -13,6 +13,14 @@
 //! with 100,000 USDT, 1,000,000 HIFI and 10 BTC. Default symbols: `HIFIUSDT` (around 0.1
 //! USDT, price tick 0.00001, quantity step 0.01, minimum notional 1 USDT) and `BTCUSDT`.
 //!
+//! # An independent oracle
+//! The venue shares only the protobuf messages (`mexc-proto`) with the stack it tests. It
+//! keeps its own order types (side, type, status), its own parsing of MEXC's parameters and
+//! its own task set (not lifecycle-core's `TaskManager`, whose tasks count in the
+//! process-wide metrics that prove the stack left nothing running) on purpose: a type or a
+//! reading shared with the adapter would let one misunderstanding of MEXC pass on both
+//! sides unnoticed.
+//!
 //! # Embedded
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -23,7 +31,7 @@
 //! let ws = sim.ws_url(); // ws://127.0.0.1:PORT/ws
 //! # let _ = (rest, ws);
 //! sim.faults().delay_rest(std::time::Duration::from_millis(50));
-//! sim.stop(std::time::Duration::from_secs(1)).await;
+//! sim.stop_within(std::time::Duration::from_secs(1)).await;
 //! # Ok(())
 //! # }
 //! ```
@@ -92,6 +100,6 @@ pub use error::{ApiError, BodyStyle, SimError};
 pub use faults::Faults;
 pub use handle::{DEFAULT_STOP_DEADLINE, DepthSnapshot, SimVenue};
 pub use matching::{NewOrder, Order, OrderRef, OrderStatus, OrderType, Side};
-pub use shutdown::ShutdownReport;
+pub use shutdown::VenueStopReport;
 #[cfg(feature = "simulation")]
 pub use turmoil_listener::TurmoilListener;

@@ -168,7 +168,7 @@ async fn main() -> ExitCode {
     if let Err(e) = wait_for_signal().await {
         tracing::error!(error = %e, "cannot wait for signals; stopping");
     }
-    let report = sim.stop(Duration::from_millis(800)).await;
+    let report = sim.stop_within(Duration::from_millis(800)).await;
     tracing::info!(
         stopped = report.stopped,
         aborted = report.aborted,

@@ -73,7 +73,7 @@ impl SyntheticMarket {
     /// The background task: one step per tick while not paused.
     pub(crate) async fn run(mut self, app: Arc<App>) {
         let config = app.config.market.clone();
-        let mut shutdown = app.lifecycle.signal();
+        let mut shutdown = app.tasks.signal();
         let mut paused = app.market_paused.subscribe();
         let mut ticker = tokio::time::interval(config.tick);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);

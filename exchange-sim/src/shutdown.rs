@@ -1,6 +1,15 @@
 //! The venue's own clean shutdown, with tokio primitives only: a `watch` shutdown signal
 //! that every task selects on, a `JoinSet` of every task, and a deadline after which what is
-//! still running is aborted. Kept in one module so it can move to `lifecycle-core` later.
+//! still running is aborted.
+//!
+//! Why not lifecycle-core's `TaskManager`: the venue is the stack's independent oracle and
+//! runs in the same process as the stack under test (the embedded venue of mm-demo, the
+//! tests, the simulation's venue host). A `TaskManager`'s tasks count in the process-wide
+//! lifecycle metrics and leak checks (`lifecycle_core::metrics().active_background_tasks`),
+//! which the simulation and mm-demo read to prove that *the stack* left nothing running: the
+//! venue's server, market and connections would be counted as the stack's. So the venue keeps
+//! this small task set of its own, and only its deadline convention follows lifecycle-core's
+//! (`SimVenue::stop` takes an `Instant`, `SimVenue::stop_within` a `Duration`).
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -12,7 +21,7 @@ use tokio::time::Instant;
 
 /// What a shutdown did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ShutdownReport {
+pub struct VenueStopReport {
     /// Tasks that ended on their own after the signal.
     pub stopped: usize,
     /// Tasks aborted at the deadline.
@@ -23,13 +32,13 @@ pub struct ShutdownReport {
 
 /// The shutdown signal plus every task of the venue.
 #[derive(Debug)]
-pub struct Lifecycle {
+pub struct VenueTasks {
     signal: watch::Sender<bool>,
     done: watch::Sender<bool>,
     tasks: Mutex<Option<JoinSet<()>>>,
 }
 
-impl Default for Lifecycle {
+impl Default for VenueTasks {
     fn default() -> Self {
         Self {
             signal: watch::channel(false).0,
@@ -39,7 +48,7 @@ impl Default for Lifecycle {
     }
 }
 
-impl Lifecycle {
+impl VenueTasks {
     /// A receiver of the shutdown signal (`true` once shutdown began).
     pub fn signal(&self) -> watch::Receiver<bool> {
         self.signal.subscribe()
@@ -78,11 +87,11 @@ impl Lifecycle {
 
     /// Signal shutdown, wait for tasks until `deadline`, abort the rest. Idempotent: a
     /// concurrent or later caller waits (until its deadline) for the first one to finish.
-    pub async fn shutdown(&self, deadline: Instant) -> ShutdownReport {
+    pub async fn shutdown(&self, deadline: Instant) -> VenueStopReport {
         let started = Instant::now();
         self.signal.send_replace(true);
         let taken = self.tasks.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let mut report = ShutdownReport::default();
+        let mut report = VenueStopReport::default();
         if taken.is_none() {
             let mut done = self.done.subscribe();
             let _ = tokio::time::timeout_at(deadline, done.wait_for(|d| *d)).await;

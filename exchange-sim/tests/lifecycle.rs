@@ -45,7 +45,7 @@ async fn stop_closes_listener_sockets_and_tasks() {
         sim.faults().delay_rest(Duration::from_secs(30));
         let slow = tokio::spawn(test_support::get(format!("{}/api/v3/time", sim.rest_url())));
         eventually(|| (sim.running_tasks() >= 5).then_some(())).await;
-        let report = sim.stop(Duration::from_secs(1)).await;
+        let report = sim.stop_within(Duration::from_secs(1)).await;
         assert!(report.elapsed < Duration::from_secs(1), "{report:?}");
         assert_eq!(report.aborted, 0, "{report:?}");
         assert!(report.stopped >= 5, "{report:?}");
@@ -61,7 +61,7 @@ async fn stop_closes_listener_sockets_and_tasks() {
             "listener still open"
         );
         // Idempotent.
-        let again = sim.stop(Duration::from_millis(100)).await;
+        let again = sim.stop_within(Duration::from_millis(100)).await;
         assert_eq!((again.stopped, again.aborted), (0, 0));
     })
     .await;
@@ -315,7 +315,7 @@ async fn a_venue_served_again_on_its_state_keeps_books_and_accounts() {
         let placed = first.place_order(DEMO_API_KEY, &order).unwrap();
         let balances = first.balances(DEMO_API_KEY).unwrap();
         let state = first.state();
-        first.stop(Duration::from_secs(1)).await;
+        first.stop_within(Duration::from_secs(1)).await;
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let second = SimVenue::serve(config, listener, Some(state.clone()))
@@ -338,8 +338,8 @@ async fn a_venue_served_again_on_its_state_keeps_books_and_accounts() {
             fresh.open_orders(DEMO_API_KEY).unwrap().is_empty(),
             "a fresh state"
         );
-        fresh.stop(Duration::from_secs(1)).await;
-        second.stop(Duration::from_secs(1)).await;
+        fresh.stop_within(Duration::from_secs(1)).await;
+        second.stop_within(Duration::from_secs(1)).await;
     })
     .await;
 }

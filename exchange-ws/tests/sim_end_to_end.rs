@@ -79,7 +79,7 @@ async fn book_ticker_pushes_survive_dropped_connections_and_malformed_frames() {
         assert!(report.is_clean(), "{report}");
         assert_no_leak(&manager).await;
         assert!(eventually(TEST_TIMEOUT, || sim.faults().websocket_connections() == 0).await);
-        sim.stop(Duration::from_secs(2)).await;
+        sim.stop_within(Duration::from_secs(2)).await;
     })
     .await;
 }
@@ -105,7 +105,7 @@ async fn a_stalled_venue_is_detected_and_left_behind() {
         assert_eq!(pushes.recv().await.as_deref(), Some(BOOK));
         assert!(manager.stats().connections >= 2);
         assert!(manager.stop_within(Duration::from_secs(2)).await.is_clean());
-        sim.stop(Duration::from_secs(2)).await;
+        sim.stop_within(Duration::from_secs(2)).await;
     })
     .await;
 }

@@ -399,7 +399,7 @@ async fn clear_stale_listen_keys(venue: &Venue, instance: &Instance, start_timeo
 
 async fn stop_embedded(venue: Venue) {
     if let Some(sim) = venue.embedded {
-        let report = sim.stop(EMBEDDED_STOP).await;
+        let report = sim.stop_within(EMBEDDED_STOP).await;
         tracing::info!(?report, "embedded venue stopped");
     }
 }

@@ -117,7 +117,7 @@ struct Counters {
 ///
 /// client.stop_within(Duration::from_secs(1)).await;
 /// limiter.stop_within(Duration::from_secs(1)).await;
-/// venue.stop(Duration::from_secs(1)).await;
+/// venue.stop_within(Duration::from_secs(1)).await;
 /// # Ok(())
 /// # }
 /// ```

@@ -24,7 +24,7 @@ pub(crate) async fn apply_faults(
     if is_exempt(&path) {
         return next.run(req).await;
     }
-    let mut shutdown = app.lifecycle.signal();
+    let mut shutdown = app.tasks.signal();
     let unavailable = || {
         ApiError::with_status(StatusCode::SERVICE_UNAVAILABLE, 503, "Service Unavailable")
             .into_response()

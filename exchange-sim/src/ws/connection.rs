@@ -100,7 +100,7 @@ impl Connection {
     }
 
     async fn serve(&mut self, sink: &mut Sink, stream: &mut SplitStream<WebSocket>) -> Exit {
-        let mut shutdown = self.app.lifecycle.signal();
+        let mut shutdown = self.app.tasks.signal();
         let mut control = self.app.faults.subscribe_ws_control();
         let mut stall = self.app.faults.watch_stall();
         if *shutdown.borrow() {

@@ -25,7 +25,7 @@ pub(crate) async fn flush_aggregated(app: Arc<App>, interval: usize) {
     let Some(period) = channel::INTERVAL_PERIODS.get(interval).copied() else {
         return;
     };
-    let mut shutdown = app.lifecycle.signal();
+    let mut shutdown = app.tasks.signal();
     loop {
         tokio::select! {
             biased;
@@ -70,7 +70,7 @@ pub(crate) async fn upgrade(
     upgrade.on_upgrade(move |socket| async move {
         let tracked = app.clone();
         let connection = connection::run(app, socket, private);
-        if !tracked.lifecycle.spawn(connection) {
+        if !tracked.tasks.spawn(connection) {
             tracing::debug!("websocket refused: venue is shutting down");
         }
     })
