@@ -14,8 +14,8 @@
 //! USDT, price tick 0.00001, quantity step 0.01, minimum notional 1 USDT) and `BTCUSDT`.
 //!
 //! # An independent oracle
-//! The venue shares only the protobuf messages (`mexc-proto`) with the stack it tests. It
-//! keeps its own order types (side, type, status), its own parsing of MEXC's parameters and
+//! The venue shares with the stack it tests only the protobuf messages (`mexc-proto`) and
+//! lifecycle-core's `WallClock` (the simulation's seam for the time of day). It keeps its own order types (side, type, status), its own parsing of MEXC's parameters and
 //! its own task set (not lifecycle-core's `TaskManager`, whose tasks count in the
 //! process-wide metrics that prove the stack left nothing running) on purpose: a type or a
 //! reading shared with the adapter would let one misunderstanding of MEXC pass on both
