@@ -4,8 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use lifecycle_core::{
-    AsyncResource, BoxFuture, Lifecycle, LifecycleState, StartError, StateTag, StateWatcher,
-    StopDetails, StopReport,
+    AsyncResource, BoxFuture, Lifecycle, StartError, StateTag, StopDetails, StopReport,
 };
 use tokio::time::Instant;
 
@@ -177,17 +176,7 @@ impl ObservableStreams {
 }
 
 impl AsyncResource for ObservableStreams {
-    fn name(&self) -> &str {
-        self.lifecycle.name()
-    }
-
-    fn state(&self) -> LifecycleState {
-        self.lifecycle.state()
-    }
-
-    fn watch_state(&self) -> StateWatcher {
-        self.lifecycle.watch()
-    }
+    lifecycle_core::delegate_to_lifecycle!(lifecycle);
 
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         // Nothing to spawn: the streams exist from their declaration.

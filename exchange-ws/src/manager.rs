@@ -5,9 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use lifecycle_core::{
-    AsyncResource, BoxFuture, Lifecycle, LifecycleState, StartError, StateWatcher, StopReport,
-};
+use lifecycle_core::{AsyncResource, BoxFuture, Lifecycle, StartError, StopReport};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
@@ -311,17 +309,7 @@ impl WebSocketManager {
 }
 
 impl AsyncResource for WebSocketManager {
-    fn name(&self) -> &str {
-        self.lifecycle.name()
-    }
-
-    fn state(&self) -> LifecycleState {
-        self.lifecycle.state()
-    }
-
-    fn watch_state(&self) -> StateWatcher {
-        self.lifecycle.watch()
-    }
+    lifecycle_core::delegate_to_lifecycle!(lifecycle);
 
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         Box::pin(self.lifecycle.start(move |ctx| async move {
@@ -376,6 +364,7 @@ impl Drop for BacklogGuard<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lifecycle_core::LifecycleState;
 
     fn assert_send_sync<T: Send + Sync + 'static>() {}
 

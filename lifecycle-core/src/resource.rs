@@ -121,3 +121,49 @@ impl<T: AsyncResource + ?Sized> AsyncResource for Arc<T> {
         (**self).in_flight_parts()
     }
 }
+
+/// Implements [`AsyncResource`]'s `name`, `state` and `watch_state` by delegating to a
+/// [`Lifecycle`](crate::Lifecycle) field, the three methods every component built on
+/// `Lifecycle` writes the same way. Use it inside the `impl AsyncResource` block, then write
+/// `start` and `stop`.
+///
+/// ```
+/// use lifecycle_core::{AsyncResource, BoxFuture, Lifecycle, StartError, StopDetails, StopReport};
+/// use tokio::time::Instant;
+///
+/// struct Feed {
+///     lifecycle: Lifecycle,
+/// }
+///
+/// impl AsyncResource for Feed {
+///     lifecycle_core::delegate_to_lifecycle!(lifecycle);
+///
+///     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
+///         Box::pin(self.lifecycle.start(|_ctx| async { Ok(()) }))
+///     }
+///
+///     fn stop(&self, deadline: Instant) -> BoxFuture<'_, StopReport> {
+///         Box::pin(self.lifecycle.stop(deadline, |_ctx| async { StopDetails::new() }))
+///     }
+/// }
+///
+/// let feed = Feed { lifecycle: Lifecycle::new("feed") };
+/// assert_eq!(feed.name(), "feed");
+/// assert!(!feed.is_running());
+/// ```
+#[macro_export]
+macro_rules! delegate_to_lifecycle {
+    ($field:ident) => {
+        fn name(&self) -> &str {
+            $crate::Lifecycle::name(&self.$field)
+        }
+
+        fn state(&self) -> $crate::LifecycleState {
+            $crate::Lifecycle::state(&self.$field)
+        }
+
+        fn watch_state(&self) -> $crate::StateWatcher {
+            $crate::Lifecycle::watch(&self.$field)
+        }
+    };
+}

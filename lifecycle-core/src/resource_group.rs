@@ -12,7 +12,7 @@ use crate::lifecycle::Lifecycle;
 use crate::orchestrator::{DependencyAwareShutdown, InFlightStop};
 use crate::resource::{AsyncResource, BoxFuture};
 use crate::shutdown_report::ResourceReport;
-use crate::state::{LifecycleState, StateTag, StateWatcher};
+use crate::state::StateTag;
 use crate::stop_report::{StopDetails, StopReport};
 
 /// A group of resources that starts and stops as one resource.
@@ -110,17 +110,7 @@ fn member_report(member: &ResourceReport) -> StopReport {
 }
 
 impl AsyncResource for ResourceGroup {
-    fn name(&self) -> &str {
-        self.lifecycle.name()
-    }
-
-    fn state(&self) -> LifecycleState {
-        self.lifecycle.state()
-    }
-
-    fn watch_state(&self) -> StateWatcher {
-        self.lifecycle.watch()
-    }
+    crate::delegate_to_lifecycle!(lifecycle);
 
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let members = self.members.clone();

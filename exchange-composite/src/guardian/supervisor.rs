@@ -8,8 +8,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use lifecycle_core::{
-    AsyncResource, Backoff, BoxFuture, Lifecycle, LifecycleState, StartError, StateWatcher,
-    StopDetails, StopReport,
+    AsyncResource, Backoff, BoxFuture, Lifecycle, StartError, StopDetails, StopReport,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -289,17 +288,7 @@ impl Shared {
 }
 
 impl AsyncResource for OrderGuardian {
-    fn name(&self) -> &str {
-        self.lifecycle.name()
-    }
-
-    fn state(&self) -> LifecycleState {
-        self.lifecycle.state()
-    }
-
-    fn watch_state(&self) -> StateWatcher {
-        self.lifecycle.watch()
-    }
+    lifecycle_core::delegate_to_lifecycle!(lifecycle);
 
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let shared = self.shared.clone();

@@ -24,8 +24,7 @@ use futures::StreamExt;
 use futures::future::join_all;
 use futures::stream::FuturesUnordered;
 use lifecycle_core::{
-    AsyncResource, BoxError, BoxFuture, Lifecycle, LifecycleState, StartError, StateWatcher,
-    StopDetails, StopReport,
+    AsyncResource, BoxError, BoxFuture, Lifecycle, StartError, StopDetails, StopReport,
 };
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -843,17 +842,7 @@ impl GuardCore {
 }
 
 impl AsyncResource for OrderGuard {
-    fn name(&self) -> &str {
-        self.lifecycle.name()
-    }
-
-    fn state(&self) -> LifecycleState {
-        self.lifecycle.state()
-    }
-
-    fn watch_state(&self) -> StateWatcher {
-        self.lifecycle.watch()
-    }
+    lifecycle_core::delegate_to_lifecycle!(lifecycle);
 
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let guard = self.core.clone();

@@ -9,8 +9,7 @@ use std::time::Duration;
 use exchange_rest::RestError;
 use exchange_ws::WebSocketManager;
 use lifecycle_core::{
-    AsyncResource, BoxFuture, Lifecycle, LifecycleState, ShutdownSignal, StartError, StateWatcher,
-    StopDetails, StopReport,
+    AsyncResource, BoxFuture, Lifecycle, ShutdownSignal, StartError, StopDetails, StopReport,
 };
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
@@ -172,17 +171,7 @@ impl PrivateSocket {
 }
 
 impl AsyncResource for PrivateSocket {
-    fn name(&self) -> &str {
-        self.lifecycle.name()
-    }
-
-    fn state(&self) -> LifecycleState {
-        self.lifecycle.state()
-    }
-
-    fn watch_state(&self) -> StateWatcher {
-        self.lifecycle.watch()
-    }
+    lifecycle_core::delegate_to_lifecycle!(lifecycle);
 
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let state = self.state.clone();

@@ -5,10 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use exchange_ws::{WebSocketConfig, WebSocketManager};
-use lifecycle_core::{
-    AsyncResource, BoxFuture, Lifecycle, LifecycleState, StartError, StateWatcher, StopDetails,
-    StopReport,
-};
+use lifecycle_core::{AsyncResource, BoxFuture, Lifecycle, StartError, StopDetails, StopReport};
 use tokio::time::Instant;
 
 use crate::markets::Markets;
@@ -69,17 +66,7 @@ impl PublicFeed {
 }
 
 impl AsyncResource for PublicFeed {
-    fn name(&self) -> &str {
-        self.lifecycle.name()
-    }
-
-    fn state(&self) -> LifecycleState {
-        self.lifecycle.state()
-    }
-
-    fn watch_state(&self) -> StateWatcher {
-        self.lifecycle.watch()
-    }
+    lifecycle_core::delegate_to_lifecycle!(lifecycle);
 
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let (socket, market, venue, markets) = (

@@ -11,8 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use lifecycle_core::{
-    AsyncResource, BoxFuture, Lifecycle, LifecycleState, ShutdownSignal, StartError, StateWatcher,
-    StopDetails, StopReport,
+    AsyncResource, BoxFuture, Lifecycle, ShutdownSignal, StartError, StopDetails, StopReport,
 };
 use reqwest::Url;
 use reqwest::header::HeaderValue;
@@ -377,17 +376,7 @@ impl Inner {
 }
 
 impl AsyncResource for MexcRestClient {
-    fn name(&self) -> &str {
-        self.lifecycle.name()
-    }
-
-    fn state(&self) -> LifecycleState {
-        self.lifecycle.state()
-    }
-
-    fn watch_state(&self) -> StateWatcher {
-        self.lifecycle.watch()
-    }
+    lifecycle_core::delegate_to_lifecycle!(lifecycle);
 
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let inner = self.inner.clone();
