@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use crate::telemetry::LimiterMetrics;
 use lifecycle_core::{
     AsyncResource, BoxFuture, Lifecycle, LifecycleState, StartError, StateWatcher, StopDetails,
     StopReport,
@@ -92,6 +93,8 @@ struct Shared {
     epoch: Instant,
     /// Waiters woken with `Closed` when the limiter began to stop.
     waiters_closed: AtomicU64,
+    /// Grants, waits and refusals as `metrics`, registered once for the limiter.
+    metrics: LimiterMetrics,
     config: RateLimiterConfig,
 }
 
@@ -153,6 +156,7 @@ impl RateLimiter {
             state: Mutex::new(state),
             epoch: Instant::now(),
             waiters_closed: AtomicU64::new(0),
+            metrics: LimiterMetrics::register(&config.name),
             config,
         });
         let closing = shared.clone();
@@ -196,16 +200,23 @@ impl RateLimiter {
     pub fn try_acquire(&self, draw: &Draw) -> Result<(), AcquireError> {
         let mut state = self.shared.lock();
         if state.grant_without_clock(draw) {
+            drop(state);
+            self.shared.metrics.grants.increment(1);
             return Ok(());
         }
         let now = self.shared.now();
-        match state.admit(now, draw, now, false) {
+        let result = match state.admit(now, draw, now, false) {
             Admission::Granted => Ok(()),
             Admission::Rejected { .. } | Admission::Queued { .. } => Err(AcquireError::WouldWait),
             Admission::Unsatisfiable => Err(AcquireError::Unsatisfiable),
             Admission::Closed => Err(AcquireError::Closed),
             Admission::NotStarted => Err(AcquireError::NotStarted),
-        }
+        };
+        drop(state);
+        self.shared
+            .metrics
+            .count(result.as_ref().map(|()| Duration::ZERO));
+        result
     }
 
     /// Grants `draw`, waiting in FIFO order if needed, but not past `deadline`.
@@ -223,6 +234,8 @@ impl RateLimiter {
         let admission = {
             let mut state = self.shared.lock();
             if state.grant_without_clock(draw) {
+                drop(state);
+                self.shared.metrics.grants.increment(1);
                 return Ok(Grant {
                     waited: Duration::ZERO,
                 });
@@ -230,7 +243,7 @@ impl RateLimiter {
             let now = self.shared.now();
             state.admit(now, draw, self.shared.nanos(deadline), true)
         };
-        match admission {
+        let result = match admission {
             Admission::Granted => Ok(Grant {
                 waited: Duration::ZERO,
             }),
@@ -240,7 +253,11 @@ impl RateLimiter {
             Admission::Unsatisfiable => Err(AcquireError::Unsatisfiable),
             Admission::Closed => Err(AcquireError::Closed),
             Admission::NotStarted => Err(AcquireError::NotStarted),
-        }
+        };
+        self.shared
+            .metrics
+            .count(result.as_ref().map(|grant| grant.waited));
+        result
     }
 
     async fn wait(
