@@ -263,6 +263,21 @@ mod tests {
     use crate::config::ListenKeyConfig;
 
     #[test]
+    fn cancels_are_counted_as_they_arrive_and_held_until_released() {
+        let faults = Faults::new(Arc::new(ListenKeys::new(ListenKeyConfig::default())));
+        assert_eq!(faults.cancels_arrived(), 0);
+        let first = faults.cancel_arrived();
+        assert!(!*first.borrow(), "not held unless asked");
+        faults.hold_cancels(true);
+        let second = faults.cancel_arrived();
+        assert!(*second.borrow() && *first.borrow());
+        assert_eq!(faults.cancels_arrived(), 2);
+        // Clearing the faults releases the held cancels.
+        faults.clear();
+        assert!(!*second.borrow());
+    }
+
+    #[test]
     fn failures_count_down_per_path() {
         let faults = Faults::new(Arc::new(ListenKeys::new(ListenKeyConfig::default())));
         faults.fail_next_rest(2, 503, Some("/api/v3/order"));

@@ -266,6 +266,39 @@ async fn metrics_are_scraped_during_a_run_and_move() {
     .await;
 }
 
+/// On the embedded venue, whose market moves: fills and market data are counted as they come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fills_and_market_data_are_counted_on_a_moving_market() {
+    bounded(async {
+        let mut demo = Demo::start(&["--metrics-addr", "127.0.0.1:0", "--cycles", "0"]);
+        let base = ops_url(&demo).await;
+        let orders = r#"component="mexc.private.orders""#;
+        let deadline = Instant::now() + SLACK * 6;
+        let scrape = loop {
+            let (_, scrape) = get(&format!("{base}/metrics")).await;
+            let filled = scrape.contains("quiesce_orders_filled_total{")
+                && sample(&scrape, "quiesce_orders_filled_total", orders) >= 1.0;
+            if filled {
+                break scrape;
+            }
+            assert!(Instant::now() < deadline, "no fill counted:\n{scrape}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert!(
+            sample(
+                &scrape,
+                "quiesce_ws_frames_received_total",
+                r#"component="mexc.public.socket""#
+            ) > 0.0,
+            "{scrape}"
+        );
+        demo.signal("-INT");
+        let (code, _) = demo.exit_within(SLACK * 4).await;
+        assert_eq!(code, 0, "{}", demo.stderr());
+    })
+    .await;
+}
+
 /// `/readyz` is 200 while quoting; a SIGTERM turns it 503 before the shutdown's first cancel
 /// is acted on by the venue: the venue holds every cancel as it arrives, and while the first
 /// one is held, unanswered, `/readyz` already says `shutting_down`. Then the shutdown ends
