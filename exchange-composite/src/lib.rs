@@ -46,6 +46,7 @@ pub mod mexc;
 pub mod private;
 pub mod public;
 mod retry;
+pub mod telemetry;
 mod venue;
 mod venue_rest;
 

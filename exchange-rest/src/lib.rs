@@ -24,6 +24,7 @@ pub mod request;
 mod secret;
 mod server_clock;
 mod signing;
+pub mod telemetry;
 mod transport;
 
 pub use client::{

@@ -42,6 +42,10 @@ struct FaultState {
     refuse_websockets: AtomicBool,
     live_websockets: AtomicUsize,
     rest_delay_ms: AtomicU64,
+    /// Cancels (`DELETE /api/v3/order`, `DELETE /api/v3/openOrders`) wait while set.
+    hold_cancels: watch::Sender<bool>,
+    /// Cancel calls that reached the venue, held or not.
+    cancels_arrived: AtomicUsize,
     failures: Mutex<VecDeque<FailRule>>,
     listen_keys: Arc<ListenKeys>,
 }
@@ -61,6 +65,8 @@ impl Faults {
                 refuse_websockets: AtomicBool::new(false),
                 live_websockets: AtomicUsize::new(0),
                 rest_delay_ms: AtomicU64::new(0),
+                hold_cancels: watch::channel(false).0,
+                cancels_arrived: AtomicUsize::new(0),
                 failures: Mutex::new(VecDeque::new()),
                 listen_keys,
             }),
@@ -115,6 +121,25 @@ impl Faults {
         Duration::from_millis(self.state.rest_delay_ms.load(Ordering::Relaxed))
     }
 
+    /// Hold (or release) every cancel call (`DELETE /api/v3/order`, `DELETE
+    /// /api/v3/openOrders`) as it arrives: it is counted in
+    /// [`cancels_arrived`](Self::cancels_arrived), then waits, unanswered and not yet acted
+    /// on, until released (or the venue stops).
+    pub fn hold_cancels(&self, hold: bool) {
+        self.state.hold_cancels.send_replace(hold);
+    }
+
+    /// Cancel calls that reached the venue so far, held or not.
+    pub fn cancels_arrived(&self) -> usize {
+        self.state.cancels_arrived.load(Ordering::SeqCst)
+    }
+
+    /// Counts a cancel call arriving; a watch of the hold.
+    pub(crate) fn cancel_arrived(&self) -> watch::Receiver<bool> {
+        self.state.cancels_arrived.fetch_add(1, Ordering::SeqCst);
+        self.state.hold_cancels.subscribe()
+    }
+
     /// Fail the next `count` REST calls (only those to `path`, if given) with HTTP `status`
     /// (a 5xx, or 429 with `Retry-After`).
     pub fn fail_next_rest(&self, count: u32, status: u16, path: Option<&str>) {
@@ -166,6 +191,7 @@ impl Faults {
     pub fn clear(&self) {
         self.lock_failures().clear();
         self.delay_rest(Duration::ZERO);
+        self.hold_cancels(false);
         self.stall_connections(false);
         self.refuse_websockets(false);
     }
@@ -235,6 +261,21 @@ impl Drop for LiveWebsocket {
 mod tests {
     use super::*;
     use crate::config::ListenKeyConfig;
+
+    #[test]
+    fn cancels_are_counted_as_they_arrive_and_held_until_released() {
+        let faults = Faults::new(Arc::new(ListenKeys::new(ListenKeyConfig::default())));
+        assert_eq!(faults.cancels_arrived(), 0);
+        let first = faults.cancel_arrived();
+        assert!(!*first.borrow(), "not held unless asked");
+        faults.hold_cancels(true);
+        let second = faults.cancel_arrived();
+        assert!(*second.borrow() && *first.borrow());
+        assert_eq!(faults.cancels_arrived(), 2);
+        // Clearing the faults releases the held cancels.
+        faults.clear();
+        assert!(!*second.borrow());
+    }
 
     #[test]
     fn failures_count_down_per_path() {

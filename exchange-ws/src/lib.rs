@@ -43,6 +43,7 @@ mod send_limiter;
 mod shared;
 mod status;
 mod subscriptions;
+pub mod telemetry;
 
 pub use config::WebSocketConfig;
 pub use connection::WsConnector;

@@ -227,10 +227,12 @@ impl WebSocketManager {
             DirectSend::Written => {
                 report::bump(&counters.sent);
                 report::bump(&counters.direct_sends);
+                self.shared.metrics.frames_sent.increment(1);
                 None
             }
             DirectSend::Lost => {
                 report::bump(&counters.outbound_dropped);
+                self.shared.metrics.messages_dropped.increment(1);
                 None
             }
             DirectSend::Queue(message) => Some(message),

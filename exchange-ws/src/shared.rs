@@ -11,6 +11,7 @@ use crate::link::Link;
 use crate::report::Counters;
 use crate::status::StatusCell;
 use crate::subscriptions::Subscriptions;
+use crate::telemetry::WsMetrics;
 
 /// A request to the connection task.
 #[derive(Debug)]
@@ -29,6 +30,8 @@ pub(crate) struct Shared {
     url: Mutex<String>,
     pub(crate) status: StatusCell,
     pub(crate) counters: Counters,
+    /// The counters as `metrics`, registered once for the manager.
+    pub(crate) metrics: WsMetrics,
     pub(crate) subscriptions: Subscriptions,
     pub(crate) handlers: HandlerInbox,
     /// The live socket, shared with senders that write directly.
@@ -41,6 +44,7 @@ impl Shared {
         Self {
             url: Mutex::new(config.url.clone()),
             link: Link::new(config.send_limit),
+            metrics: WsMetrics::register(&config.name),
             config,
             status: StatusCell::new(),
             counters: Counters::default(),

@@ -87,7 +87,7 @@ pub use error::{
     BoxError, DependencyError, SpawnError, StartAllError, StartError, TaskError, TransitionError,
 };
 pub use lifecycle::{Lifecycle, LifecycleBuilder, StartContext, StopContext};
-pub use metrics::{MetricsSnapshot, metrics};
+pub use metrics::{ComponentTasks, MetricsSnapshot, component_tasks, metrics};
 pub use orchestrator::{DependencyAwareShutdown, InFlightStop, ResourceId};
 pub use priority::ShutdownPriority;
 pub use resource::{AsyncResource, BoxFuture};

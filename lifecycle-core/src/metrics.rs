@@ -1,15 +1,22 @@
-//! Process-wide lifecycle metrics, readable from code as a [`MetricsSnapshot`].
+//! Process-wide lifecycle metrics, readable from code as a [`MetricsSnapshot`], and the task
+//! counts of every component as [`ComponentTasks`] (what a bridge to a metrics system such as
+//! Prometheus publishes: this crate depends on none).
 //!
 //! The hot paths do not touch shared counters: the number of active background tasks is summed
 //! from every live [`TaskManager`](crate::TaskManager) when a snapshot is taken.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use crate::task_manager::Shared;
+use crate::task_report::TaskCounts;
 
 static MANAGERS: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+/// The counts of task managers that are gone, by name: a component's counters never go back
+/// when one of its managers is dropped (a restart builds a new one).
+static RETIRED: Mutex<BTreeMap<Arc<str>, TaskCounts>> = Mutex::new(BTreeMap::new());
 static RESTARTS: AtomicU64 = AtomicU64::new(0);
 static COMPONENT_STOPS: AtomicU64 = AtomicU64::new(0);
 static FAILED_COMPONENT_STOPS: AtomicU64 = AtomicU64::new(0);
@@ -68,6 +75,78 @@ pub fn metrics() -> MetricsSnapshot {
         failed_shutdowns: FAILED_SHUTDOWNS.load(Ordering::Relaxed),
         last_shutdown_duration: Duration::from_nanos(LAST_SHUTDOWN_NANOS.load(Ordering::Relaxed)),
     }
+}
+
+/// The tasks of one component (every [`TaskManager`](crate::TaskManager) of that name, those
+/// dropped included), since the process started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentTasks {
+    /// The task managers' name (the component's).
+    pub component: Arc<str>,
+    /// Tasks alive now.
+    pub active: u64,
+    /// What the component's tasks came to: spawned, and how those that ended ended.
+    pub counts: TaskCounts,
+}
+
+/// The tasks of every component of the process, by name; counts only grow (a dropped task
+/// manager's stay counted under its name).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let tasks = lifecycle_core::TaskManager::new("doc.component_tasks");
+/// tasks.spawn("one", async {}).unwrap();
+/// let ours = lifecycle_core::component_tasks()
+///     .into_iter()
+///     .find(|c| &*c.component == "doc.component_tasks")
+///     .unwrap();
+/// assert_eq!(ours.counts.spawned, 1);
+/// # }
+/// ```
+pub fn component_tasks() -> Vec<ComponentTasks> {
+    let managers = MANAGERS.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut by_name: BTreeMap<Arc<str>, ComponentTasks> = BTreeMap::new();
+    let retired = RETIRED.lock().unwrap_or_else(PoisonError::into_inner);
+    for (name, counts) in retired.iter() {
+        by_name.insert(
+            name.clone(),
+            ComponentTasks {
+                component: name.clone(),
+                active: 0,
+                counts: *counts,
+            },
+        );
+    }
+    drop(retired);
+    for shared in managers.iter().filter_map(Weak::upgrade) {
+        let entry = by_name
+            .entry(shared.name.clone())
+            .or_insert_with(|| ComponentTasks {
+                component: shared.name.clone(),
+                active: 0,
+                counts: TaskCounts::default(),
+            });
+        entry.active += shared.live() as u64;
+        add_counts(&mut entry.counts, &shared.counts());
+    }
+    by_name.into_values().collect()
+}
+
+fn add_counts(total: &mut TaskCounts, more: &TaskCounts) {
+    total.spawned = total.spawned.saturating_add(more.spawned);
+    total.finished = total.finished.saturating_add(more.finished);
+    total.stopped = total.stopped.saturating_add(more.stopped);
+    total.aborted = total.aborted.saturating_add(more.aborted);
+    total.panicked = total.panicked.saturating_add(more.panicked);
+    total.failed = total.failed.saturating_add(more.failed);
+    total.restarts = total.restarts.saturating_add(more.restarts);
+}
+
+/// Keeps the counts of a task manager that is going away under its name.
+pub(crate) fn retire_manager(name: &Arc<str>, counts: &TaskCounts) {
+    let mut retired = RETIRED.lock().unwrap_or_else(PoisonError::into_inner);
+    add_counts(retired.entry(name.clone()).or_default(), counts);
 }
 
 pub(crate) fn register_manager(shared: Weak<Shared>) {

@@ -435,3 +435,51 @@ async fn a_task_that_unblocks_within_the_abort_wait_is_aborted_not_stuck() {
     })
     .await;
 }
+
+/// Each component's task counts, by the managers' name: live tasks, how the others ended,
+/// and counts that stay when the manager is dropped (a restart builds a new one) and add up
+/// with the next manager of the same name.
+#[tokio::test(start_paused = true)]
+async fn component_tasks_count_by_name_and_outlive_their_managers() {
+    bounded(async {
+        const NAME: &str = "component_tasks.counted";
+        let ours = || {
+            lifecycle_core::component_tasks()
+                .into_iter()
+                .find(|c| &*c.component == NAME)
+                .unwrap()
+        };
+        let tasks = TaskManager::new(NAME);
+        let signal = tasks.signal().clone();
+        tasks.spawn("done", async {}).unwrap();
+        tasks
+            .spawn("cooperative", async move { signal.triggered().await })
+            .unwrap();
+        tasks
+            .spawn("stubborn", std::future::pending::<()>())
+            .unwrap();
+        tokio::task::yield_now().await;
+        let running = ours();
+        assert_eq!((running.active, running.counts.spawned), (2, 3));
+        assert_eq!(running.counts.finished, 1);
+        let report = tasks
+            .shutdown(Instant::now() + Duration::from_secs(2))
+            .await;
+        assert_eq!((report.counts.stopped, report.counts.aborted), (1, 1));
+        let stopped = ours();
+        assert_eq!(stopped.active, 0);
+        assert_eq!(
+            (stopped.counts.stopped, stopped.counts.aborted),
+            (1, 1),
+            "{stopped:?}"
+        );
+        drop(tasks);
+        assert_eq!(ours(), stopped, "the counts went with the manager");
+        let again = TaskManager::new(NAME);
+        again.spawn("one more", async {}).unwrap();
+        tokio::task::yield_now().await;
+        assert_eq!(ours().counts.spawned, 4);
+        assert_eq!(ours().counts.aborted, 1);
+    })
+    .await;
+}

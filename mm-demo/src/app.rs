@@ -11,8 +11,11 @@ use tokio::time::Instant;
 
 use crate::cli::Cli;
 use crate::cycle_outcome::CycleHistory;
+use crate::health::{Health, Trading};
 use crate::instance::Instance;
 use crate::market_maker_context::MarketMakerContext;
+use crate::metrics_export::MetricsExport;
+use crate::ops_server::OpsServer;
 use crate::output;
 use crate::report::{RunReport, Totals};
 use crate::state_machine::{CycleError, MarketMakerStateMachine};
@@ -32,6 +35,8 @@ const RETRY_MAX_PAUSE: Duration = Duration::from_secs(5);
 const STALE_KEY_SWEEP: Duration = Duration::from_secs(5);
 /// Bound on stopping the embedded venue, after everything else.
 const EMBEDDED_STOP: Duration = Duration::from_secs(1);
+/// Bound on the metrics and health listener's stop, last of all (a scrape under way ends).
+const OPS_STOP: Duration = Duration::from_millis(500);
 
 /// What the run came to: the exit code, and whether to exit at once (a forced exit does not
 /// wait for the runtime to wind down).
@@ -41,12 +46,53 @@ pub(crate) struct Exit {
     pub(crate) immediately: bool,
 }
 
-/// Runs the demo as the command line says, telling systemd how it goes through `notifier`;
-/// `timeline` (if recording) is finished before the shutdown watchdog ends the process.
+/// Runs the demo as the command line says, telling systemd how it goes through `notifier`,
+/// and serving metrics and health at `--metrics-addr` from before the start to after the
+/// shutdown; `timeline` (if recording) is finished before the shutdown watchdog ends the
+/// process.
 pub(crate) async fn run(
     cli: Cli,
     notifier: Arc<Notifier>,
     timeline: Option<Arc<Recorder>>,
+) -> Exit {
+    let health: Arc<Health> = Arc::default();
+    let ops = match cli.metrics_addr {
+        Some(addr) => match serve_ops(addr, health.clone()).await {
+            Ok(ops) => Some(ops),
+            Err(error) => {
+                tracing::error!(%error, %addr, "cannot serve metrics and health (--metrics-addr)");
+                return Exit {
+                    code: 1,
+                    immediately: false,
+                };
+            }
+        },
+        None => None,
+    };
+    let exit = run_exchanges(cli, notifier, timeline, health).await;
+    if let Some(ops) = ops.filter(|_| !exit.immediately) {
+        ops.stop(OPS_STOP).await;
+    }
+    exit
+}
+
+/// Installs the metrics recorder (before any component registers its counters) and starts
+/// the listener.
+async fn serve_ops(
+    addr: std::net::SocketAddr,
+    health: Arc<Health>,
+) -> Result<OpsServer, Box<dyn std::error::Error>> {
+    let metrics = MetricsExport::install()?;
+    let server = OpsServer::start(addr, health, metrics).await?;
+    tracing::debug!(address = %server.local_addr(), "operations listener up");
+    Ok(server)
+}
+
+async fn run_exchanges(
+    cli: Cli,
+    notifier: Arc<Notifier>,
+    timeline: Option<Arc<Recorder>>,
+    health: Arc<Health>,
 ) -> Exit {
     notifier.status("starting: venue");
     let venue = match Venue::prepare(&cli).await {
@@ -93,6 +139,10 @@ pub(crate) async fn run(
     let (exchanges, mut system) = context.into_parts();
     notifier.follow(system.name());
     let halts: Arc<HaltCounts> = Arc::default();
+    health.trade_with(Trading {
+        private: exchanges.private.clone(),
+        counts: halts.clone(),
+    });
     if let Some(instance) = &instance {
         tracing::info!(
             instance = %instance.name,
@@ -111,7 +161,7 @@ pub(crate) async fn run(
             GuardianLossPolicy::Halt(Arc::new(move || {
                 let (private, counts) = (private.clone(), counts.clone());
                 tokio::spawn(async move {
-                    trading_halt::halt(&private, &counts, "the order guardian died").await;
+                    let _ = trading_halt::halt(&private, &counts, "the order guardian died").await;
                 });
             }))
         } else {
@@ -157,6 +207,7 @@ pub(crate) async fn run(
     if let Some(timeline) = timeline {
         runner = runner.before_watchdog_exit(move || timeline::finish_and_log(Some(&timeline)));
     }
+    health.follow(runner.orchestrator().clone());
     let recorded = cycles.clone();
     let wanted = cli.cycles;
     tracing::info!(venue = venue.kind, %symbol, quantity_usdt = %cli.quantity_usdt, "starting exchanges");
@@ -170,6 +221,7 @@ pub(crate) async fn run(
         .run(move |app| {
             announced(
                 app.shutdown_signal().clone(),
+                health,
                 app_notifier.clone(),
                 quoting.clone(),
                 run_cycles(app, mm_context, wanted, recorded, app_notifier, quoting),
@@ -241,10 +293,12 @@ pub(crate) enum AppError {
     },
 }
 
-/// `cycles` (the application), with systemd told: ready as it begins (the start, and with it
-/// the reconciliation, is done), stopping the moment the runner asks it to stop or it ends.
+/// `cycles` (the application), with systemd and the readiness told: ready as it begins (the
+/// start, and with it the reconciliation, is done), stopping the moment the runner asks it to
+/// stop (the readiness reads that signal itself) or it ends.
 async fn announced<F>(
     stop: lifecycle_core::ShutdownSignal,
+    health: Arc<Health>,
     notifier: Arc<Notifier>,
     quoting: String,
     cycles: F,
@@ -252,6 +306,7 @@ async fn announced<F>(
 where
     F: Future<Output = Result<(), AppError>>,
 {
+    health.running(stop.clone());
     notifier.ready(&quoting);
     let mut cycles = std::pin::pin!(cycles);
     // The request first: an interrupted cycle may end in the same poll.
@@ -259,6 +314,7 @@ where
         biased;
         () = stop.triggered() => notifier.stopping("shutdown requested"),
         result = cycles.as_mut() => {
+            health.ended();
             notifier.stopping("the cycles ended");
             return result;
         }

@@ -1,5 +1,6 @@
 //! The command line.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -179,6 +180,21 @@ pub(crate) struct Cli {
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub(crate) log_format: LogFormat,
 
+    /// Serve Prometheus metrics (GET /metrics), liveness (GET /livez), readiness (GET
+    /// /readyz: 200 only while everything runs, the start's reconciliation is done and
+    /// trading is not halted; 503 from the moment a shutdown or a halt begins) and the trading
+    /// halt (POST /halt, POST /resume: as SIGUSR1 and SIGUSR2, from loopback peers only) over
+    /// HTTP at this address, such as 127.0.0.1:9090 (port 0: any free port; the address bound
+    /// is logged). A loopback address unless --metrics-allow-remote.
+    #[arg(long)]
+    pub(crate) metrics_addr: Option<SocketAddr>,
+
+    /// Let --metrics-addr be an address other machines reach (a Kubernetes pod's probes come
+    /// from its node): /metrics, /livez and /readyz then answer them; POST /halt and /resume
+    /// still answer loopback peers only.
+    #[arg(long, requires = "metrics_addr")]
+    pub(crate) metrics_allow_remote: bool,
+
     /// A command other than quoting.
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
@@ -273,7 +289,25 @@ impl std::fmt::Debug for Cli {
             .field("timeline_svg", &self.timeline_svg)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
+            .field("metrics_addr", &self.metrics_addr)
+            .field("metrics_allow_remote", &self.metrics_allow_remote)
             .finish()
+    }
+}
+
+impl Cli {
+    /// Refuses a `--metrics-addr` other machines reach unless `--metrics-allow-remote`.
+    pub(crate) fn check_metrics_addr(&self) -> Result<(), String> {
+        match self.metrics_addr {
+            Some(addr) if !crate::ops_server::is_loopback(addr) && !self.metrics_allow_remote => {
+                Err(format!(
+                    "--metrics-addr {addr} is not a loopback address: other machines could read \
+                     the metrics and health; add --metrics-allow-remote if they should \
+                     (POST /halt and /resume still answer loopback peers only)"
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -371,6 +405,43 @@ mod tests {
         );
         assert!(help.contains(&said), "{help}");
         assert_eq!(crate::app::WATCHDOG_SLACK.subsec_nanos(), 0);
+    }
+
+    #[test]
+    fn a_metrics_address_beyond_loopback_needs_the_explicit_flag() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["mm-demo"];
+            all.extend(args);
+            Cli::try_parse_from(all).unwrap()
+        };
+        assert!(
+            parse(&["--metrics-addr", "127.0.0.1:9090"])
+                .check_metrics_addr()
+                .is_ok()
+        );
+        assert!(
+            parse(&["--metrics-addr", "[::1]:0"])
+                .check_metrics_addr()
+                .is_ok()
+        );
+        let error = parse(&["--metrics-addr", "0.0.0.0:9090"])
+            .check_metrics_addr()
+            .unwrap_err();
+        assert!(error.contains("--metrics-allow-remote"), "{error}");
+        assert!(
+            parse(&["--metrics-addr", "10.0.0.1:9090"])
+                .check_metrics_addr()
+                .is_err()
+        );
+        assert!(
+            parse(&["--metrics-addr", "0.0.0.0:9090", "--metrics-allow-remote"])
+                .check_metrics_addr()
+                .is_ok()
+        );
+        assert!(parse(&[]).check_metrics_addr().is_ok());
+        // The flag alone means nothing.
+        assert!(Cli::try_parse_from(["mm-demo", "--metrics-allow-remote"]).is_err());
+        assert!(Cli::try_parse_from(["mm-demo", "--metrics-addr", "localhost:1"]).is_err());
     }
 
     #[test]

@@ -9,9 +9,12 @@ mod cli;
 mod console;
 mod cycle_outcome;
 mod guardian;
+mod health;
 mod instance;
 mod logging;
 mod market_maker_context;
+mod metrics_export;
+mod ops_server;
 mod orphans;
 mod output;
 mod report;
@@ -36,6 +39,11 @@ fn main() {
     }
     let matches = cli::Cli::command().get_matches();
     let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    if let Err(message) = cli.check_metrics_addr() {
+        cli::Cli::command()
+            .error(clap::error::ErrorKind::ValueValidation, message)
+            .exit();
+    }
     // systemd's notifications are for the quoting run only (`cancel-orphans` runs as
     // `ExecStopPost=`, after the service stopped).
     let notifier =

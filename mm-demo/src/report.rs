@@ -116,7 +116,7 @@ impl RunReport<'_> {
         if halts > 0 || self.halted_at_exit {
             let _ = writeln!(
                 out,
-                "trading halts: {halts} (SIGUSR1), resumes: {} (SIGUSR2); orders cancelled by halts {}, unconfirmed {}; {}",
+                "trading halts: {halts} (SIGUSR1, POST /halt), resumes: {} (SIGUSR2, POST /resume); orders cancelled by halts {}, unconfirmed {}; {}",
                 self.halts.resumes.load(Ordering::Relaxed),
                 self.halts.orders_cancelled.load(Ordering::Relaxed),
                 self.halts.orders_unconfirmed.load(Ordering::Relaxed),

@@ -1,11 +1,13 @@
-//! SIGUSR1 halts trading, SIGUSR2 resumes it: a halt is not a shutdown (market data, the
-//! private socket and the listen key stay up; our orders are cancelled and confirmed).
+//! SIGUSR1 (or `POST /halt`) halts trading, SIGUSR2 (or `POST /resume`) resumes it: a halt is
+//! not a shutdown (market data, the private socket and the listen key stay up; our orders are
+//! cancelled and confirmed).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use exchange_composite::PrivateCompositeExchange;
+use exchange_composite::private::Sweep;
+use exchange_composite::{ExchangeError, PrivateCompositeExchange};
 use serde::Serialize;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
@@ -17,9 +19,10 @@ const HALT_BUDGET: Duration = Duration::from_secs(10);
 /// Halts and resumes of a run, for the report.
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct HaltCounts {
-    /// Halts asked for (SIGUSR1, or a lost guardian under `--on-guardian-loss halt`).
+    /// Halts asked for (SIGUSR1, `POST /halt`, or a lost guardian under
+    /// `--halt-on-guardian-loss`).
     pub(crate) halts: AtomicU64,
-    /// Resumes asked for (SIGUSR2).
+    /// Resumes asked for (SIGUSR2, `POST /resume`).
     pub(crate) resumes: AtomicU64,
     /// Orders of ours the halts cancelled.
     pub(crate) orders_cancelled: AtomicU64,
@@ -27,14 +30,19 @@ pub(crate) struct HaltCounts {
     pub(crate) orders_unconfirmed: AtomicU64,
 }
 
-/// Halts `private` (logging what the sweep did) and counts it.
-pub(crate) async fn halt(private: &PrivateCompositeExchange, counts: &HaltCounts, why: &str) {
+/// Halts `private` (logging what the sweep did) and counts it; returns the sweep.
+pub(crate) async fn halt(
+    private: &PrivateCompositeExchange,
+    counts: &HaltCounts,
+    why: &str,
+) -> Result<Sweep, ExchangeError> {
     counts.halts.fetch_add(1, Ordering::Relaxed);
     tracing::warn!(
         why,
         "trading halt: no new order, ours cancelled and confirmed; market data and the private stream stay up (SIGUSR2 resumes)"
     );
-    match private.halt(Instant::now() + HALT_BUDGET).await {
+    let result = private.halt(Instant::now() + HALT_BUDGET).await;
+    match &result {
         Ok(sweep) => {
             counts
                 .orders_cancelled
@@ -58,6 +66,14 @@ pub(crate) async fn halt(private: &PrivateCompositeExchange, counts: &HaltCounts
         }
         Err(error) => tracing::warn!(%error, "trading halt not applied"),
     }
+    result
+}
+
+/// Resumes trading on `private` and counts it.
+pub(crate) fn resume(private: &PrivateCompositeExchange, counts: &HaltCounts, why: &str) {
+    counts.resumes.fetch_add(1, Ordering::Relaxed);
+    tracing::warn!(why, "trading resumes");
+    private.resume();
 }
 
 /// Listens for SIGUSR1 (halt) and SIGUSR2 (resume) for the life of the process. Installed
@@ -73,13 +89,11 @@ pub(crate) fn listen(
             tokio::select! {
                 got = halts.recv() => {
                     if got.is_none() { return; }
-                    halt(&private, &counts, "SIGUSR1 received").await;
+                    let _ = halt(&private, &counts, "SIGUSR1 received").await;
                 }
                 got = resumes.recv() => {
                     if got.is_none() { return; }
-                    counts.resumes.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!("SIGUSR2 received: trading resumes");
-                    private.resume();
+                    resume(&private, &counts, "SIGUSR2 received");
                 }
             }
         }

@@ -18,10 +18,6 @@ use std::time::Duration;
 
 use common::{Demo, bounded};
 
-/// Options the Kubernetes manifest passes for issue 19's point 3 (HTTP probes), which the
-/// binary may not have yet: left out of the option check until `--help` lists them.
-const PENDING_OPTIONS: [&str; 1] = ["--metrics-addr"];
-
 fn deploy_file(path: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("..")
@@ -354,27 +350,14 @@ async fn the_kubernetes_manifest_agrees_with_the_binary() {
         let (_, liveness) = yaml_block(deployment, "livenessProbe", 0);
         assert_eq!(yaml_value(&liveness, "path"), "/livez");
 
-        // The options exist (those of point 3 once the binary has them).
+        // The options exist, the probes' listener among them, on the container's port.
         let (_, args) = yaml_block(deployment, "args", 0);
         let args: Vec<String> = args
             .iter()
             .filter_map(|line| line.trim().strip_prefix("- "))
             .map(|arg| arg.trim_matches('"').to_owned())
             .collect();
-        let main_help = help(None).await;
-        let mut checked: Vec<&str> = Vec::new();
-        let mut pending = false;
-        for arg in &args {
-            if pending {
-                pending = false;
-                continue;
-            }
-            if PENDING_OPTIONS.contains(&arg.as_str()) && !main_help.contains(arg.as_str()) {
-                pending = true;
-                continue;
-            }
-            checked.push(arg);
-        }
+        let checked: Vec<&str> = args.iter().map(String::as_str).collect();
         assert!(checked.contains(&"--credentials-file"), "{args:?}");
         for option in ["--shutdown-budget", "--app-grace", "--start-timeout"] {
             assert!(
@@ -383,6 +366,27 @@ async fn the_kubernetes_manifest_agrees_with_the_binary() {
             );
         }
         assert_options_exist("the container's args", &checked).await;
+        let listen: std::net::SocketAddr = args
+            .iter()
+            .skip_while(|arg| *arg != "--metrics-addr")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no --metrics-addr: the probes reach nothing: {args:?}"))
+            .parse()
+            .unwrap();
+        // The kubelet probes the pod's address: the listener must be reachable beyond
+        // loopback, which the binary allows only with its flag.
+        assert!(!listen.ip().is_loopback(), "{listen}");
+        assert!(checked.contains(&"--metrics-allow-remote"), "{args:?}");
+        let (_, ports) = yaml_block(deployment, "ports", 0);
+        assert_eq!(
+            yaml_number(&ports, "containerPort"),
+            f64::from(listen.port()),
+            "the probes' port is not the listener's"
+        );
+        assert_eq!(yaml_value(&ports, "- name"), "http");
+        for probe in [&startup, &readiness, &liveness] {
+            assert_eq!(yaml_value(probe, "port"), "http");
+        }
 
         // The keys: a Secret mounted as a file, never an environment variable.
         assert!(!deployment.contains("MEXC_API"), "a key in the Deployment");

@@ -39,7 +39,7 @@ async fn sigusr1_halts_sigusr2_resumes_and_the_report_says_so() {
         let stdout = demo.stdout();
         assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{}", demo.stderr());
         assert!(
-            stdout.contains("trading halts: 1 (SIGUSR1), resumes: 1 (SIGUSR2); orders cancelled by halts 2, unconfirmed 0; trading at exit"),
+            stdout.contains("trading halts: 1 (SIGUSR1, POST /halt), resumes: 1 (SIGUSR2, POST /resume); orders cancelled by halts 2, unconfirmed 0; trading at exit"),
             "{stdout}"
         );
         assert!(sim.open_orders(DEMO_API_KEY).unwrap().is_empty());

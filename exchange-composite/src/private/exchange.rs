@@ -368,7 +368,7 @@ impl PrivateCompositeExchange {
             .as_ref()
             .filter(|_| !order.status.is_open())
         {
-            self.guard.forget(id);
+            self.guard.closed(id, order.status, true);
         }
         Ok(order)
     }
@@ -439,7 +439,7 @@ impl PrivateCompositeExchange {
             .query_order(symbol, code, OrderKey::ClientOrderId(id.clone()))
             .await?;
         if !order.status.is_open() {
-            self.guard.forget(id);
+            self.guard.closed(id, order.status, false);
         }
         Ok(order)
     }

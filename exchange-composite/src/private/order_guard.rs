@@ -30,11 +30,12 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::domain::client_order_id::{ClientOrderId, ClientOrderIdGenerator};
-use crate::domain::order::Order;
+use crate::domain::order::{Order, OrderStatus};
 use crate::domain::updates::OrderUpdate;
 use crate::error::ExchangeError;
 use crate::markets::Markets;
 use crate::retry::{give_up_on_stop, retry_transient};
+use crate::telemetry::OrderMetrics;
 use crate::venue::{OrderKey, Venue};
 
 /// Longest pause between two rounds of a sweep (it starts at the configured retry interval
@@ -262,6 +263,8 @@ struct GuardCore {
     /// [`Venue::placement_window`].
     placement_window: Duration,
     counters: Counters,
+    /// Our orders as `metrics`, registered once for the exchange.
+    metrics: OrderMetrics,
     after_reconcile: Option<AfterReconcile>,
 }
 
@@ -319,7 +322,6 @@ impl OrderGuard {
     ) -> Self {
         let placement_window = venue.placement_window();
         let core = Arc::new(GuardCore {
-            name: name.clone(),
             venue,
             markets,
             ids,
@@ -332,7 +334,9 @@ impl OrderGuard {
             retry_interval,
             placement_window,
             counters: Counters::default(),
+            metrics: OrderMetrics::register(&name),
             after_reconcile,
+            name: name.clone(),
         });
         let closing = core.clone();
         // New orders are refused from the very moment the state says `Stopping`.
@@ -360,6 +364,12 @@ impl OrderGuard {
     /// Forgets an order that is definitely closed (or was definitely not placed).
     pub(crate) fn forget(&self, id: &ClientOrderId) {
         self.core.forget(id);
+    }
+
+    /// Forgets an order the venue answered closed as `status` (to a cancel of ours if
+    /// `by_cancel`, else to a query), counting a fill or a cancel once.
+    pub(crate) fn closed(&self, id: &ClientOrderId, status: OrderStatus, by_cancel: bool) {
+        self.core.closed(id, status, by_cancel);
     }
 
     /// Follows a pushed order update: a closed order of ours is forgotten.
@@ -439,6 +449,7 @@ impl GuardCore {
     /// Records an order about to be sent (so an unknown outcome stays tracked).
     fn track(&self, id: &ClientOrderId, symbol_code: &str) {
         self.counters.placed.fetch_add(1, Ordering::Relaxed);
+        self.metrics.placed.increment(1);
         self.lock().insert(
             id.clone(),
             Tracked {
@@ -471,6 +482,14 @@ impl GuardCore {
         self.lock().remove(id);
     }
 
+    /// Forgets an order closed as `status`; counted only if it was still tracked (a fill
+    /// pushed and then queried is one fill).
+    fn closed(&self, id: &ClientOrderId, status: OrderStatus, by_cancel: bool) {
+        if self.lock().remove(id).is_some() {
+            self.metrics.closed(status, by_cancel);
+        }
+    }
+
     /// Follows a pushed order update: a closed order of ours is forgotten.
     fn observe(&self, update: &OrderUpdate) {
         if let Some(id) = update
@@ -478,7 +497,7 @@ impl GuardCore {
             .as_ref()
             .filter(|_| !update.status.is_open())
         {
-            self.forget(id);
+            self.closed(id, update.status, false);
         }
     }
 
@@ -541,6 +560,13 @@ impl GuardCore {
     /// go on until confirmed or the deadline, whatever fails. What is not confirmed is named
     /// one line per order, with its last error.
     async fn sweep(&self, deadline: Instant) -> Sweep {
+        let sweep = self.sweep_rounds(deadline).await;
+        self.metrics.swept(sweep.cancelled, sweep.unconfirmed.len());
+        sweep
+    }
+
+    /// The rounds of [`sweep`](Self::sweep).
+    async fn sweep_rounds(&self, deadline: Instant) -> Sweep {
         let mut sweep = Sweep::default();
         // Every order met, by key (the venue's order id, or our client id if it has none).
         let mut seen: HashSet<String> = HashSet::new();

@@ -16,6 +16,7 @@ use crate::error::{RateLimitSource, RestError, UnknownCause, VenueError, excerpt
 use crate::limiter::AcquireError;
 use crate::params::Params;
 use crate::request::{GetServerTime, RestRequest};
+use crate::telemetry::RestOutcome;
 use crate::transport::{HttpRequest, HttpResponse, TransportError};
 
 /// Pause applied after a 429 without a usable `Retry-After`.
@@ -68,6 +69,10 @@ impl Inner {
             .execute_bytes(endpoint, params, deadline)
             .await
             .and_then(|(status, body)| decode(endpoint, status, &body));
+        self.metrics.ended(match &result {
+            Ok(_) => RestOutcome::Ok,
+            Err(error) => RestOutcome::of(error),
+        });
         if let Err(error) = &result {
             self.counters.failed.fetch_add(1, Ordering::Relaxed);
             match error {

@@ -140,6 +140,8 @@ pub(crate) struct Inner {
     /// Cancels calls still in flight at the end of the stop's drain period.
     abort: ShutdownSignal,
     counters: Counters,
+    /// The calls as `metrics`, registered once for the client.
+    metrics: crate::telemetry::RestMetrics,
 }
 
 impl fmt::Debug for MexcRestClient {
@@ -236,6 +238,7 @@ impl MexcRestClient {
             in_flight: InFlight::default(),
             abort: ShutdownSignal::new(),
             counters: Counters::default(),
+            metrics: crate::telemetry::RestMetrics::register(&name),
             config,
         });
         let closing = inner.clone();

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use crate::telemetry::LimiterMetrics;
 use lifecycle_core::{AsyncResource, BoxFuture, Lifecycle, StartError, StopDetails, StopReport};
 use tokio::time::Instant;
 
@@ -89,6 +90,8 @@ struct Shared {
     epoch: Instant,
     /// Waiters woken with `Closed` when the limiter began to stop.
     waiters_closed: AtomicU64,
+    /// Grants, waits and refusals as `metrics`, registered once for the limiter.
+    metrics: LimiterMetrics,
     config: RateLimiterConfig,
 }
 
@@ -150,6 +153,7 @@ impl RateLimiter {
             state: Mutex::new(state),
             epoch: Instant::now(),
             waiters_closed: AtomicU64::new(0),
+            metrics: LimiterMetrics::register(&config.name),
             config,
         });
         let closing = shared.clone();
@@ -193,16 +197,23 @@ impl RateLimiter {
     pub fn try_acquire(&self, draw: &Draw) -> Result<(), AcquireError> {
         let mut state = self.shared.lock();
         if state.grant_without_clock(draw) {
+            drop(state);
+            self.shared.metrics.grants.increment(1);
             return Ok(());
         }
         let now = self.shared.now();
-        match state.admit(now, draw, now, false) {
+        let result = match state.admit(now, draw, now, false) {
             Admission::Granted => Ok(()),
             Admission::Rejected { .. } | Admission::Queued { .. } => Err(AcquireError::WouldWait),
             Admission::Unsatisfiable => Err(AcquireError::Unsatisfiable),
             Admission::Closed => Err(AcquireError::Closed),
             Admission::NotStarted => Err(AcquireError::NotStarted),
-        }
+        };
+        drop(state);
+        self.shared
+            .metrics
+            .count(result.as_ref().map(|()| Duration::ZERO));
+        result
     }
 
     /// Grants `draw`, waiting in FIFO order if needed, but not past `deadline`.
@@ -220,6 +231,8 @@ impl RateLimiter {
         let admission = {
             let mut state = self.shared.lock();
             if state.grant_without_clock(draw) {
+                drop(state);
+                self.shared.metrics.grants.increment(1);
                 return Ok(Grant {
                     waited: Duration::ZERO,
                 });
@@ -227,7 +240,7 @@ impl RateLimiter {
             let now = self.shared.now();
             state.admit(now, draw, self.shared.nanos(deadline), true)
         };
-        match admission {
+        let result = match admission {
             Admission::Granted => Ok(Grant {
                 waited: Duration::ZERO,
             }),
@@ -237,7 +250,11 @@ impl RateLimiter {
             Admission::Unsatisfiable => Err(AcquireError::Unsatisfiable),
             Admission::Closed => Err(AcquireError::Closed),
             Admission::NotStarted => Err(AcquireError::NotStarted),
-        }
+        };
+        self.shared
+            .metrics
+            .count(result.as_ref().map(|grant| grant.waited));
+        result
     }
 
     async fn wait(

@@ -29,6 +29,18 @@ pub(crate) async fn apply_faults(
         ApiError::with_status(StatusCode::SERVICE_UNAVAILABLE, 503, "Service Unavailable")
             .into_response()
     };
+    let is_cancel = req.method() == axum::http::Method::DELETE
+        && (path == "/api/v3/order" || path == "/api/v3/openOrders");
+    if is_cancel {
+        let mut held = app.faults.cancel_arrived();
+        if *held.borrow() {
+            tokio::select! {
+                biased;
+                () = crate::shutdown::wait_until(&mut held, false) => {}
+                () = crate::shutdown::wait_until(&mut shutdown, true) => return unavailable(),
+            }
+        }
+    }
     let mut stall = app.faults.watch_stall();
     if *stall.borrow() {
         tokio::select! {

@@ -28,6 +28,11 @@ impl ConnectionTask {
         counters
             .outbound_dropped
             .fetch_add(dropped, Ordering::Relaxed);
+        let inbound_dropped = self.received.saturating_sub(self.processed);
+        self.shared
+            .metrics
+            .messages_dropped
+            .increment(dropped + inbound_dropped);
         self.publish_counts();
         if dropped > 0 {
             tracing::info!(

@@ -63,6 +63,7 @@ impl ConnectionTask {
                     attempt = 0;
                     self.connection += 1;
                     bump(&shared.counters.connections);
+                    shared.metrics.connections.increment(1);
                     tracing::info!(
                         component = config.name,
                         connection = self.connection,
@@ -80,6 +81,7 @@ impl ConnectionTask {
                         break;
                     }
                     bump(&shared.counters.reconnects);
+                    shared.metrics.reconnects.increment(1);
                     if up_for >= config.backoff_reset_after {
                         backoff.reset();
                     }
@@ -100,10 +102,12 @@ impl ConnectionTask {
                 }
                 Ok(Err(error)) => {
                     bump(&shared.counters.connect_failures);
+                    shared.metrics.connect_failures.increment(1);
                     tracing::warn!(component = config.name, url = %crate::redact::redacted_url(&url), %error, attempt, "websocket connect failed");
                 }
                 Err(_) => {
                     bump(&shared.counters.connect_failures);
+                    shared.metrics.connect_failures.increment(1);
                     tracing::warn!(component = config.name, url = %crate::redact::redacted_url(&url), error = %ConnectError::Timeout, attempt, "websocket connect failed");
                 }
             }

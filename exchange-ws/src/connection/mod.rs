@@ -60,6 +60,8 @@ pub(crate) struct ConnectionTask {
     connection: u64,
     received: u64,
     processed: u64,
+    /// Of `received`, the frames already added to the `metrics` counter.
+    received_published: u64,
 }
 
 impl ConnectionTask {
@@ -81,6 +83,7 @@ impl ConnectionTask {
             connection: 0,
             received: 0,
             processed: 0,
+            received_published: 0,
         }
     }
 
@@ -101,8 +104,13 @@ impl ConnectionTask {
 
     /// Publishes the task's own counts (received, processed, handler errors and panics).
     #[inline]
-    fn publish_counts(&self) {
+    fn publish_counts(&mut self) {
         let counters = &self.shared.counters;
+        self.shared
+            .metrics
+            .frames_received
+            .increment(self.received - self.received_published);
+        self.received_published = self.received;
         counters.received.store(self.received, Ordering::Relaxed);
         counters.processed.store(self.processed, Ordering::Relaxed);
         counters

@@ -147,6 +147,7 @@ impl ConnectionTask {
         match written {
             Ok(Ok(())) => {
                 shared.counters.sent.fetch_add(sent, Ordering::Relaxed);
+                shared.metrics.frames_sent.increment(sent);
                 Ok(())
             }
             Ok(Err(error)) => Err(disconnect_reason(error)),

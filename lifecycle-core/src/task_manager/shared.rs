@@ -67,7 +67,7 @@ pub(super) struct FinalReading {
 
 pub(crate) struct Shared {
     hot: Hot,
-    pub(super) name: std::sync::Arc<str>,
+    pub(crate) name: std::sync::Arc<str>,
     pub(super) signal: ShutdownSignal,
     pub(super) config: TaskManagerConfig,
     /// Whether tasks that end well are recorded too (see `record_every_task`).
@@ -118,6 +118,14 @@ impl RecordLog {
         } else {
             self.overflowed += 1;
         }
+    }
+}
+
+impl Drop for Shared {
+    /// The manager is gone: its counts stay counted under its name
+    /// ([`component_tasks`](crate::component_tasks)).
+    fn drop(&mut self) {
+        metrics::retire_manager(&self.name, &self.counts());
     }
 }
 
@@ -313,7 +321,7 @@ impl Shared {
 
     /// The counts now. Each is exact once no task is starting or ending; while they do, the
     /// derived `finished` may lag by the tasks in flight, never run ahead.
-    pub(super) fn counts(&self) -> TaskCounts {
+    pub(crate) fn counts(&self) -> TaskCounts {
         self.counts_and_live().0
     }
 

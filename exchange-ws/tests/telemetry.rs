@@ -1,0 +1,66 @@
+//! The manager's counters reach a `metrics` recorder (a Prometheus one of the test's own):
+//! frames received and sent, connections and reconnects, labelled by the manager's name.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+
+use std::time::Duration;
+
+use exchange_ws::WebSocketManager;
+use exchange_ws::telemetry::{
+    CONNECTIONS, FRAMES_RECEIVED, FRAMES_SENT, MESSAGES_DROPPED, RECONNECTS,
+};
+use futures::{SinkExt, StreamExt};
+use lifecycle_core::AsyncResource;
+use metrics_exporter_prometheus::PrometheusBuilder;
+use support::*;
+use tokio_tungstenite::tungstenite::Message;
+
+fn sample(scrape: &str, name: &str, component: &str) -> f64 {
+    let key = format!("{name}{{component=\"{component}\"}} ");
+    scrape
+        .lines()
+        .find_map(|line| line.strip_prefix(&key))
+        .unwrap_or_else(|| panic!("no {key:?} in:\n{scrape}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn frames_connections_and_reconnects_are_counted() {
+    bounded(async {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let mut server = WsServer::start().await;
+        let config = test_config(&server.url);
+        let name = config.name.clone();
+        let manager = metrics::with_local_recorder(&recorder, || WebSocketManager::new(config));
+        manager.start().await.unwrap();
+        let mut ws = server.next().await;
+        for i in 0..100u32 {
+            ws.feed(Message::text(format!("f{i}"))).await.unwrap();
+        }
+        ws.flush().await.unwrap();
+        assert!(eventually(TEST_TIMEOUT, || manager.stats().processed == 100).await);
+        manager.send_text("hello".to_owned()).await.unwrap();
+        assert_eq!(next_text(&mut ws).await.as_deref(), Some("hello"));
+        // The server goes away: a reconnect.
+        ws.close(None).await.unwrap();
+        while ws.next().await.is_some() {}
+        let _second = server.next().await;
+        assert!(eventually(TEST_TIMEOUT, || manager.stats().connections == 2).await);
+        let scrape = handle.render();
+        assert_eq!(sample(&scrape, FRAMES_RECEIVED, &name), 100.0);
+        assert_eq!(
+            sample(&scrape, FRAMES_SENT, &name),
+            manager.stats().sent as f64
+        );
+        assert!(sample(&scrape, FRAMES_SENT, &name) >= 1.0);
+        assert_eq!(sample(&scrape, CONNECTIONS, &name), 2.0);
+        assert_eq!(sample(&scrape, RECONNECTS, &name), 1.0);
+        assert!(manager.stop_within(Duration::from_secs(2)).await.is_clean());
+        assert_eq!(sample(&handle.render(), MESSAGES_DROPPED, &name), 0.0);
+    })
+    .await;
+}
