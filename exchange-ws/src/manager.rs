@@ -92,11 +92,17 @@ impl fmt::Debug for WebSocketManager {
     }
 }
 
+/// The component name of the manager configured as `config_name`: the name its reports, its
+/// task metrics and its websocket counters all carry.
+pub(crate) fn component_name(config_name: &str) -> String {
+    format!("websocket_manager.{config_name}")
+}
+
 impl WebSocketManager {
     /// A manager for `config`, not started. Its component name is
     /// `websocket_manager.<config.name>`.
     pub fn new(config: WebSocketConfig) -> Self {
-        let name = format!("websocket_manager.{}", config.name);
+        let name = component_name(&config.name);
         // The connection task bounds its own close handshake; the grace only has to cover it.
         let lifecycle = Lifecycle::builder(name)
             .grace(config.close_timeout + Duration::from_millis(500))

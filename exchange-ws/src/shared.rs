@@ -44,7 +44,7 @@ impl Shared {
         Self {
             url: Mutex::new(config.url.clone()),
             link: Link::new(config.send_limit),
-            metrics: WsMetrics::register(&config.name),
+            metrics: WsMetrics::register(&crate::manager::component_name(&config.name)),
             config,
             status: StatusCell::new(),
             counters: Counters::default(),

@@ -34,7 +34,8 @@ async fn frames_connections_and_reconnects_are_counted() {
         let handle = recorder.handle();
         let mut server = WsServer::start().await;
         let config = test_config(&server.url);
-        let name = config.name.clone();
+        // Labelled with the manager's component name, as its reports and task metrics are.
+        let name = format!("websocket_manager.{}", config.name);
         let manager = metrics::with_local_recorder(&recorder, || WebSocketManager::new(config));
         manager.start().await.unwrap();
         let mut ws = server.next().await;

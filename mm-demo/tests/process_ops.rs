@@ -46,7 +46,7 @@ async fn ops_url(demo: &Demo) -> String {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    test_support::http_client_builder()
         .timeout(SLACK)
         .no_proxy()
         .build()
@@ -195,8 +195,8 @@ async fn metrics_are_scraped_during_a_run_and_move() {
         let second = loop {
             let (_, scrape) = get(&format!("{base}/metrics")).await;
             let reconnected = [
-                r#"component="mexc.public.socket""#,
-                r#"component="mexc.private.socket""#,
+                r#"component="websocket_manager.mexc.public.socket""#,
+                r#"component="websocket_manager.mexc.private.socket""#,
             ]
             .iter()
             .all(|socket| sample(&scrape, "quiesce_ws_connections_total", socket) == 2.0);
@@ -288,7 +288,7 @@ async fn fills_and_market_data_are_counted_on_a_moving_market() {
             sample(
                 &scrape,
                 "quiesce_ws_frames_received_total",
-                r#"component="mexc.public.socket""#
+                r#"component="websocket_manager.mexc.public.socket""#
             ) > 0.0,
             "{scrape}"
         );
