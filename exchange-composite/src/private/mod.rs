@@ -5,12 +5,14 @@ mod handler;
 mod listen_key;
 pub(crate) mod order_guard;
 mod order_request;
+mod resend;
 mod socket;
+mod sweep;
 
 pub use exchange::{
     BALANCE_UPDATES_STREAM, BALANCES_STREAM, FILLS_STREAM, ORDERS_STREAM, PrivateCompositeExchange,
 };
 pub use handler::Balances;
 pub use listen_key::ListenKey;
-pub use order_guard::Sweep;
 pub use order_request::OrderRequest;
+pub use sweep::Sweep;

@@ -1,28 +1,15 @@
 //! [`OrderGuard`]: no orphan orders. At start it cancels orders a previous run left behind
 //! (recognised by our client-order-id prefix); at stop (`CriticalFirst`, while REST and the
 //! rate limiter are alive) it refuses new orders, lets placements in flight land, cancels
-//! every open order of ours and confirms with the venue that none remain.
-//!
-//! The sweep works in rounds (list our open orders while cancelling every one known, until a
-//! complete listing shows none). Two things make a round's evidence weaker than it looks:
-//! - a call can be lost with no error ever coming back (a request sent into a partition):
-//!   each call is re-sent while unanswered (see [`resent_until`]), so a lost request does not
-//!   hold the sweep to its deadline;
-//! - a placement whose answer never came (it timed out, or its caller gave up) may still be
-//!   carried out by the venue until [`Venue::placement_window`] has passed: only a listing
-//!   that began after that proves it absent, and until then the sweep names it with that
-//!   reason.
+//! every open order of ours and confirms with the venue that none remain (the sweep:
+//! [`super::sweep`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures::StreamExt;
-use futures::future::join_all;
-use futures::stream::FuturesUnordered;
 use lifecycle_core::{
     AsyncResource, BoxError, BoxFuture, Lifecycle, StartError, StopDetails, StopReport,
 };
@@ -36,194 +23,28 @@ use crate::error::ExchangeError;
 use crate::markets::Markets;
 use crate::retry::{give_up_on_stop, retry_transient};
 use crate::telemetry::OrderMetrics;
-use crate::venue::{OrderKey, Venue};
+use crate::venue::Venue;
 
-/// Longest pause between two rounds of a sweep (it starts at the configured retry interval
-/// and doubles while rounds fail).
-const MAX_SWEEP_PAUSE: Duration = Duration::from_millis(500);
-
-/// The shortest a sweep's call (a cancel, a listing) goes unanswered before it is sent again,
-/// the first still waiting; each further wait is twice the one before.
-const SWEEP_RESEND_AFTER_MIN: Duration = Duration::from_millis(250);
-/// The longest first wait before a re-send.
-const SWEEP_RESEND_AFTER_MAX: Duration = Duration::from_secs(4);
-/// The first wait before a re-send is this fraction of the time left to the deadline
-/// (within [`SWEEP_RESEND_AFTER_MIN`] and [`SWEEP_RESEND_AFTER_MAX`]).
-const SWEEP_RESEND_DIVISOR: u32 = 4;
-/// Attempts of one sweep call at most, the first included.
-const SWEEP_ATTEMPTS: usize = 3;
-
-/// How long the first attempt of a sweep call goes unanswered before it is sent again, with
-/// `left` until the sweep's deadline: a quarter of it, from 250 ms to 4 s. A short budget
-/// re-sends soon (a lost request must not hold it to its end); a long one does not triple
-/// the load on a venue that is only slow (every call 3 s: re-sent after 250 ms, each cancel
-/// went out three times and a round lasted until its last copy answered).
-fn first_resend_after(left: Duration) -> Duration {
-    (left / SWEEP_RESEND_DIVISOR).clamp(SWEEP_RESEND_AFTER_MIN, SWEEP_RESEND_AFTER_MAX)
-}
-
-/// The first success of `attempt`, sent again while no attempt has answered (after
-/// [`first_resend_after`], then twice as long, up to [`SWEEP_ATTEMPTS`]), or an error;
-/// `None` at `deadline` with no answer.
-///
-/// A request can be lost with no error ever coming back: sent into a partition on a
-/// connection that does not recover, or a connect whose packets were dropped. Waiting for it
-/// alone held a sweep's round, and so the whole sweep, until the deadline although the venue
-/// was reachable again a moment later (simulation seeds 1442, 2992). A re-sent attempt goes
-/// out on another connection; the earlier ones keep waiting, so a venue that is only slow
-/// still answers the first. Every sweep call may be repeated: a cancel of a closed order is
-/// answered "unknown order", a listing changes nothing.
-///
-/// Which error is returned:
-/// - a passing one (a 429, a 5xx, a transport error) only once no attempt is left in flight:
-///   another attempt may still succeed (the cancel that was carried out is the answer that
-///   counts: an earlier 429 discarded it, and the 429-storm shutdown counted 0 cancelled);
-/// - one that `settles` (the venue's "unknown order") ends the re-sending, and the copies
-///   still in flight get a bounded wait: any of them may be the one that closed the order
-///   (copies held together by the rate limiter reach the venue in any order: the later copy
-///   cancelled, the earlier heard "unknown" and was counted closed, not cancelled, in a 429
-///   storm under load). They are waited for until the latest of: half the settling
-///   attempt's round trip from now, and for each, the time it was sent plus one and a half
-///   of that round trip (a lost copy does not hold the call longer); then the settling error
-///   stands.
-async fn resent_until<V, E, F, Fut>(
-    deadline: Instant,
-    settles: impl Fn(&E) -> bool,
-    attempt: F,
-) -> Option<Result<V, E>>
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Result<V, E>>,
-{
-    /// An error that settles the call, and until when the copies in flight are waited for.
-    struct Settled<E> {
-        others_until: Instant,
-        error: E,
-    }
-    let tagged = |index: usize| {
-        let answer = attempt();
-        async move { (index, answer.await) }
-    };
-    let mut attempts = FuturesUnordered::new();
-    let mut sent_at = vec![Instant::now()];
-    let mut in_flight: BTreeSet<usize> = BTreeSet::from([0]);
-    attempts.push(tagged(0));
-    let mut wait = first_resend_after(deadline.saturating_duration_since(Instant::now()));
-    let mut resend_at = Instant::now() + wait;
-    let mut last_error = None;
-    let mut settled: Option<Settled<E>> = None;
-    loop {
-        let timer = settled
-            .as_ref()
-            .map_or(resend_at, |s| s.others_until)
-            .min(deadline);
-        tokio::select! {
-            biased;
-            Some((index, answer)) = attempts.next() => {
-                in_flight.remove(&index);
-                match answer {
-                    Ok(value) => return Some(Ok(value)),
-                    Err(error) if settled.is_none() && settles(&error) => {
-                        let now = Instant::now();
-                        let round_trip = sent_at.get(index).map_or(Duration::ZERO, |at| now - *at);
-                        let others_until = in_flight
-                            .iter()
-                            .filter_map(|i| sent_at.get(*i))
-                            .map(|at| *at + round_trip + round_trip / 2)
-                            .fold(now + round_trip / 2, Instant::max);
-                        settled = Some(Settled { others_until, error });
-                    }
-                    Err(error) if settled.is_none() => last_error = Some(error),
-                    Err(_) => {}
-                }
-                if in_flight.is_empty() {
-                    return settled.map(|s| Err(s.error)).or_else(|| last_error.map(Err));
-                }
-            },
-            () = tokio::time::sleep_until(timer) => {
-                let now = Instant::now();
-                if now >= deadline || settled.as_ref().is_some_and(|s| now >= s.others_until) {
-                    return settled.map(|s| Err(s.error)).or_else(|| last_error.map(Err));
-                }
-                if attempts.len() < SWEEP_ATTEMPTS {
-                    in_flight.insert(sent_at.len());
-                    attempts.push(tagged(sent_at.len()));
-                    sent_at.push(now);
-                }
-                wait *= 2;
-                resend_at = now + wait;
-            }
-        }
-    }
-}
-
-/// Records the last error of an order's cancel. An attempt cut short by the deadline keeps the
-/// error before it, which says more ("HTTP 503 ..., then no answer by the deadline").
-fn note_error(
-    last_error: &mut HashMap<String, String>,
-    key: &str,
-    error: String,
-    deadline: Instant,
-) {
-    match last_error.get_mut(key) {
-        Some(previous) if Instant::now() >= deadline && !previous.contains("by the deadline") => {
-            previous.push_str(", then no answer by the deadline");
-        }
-        Some(_) if Instant::now() >= deadline => {}
-        _ => {
-            last_error.insert(key.to_owned(), error);
-        }
-    }
-}
+pub(crate) use super::sweep::Sweep;
 
 /// An order we placed that may still be open.
 #[derive(Debug, Clone)]
-struct Tracked {
-    symbol_code: String,
+pub(super) struct Tracked {
+    pub(super) symbol_code: String,
     /// The venue's id, once it acknowledged the placement.
-    order_id: Option<String>,
+    pub(super) order_id: Option<String>,
     /// The placement call returned (acknowledged, refused, or outcome unknown), or was
     /// dropped.
-    landed: bool,
+    pub(super) landed: bool,
     /// For a placement that landed without the venue's answer (outcome unknown, or dropped
     /// in flight): the venue may still accept it until then ([`Venue::placement_window`]
     /// after it landed). Only a listing that began later and does not show the order proves
     /// it is not open (simulation seed 2287: two placements the venue held for 2 s, dropped
     /// with the body at its grace, were created after a sweep had confirmed none open).
-    may_land_until: Option<Instant>,
+    pub(super) may_land_until: Option<Instant>,
     /// The venue answered the placement (a 5xx: its outcome is unknown, but the venue has
     /// handled it, so a later listing shows it if it exists): no window to wait out.
-    answered: bool,
-}
-
-/// One order a sweep round cancels.
-#[derive(Debug)]
-struct Target {
-    code: String,
-    order: OrderKey,
-    /// The venue's order id, or our client id for an order the venue never acknowledged.
-    key: String,
-    client_order_id: Option<ClientOrderId>,
-    /// The venue acknowledged the order (it was listed, or its placement answered).
-    acknowledged: bool,
-}
-
-/// What one cancel-and-confirm sweep came to.
-#[derive(Debug, Clone, Default)]
-pub struct Sweep {
-    /// Distinct orders of ours seen open.
-    pub found: usize,
-    /// Orders the venue confirmed cancelled.
-    pub cancelled: usize,
-    /// `true` once a complete listing showed none of ours open, or the venue answered every
-    /// order we know of as closed.
-    pub confirmed: bool,
-    /// The orders that could not be confirmed closed, one line per order with its last
-    /// error: its length is the number of orders that may still be open.
-    pub unconfirmed: Vec<String>,
-    /// Why the sweep is not confirmed although no order is known open (no complete listing
-    /// before the deadline, say); `None` otherwise.
-    pub note: Option<String>,
+    pub(super) answered: bool,
 }
 
 /// What the start does once the reconciliation is done (seed balances, say): never before,
@@ -245,27 +66,27 @@ pub(crate) struct OrderGuard {
 }
 
 /// The guard's state, shared with its start and stop hooks.
-struct GuardCore {
-    name: String,
-    venue: Arc<dyn Venue>,
-    markets: Arc<Markets>,
-    ids: Arc<ClientOrderIdGenerator>,
+pub(super) struct GuardCore {
+    pub(super) name: String,
+    pub(super) venue: Arc<dyn Venue>,
+    pub(super) markets: Arc<Markets>,
+    pub(super) ids: Arc<ClientOrderIdGenerator>,
     /// Ordered: the cancels of a sweep go out, and its report names them, in the same order
     /// every run (a hash map's order differs from run to run).
-    tracked: Mutex<BTreeMap<ClientOrderId, Tracked>>,
-    accepting: AtomicBool,
+    pub(super) tracked: Mutex<BTreeMap<ClientOrderId, Tracked>>,
+    pub(super) accepting: AtomicBool,
     /// Trading halted: placements refused until resumed (independent of the stop).
-    halted: tokio::sync::watch::Sender<bool>,
-    in_flight: AtomicUsize,
-    landed: Notify,
-    reconcile_timeout: Duration,
-    retry_interval: Duration,
+    pub(super) halted: tokio::sync::watch::Sender<bool>,
+    pub(super) in_flight: AtomicUsize,
+    pub(super) landed: Notify,
+    pub(super) reconcile_timeout: Duration,
+    pub(super) retry_interval: Duration,
     /// [`Venue::placement_window`].
-    placement_window: Duration,
+    pub(super) placement_window: Duration,
     counters: Counters,
     /// Our orders as `metrics`, registered once for the exchange.
-    metrics: OrderMetrics,
-    after_reconcile: Option<AfterReconcile>,
+    pub(super) metrics: OrderMetrics,
+    pub(super) after_reconcile: Option<AfterReconcile>,
 }
 
 impl fmt::Debug for OrderGuard {
@@ -506,324 +327,15 @@ impl GuardCore {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<ClientOrderId, Tracked>> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<ClientOrderId, Tracked>> {
         self.tracked.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn is_ours(&self, order: &Order) -> bool {
+    pub(super) fn is_ours(&self, order: &Order) -> bool {
         order
             .client_order_id
             .as_ref()
             .is_some_and(|id| self.ids.is_ours(id))
-    }
-
-    /// Our open orders on every market, by `deadline`, and the first listing error (`None`
-    /// if the listing is complete).
-    async fn list_ours(&self, deadline: Instant) -> (Vec<(String, Order)>, Option<String>) {
-        let listing = join_all(self.markets.entries().map(|(symbol, code)| async move {
-            let answer = resent_until(
-                deadline,
-                |_| false,
-                || self.venue.open_orders(symbol, code, Some(deadline)),
-            )
-            .await;
-            (code, answer)
-        }))
-        .await;
-        let mut open = Vec::new();
-        let mut failed = None;
-        for (code, answer) in listing {
-            match answer {
-                Some(Ok(orders)) => open.extend(
-                    orders
-                        .into_iter()
-                        .filter(|o| self.is_ours(o) && o.status.is_open())
-                        .map(|o| (code.to_owned(), o)),
-                ),
-                Some(Err(error)) => failed = Some(format!("listing {code}: {error}")),
-                None => failed = Some(format!("listing {code}: no answer in time")),
-            }
-        }
-        (open, failed)
-    }
-
-    /// Cancels every open order of ours and confirms none remains, by `deadline`.
-    ///
-    /// Each round cancels every order we know of (what we track, and what the last listing
-    /// showed) **while** it lists our open orders on every market, so one round trip both
-    /// cancels and confirms. The sweep is **confirmed** once every order we know of is
-    /// answered closed by the venue (a cancel acknowledged, or "unknown order" for an order
-    /// it had acknowledged: an acknowledged cancel is the venue's confirmation) and no
-    /// listing of the round shows another order of ours open. A listing that shows orders we
-    /// did not know starts another round at once; a failure backs off (from the retry
-    /// interval, doubling to [`MAX_SWEEP_PAUSE`]). The sweep uses its whole deadline: rounds
-    /// go on until confirmed or the deadline, whatever fails. What is not confirmed is named
-    /// one line per order, with its last error.
-    async fn sweep(&self, deadline: Instant) -> Sweep {
-        let sweep = self.sweep_rounds(deadline).await;
-        self.metrics.swept(sweep.cancelled, sweep.unconfirmed.len());
-        sweep
-    }
-
-    /// The rounds of [`sweep`](Self::sweep).
-    async fn sweep_rounds(&self, deadline: Instant) -> Sweep {
-        let mut sweep = Sweep::default();
-        // Every order met, by key (the venue's order id, or our client id if it has none).
-        let mut seen: HashSet<String> = HashSet::new();
-        // Orders the venue answered as closed.
-        let mut closed: HashSet<String> = HashSet::new();
-        let mut last_error: HashMap<String, String> = HashMap::new();
-        let mut listing_error: Option<String>;
-        // Our orders the last complete listing showed open (and not answered closed since).
-        let mut open: Vec<(String, Order)> = Vec::new();
-        let mut pause = self.retry_interval;
-        loop {
-            // Only orders tracked before the listing began, whose placement has landed, may
-            // be pruned by it: an order placed meanwhile may not be listed yet.
-            let round_started = Instant::now();
-            let before: Vec<ClientOrderId> = self
-                .lock()
-                .iter()
-                .filter(|(_, t)| {
-                    t.landed
-                        && (t.order_id.is_some()
-                            || t.may_land_until.is_none_or(|until| until <= round_started))
-                })
-                .map(|(id, _)| id.clone())
-                .collect();
-            let targets = self.targets(&open, &closed);
-            seen.extend(targets.iter().map(|t| t.key.clone()));
-            let ((listed, failed), results) =
-                tokio::join!(self.list_ours(deadline), self.cancel_all(targets, deadline));
-            let mut failures = false;
-            for (target, answer) in results {
-                match answer {
-                    Ok(true) => {
-                        sweep.cancelled += 1;
-                        tracing::info!(
-                            name: "order cancelled",
-                            target: lifecycle_core::timeline::TARGET,
-                            component = self.name.as_str(),
-                            order = target.key.as_str(),
-                            "order cancelled"
-                        );
-                        self.close(&target, &mut closed, &mut last_error);
-                    }
-                    // "Unknown order": closed meanwhile, if the venue had acknowledged it.
-                    Ok(false) if target.acknowledged => {
-                        self.close(&target, &mut closed, &mut last_error);
-                    }
-                    Ok(false) => {
-                        failures = true;
-                        let until = target
-                            .client_order_id
-                            .as_ref()
-                            .and_then(|id| self.lock().get(id).and_then(|t| t.may_land_until));
-                        let why = match until {
-                            Some(until) if until > Instant::now() => format!(
-                                "unknown to the venue, which never answered its placement and may still accept it for {} ms",
-                                until.saturating_duration_since(Instant::now()).as_millis()
-                            ),
-                            _ => "unknown to the venue, which never acknowledged it".to_owned(),
-                        };
-                        last_error.insert(target.key.clone(), why);
-                    }
-                    Err(error) => {
-                        failures = true;
-                        note_error(&mut last_error, &target.key, error, deadline);
-                    }
-                }
-            }
-            listing_error = failed;
-            let mut news = false;
-            if listing_error.is_none() {
-                let listed_ids: HashSet<&ClientOrderId> = listed
-                    .iter()
-                    .filter_map(|(_, o)| o.client_order_id.as_ref())
-                    .collect();
-                let mut tracked = self.lock();
-                for id in before.iter().filter(|id| !listed_ids.contains(id)) {
-                    tracked.remove(id);
-                }
-                drop(tracked);
-                // Listed but answered closed in this round: the listing came first.
-                open = listed
-                    .into_iter()
-                    .filter(|(_, o)| !closed.contains(&o.order_id))
-                    .collect();
-                news = open.iter().any(|(_, o)| !seen.contains(&o.order_id));
-            } else {
-                failures = true;
-                open.retain(|(_, o)| !closed.contains(&o.order_id));
-            }
-            let known_open = self.lock().len() + open.len();
-            if known_open == 0 && (listing_error.is_none() || !closed.is_empty()) {
-                sweep.confirmed = true;
-                tracing::info!(
-                    name: "orders confirmed",
-                    target: lifecycle_core::timeline::TARGET,
-                    component = self.name.as_str(),
-                    cancelled = sweep.cancelled,
-                    closed = closed.len(),
-                    "every order of ours confirmed closed with the venue"
-                );
-                break;
-            }
-            if Instant::now() >= deadline {
-                break;
-            }
-            if failures || !news {
-                let round = Instant::now().saturating_duration_since(round_started);
-                let resume = self
-                    .next_round_at(Instant::now() + pause, round)
-                    .min(deadline);
-                tokio::time::sleep_until(resume).await;
-                pause = (pause * 2).min(MAX_SWEEP_PAUSE);
-            }
-        }
-        seen.extend(open.iter().map(|(_, o)| o.order_id.clone()));
-        sweep.found = seen.len();
-        if !sweep.confirmed {
-            sweep.unconfirmed = self.name_unconfirmed(&open, &last_error);
-            if sweep.unconfirmed.is_empty() {
-                sweep.note = Some(format!(
-                    "open orders not confirmed (none known open): {}",
-                    listing_error
-                        .as_deref()
-                        .unwrap_or("no complete listing before the deadline")
-                ));
-            }
-        }
-        sweep
-    }
-
-    /// When the next sweep round begins, given the earliest (`resume`) and how long the last
-    /// round took: a placement the venue may still carry out is proven absent only by a
-    /// listing that begins after its window ([`Venue::placement_window`]); when that window
-    /// ends during the round that would begin at `resume`, the round waits for it, so one
-    /// round (not two) after the window confirms the sweep.
-    fn next_round_at(&self, resume: Instant, round: Duration) -> Instant {
-        let window_end = self
-            .lock()
-            .values()
-            .filter(|t| t.landed && t.order_id.is_none())
-            .filter_map(|t| t.may_land_until)
-            .filter(|until| *until > resume)
-            .min();
-        match window_end {
-            Some(end) if end <= resume + round => end,
-            _ => resume,
-        }
-    }
-
-    /// What a sweep round cancels: every order we track, and every order the last listing
-    /// showed, that the venue has not answered closed.
-    fn targets(&self, open: &[(String, Order)], closed: &HashSet<String>) -> Vec<Target> {
-        let mut targets: Vec<Target> = open
-            .iter()
-            .filter(|(_, o)| !closed.contains(&o.order_id))
-            .map(|(code, o)| Target {
-                code: code.clone(),
-                order: OrderKey::OrderId(o.order_id.clone()),
-                key: o.order_id.clone(),
-                client_order_id: o.client_order_id.clone(),
-                acknowledged: true,
-            })
-            .collect();
-        let listed: HashSet<String> = targets.iter().map(|t| t.key.clone()).collect();
-        targets.extend(
-            self.lock()
-                .iter()
-                .filter(|(_, t)| t.order_id.as_ref().is_none_or(|o| !listed.contains(o)))
-                .map(|(id, t)| Target {
-                    code: t.symbol_code.clone(),
-                    order: OrderKey::ClientOrderId(id.clone()),
-                    key: t.order_id.clone().unwrap_or_else(|| id.as_str().to_owned()),
-                    client_order_id: Some(id.clone()),
-                    acknowledged: t.order_id.is_some(),
-                }),
-        );
-        targets
-    }
-
-    /// Cancels `targets` at once, by `deadline`: per target, `Ok(true)` if the venue answered
-    /// it closed, `Ok(false)` if it does not know the order, `Err` with the error otherwise.
-    async fn cancel_all(
-        &self,
-        targets: Vec<Target>,
-        deadline: Instant,
-    ) -> Vec<(Target, Result<bool, String>)> {
-        join_all(targets.into_iter().map(|target| async move {
-            let Some(symbol) = self.markets.symbol_of(&target.code) else {
-                let unknown = ExchangeError::UnknownSymbol(target.code.clone()).to_string();
-                return (target, Err(unknown));
-            };
-            let answer = resent_until(deadline, ExchangeError::is_unknown_order, || {
-                self.venue
-                    .cancel_order(symbol, &target.code, target.order.clone(), Some(deadline))
-            })
-            .await;
-            let result = match answer {
-                Some(Ok(order)) if !order.status.is_open() => Ok(true),
-                Some(Ok(order)) => Err(format!("still {} after its cancel", order.status)),
-                Some(Err(error)) if error.is_unknown_order() => Ok(false),
-                Some(Err(error)) => Err(error.to_string()),
-                None => Err("no answer before the deadline".to_owned()),
-            };
-            (target, result)
-        }))
-        .await
-    }
-
-    /// Records that the venue answered `target` closed.
-    fn close(
-        &self,
-        target: &Target,
-        closed: &mut HashSet<String>,
-        last_error: &mut HashMap<String, String>,
-    ) {
-        last_error.remove(&target.key);
-        closed.insert(target.key.clone());
-        if let Some(id) = &target.client_order_id {
-            self.lock().remove(id);
-        }
-    }
-
-    /// One line per order that may still be open: listed open, or tracked.
-    fn name_unconfirmed(
-        &self,
-        open: &[(String, Order)],
-        last_error: &HashMap<String, String>,
-    ) -> Vec<String> {
-        let mut named = Vec::new();
-        let mut listed: HashSet<&str> = HashSet::new();
-        for (code, o) in open {
-            listed.insert(o.order_id.as_str());
-            let why = last_error
-                .get(&o.order_id)
-                .map_or("still open at the deadline", String::as_str);
-            named.push(format!(
-                "order {} ({code}, client id {}) not confirmed cancelled: {why}",
-                o.order_id,
-                o.client_order_id
-                    .as_ref()
-                    .map_or("-", ClientOrderId::as_str)
-            ));
-        }
-        for (id, tracked) in self.lock().iter() {
-            let key = tracked.order_id.clone().unwrap_or_else(|| id.to_string());
-            if listed.contains(key.as_str()) {
-                continue;
-            }
-            let why = last_error
-                .get(&key)
-                .map_or("state unknown at the deadline", String::as_str);
-            named.push(format!(
-                "order {key} ({}, client id {id}) not confirmed cancelled: {why}",
-                tracked.symbol_code
-            ));
-        }
-        named
     }
 
     /// The start's reconciliation: cancels the orders a previous run left behind (ours by the
@@ -918,161 +430,5 @@ impl AsyncResource for OrderGuard {
                 .chain(sweep.note)
                 .fold(details, StopDetails::error)
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::panic)]
-
-    use std::sync::atomic::AtomicU32;
-
-    use super::*;
-
-    /// How one attempt of a call behaves: `None` never answers, else the answer after a delay.
-    type Script = Vec<Option<(Duration, Result<u32, &'static str>)>>;
-
-    /// Calls `resent_until` with attempts that behave as `script` says (attempts past its end
-    /// never answer), an "unknown" error settling the call; returns the answer, the attempts
-    /// sent and when it returned.
-    async fn scripted(
-        deadline_in: Duration,
-        script: Script,
-    ) -> (Option<Result<u32, &'static str>>, u32, Duration) {
-        let sent = AtomicU32::new(0);
-        let began = Instant::now();
-        let answer = resent_until(
-            began + deadline_in,
-            |e: &&str| *e == "unknown",
-            || {
-                let n = sent.fetch_add(1, Ordering::SeqCst);
-                let step = script.get(n as usize).cloned().flatten();
-                async move {
-                    let Some((after, answer)) = step else {
-                        return std::future::pending().await;
-                    };
-                    tokio::time::sleep(after).await;
-                    answer
-                }
-            },
-        )
-        .await;
-        (answer, sent.load(Ordering::SeqCst), began.elapsed())
-    }
-
-    /// Attempts that each answer `Ok(n)` after `latency`, except the first `lost`.
-    async fn run(
-        deadline_in: Duration,
-        latency: Duration,
-        lost: u32,
-    ) -> (Option<u32>, u32, Duration) {
-        let script = (0..SWEEP_ATTEMPTS as u32)
-            .map(|n| (n >= lost).then_some((latency, Ok(n))))
-            .collect();
-        let (answer, sent, took) = scripted(deadline_in, script).await;
-        (answer.map(Result::unwrap), sent, took)
-    }
-
-    #[test]
-    fn the_first_resend_is_a_quarter_of_what_is_left_within_bounds() {
-        assert_eq!(first_resend_after(Duration::ZERO), SWEEP_RESEND_AFTER_MIN);
-        assert_eq!(
-            first_resend_after(Duration::from_millis(900)),
-            SWEEP_RESEND_AFTER_MIN
-        );
-        assert_eq!(
-            first_resend_after(Duration::from_secs(4)),
-            Duration::from_secs(1)
-        );
-        assert_eq!(
-            first_resend_after(Duration::from_secs(60)),
-            SWEEP_RESEND_AFTER_MAX
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_slow_venue_with_time_to_spare_gets_each_call_once() {
-        // 1 s answers, 12 s left: the first re-send would be after 3 s.
-        let (answer, sent, took) = run(Duration::from_secs(12), Duration::from_secs(1), 0).await;
-        assert_eq!((answer, sent, took), (Some(0), 1, Duration::from_secs(1)));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_lost_call_is_sent_again_and_the_copy_answers() {
-        // 1 s left: re-sent after 250 ms, answered 10 ms later.
-        let (answer, sent, took) = run(Duration::from_secs(1), Duration::from_millis(10), 1).await;
-        assert_eq!((answer, sent), (Some(1), 2));
-        assert_eq!(took, Duration::from_millis(260));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn copies_stop_at_three_and_nothing_answers_after_the_deadline() {
-        // 2 s left: copies at 0, 500 ms and 1.5 s.
-        let (answer, sent, took) = run(Duration::from_secs(2), Duration::ZERO, u32::MAX).await;
-        assert_eq!((answer, sent, took), (None, 3, Duration::from_secs(2)));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_later_copy_s_cancel_outweighs_an_earlier_copy_s_unknown_order() {
-        // Both copies are held (by the rate limiter) and reach the venue together: the copy
-        // sent at 250 ms is carried out and answers at 510 ms, the first hears "unknown
-        // order" at 505 ms. The cancel counts.
-        let script = vec![
-            Some((Duration::from_millis(505), Err("unknown"))),
-            Some((Duration::from_millis(260), Ok(1))),
-        ];
-        let (answer, sent, took) = scripted(Duration::from_secs(1), script).await;
-        assert_eq!(
-            (answer, sent, took),
-            (Some(Ok(1)), 2, Duration::from_millis(510))
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn an_unknown_order_waits_for_the_copies_in_flight_a_bounded_time() {
-        // The first copy is lost; the second (250 ms) hears "unknown" at 260 ms: the lost
-        // copy gets half that round trip more (265 ms), and no third copy goes out.
-        let script = vec![None, Some((Duration::from_millis(10), Err("unknown")))];
-        let (answer, sent, took) = scripted(Duration::from_secs(1), script).await;
-        assert_eq!(
-            (answer, sent, took),
-            (Some(Err("unknown")), 2, Duration::from_millis(265))
-        );
-        // The first copy hears "unknown" at 300 ms; the second, sent at 250 ms, is expected
-        // by 250 + 450 ms and answers only at 1.25 s: the "unknown" stands at 700 ms.
-        let script = vec![
-            Some((Duration::from_millis(300), Err("unknown"))),
-            Some((Duration::from_secs(1), Ok(1))),
-        ];
-        let (answer, sent, took) = scripted(Duration::from_secs(1), script).await;
-        assert_eq!(
-            (answer, sent, took),
-            (Some(Err("unknown")), 2, Duration::from_millis(700))
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_passing_error_waits_for_the_copies_still_in_flight() {
-        // A 429 at 300 ms for the first copy; the second (250 ms) succeeds at 950 ms, the
-        // third (750 ms) is still in flight then.
-        let script = vec![
-            Some((Duration::from_millis(300), Err("429"))),
-            Some((Duration::from_millis(700), Ok(1))),
-        ];
-        let (answer, sent, took) = scripted(Duration::from_secs(1), script).await;
-        assert_eq!(
-            (answer, sent, took),
-            (Some(Ok(1)), 3, Duration::from_millis(950))
-        );
-        // Every copy fails: the last error heard, once none is left.
-        let script = vec![
-            Some((Duration::from_millis(300), Err("429"))),
-            Some((Duration::from_millis(100), Err("503"))),
-        ];
-        let (answer, sent, took) = scripted(Duration::from_secs(1), script).await;
-        assert_eq!(
-            (answer, sent, took),
-            (Some(Err("503")), 2, Duration::from_millis(350))
-        );
     }
 }
