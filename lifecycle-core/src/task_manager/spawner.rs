@@ -188,11 +188,11 @@ impl TaskSpawner {
         // The timeline's span, if a subscriber wants it (no allocation when none does).
         let timeline = timeline::task(&shared.name, &name, critical);
         // tokio-console's name of the task: `manager/task`.
-        #[cfg(tokio_unstable)]
+        #[cfg(all(tokio_unstable, feature = "task-names"))]
         let console_name = format!("{}/{name}", shared.name);
-        #[cfg(tokio_unstable)]
+        #[cfg(all(tokio_unstable, feature = "task-names"))]
         let console_name = console_name.as_str();
-        #[cfg(not(tokio_unstable))]
+        #[cfg(not(all(tokio_unstable, feature = "task-names")))]
         let console_name = "";
         let (id, slot) = shared.register(name, critical);
         let guard = TaskGuard::new(shared.clone(), slot);
@@ -212,7 +212,7 @@ impl TaskSpawner {
 
 /// Spawns `task`. The join handle is dropped at once, which keeps tokio on its fast paths;
 /// abort goes through the wrapper (see `Tracked`).
-#[cfg(not(tokio_unstable))]
+#[cfg(not(all(tokio_unstable, feature = "task-names")))]
 #[inline]
 fn spawn_named<F>(_name: &str, task: F)
 where
@@ -222,8 +222,8 @@ where
 }
 
 /// Spawns `task` named `name` (`manager/task`) through `tokio::task::Builder`, under `--cfg
-/// tokio_unstable`: the name tokio-console shows. The join handle is dropped at once.
-#[cfg(tokio_unstable)]
+/// tokio_unstable` and the `task-names` feature: the name tokio-console shows. The join handle is dropped at once.
+#[cfg(all(tokio_unstable, feature = "task-names"))]
 fn spawn_named<F>(name: &str, task: F)
 where
     F: Future<Output = ()> + Send + 'static,
