@@ -8,7 +8,6 @@
     missing_docs
 )]
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,20 +21,14 @@ use exchange_sim::{SimConfig, SimVenue};
 use exchange_streams::ObservableStreams;
 use exchange_ws::{WebSocketConfig, WebSocketManager};
 use futures::StreamExt;
-use lifecycle_core::testing::{RuntimeTaskBaseline, within};
+use lifecycle_core::testing::RuntimeTaskBaseline;
 use lifecycle_core::{AsyncResource, TaskManager};
 use tokio::time::Instant;
 
 const SYMBOL: &str = "HIFIUSDT";
 
 /// Polls `condition` until it holds, failing after `limit`.
-async fn eventually<F: FnMut() -> bool>(limit: Duration, what: &str, mut condition: F) {
-    let deadline = Instant::now() + limit;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
+use test_support::eventually;
 
 /// Pauses the market, waits until the local book reached the venue's version, and compares
 /// the top levels with the venue's own book.
@@ -68,9 +61,7 @@ async fn assert_book_matches_venue(sim: &SimVenue, market: &MarketData) {
     sim.resume_market();
 }
 
-fn bounded<F: Future>(body: F) -> impl Future<Output = F::Output> {
-    within(Duration::from_secs(60), body)
-}
+use test_support::bounded;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_books_follow_the_venue_through_a_forced_reconnect() {

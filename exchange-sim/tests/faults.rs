@@ -74,7 +74,10 @@ async fn close_refuse_and_count_websockets() {
         let faults = sim.faults();
         let mut a = connect(&sim.ws_url()).await;
         let mut b = connect(&sim.ws_url()).await;
-        eventually(|| (faults.websocket_connections() == 2).then_some(())).await;
+        eventually(SETTLE, "two websockets", || {
+            faults.websocket_connections() == 2
+        })
+        .await;
         let counted = test_support::get(format!("{}/_sim/ws/connections", sim.rest_url()))
             .await
             .unwrap();
@@ -90,7 +93,10 @@ async fn close_refuse_and_count_websockets() {
             };
             assert_eq!(u16::from(close.unwrap().code), 1001);
         }
-        eventually(|| (faults.websocket_connections() == 0).then_some(())).await;
+        eventually(SETTLE, "no websocket", || {
+            faults.websocket_connections() == 0
+        })
+        .await;
         faults.refuse_websockets(true);
         assert!(
             tokio_tungstenite::connect_async(sim.ws_url())

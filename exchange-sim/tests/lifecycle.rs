@@ -44,7 +44,7 @@ async fn stop_closes_listener_sockets_and_tasks() {
         // A stalled connection and a delayed REST call must not hold the stop up either.
         sim.faults().delay_rest(Duration::from_secs(30));
         let slow = tokio::spawn(test_support::get(format!("{}/api/v3/time", sim.rest_url())));
-        eventually(|| (sim.running_tasks() >= 5).then_some(())).await;
+        eventually(SETTLE, "the venue's tasks", || sim.running_tasks() >= 5).await;
         let report = sim.stop_within(Duration::from_secs(1)).await;
         assert!(report.elapsed < Duration::from_secs(1), "{report:?}");
         assert_eq!(report.aborted, 0, "{report:?}");
@@ -94,7 +94,10 @@ async fn dropping_the_handle_aborts_everything() {
             None,
             "aborted, so no close frame"
         );
-        eventually(|| std::net::TcpStream::connect(addr).is_err().then_some(())).await;
+        eventually(SETTLE, "the listener to close", || {
+            std::net::TcpStream::connect(addr).is_err()
+        })
+        .await;
     })
     .await;
 }
@@ -118,7 +121,7 @@ async fn synthetic_market_fills_a_resting_order_near_the_touch() {
             Decimal::from(100),
         );
         let placed = sim.place_order(DEMO_API_KEY, &order).unwrap();
-        eventually(|| {
+        eventually(SETTLE, "no open order", || {
             sim.open_orders(DEMO_API_KEY)
                 .unwrap()
                 .is_empty()
@@ -165,7 +168,7 @@ async fn default_market_fills_orders_at_the_touch_within_seconds() {
         }
         assert_eq!(sim.open_orders(DEMO_API_KEY).unwrap().len(), 4);
         sim.resume_market();
-        eventually(|| {
+        eventually(SETTLE, "no open order", || {
             sim.open_orders(DEMO_API_KEY)
                 .unwrap()
                 .is_empty()
@@ -236,11 +239,7 @@ fn standalone_binary_prints_address_and_stops_on_sigterm() {
             .unwrap();
         assert_eq!(pong.status(), reqwest::StatusCode::OK);
     });
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    test_support::signal(child.id(), "-TERM");
     let started = std::time::Instant::now();
     let exit = loop {
         if let Some(exit) = child.try_wait().unwrap() {

@@ -1,16 +1,13 @@
 //! Event streams: order, exact lag counts, a publisher that never waits.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::future::Future;
 use std::time::Duration;
 
 use exchange_streams::{Lagged, ObservableStreams, StreamKind, TryRecvError};
 use futures::StreamExt;
 use lifecycle_core::AsyncResource;
 
-async fn bounded<F: Future>(test: F) -> F::Output {
-    lifecycle_core::testing::within(Duration::from_secs(10), test).await
-}
+use test_support::bounded;
 
 #[tokio::test]
 async fn events_arrive_in_publish_order() {

@@ -2,16 +2,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::time::Duration;
 
 use exchange_streams::{ObservableStreams, StreamKind, TryRecvError};
 use futures::StreamExt;
 use lifecycle_core::AsyncResource;
 
-async fn bounded<F: Future>(test: F) -> F::Output {
-    lifecycle_core::testing::within(Duration::from_secs(10), test).await
-}
+use test_support::bounded;
 
 #[tokio::test]
 async fn a_late_subscriber_sees_the_latest_value_first_then_changes() {

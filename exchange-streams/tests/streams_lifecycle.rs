@@ -2,7 +2,6 @@
 //! publishing after stop, drop safety net, no leaked tasks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::future::Future;
 use std::time::Duration;
 
 use exchange_streams::{ObservableStreams, StreamError, TryRecvError};
@@ -10,9 +9,7 @@ use futures::StreamExt;
 use lifecycle_core::testing::RuntimeTaskBaseline;
 use lifecycle_core::{AsyncResource, LifecycleState, StateTag};
 
-async fn bounded<F: Future>(test: F) -> F::Output {
-    lifecycle_core::testing::within(Duration::from_secs(10), test).await
-}
+use test_support::bounded;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_subscriber_ends_on_stop_after_receiving_what_was_published_before() {

@@ -2,16 +2,13 @@
 //! publishers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::future::Future;
 use std::time::Duration;
 
 use exchange_streams::ObservableStreams;
 use futures::StreamExt;
 use lifecycle_core::AsyncResource;
 
-async fn bounded<F: Future>(test: F) -> F::Output {
-    lifecycle_core::testing::within(Duration::from_secs(10), test).await
-}
+use test_support::bounded;
 
 #[tokio::test]
 async fn dispose_and_drop_both_untrack() {

@@ -68,7 +68,10 @@ async fn server_close_frame_also_leads_to_reconnect() {
         let mut first = server.next().await;
         first.close(None).await.unwrap();
         let _second = server.next().await;
-        assert!(eventually(TEST_TIMEOUT, || manager.stats().connections == 2).await);
+        eventually(TEST_TIMEOUT, "manager.stats().connections == 2", || {
+            manager.stats().connections == 2
+        })
+        .await;
         assert!(manager.stop_within(Duration::from_secs(2)).await.is_clean());
     })
     .await;
@@ -301,7 +304,12 @@ async fn a_failed_tls_handshake_is_a_failed_attempt_not_a_panic() {
         let manager = WebSocketManager::new(test_config(&url));
         manager.start().await.unwrap();
         drop(server.next().await); // accepts TCP, then hangs up in the middle of TLS
-        assert!(eventually(TEST_TIMEOUT, || manager.stats().connect_failures >= 1).await);
+        eventually(
+            TEST_TIMEOUT,
+            "manager.stats().connect_failures >= 1",
+            || manager.stats().connect_failures >= 1,
+        )
+        .await;
         assert_eq!(manager.stats().connections, 0);
         assert!(manager.stop_within(Duration::from_secs(1)).await.is_clean());
     })

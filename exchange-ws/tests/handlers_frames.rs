@@ -63,7 +63,10 @@ async fn text_and_binary_frames_reach_every_handler_in_order() {
             assert_eq!(first_rx.recv().await.as_ref(), Some(want));
             assert_eq!(second_rx.recv().await.as_ref(), Some(want));
         }
-        assert!(eventually(TEST_TIMEOUT, || manager.stats().processed == 500).await);
+        eventually(TEST_TIMEOUT, "manager.stats().processed == 500", || {
+            manager.stats().processed == 500
+        })
+        .await;
         assert!(manager.stop_within(Duration::from_secs(2)).await.is_clean());
     })
     .await;
@@ -96,7 +99,10 @@ async fn handler_errors_and_panics_are_counted_and_the_loop_goes_on() {
         for i in 0..30u8 {
             assert_eq!(after_rx.recv().await, Some(Seen::Binary(vec![i])));
         }
-        assert!(eventually(TEST_TIMEOUT, || manager.stats().processed == 30).await);
+        eventually(TEST_TIMEOUT, "manager.stats().processed == 30", || {
+            manager.stats().processed == 30
+        })
+        .await;
         let stats = manager.stats();
         assert_eq!(stats.handler_panics, 10);
         assert_eq!(stats.handler_errors, 4); // 5, 10, 20, 25 (15 and 30 panicked first)
@@ -116,7 +122,10 @@ async fn handlers_added_while_running_see_the_following_frames() {
         manager.start().await.unwrap();
         let mut ws = server.next().await;
         ws.send(Message::text("before")).await.unwrap();
-        assert!(eventually(TEST_TIMEOUT, || manager.stats().processed == 1).await);
+        eventually(TEST_TIMEOUT, "manager.stats().processed == 1", || {
+            manager.stats().processed == 1
+        })
+        .await;
         let (late, mut late_rx) = recorder();
         manager.add_handler(late);
         ws.send(Message::text("after")).await.unwrap();
@@ -191,7 +200,10 @@ async fn malformed_frames_never_panic_the_loop() {
         use tokio::io::AsyncWriteExt;
         raw.write_all(&[0x81, 0x02, 0xff, 0xfe]).await.unwrap();
         let _second = server.next().await;
-        assert!(eventually(TEST_TIMEOUT, || manager.stats().connections == 2).await);
+        eventually(TEST_TIMEOUT, "manager.stats().connections == 2", || {
+            manager.stats().connections == 2
+        })
+        .await;
         assert!(manager.stop_within(Duration::from_secs(2)).await.is_clean());
     })
     .await;
@@ -298,7 +310,10 @@ async fn set_url_and_reconnect_move_to_another_endpoint() {
         assert_eq!(manager.url(), private);
         manager.reconnect();
         let _second = new.next().await;
-        assert!(eventually(TEST_TIMEOUT, || manager.stats().connections == 2).await);
+        eventually(TEST_TIMEOUT, "manager.stats().connections == 2", || {
+            manager.stats().connections == 2
+        })
+        .await;
         assert!(manager.stop_within(Duration::from_secs(2)).await.is_clean());
     })
     .await;

@@ -93,12 +93,10 @@ async fn messages_keep_their_order_across_direct_writes_and_the_queue() {
         );
         let _server_tx = flood.await.unwrap();
         server_reader.abort();
-        assert!(
-            eventually(TEST_TIMEOUT, || received
-                .load(std::sync::atomic::Ordering::Relaxed)
-                > 0)
-            .await
-        );
+        eventually(TEST_TIMEOUT, "a frame received", || {
+            received.load(std::sync::atomic::Ordering::Relaxed) > 0
+        })
+        .await;
         let report = manager.stop_within(Duration::from_secs(2)).await;
         assert!(report.is_clean(), "{report}");
         assert_eq!(manager.stats().outbound_dropped, 0);

@@ -57,7 +57,10 @@ async fn book_ticker_pushes_survive_dropped_connections_and_malformed_frames() {
 
         // A malformed push reaches the handler, fails to decode, is counted; the loop goes on.
         assert!(sim.faults().push_malformed_frame() >= 1);
-        assert!(eventually(TEST_TIMEOUT, || manager.stats().handler_errors >= 1).await);
+        eventually(TEST_TIMEOUT, "manager.stats().handler_errors >= 1", || {
+            manager.stats().handler_errors >= 1
+        })
+        .await;
         assert_eq!(pushes.recv().await.as_deref(), Some(BOOK));
 
         // The venue drops every connection: the manager reconnects and replays the subscription.
@@ -78,7 +81,12 @@ async fn book_ticker_pushes_survive_dropped_connections_and_malformed_frames() {
         let report = manager.stop_within(Duration::from_secs(2)).await;
         assert!(report.is_clean(), "{report}");
         assert_no_leak(&manager).await;
-        assert!(eventually(TEST_TIMEOUT, || sim.faults().websocket_connections() == 0).await);
+        eventually(
+            TEST_TIMEOUT,
+            "sim.faults().websocket_connections() == 0",
+            || sim.faults().websocket_connections() == 0,
+        )
+        .await;
         sim.stop_within(Duration::from_secs(2)).await;
     })
     .await;
@@ -99,7 +107,12 @@ async fn a_stalled_venue_is_detected_and_left_behind() {
         assert_eq!(pushes.recv().await.as_deref(), Some(BOOK));
 
         sim.faults().stall_connections(true);
-        assert!(eventually(TEST_TIMEOUT, || manager.stats().dead_peer_timeouts >= 1).await);
+        eventually(
+            TEST_TIMEOUT,
+            "manager.stats().dead_peer_timeouts >= 1",
+            || manager.stats().dead_peer_timeouts >= 1,
+        )
+        .await;
         sim.faults().stall_connections(false);
         while pushes.try_recv().is_ok() {}
         assert_eq!(pushes.recv().await.as_deref(), Some(BOOK));

@@ -40,7 +40,10 @@ async fn a_clean_stop_closes_with_a_handshake_and_reports_counters() {
         for i in 0..10u8 {
             ws.send(Message::binary(vec![i])).await.unwrap();
         }
-        assert!(eventually(TEST_TIMEOUT, || seen.load(Ordering::Relaxed) == 10).await);
+        eventually(TEST_TIMEOUT, "seen.load(Ordering::Relaxed) == 10", || {
+            seen.load(Ordering::Relaxed) == 10
+        })
+        .await;
         // The server reads on, so tungstenite answers the close.
         let peer = tokio::spawn(async move {
             let mut got_close = false;
@@ -154,7 +157,12 @@ async fn stop_during_a_flood() {
         });
         // Answer the close from the reading half.
         let reader = tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
-        assert!(eventually(TEST_TIMEOUT, || seen.load(Ordering::Relaxed) > 10_000).await);
+        eventually(
+            TEST_TIMEOUT,
+            "seen.load(Ordering::Relaxed) > 10_000",
+            || seen.load(Ordering::Relaxed) > 10_000,
+        )
+        .await;
 
         let begun = Instant::now();
         let report = manager.stop_within(Duration::from_millis(500)).await;

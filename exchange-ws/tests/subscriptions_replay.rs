@@ -42,18 +42,23 @@ async fn subscriptions_are_replayed_after_every_reconnect() {
 
         let mut first = server.next().await;
         assert_eq!(read_and_ack(&mut first, 2).await, [BOOK, DEALS]);
-        assert!(
-            eventually(TEST_TIMEOUT, || manager
+        eventually(TEST_TIMEOUT, "every subscription active", || {
+            manager
                 .subscriptions()
                 .iter()
-                .all(|(_, s)| *s == SubscriptionState::Active))
-            .await
-        );
+                .all(|(_, s)| *s == SubscriptionState::Active)
+        })
+        .await;
         drop(first);
 
         let mut second = server.next().await;
         assert_eq!(read_and_ack(&mut second, 2).await, [BOOK, DEALS]);
-        assert!(eventually(TEST_TIMEOUT, || manager.stats().subscriptions_acked == 4).await);
+        eventually(
+            TEST_TIMEOUT,
+            "manager.stats().subscriptions_acked == 4",
+            || manager.stats().subscriptions_acked == 4,
+        )
+        .await;
         assert_eq!(
             manager.subscription_state(BOOK),
             Some(SubscriptionState::Active)

@@ -132,13 +132,7 @@ fn wait_for_line(stdout: &mut BufReader<std::process::ChildStdout>, wanted: &str
     }
 }
 
-fn kill(pid: u32, signal: &str) {
-    let status = Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
+use test_support::signal as kill;
 
 /// Waits for the child with a deadline, so a hang fails the test instead of stalling CI.
 fn wait_with_deadline(

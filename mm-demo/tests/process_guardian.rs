@@ -52,13 +52,7 @@ async fn wait_for_pid(demo: &Demo, message: &str) -> u32 {
     pid_logged(&demo.stderr(), message).unwrap_or_else(|| panic!("no pid in {message:?}"))
 }
 
-fn signal(pid: u32, signal: &str) {
-    let status = std::process::Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
+use test_support::signal;
 
 fn kill(pid: u32) {
     signal(pid, "-KILL");

@@ -1,17 +1,122 @@
 //! Dev-only helpers shared by the workspace's tests and benches.
 //!
-//! The workspace builds one TLS crypto provider, ring, and reqwest without a provider of its
-//! own: a `reqwest::Client::new()` would find none and panic. Tests and benches that talk
-//! HTTP directly (to the embedded venue, or as a bare anchor) build their clients here.
+//! - [`bounded`]: every async test's body runs under [`TEST_LIMIT`], so a hang fails.
+//! - [`eventually`]: polls a condition (or a value) with a deadline instead of sleeping.
+//! - [`signal`]: sends a child process a signal by name (`"-TERM"`, `"-INT"`, ...).
+//! - `http` feature: the workspace builds one TLS crypto provider, ring, and reqwest without
+//!   a provider of its own, so a `reqwest::Client::new()` would find none and panic. Tests
+//!   and benches that talk HTTP directly (to the embedded venue, or as a bare anchor) build
+//!   their clients here ([`http_client`]).
 #![allow(
     clippy::panic,
     reason = "dev-only helpers: a broken test set-up panics at once"
 )]
 
+use std::future::Future;
+use std::time::Duration;
+
+/// How long any test body may take: generous for the slowest (process tests that start the
+/// binary several times) on a loaded 2-core machine, so only a hang reaches it.
+pub const TEST_LIMIT: Duration = Duration::from_secs(120);
+
+/// Runs a test body, failing the test if it takes longer than [`TEST_LIMIT`] (on a paused
+/// clock a hang reaches the limit at once).
+///
+/// # Panics
+/// If `body` does not finish within [`TEST_LIMIT`].
+pub async fn bounded<F: Future>(body: F) -> F::Output {
+    match tokio::time::timeout(TEST_LIMIT, body).await {
+        Ok(output) => output,
+        Err(_) => panic!("test did not finish within {TEST_LIMIT:?}"),
+    }
+}
+
+/// What [`eventually`] polls: a condition (`bool`) or a value that may not be there yet
+/// (`Option<T>`).
+pub trait Poll {
+    /// What a satisfied poll gives: `()` for a condition, `T` for an `Option<T>`.
+    type Value;
+    /// The value, once there.
+    fn ready(self) -> Option<Self::Value>;
+}
+
+impl Poll for bool {
+    type Value = ();
+    fn ready(self) -> Option<()> {
+        self.then_some(())
+    }
+}
+
+impl<T> Poll for Option<T> {
+    type Value = T;
+    fn ready(self) -> Option<T> {
+        self
+    }
+}
+
+/// How often [`eventually`] polls.
+const POLL_EVERY: Duration = Duration::from_millis(2);
+
+/// Polls `check` (every 2 ms) until it holds or gives a value, failing the test after `limit`
+/// with `what` it waited for.
+///
+/// # Panics
+/// If `check` does not hold within `limit`.
+pub async fn eventually<C: Poll>(
+    limit: Duration,
+    what: &str,
+    mut check: impl FnMut() -> C,
+) -> C::Value {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().ready() {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// Sends process `pid` the signal named as `kill` names it (`"-INT"`, `"TERM"`, `"-SIGKILL"`,
+/// ...): HUP, INT, QUIT, KILL, TERM, USR1, USR2, PIPE, STOP, CONT.
+///
+/// # Panics
+/// On an unknown name, a pid beyond the platform's range, or if the signal cannot be sent
+/// (the process is gone, say).
+pub fn signal(pid: u32, name: &str) {
+    use rustix::process::{Pid, Signal, kill_process};
+    let bare = name.trim_start_matches('-');
+    let bare = bare.strip_prefix("SIG").unwrap_or(bare);
+    let signal = match bare {
+        "HUP" => Signal::HUP,
+        "INT" => Signal::INT,
+        "QUIT" => Signal::QUIT,
+        "KILL" => Signal::KILL,
+        "TERM" => Signal::TERM,
+        "USR1" => Signal::USR1,
+        "USR2" => Signal::USR2,
+        "PIPE" => Signal::PIPE,
+        "STOP" => Signal::STOP,
+        "CONT" => Signal::CONT,
+        other => panic!("unknown signal {other:?}"),
+    };
+    let pid = i32::try_from(pid)
+        .ok()
+        .and_then(Pid::from_raw)
+        .unwrap_or_else(|| panic!("pid {pid} out of range"));
+    if let Err(error) = kill_process(pid, signal) {
+        panic!("cannot send {name} to {pid:?}: {error}");
+    }
+}
+
 /// rustls with ring and the webpki roots, the provider passed explicitly.
 ///
 /// # Panics
 /// If rustls refuses its own safe default protocol versions with ring (it does not).
+#[cfg(feature = "http")]
 #[must_use]
 pub fn tls_config() -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
@@ -25,6 +130,7 @@ pub fn tls_config() -> rustls::ClientConfig {
 }
 
 /// A reqwest client builder with [`tls_config`], for tests that set more options.
+#[cfg(feature = "http")]
 pub fn http_client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder().tls_backend_preconfigured(tls_config())
 }
@@ -33,6 +139,7 @@ pub fn http_client_builder() -> reqwest::ClientBuilder {
 ///
 /// # Panics
 /// If reqwest cannot build a client (it fails only on a broken TLS configuration).
+#[cfg(feature = "http")]
 #[must_use]
 pub fn http_client() -> reqwest::Client {
     http_client_builder()
@@ -44,6 +151,7 @@ pub fn http_client() -> reqwest::Client {
 ///
 /// # Errors
 /// What `reqwest` returns for the request.
+#[cfg(feature = "http")]
 pub async fn get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
     http_client().get(url).send().await
 }

@@ -9,15 +9,12 @@
 
 pub mod guardian;
 
-use std::future::Future;
 use std::time::Duration;
 
 use exchange_composite::{AssetName, ExchangeConfig, Symbol};
 use exchange_rest::Credentials;
 use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, NewOrder, Side as SimSide, SimConfig, SimVenue};
-use lifecycle_core::testing::within;
 use rust_decimal::Decimal;
-use tokio::time::Instant;
 
 pub const SYMBOL_CODE: &str = "HIFIUSDT";
 
@@ -70,16 +67,8 @@ pub fn far_ask() -> Decimal {
     Decimal::new(2, 1) // 0.2
 }
 
-/// Polls `condition` until it holds, failing after `limit`.
-pub async fn eventually<F: FnMut() -> bool>(limit: Duration, what: &str, mut condition: F) {
-    let deadline = Instant::now() + limit;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
+#[allow(unused_imports, reason = "not every test binary polls")]
+pub use test_support::eventually;
 
-/// Bounds a test body.
-pub fn bounded<F: Future>(body: F) -> impl Future<Output = F::Output> {
-    within(Duration::from_secs(60), body)
-}
+#[allow(unused_imports, reason = "not every test binary bounds its bodies")]
+pub use test_support::bounded;

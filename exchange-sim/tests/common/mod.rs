@@ -8,7 +8,6 @@
     clippy::panic
 )]
 
-use std::future::Future;
 use std::time::Duration;
 
 use exchange_sim::{
@@ -26,12 +25,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// Bound of every async test.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Run a test body under [`TEST_TIMEOUT`].
-pub async fn bounded<F: Future<Output = ()>>(body: F) {
-    tokio::time::timeout(TEST_TIMEOUT, body)
-        .await
-        .expect("test timed out");
-}
+#[allow(unused_imports, reason = "not every test binary bounds its bodies")]
+pub use test_support::bounded;
 
 /// A venue with the synthetic market paused after its initial quotes.
 pub async fn start_paused() -> SimVenue {
@@ -207,20 +202,11 @@ pub async fn subscribe(ws: &mut Ws, channels: &[&str]) -> Value {
     next_text(ws).await
 }
 
-/// Poll `check` every 10 ms until it returns `Some`, bounded by 10 s.
-pub async fn eventually<T, F: FnMut() -> Option<T>>(mut check: F) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not met in time"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
+#[allow(unused_imports, reason = "not every test binary polls")]
+pub use test_support::eventually;
+
+/// How long the venue's tests wait for a state to come about.
+pub const SETTLE: Duration = Duration::from_secs(10);
 
 /// Collect pushes until `done` holds for the collection.
 pub async fn collect_pushes(

@@ -148,26 +148,11 @@ pub async fn next_text(ws: &mut ServerSocket) -> Option<String> {
     }
 }
 
-/// Polls `condition` every millisecond until it holds, at most `within`.
-pub async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if condition() {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-}
+#[allow(unused_imports, reason = "not every test binary polls")]
+pub use test_support::eventually;
 
-/// Runs a test body bounded by `TEST_TIMEOUT`.
-pub async fn bounded<F: Future>(body: F) -> F::Output {
-    tokio::time::timeout(TEST_TIMEOUT, body)
-        .await
-        .expect("test timed out")
-}
+#[allow(unused_imports, reason = "not every test binary bounds its bodies")]
+pub use test_support::bounded;
 
 /// Sends a MEXC-style ack for `channel`.
 pub async fn ack(ws: &mut ServerSocket, channel: &str) {

@@ -22,10 +22,8 @@ use lifecycle_core::{
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// Bounds a test body so a hang fails fast.
-pub async fn bounded<F: Future>(body: F) -> F::Output {
-    lifecycle_core::testing::within(Duration::from_secs(20), body).await
-}
+#[allow(unused_imports, reason = "not every test binary bounds its bodies")]
+pub use test_support::bounded;
 
 /// A shared, ordered log of what components did.
 #[derive(Clone, Default)]

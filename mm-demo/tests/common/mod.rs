@@ -28,10 +28,8 @@ pub const SLACK: Duration = Duration::from_secs(5);
 pub const OUTPUT_DRAINED: Duration =
     Duration::from_secs(exchange_composite::guardian::DEFAULT_GUARDIAN_SWEEP_TIMEOUT.as_secs() + 5);
 
-/// Bounds a test body, so a hang fails fast.
-pub async fn bounded<F: std::future::Future<Output = ()>>(body: F) {
-    within(Duration::from_secs(120), body).await;
-}
+#[allow(unused_imports, reason = "not every test binary bounds its bodies")]
+pub use test_support::bounded;
 
 /// What becomes of the child's stdout or stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,11 +183,7 @@ impl Demo {
     }
 
     pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        test_support::signal(self.child.id(), signal);
     }
 
     pub fn stdout(&self) -> String {
