@@ -24,17 +24,7 @@ fn recorder() -> (PrometheusRecorder, PrometheusHandle) {
     (recorder, handle)
 }
 
-/// The value of `name{labels}` in the scrape.
-fn sample(scrape: &str, name: &str, labels: &str) -> f64 {
-    let key = format!("{name}{{{labels}}} ");
-    scrape
-        .lines()
-        .find_map(|line| line.strip_prefix(&key))
-        .unwrap_or_else(|| panic!("no {key:?} in:\n{scrape}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
+use test_support::prometheus_sample as sample;
 
 #[tokio::test(start_paused = true)]
 async fn the_limiter_counts_grants_waits_and_refusals() {

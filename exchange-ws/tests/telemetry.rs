@@ -16,15 +16,9 @@ use metrics_exporter_prometheus::PrometheusBuilder;
 use support::*;
 use tokio_tungstenite::tungstenite::Message;
 
+/// The value of `name{component="..."}` in the scrape.
 fn sample(scrape: &str, name: &str, component: &str) -> f64 {
-    let key = format!("{name}{{component=\"{component}\"}} ");
-    scrape
-        .lines()
-        .find_map(|line| line.strip_prefix(&key))
-        .unwrap_or_else(|| panic!("no {key:?} in:\n{scrape}"))
-        .trim()
-        .parse()
-        .unwrap()
+    test_support::prometheus_sample(scrape, name, &format!("component=\"{component}\""))
 }
 
 #[tokio::test]

@@ -84,17 +84,7 @@ async fn wait_for_readyz(base: &str, status: u16, demo: &Demo) -> String {
     }
 }
 
-/// The value of the sample `name{labels}` in a Prometheus text scrape.
-fn sample(scrape: &str, name: &str, labels: &str) -> f64 {
-    let key = format!("{name}{{{labels}}} ");
-    scrape
-        .lines()
-        .find_map(|line| line.strip_prefix(&key))
-        .unwrap_or_else(|| panic!("no {key:?} in the scrape:\n{scrape}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
+use test_support::prometheus_sample as sample;
 
 /// The sum of every sample of `name` whose labels contain `label`.
 fn total(scrape: &str, name: &str, label: &str) -> f64 {

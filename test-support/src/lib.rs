@@ -112,6 +112,24 @@ pub fn signal(pid: u32, name: &str) {
     }
 }
 
+/// The value of the sample `name{labels}` in a Prometheus text scrape (`labels` as they are
+/// written: `component="rest.mexc",outcome="ok"`).
+///
+/// # Panics
+/// If the scrape has no such sample, or its value is not a number.
+#[must_use]
+pub fn prometheus_sample(scrape: &str, name: &str, labels: &str) -> f64 {
+    let key = format!("{name}{{{labels}}} ");
+    let value = scrape
+        .lines()
+        .find_map(|line| line.strip_prefix(&key))
+        .unwrap_or_else(|| panic!("no {key:?} in:\n{scrape}"))
+        .trim();
+    value
+        .parse()
+        .unwrap_or_else(|_| panic!("{key:?} is not a number: {value:?}"))
+}
+
 /// rustls with ring and the webpki roots, the provider passed explicitly.
 ///
 /// # Panics
