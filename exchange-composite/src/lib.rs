@@ -58,6 +58,12 @@ pub use public::PublicCompositeExchange;
 pub use venue::{OrderKey, PlacedOrder, Venue, VenueEvent};
 pub use venue_rest::VenueRest;
 
+/// The REST layer under the exchanges (exchange-rest), for what the composite's API hands
+/// out of it (an [`ExchangeError::Rest`] carries a [`RestError`]): callers need no direct
+/// dependency on it.
+pub use exchange_rest as rest;
+pub use exchange_rest::{Credentials, RateLimitSource, RestError};
+
 pub use domain::asset::AssetName;
 pub use domain::balance::Balance;
 pub use domain::client_order_id::{ClientOrderId, ClientOrderIdGenerator};

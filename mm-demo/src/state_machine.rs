@@ -569,7 +569,7 @@ fn follow(
 #[cfg(test)]
 mod tests {
     use exchange_composite::ExchangeError;
-    use exchange_rest::{RestError, VenueError};
+    use exchange_composite::rest::{RestError, VenueError};
 
     use rust_decimal::Decimal;
 
@@ -595,7 +595,7 @@ mod tests {
         assert!(crossed.is_passing());
         assert!(CycleError::NoTouch("HIFI/USDT".to_owned()).is_passing());
         let limited = CycleError::Exchange(ExchangeError::Rest(RestError::RateLimited {
-            by: exchange_rest::RateLimitSource::Venue,
+            by: exchange_composite::rest::RateLimitSource::Venue,
             retry_after: None,
         }));
         assert!(limited.is_passing());
@@ -611,8 +611,8 @@ mod tests {
     #[test]
     fn unknown_outcomes_and_missing_books_are_passing() {
         let unknown = CycleError::Exchange(ExchangeError::Rest(RestError::OutcomeUnknown {
-            endpoint: exchange_rest::Endpoint::NewOrder,
-            cause: exchange_rest::UnknownCause::ServerError {
+            endpoint: exchange_composite::rest::Endpoint::NewOrder,
+            cause: exchange_composite::rest::UnknownCause::ServerError {
                 status: 503,
                 body: String::new(),
             },

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use exchange_composite::Credentials;
 use exchange_composite::instance::InstanceName;
 use exchange_composite::{AssetName, ExchangeConfig, Symbol};
-use exchange_rest::Credentials;
 use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
 
 use crate::cli::Cli;

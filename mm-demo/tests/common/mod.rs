@@ -372,7 +372,7 @@ pub async fn force_the_exit_mid_sweep(sim: &SimVenue, demo: &Demo, signal: &str)
 
 /// A listen key of the demo account, created over REST as a run of ours would.
 pub async fn create_listen_key(sim: &SimVenue) -> String {
-    use exchange_rest::{
+    use exchange_composite::rest::{
         Credentials, MexcRestClient, MexcRestConfig, RateLimiter, mexc_spot_limits,
     };
     use lifecycle_core::AsyncResource;
