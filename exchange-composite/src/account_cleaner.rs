@@ -12,11 +12,11 @@ use crate::config::ExchangeConfig;
 use crate::domain::client_order_id::ClientOrderIdGenerator;
 use crate::error::ExchangeError;
 use crate::markets::Markets;
+use crate::mexc::MexcRest;
 use crate::mexc::MexcSpot;
 use crate::private::Sweep;
 use crate::private::order_guard::OrderGuard;
 use crate::venue::Venue;
-use crate::venue_rest::VenueRest;
 
 /// Time the cleaner's REST client and limiter get to stop.
 const REST_STOP: Duration = Duration::from_secs(1);
@@ -26,7 +26,7 @@ const SWEEP_RETRY_INTERVAL: Duration = Duration::from_millis(50);
 /// Its own REST client and rate limiter (so every call honours the venue's limits), and an
 /// order guard over them used only for its cancel-and-confirm sweep.
 pub(crate) struct AccountCleaner {
-    rest: VenueRest,
+    rest: MexcRest,
     venue: Arc<dyn Venue>,
     guard: OrderGuard,
 }
@@ -37,7 +37,7 @@ impl AccountCleaner {
         config: &ExchangeConfig,
         sweep_timeout: Duration,
     ) -> Result<Self, ExchangeError> {
-        let rest = VenueRest::new(config)?;
+        let rest = MexcRest::new(config)?;
         rest.limiter.start().await?;
         let venue: Arc<dyn Venue> = Arc::new(MexcSpot::new(rest.client.clone()));
         let ids = ClientOrderIdGenerator::with_clock(&config.client_order_id_prefix, config.clock)?;

@@ -12,9 +12,9 @@ use lifecycle_core::{DependencyAwareShutdown, ShutdownPriority, ShutdownReport, 
 
 use crate::config::ExchangeConfig;
 use crate::error::ExchangeError;
+use crate::mexc::MexcRest;
 use crate::private::PrivateCompositeExchange;
 use crate::public::PublicCompositeExchange;
-use crate::venue_rest::VenueRest;
 
 /// The exchanges a context body works with.
 #[derive(Debug, Clone)]
@@ -24,7 +24,7 @@ pub struct Exchanges {
     /// Orders and balances.
     pub private: Arc<PrivateCompositeExchange>,
     /// The REST client and rate limiter both share.
-    pub rest: VenueRest,
+    pub rest: MexcRest,
 }
 
 /// What a context run returned.
@@ -117,7 +117,7 @@ impl ExchangeContext {
     /// # Errors
     /// The configuration is unusable (no credentials, a bad prefix, no HTTP client).
     pub fn new(config: &ExchangeConfig) -> Result<Self, ExchangeError> {
-        let rest = VenueRest::new(config)?;
+        let rest = MexcRest::new(config)?;
         let public = Arc::new(PublicCompositeExchange::for_context(config, &rest)?);
         let private = Arc::new(PrivateCompositeExchange::for_context(config, &rest)?);
         let mut system = DependencyAwareShutdown::new(config.name.clone());

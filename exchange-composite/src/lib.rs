@@ -48,15 +48,14 @@ pub mod public;
 mod retry;
 pub mod telemetry;
 mod venue;
-mod venue_rest;
 
 pub use config::{API_KEY_ENV, API_SECRET_ENV, ConfigError, ExchangeConfig, MEXC_SPOT_WS_URL};
 pub use context::{ContextError, ContextOutcome, ExchangeContext, Exchanges};
 pub use factory::{CompositeExchange, ExchangeFactory};
+pub use mexc::MexcRest;
 pub use private::{ListenKey, OrderRequest, PrivateCompositeExchange, Sweep};
 pub use public::PublicCompositeExchange;
 pub use venue::{OrderKey, PlacedOrder, Venue, VenueEvent};
-pub use venue_rest::VenueRest;
 
 /// The REST layer under the exchanges (exchange-rest), for what the composite's API hands
 /// out of it (an [`ExchangeError::Rest`] carries a [`RestError`]): callers need no direct

@@ -1,8 +1,10 @@
-//! The MEXC spot venue: channel names, push decoding, the local order book.
+//! The MEXC spot venue: channel names, push decoding, the local order book, and its REST
+//! client with MEXC spot's rate limits ([`MexcRest`]).
 
 mod channels;
 mod decode;
 mod local_book;
+mod rest;
 mod rest_mapping;
 mod spot;
 
@@ -13,6 +15,7 @@ pub use channels::{
 };
 pub use decode::{DecodeError, FrameDecoder, MexcEvent, decode_push};
 pub use local_book::{DepthDiff, DepthSnapshot, DiffOutcome, LocalOrderBook};
+pub use rest::MexcRest;
 pub use rest_mapping::{
     MappingError, order_from_rest, rules_from_info, side_from_rest, side_to_rest,
     snapshot_from_rest, symbol_from_info,

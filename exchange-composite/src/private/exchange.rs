@@ -23,13 +23,13 @@ use crate::domain::symbol::Symbol;
 use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
 use crate::error::ExchangeError;
 use crate::markets::Markets;
+use crate::mexc::MexcRest;
 use crate::mexc::{FrameDecoder, MexcSpot};
 use crate::private::handler::{Balances, PrivatePublishers, PrivateStreamHandler, seed_balances};
 use crate::private::order_guard::{AfterReconcile, OrderGuard, Sweep};
 use crate::private::order_request::OrderRequest;
 use crate::private::socket::{PrivateSocket, SessionTiming};
 use crate::venue::{OrderKey, Venue};
-use crate::venue_rest::VenueRest;
 
 /// Stream of our order updates.
 pub const ORDERS_STREAM: &str = "orders";
@@ -99,7 +99,7 @@ impl PrivateCompositeExchange {
     /// # Errors
     /// No credentials, a bad client-order-id prefix, or the HTTP client cannot be built.
     pub fn new(config: &ExchangeConfig) -> Result<Self, ExchangeError> {
-        let rest = VenueRest::new(config)?;
+        let rest = MexcRest::new(config)?;
         Self::build(config, &rest, true)
     }
 
@@ -108,7 +108,7 @@ impl PrivateCompositeExchange {
     ///
     /// # Errors
     /// No credentials, or a bad client-order-id prefix.
-    pub fn with_rest(config: &ExchangeConfig, rest: &VenueRest) -> Result<Self, ExchangeError> {
+    pub fn with_rest(config: &ExchangeConfig, rest: &MexcRest) -> Result<Self, ExchangeError> {
         Self::build(config, rest, false)
     }
 
@@ -128,7 +128,7 @@ impl PrivateCompositeExchange {
     /// left out of the group, for the context to stop them in their own phases.
     pub(crate) fn for_context(
         config: &ExchangeConfig,
-        rest: &VenueRest,
+        rest: &MexcRest,
     ) -> Result<Self, ExchangeError> {
         if config.credentials.is_none() {
             return Err(ExchangeError::MissingCredentials);
@@ -139,7 +139,7 @@ impl PrivateCompositeExchange {
 
     fn build(
         config: &ExchangeConfig,
-        rest: &VenueRest,
+        rest: &MexcRest,
         owns_rest: bool,
     ) -> Result<Self, ExchangeError> {
         if config.credentials.is_none() {
@@ -153,7 +153,7 @@ impl PrivateCompositeExchange {
         config: &ExchangeConfig,
         venue: Arc<dyn Venue>,
         with_streams: bool,
-        owned_rest: Option<&VenueRest>,
+        owned_rest: Option<&MexcRest>,
     ) -> Result<Self, ExchangeError> {
         let name = format!("{}.private", config.name);
         let ids = Arc::new(ClientOrderIdGenerator::with_clock(

@@ -19,13 +19,13 @@ use crate::domain::rules::SymbolRules;
 use crate::domain::symbol::Symbol;
 use crate::error::ExchangeError;
 use crate::markets::Markets;
+use crate::mexc::MexcRest;
 use crate::mexc::MexcSpot;
 use crate::public::feed::PublicFeed;
 use crate::public::market_data::{
     MarketData, OrderBookTop, book_ticker_stream, order_book_stream, trades_stream,
 };
 use crate::venue::Venue;
-use crate::venue_rest::VenueRest;
 
 /// A venue's public side: book tickers, local order books and trades of the configured
 /// markets, as observable streams. The plan's `PublicCompositeExchange`.
@@ -72,7 +72,7 @@ impl PublicCompositeExchange {
     /// # Errors
     /// The HTTP client cannot be built, or a stream cannot be declared.
     pub fn new(config: &ExchangeConfig) -> Result<Self, ExchangeError> {
-        let rest = VenueRest::new(config)?;
+        let rest = MexcRest::new(config)?;
         Self::build(config, &rest, true)
     }
 
@@ -81,7 +81,7 @@ impl PublicCompositeExchange {
     ///
     /// # Errors
     /// A stream cannot be declared.
-    pub fn with_rest(config: &ExchangeConfig, rest: &VenueRest) -> Result<Self, ExchangeError> {
+    pub fn with_rest(config: &ExchangeConfig, rest: &MexcRest) -> Result<Self, ExchangeError> {
         Self::build(config, rest, false)
     }
 
@@ -101,7 +101,7 @@ impl PublicCompositeExchange {
     /// left out of the group, for the context to stop them in their own phases.
     pub(crate) fn for_context(
         config: &ExchangeConfig,
-        rest: &VenueRest,
+        rest: &MexcRest,
     ) -> Result<Self, ExchangeError> {
         let venue: Arc<dyn Venue> = Arc::new(MexcSpot::new(rest.client.clone()));
         Ok(Self::assemble(config, venue)?.finish(false, None))
@@ -109,7 +109,7 @@ impl PublicCompositeExchange {
 
     fn build(
         config: &ExchangeConfig,
-        rest: &VenueRest,
+        rest: &MexcRest,
         owns_rest: bool,
     ) -> Result<Self, ExchangeError> {
         let venue: Arc<dyn Venue> = Arc::new(MexcSpot::new(rest.client.clone()));
@@ -262,7 +262,7 @@ struct Parts {
 impl Parts {
     /// Groups the parts in DESIGN order, with the streams if `with_streams` and the REST
     /// client and limiter if owned.
-    fn finish(self, with_streams: bool, owned_rest: Option<&VenueRest>) -> PublicCompositeExchange {
+    fn finish(self, with_streams: bool, owned_rest: Option<&MexcRest>) -> PublicCompositeExchange {
         let mut members = DependencyAwareShutdown::new(self.name.clone());
         members.register(self.feed.clone(), ShutdownPriority::Medium);
         if with_streams {

@@ -1,4 +1,4 @@
-//! [`VenueRest`]: one venue's REST client and the rate limiter it draws from, registered
+//! [`MexcRest`]: MEXC's REST client and the rate limiter with MEXC spot's limits it draws from, registered
 //! together in the `Cleanup` phase (the client stops before its limiter).
 
 use std::sync::Arc;
@@ -13,18 +13,18 @@ use crate::error::ExchangeError;
 ///
 /// Share one between the public and private exchanges of a venue (as [`ExchangeContext`]
 /// does) so both draw from the same IP budget; whoever creates it registers it
-/// ([`VenueRest::register`]) and so stops it, after everything that uses it.
+/// ([`MexcRest::register`]) and so stops it, after everything that uses it.
 ///
 /// [`ExchangeContext`]: crate::ExchangeContext
 #[derive(Debug, Clone)]
-pub struct VenueRest {
+pub struct MexcRest {
     /// The rate limiter (MEXC spot's published limits).
     pub limiter: Arc<RateLimiter>,
     /// The signed REST client.
     pub client: Arc<MexcRestClient>,
 }
 
-impl VenueRest {
+impl MexcRest {
     /// Builds (does not start) the client and limiter for `config`.
     ///
     /// # Errors
