@@ -352,6 +352,7 @@ fn each_task_has_a_root_span_that_says_how_it_ended() {
                     tasks.spawn("broken", async { Err::<(), _>("no route") }).unwrap(),
                     tasks.spawn("reader", async move { signal.triggered().await }).unwrap(),
                     tasks.spawn("stubborn", std::future::pending::<()>()).unwrap(),
+                    tasks.spawn("fragile", async { panic!("boom") as () }).unwrap(),
                 ]
             });
             drop(outer);
@@ -391,6 +392,7 @@ fn each_task_has_a_root_span_that_says_how_it_ended() {
             ("broken", "failed"),
             ("reader", "stopped"),
             ("stubborn", "aborted"),
+            ("fragile", "panicked"),
         ])
     );
     let mut task_ids: Vec<String> = spans
