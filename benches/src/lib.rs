@@ -1,5 +1,7 @@
 //! Helpers shared by the benchmarks in `benches/`.
 
+#![doc(test(attr(deny(warnings))))]
+
 /// Whether this is a measuring run (`cargo bench`), not `--list` or a test-mode run.
 pub fn bench_mode() -> bool {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -92,7 +92,7 @@ pub struct ExchangeConfig {
     pub start_timeout: Duration,
     /// Pause between rounds of cancel-and-confirm when orders remain.
     pub cancel_retry_interval: Duration,
-    /// Total shutdown budget of a context or a factory-made exchange (the plan's 10 s).
+    /// Total shutdown budget of a context or a factory-made exchange (10 s by default).
     pub shutdown_budget: Duration,
     /// Per-request timeout of the REST client.
     pub request_timeout: Duration,

@@ -7,6 +7,8 @@
 //!   a provider of its own, so a `reqwest::Client::new()` would find none and panic. Tests
 //!   and benches that talk HTTP directly (to the embedded venue, or as a bare anchor) build
 //!   their clients here ([`http_client`]).
+
+#![doc(test(attr(deny(warnings))))]
 #![allow(
     clippy::panic,
     reason = "dev-only helpers: a broken test set-up panics at once"
