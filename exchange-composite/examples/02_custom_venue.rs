@@ -19,12 +19,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use exchange_composite::mexc::{DecodeError, DepthSnapshot, PushInterval};
+use exchange_composite::rest::VenueError;
 use exchange_composite::{
     AssetName, Balance, ClientOrderId, ExchangeConfig, ExchangeError, Order, OrderKey,
     OrderRequest, OrderStatus, OrderType, OrderUpdate, PlacedOrder, PriceLevel,
-    PrivateCompositeExchange, Side, Symbol, SymbolRules, Venue, VenueEvent,
+    PrivateCompositeExchange, RestError, Side, Symbol, SymbolRules, Venue, VenueEvent,
 };
-use exchange_rest::{RestError, VenueError};
 use futures::{SinkExt, StreamExt};
 use lifecycle_core::{AsyncResource, BoxFuture};
 use rust_decimal::Decimal;

@@ -46,9 +46,9 @@
 //! use std::time::Duration;
 //!
 //! use exchange_composite::{
-//!     AssetName, ExchangeConfig, ExchangeContext, ExchangeError, OrderRequest, Side, Symbol,
+//!     AssetName, Credentials, ExchangeConfig, ExchangeContext, ExchangeError, OrderRequest, Side,
+//!     Symbol,
 //! };
-//! use exchange_rest::Credentials;
 //! use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
 //! use rust_decimal::Decimal;
 //!
