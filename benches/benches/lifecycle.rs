@@ -127,7 +127,7 @@ async fn spawn_task_manager() {
             })
             .unwrap();
     }
-    black_box(tasks.shutdown(far_deadline()).await);
+    let _ = black_box(tasks.shutdown(far_deadline()).await);
 }
 
 fn spawn_cost(c: &mut Criterion) {

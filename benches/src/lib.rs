@@ -1,5 +1,7 @@
 //! Helpers shared by the benchmarks in `benches/`.
 
+#![doc(test(attr(deny(warnings))))]
+
 /// Whether this is a measuring run (`cargo bench`), not `--list` or a test-mode run.
 pub fn bench_mode() -> bool {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -10,6 +12,14 @@ pub fn bench_mode() -> bool {
 /// Whether the command line asks for the check named `check` that a bench runs after
 /// criterion: only under `cargo bench` (not `--list`, not test mode), and only if every name
 /// filter (criterion's positional argument) is absent or is a part of `check`.
+///
+/// This reads criterion's command line again because criterion 0.8 keeps what it parsed to
+/// itself: `Criterion::configure_from_args` stores the mode (bench, `--list`, `--test`) and
+/// the name filter in private fields, and its `filter_matches` is private too. Running a
+/// check as a criterion benchmark instead (which criterion would filter) does not fit: a
+/// check is one paired loop, alternating anchor and ours and reporting a ratio, which must
+/// run once, not be sampled and warmed up by criterion. What is read here is only what tells
+/// a filter from an option's value.
 pub fn check_requested(check: &str) -> bool {
     const TAKES_VALUE: [&str; 14] = [
         "--warm-up-time",

@@ -31,6 +31,13 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
+    /// A line of the credentials file is not `NAME=value` (or has an unclosed quote). The
+    /// line itself is not shown: it may hold the secret.
+    #[error("credentials file {path} has a line that is not NAME=value (an unclosed quote?)")]
+    MalformedFile {
+        /// The file.
+        path: String,
+    },
     /// The credentials file lacks a key.
     #[error("credentials file {path} has no {key}=... line")]
     MissingInFile {
@@ -85,7 +92,7 @@ pub struct ExchangeConfig {
     pub start_timeout: Duration,
     /// Pause between rounds of cancel-and-confirm when orders remain.
     pub cancel_retry_interval: Duration,
-    /// Total shutdown budget of a context or a factory-made exchange (the plan's 10 s).
+    /// Total shutdown budget of a context or a factory-made exchange (10 s by default).
     pub shutdown_budget: Duration,
     /// Per-request timeout of the REST client.
     pub request_timeout: Duration,
@@ -187,33 +194,53 @@ impl ExchangeConfig {
     }
 
     /// Reads the credentials from a file of `MEXC_API_KEY=...` and `MEXC_API_SECRET=...`
-    /// lines (blank lines and `#` comments ignored; values may be quoted).
+    /// lines, in the dotenv format ([`dotenvy`]): blank lines and `#` comments are ignored,
+    /// an `export ` prefix is allowed, values may be quoted. Single-quoted values are taken as
+    /// written; unquoted and double-quoted ones expand `$NAME` and `${NAME}`, so quote a
+    /// secret that contains `$` in single quotes. Lines of other names are ignored; the first
+    /// line of a name counts.
     ///
     /// # Errors
-    /// [`ConfigError::ReadFile`] or [`ConfigError::MissingInFile`]; the errors never contain
-    /// the file's contents.
+    /// [`ConfigError::ReadFile`], [`ConfigError::MalformedFile`] or
+    /// [`ConfigError::MissingInFile`]; the errors never contain the file's contents.
     pub fn credentials_from_file(self, path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
-            path: shown.clone(),
-            source,
-        })?;
-        let value = |key: &'static str| {
-            text.lines()
-                .map(str::trim)
-                .filter(|line| !line.starts_with('#'))
-                .filter_map(|line| line.split_once('='))
-                .find(|(name, _)| name.trim() == key)
-                .map(|(_, value)| value.trim().trim_matches('"').trim_matches('\'').to_owned())
+        let (mut key, mut secret) = (None, None);
+        let lines = dotenvy::from_path_iter(path).map_err(|error| file_error(&shown, error))?;
+        for line in lines {
+            let (name, value) = line.map_err(|error| file_error(&shown, error))?;
+            let slot = match name.as_str() {
+                API_KEY_ENV => &mut key,
+                API_SECRET_ENV => &mut secret,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        let value = |found: Option<String>, key: &'static str| {
+            found
+                .map(|value| value.trim().to_owned())
                 .filter(|value| !value.is_empty())
                 .ok_or(ConfigError::MissingInFile {
                     path: shown.clone(),
                     key,
                 })
         };
-        let key = value(API_KEY_ENV)?;
-        let secret = value(API_SECRET_ENV)?;
+        let key = value(key, API_KEY_ENV)?;
+        let secret = value(secret, API_SECRET_ENV)?;
         Ok(self.credentials(Credentials::new(key, secret)))
+    }
+}
+
+/// A credentials file's error, without the line `dotenvy` quotes (it may hold the secret).
+fn file_error(path: &str, error: dotenvy::Error) -> ConfigError {
+    match error {
+        dotenvy::Error::Io(source) => ConfigError::ReadFile {
+            path: path.to_owned(),
+            source,
+        },
+        _ => ConfigError::MalformedFile {
+            path: path.to_owned(),
+        },
     }
 }

@@ -29,6 +29,7 @@ pub struct Exchanges {
 
 /// What a context run returned.
 #[derive(Debug)]
+#[must_use = "the outcome carries the body's result and the shutdown report"]
 pub struct ContextOutcome<T> {
     /// The body's value.
     pub value: T,
@@ -57,9 +58,9 @@ pub enum ContextError<E> {
 }
 
 /// A venue's public and private exchanges on one shared REST client and rate limiter, with
-/// one orchestrated shutdown: the plan's `ExchangeContext`.
+/// one orchestrated shutdown.
 ///
-/// Shutdown order (DESIGN section 3): the private exchange (`CriticalFirst`: cancel and
+/// [The shutdown order](crate#the-shutdown-order): the private exchange (`CriticalFirst`: cancel and
 /// confirm our orders, then its socket and listen key), the public exchange (`Medium`: its
 /// socket), both exchanges' streams (`Low`), and last the shared REST client and rate limiter
 /// (`Cleanup`), all under the configuration's one `shutdown_budget`. Start runs the other way round: if the
@@ -122,7 +123,7 @@ impl ExchangeContext {
         let private = Arc::new(PrivateCompositeExchange::for_context(config, &rest)?);
         let mut system = DependencyAwareShutdown::new(config.name.clone());
         system.set_rollback_budget(config.shutdown_budget);
-        // One flat DESIGN order: the private exchange (its order guard, then its socket and
+        // One flat shutdown order (the crate docs' table): the private exchange (its order guard, then its socket and
         // listen key), the public exchange (its socket), both exchanges' streams, then REST.
         let private_id = system.register(private.clone(), ShutdownPriority::CriticalFirst);
         let public_id = system.register(public.clone(), ShutdownPriority::Medium);
@@ -166,6 +167,14 @@ impl ExchangeContext {
     /// # Errors
     /// [`ContextError::Build`], [`ContextError::Start`] (rolled back), or
     /// [`ContextError::Body`] (with the shutdown report).
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropping the future (a `select!` or a timeout around it) drops the
+    /// body and skips the orderly shutdown. The exchanges are then dropped running: their
+    /// tasks are aborted with a warning, and **our open orders are not cancelled** nor the
+    /// listen key deleted. Run it to its end; to stop early, end the body (have it watch a
+    /// signal and return). Dropped during the shutdown itself, the stops already begun finish
+    /// in their own tasks, but the ones not yet begun never start.
     pub async fn run<F, Fut, T, E>(
         config: &ExchangeConfig,
         body: F,
@@ -182,6 +191,9 @@ impl ExchangeContext {
     ///
     /// # Errors
     /// [`ContextError::Start`] or [`ContextError::Body`].
+    ///
+    /// # Cancel safety
+    /// Not cancel safe, as [`ExchangeContext::run`].
     pub async fn run_body<F, Fut, T, E>(self, body: F) -> Result<ContextOutcome<T>, ContextError<E>>
     where
         F: FnOnce(Exchanges) -> Fut,

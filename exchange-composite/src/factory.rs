@@ -77,7 +77,7 @@ impl AsyncResource for CompositeExchange {
     }
 }
 
-/// Makes composite exchanges: the plan's `ExchangeFactory`.
+/// Makes composite exchanges, each started and owning its REST client.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ExchangeFactory;
 

@@ -3,9 +3,10 @@
 //! orphan orders behind.
 //!
 //! - [`ExchangeContext::run`]: the scoped API. A public and a private exchange on one shared
-//!   REST client; the body runs; everything stops in DESIGN order on success, error and panic
-//!   alike (cancel and confirm our orders -> private socket and listen key -> public socket
-//!   -> streams -> REST client and rate limiter), under one deadline, with one report.
+//!   REST client; the body runs; everything stops in [the shutdown order](#the-shutdown-order)
+//!   on success, error and panic alike (cancel and confirm our orders -> private socket and
+//!   listen key -> public socket -> streams -> REST client and rate limiter), under one
+//!   deadline, with one report.
 //! - [`PublicCompositeExchange`]: book tickers, local order books and trades as observable
 //!   streams. [`PrivateCompositeExchange`]: place, cancel, cancel all, open orders, balances,
 //!   the listen key's whole life, order/fill/balance streams. Each is an `AsyncResource` made
@@ -32,6 +33,60 @@
 //! - [`mexc`]: channel names, push-frame decoding into domain events (a frame that fails is
 //!   counted and logged, never a panic), and the [`mexc::LocalOrderBook`] with MEXC's version
 //!   rules and resync on a gap.
+//!
+//! # Example
+//!
+//! A context on the embedded venue (`exchange-sim`, on 127.0.0.1 with ephemeral ports): read
+//! the market, rest an order, and let the shutdown cancel it. Against MEXC the configuration is
+//! [`ExchangeConfig::mexc_spot`] with credentials from the environment or a file.
+//!
+//! ```
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//!
+//! use exchange_composite::{
+//!     AssetName, Credentials, ExchangeConfig, ExchangeContext, ExchangeError, OrderRequest, Side,
+//!     Symbol,
+//! };
+//! use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
+//! use rust_decimal::Decimal;
+//!
+//! let venue = SimVenue::start(SimConfig::default()).await?;
+//! let hifi = Symbol::spot(AssetName::new("HIFI")?, AssetName::new("USDT")?);
+//! let config = ExchangeConfig::new(venue.rest_url(), venue.ws_url())
+//!     .symbol(hifi.clone())
+//!     .credentials(Credentials::new(DEMO_API_KEY, DEMO_API_SECRET));
+//!
+//! let done = ExchangeContext::run(&config, |exchanges| async move {
+//!     let ticker = exchanges
+//!         .public
+//!         .wait_for_book_ticker(&hifi, Duration::from_secs(5))
+//!         .await?;
+//!     let bid = OrderRequest::limit_maker(
+//!         hifi,
+//!         Side::Buy,
+//!         ticker.bid_price / Decimal::TWO,
+//!         Decimal::from(50),
+//!     );
+//!     let order = exchanges.private.place_order(bid).await?;
+//!     Ok::<_, ExchangeError>(order)
+//! })
+//! .await?;
+//! // One report for the whole stop; the resting bid was cancelled and confirmed.
+//! assert!(done.report.is_clean(), "{}", done.report);
+//! assert!(venue.open_orders(DEMO_API_KEY).is_some_and(|open| open.is_empty()));
+//! assert!(!done.value.order_id.is_empty());
+//! venue.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! `examples/` has two more: `01_context_on_embedded_venue` (this, with the report printed)
+//! and `02_custom_venue` (a venue of your own behind the [`Venue`] seam).
+
+#![doc = include_str!("../docs/shutdown-order.md")]
+#![doc(test(attr(deny(warnings))))]
 
 mod account_cleaner;
 mod config;

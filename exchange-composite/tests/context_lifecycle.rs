@@ -1,5 +1,5 @@
 //! `ExchangeContext` and `ExchangeFactory` against exchange-sim: the body gets both exchanges;
-//! everything stops in DESIGN order on success, error and panic; our orders are cancelled and
+//! everything stops in the shutdown order (the crate docs) on success, error and panic; our orders are cancelled and
 //! confirmed; a failed private start stops the public side; orders a previous run left are
 //! cancelled at start; nothing leaks.
 #![allow(
@@ -77,7 +77,7 @@ async fn the_body_trades_and_everything_stops_in_design_order() {
             "the shutdown cancelled our orders"
         );
 
-        // One report, phases in DESIGN order: private (orders, then its socket and listen
+        // One report, phases in the shutdown order: private (orders, then its socket and listen
         // key), public (its socket), both exchanges' streams, REST last.
         let phases: Vec<ShutdownPriority> = report.phases.iter().map(|p| p.priority).collect();
         assert_eq!(

@@ -41,7 +41,7 @@ async fn exchange_info_orders_and_depth_map_into_the_domain() {
         let symbol = symbol_from_info(entry).unwrap();
         assert_eq!(symbol_code(&symbol), "HIFIUSDT");
         let rules = rules_from_info(entry).unwrap();
-        // The plan's order: 2.1 USDT of HIFI at the bid, sized and rounded by the venue's rules.
+        // The demo's order: 2.1 USDT of HIFI at the bid, sized and rounded by the venue's rules.
         let depth = client.depth("HIFIUSDT", Some(20)).await.unwrap();
         let best_bid = depth.bids.first().unwrap().price;
         // At the best bid a post-only buy never crosses.

@@ -1,4 +1,4 @@
-//! Shutdown under venue faults (DESIGN: every fault still ends within the deadline with zero
+//! Shutdown under venue faults (the promise: every fault still ends within the deadline with zero
 //! open orders on the venue, or with a report that names each order it could not confirm):
 //! dropped websockets, a stalled venue, 5xx answers to cancels, a 429 storm.
 #![allow(

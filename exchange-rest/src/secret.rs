@@ -1,11 +1,15 @@
 //! [`ApiSecret`] and [`Credentials`]: an API secret that no `Debug`, `Display` or log line can
-//! reveal.
+//! reveal, and that is wiped from memory when dropped.
 
 use std::fmt;
 
+use secrecy::{ExposeSecret, SecretString};
+
 /// An API secret. Its `Debug` prints `ApiSecret(<redacted>)`; it has no `Display`, no
-/// `Serialize`, and no accessor outside this crate: the only use of its bytes is the request
-/// signer's key.
+/// `Serialize`, and no accessor outside this crate but the guardian's hand-off
+/// ([`reveal_for_handoff`](Self::reveal_for_handoff)): the only other use of its bytes is the
+/// request signer's key. It is held in a [`secrecy::SecretString`], so its memory (every
+/// clone's) is zeroized when dropped.
 ///
 /// ```
 /// use exchange_rest::ApiSecret;
@@ -14,17 +18,17 @@ use std::fmt;
 /// assert_eq!(format!("{secret:?}"), "ApiSecret(<redacted>)");
 /// ```
 #[derive(Clone)]
-pub struct ApiSecret(Box<str>);
+pub struct ApiSecret(SecretString);
 
 impl ApiSecret {
     /// Wraps a secret.
     pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into().into_boxed_str())
+        Self(SecretString::from(secret.into()))
     }
 
     /// The secret's bytes, for the signer only.
     pub(crate) fn expose(&self) -> &[u8] {
-        self.0.as_bytes()
+        self.0.expose_secret().as_bytes()
     }
 
     /// The secret itself, to hand it to a process of ours over a private channel (an
@@ -32,7 +36,7 @@ impl ApiSecret {
     /// it in an argument list or an environment variable (both are readable by other local
     /// users through `/proc`), never write it to a file.
     pub fn reveal_for_handoff(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 }
 

@@ -1,5 +1,6 @@
-//! The HTTP transport seam under [`MexcRestClient`](crate::MexcRestClient) (DESIGN section 6,
-//! "Simulation seams"): one request in (method, URL, the API-key header, the content type),
+//! The HTTP transport seam under [`MexcRestClient`](crate::MexcRestClient) (a seam so the real
+//! client can run inside a deterministic network simulation: the `simulation` feature's
+//! turmoil transport; reqwest is the default): one request in (method, URL, the API-key header, the content type),
 //! status, headers and body out.
 //!
 //! reqwest takes no custom transport, so the seam sits under the client instead: production

@@ -68,6 +68,8 @@
 //! document for a case are chosen close to MEXC's (see [`error::ApiError`]); the code for a
 //! LIMIT_MAKER that would take is Binance's `-2010`, unverified against MEXC.
 
+#![doc(test(attr(deny(warnings))))]
+
 pub mod accounts;
 mod app;
 pub mod auth;

@@ -98,49 +98,50 @@ impl Params {
     }
 }
 
+/// Splits a form (`a=1&b=2`) into decoded pairs, as `application/x-www-form-urlencoded`
+/// defines it: parts split at `&` (empty ones skipped), each at its first `=` (none: an empty
+/// value).
 fn parse_form(raw: &str) -> Result<Vec<(String, String)>, ApiError> {
     raw.split('&')
         .filter(|part| !part.is_empty())
         .map(|part| {
             let (key, value) = part.split_once('=').unwrap_or((part, ""));
-            let key = percent_decode(key).ok_or_else(|| {
+            let key = form_decode(key).ok_or_else(|| {
                 ApiError::bad_request(700008, "Illegal characters found in a parameter name")
             })?;
-            let value = percent_decode(value).ok_or_else(|| ApiError::illegal_param(&key))?;
+            let value = form_decode(value).ok_or_else(|| ApiError::illegal_param(&key))?;
             Ok((key, value))
         })
         .collect()
 }
 
-/// Decode `%XX` escapes and `+`; `None` for malformed escapes, invalid UTF-8 or control
-/// characters.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+/// Decodes one form component strictly: `+` is a space, `%XX` an escaped byte; `None` for a
+/// malformed escape, invalid UTF-8 or a control character.
+///
+/// `percent-encoding` decodes; it is what `form_urlencoded` decodes with, but that crate's
+/// parser is lenient where the venue is strict (it keeps a malformed escape as typed and
+/// replaces invalid UTF-8 with U+FFFD), so the escapes are checked here first and the UTF-8
+/// is decoded without replacement.
+fn form_decode(component: &str) -> Option<String> {
+    let bytes = component.as_bytes();
+    let escapes_well_formed = bytes.iter().enumerate().all(|(i, byte)| {
+        *byte != b'%'
+            || bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !escapes_well_formed {
+        return None;
     }
-    let text = String::from_utf8(out).ok()?;
+    // A literal `+` is a space; an escaped one (`%2B`) stays a plus.
+    let spaced = component.replace('+', " ");
+    let text = percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()?;
     if text.chars().any(char::is_control) {
         return None;
     }
-    Some(text)
+    Some(text.into_owned())
 }
 
 #[cfg(test)]
@@ -186,5 +187,32 @@ mod tests {
             Params::parse("", b"").unwrap().symbol().unwrap_err().code,
             -1102
         );
+    }
+
+    #[test]
+    fn form_decoding_edge_cases() {
+        let p = Params::parse("a=x+y&b=x%2By&c=%C3%A9&d=%2b&e=1=2&&f&g=%25", b"").unwrap();
+        assert_eq!(p.get("a"), Some("x y"));
+        assert_eq!(p.get("b"), Some("x+y"));
+        assert_eq!(p.get("c"), Some("\u{e9}"));
+        assert_eq!(p.get("d"), Some("+"));
+        assert_eq!(p.get("e"), Some("1=2"));
+        assert_eq!(p.get("f"), None);
+        assert_eq!(p.get("g"), Some("%"));
+        let body = Params::parse("", b"my+key=v%41lue").unwrap();
+        assert_eq!(body.get("my key"), Some("vAlue"));
+        // Invalid UTF-8, a truncated multi-byte sequence, a control character, escapes that
+        // are not two hex digits (`%+1` too, which a lenient hex parser reads as 0x01).
+        for bad in [
+            "a=%ff", "a=%C3", "a=%00", "a=%1", "a=%+1", "a=%%41", "a=%g0",
+        ] {
+            let error = Params::parse(bad, b"").unwrap_err();
+            assert_eq!(error.code, 700008, "{bad}");
+        }
+        // A bad name and a bad value are told apart.
+        let name = Params::parse("%zz=1", b"").unwrap_err();
+        assert!(name.msg.contains("parameter name"), "{}", name.msg);
+        let value = Params::parse("side=%zz", b"").unwrap_err();
+        assert!(value.msg.contains("side"), "{}", value.msg);
     }
 }

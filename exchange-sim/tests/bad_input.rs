@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::Message;
 #[tokio::test]
 async fn malformed_rest_requests_get_mexc_errors() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let client = Client::demo(&sim);
         let signed_body = |body: &str| {
             let signature = sign(DEMO_API_SECRET, body);
@@ -121,7 +121,7 @@ async fn malformed_rest_requests_get_mexc_errors() {
 #[tokio::test]
 async fn malformed_websocket_frames_are_answered_not_fatal() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let mut ws = connect(&sim.ws_url()).await;
         for garbage in [
             "",

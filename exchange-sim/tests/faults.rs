@@ -47,7 +47,7 @@ async fn dropped_without_close(ws: &mut Ws) -> bool {
 #[tokio::test]
 async fn drop_websockets() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let mut a = connect(&sim.ws_url()).await;
         let mut b = connect(&sim.ws_url()).await;
         subscribe(&mut a, &[DEPTH]).await;
@@ -70,7 +70,7 @@ async fn drop_websockets() {
 #[tokio::test]
 async fn close_refuse_and_count_websockets() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let faults = sim.faults();
         let mut a = connect(&sim.ws_url()).await;
         let mut b = connect(&sim.ws_url()).await;
@@ -115,7 +115,7 @@ async fn close_refuse_and_count_websockets() {
 #[tokio::test]
 async fn stall_connections() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let client = Client::demo(&sim);
         let mut ws = connect(&sim.ws_url()).await;
         subscribe(&mut ws, &[DEPTH]).await;
@@ -145,7 +145,7 @@ async fn stall_connections() {
 #[tokio::test]
 async fn delay_rest() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let client = Client::demo(&sim);
         sim.faults().delay_rest(Duration::from_millis(300));
         let started = tokio::time::Instant::now();
@@ -167,7 +167,7 @@ async fn delay_rest() {
 #[tokio::test]
 async fn fail_next_rest_calls() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let client = Client::demo(&sim);
         sim.faults().fail_next_rest(2, 503, Some("/api/v3/order"));
         let order = "symbol=HIFIUSDT&side=BUY&type=LIMIT&price=0.09&quantity=100";
@@ -215,7 +215,7 @@ async fn fail_next_rest_calls() {
 #[tokio::test]
 async fn malformed_frames() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let mut ws = connect(&sim.ws_url()).await;
         subscribe(&mut ws, &[DEPTH]).await;
         let malformed = |message: Message| match message {
@@ -252,7 +252,7 @@ async fn malformed_frames() {
 #[tokio::test]
 async fn expire_listen_key() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let client = Client::demo(&sim);
         for via_admin in [false, true] {
             let key = client.listen_key().await;
@@ -275,7 +275,7 @@ async fn expire_listen_key() {
 #[tokio::test]
 async fn inspection_and_market_control() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let client = Client::demo(&sim);
         client.limit("HIFIUSDT", "BUY", "0.05", "100").await;
         let http = test_support::http_client();

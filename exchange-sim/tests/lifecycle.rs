@@ -70,7 +70,7 @@ async fn stop_closes_listener_sockets_and_tasks() {
 #[tokio::test]
 async fn stop_with_stalled_websocket_is_bounded() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let mut ws = connect(&sim.ws_url()).await;
         subscribe(&mut ws, &[DEPTH]).await;
         sim.faults().stall_connections(true);
@@ -84,7 +84,7 @@ async fn stop_with_stalled_websocket_is_bounded() {
 #[tokio::test]
 async fn dropping_the_handle_aborts_everything() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let addr = sim.local_addr();
         let mut ws = connect(&sim.ws_url()).await;
         subscribe(&mut ws, &[DEPTH]).await;

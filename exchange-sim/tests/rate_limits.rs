@@ -16,7 +16,7 @@ use serde_json::json;
 #[tokio::test]
 async fn public_budget_per_endpoint() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let client = Client::demo(&sim);
         // exchangeInfo weighs 10: 50 calls use the 500 budget.
         for _ in 0..50 {
@@ -73,7 +73,7 @@ async fn signed_budget_per_account() {
 #[tokio::test]
 async fn account_two_per_second() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let client = Client::demo(&sim);
         assert_eq!(
             client.signed(Method::GET, "/api/v3/account", "").await.0,

@@ -9,14 +9,14 @@
 
 mod common;
 
-use common::{Client, bounded, start_paused};
+use common::{Client, bounded, start_with_market_paused};
 use reqwest::StatusCode;
 use serde_json::json;
 
 #[tokio::test]
 async fn ping_time_and_startup_calls() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let client = Client::demo(&sim);
         assert_eq!(
             client.get("/api/v3/ping").await,
@@ -44,7 +44,7 @@ async fn ping_time_and_startup_calls() {
 #[tokio::test]
 async fn exchange_info_shapes_and_filters() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let client = Client::demo(&sim);
         let (status, info) = client.get("/api/v3/exchangeInfo").await;
         assert_eq!(status, StatusCode::OK);
@@ -106,7 +106,7 @@ async fn exchange_info_shapes_and_filters() {
 #[tokio::test]
 async fn depth_and_book_ticker() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let client = Client::demo(&sim);
         let (status, depth) = client.get("/api/v3/depth?symbol=HIFIUSDT&limit=5").await;
         assert_eq!(status, StatusCode::OK);

@@ -32,7 +32,7 @@ fn d(s: &str) -> Decimal {
 #[tokio::test]
 async fn control_frames_and_acks() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let mut ws = connect(&sim.ws_url()).await;
         send_json(&mut ws, json!({"method": "PING"})).await;
         assert_eq!(
@@ -426,7 +426,7 @@ async fn private_channels_for_the_listen_key_account() {
 #[tokio::test]
 async fn invalid_listen_key_is_refused() {
     bounded(async {
-        let sim = start_paused().await;
+        let sim = start_with_market_paused().await;
         let result =
             tokio_tungstenite::connect_async(format!("{}?listenKey=nope", sim.ws_url())).await;
         assert!(result.is_err());

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 /// The two kinds of stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StreamKind {
-    /// Latest-value stream (the plan's `BehaviorSubject`): a new subscriber sees the current
+    /// Latest-value stream (a `BehaviorSubject` in Rx terms): a new subscriber sees the current
     /// value first, then changes; a slow subscriber sees only the newest value.
     Latest,
     /// Event stream: every event in order through a bounded buffer; a subscriber that falls

@@ -34,7 +34,7 @@ pub(crate) enum Envelope<T> {
     End,
 }
 
-/// Publishes to an event stream: the plan's `Subject.on_next` for trades and order updates.
+/// Publishes to an event stream (trades, order updates: every value to every subscriber).
 ///
 /// Cheap to clone; every clone publishes to the same stream. Publishing is synchronous, never
 /// waits for subscribers and never allocates: one closed-flag load and one
@@ -58,7 +58,7 @@ pub(crate) enum Envelope<T> {
 /// assert!(trades.publish(7));
 /// assert_eq!(subscription.next().await, Some(Ok(7)));
 /// assert_eq!(trades.published(), 1);
-/// # streams.stop_within(std::time::Duration::from_secs(1)).await;
+/// # assert!(streams.stop_within(std::time::Duration::from_secs(1)).await.is_clean());
 /// # }
 /// ```
 #[doc(alias = "Subject")]

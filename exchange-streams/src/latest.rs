@@ -1,4 +1,5 @@
-//! Latest-value streams (the plan's `BehaviorSubject`), on [`tokio::sync::watch`].
+//! Latest-value streams (a subscriber sees the current value, then every change: a
+//! `BehaviorSubject` in Rx terms), on [`tokio::sync::watch`].
 //!
 //! The watch channel holds a [`LatestSlot`]: the value, a sequence number and a closed flag.
 //! Publishing swaps the value and bumps the sequence number *inside* the watch's write lock, so
@@ -27,7 +28,7 @@ pub(crate) struct LatestSlot<T> {
     closed: bool,
 }
 
-/// Publishes to a latest-value stream: the plan's `BehaviorSubject.on_next`.
+/// Publishes to a latest-value stream: the new current value, seen by every subscriber.
 ///
 /// Cheap to clone; every clone publishes to the same stream. Publishing is synchronous, never
 /// blocks on subscribers and never allocates: it is one [`watch::Sender`] send (a short write
@@ -49,7 +50,7 @@ pub(crate) struct LatestSlot<T> {
 /// assert!(mid_price.publish(101));
 /// assert_eq!(mid_price.current(), 101);
 /// assert_eq!(mid_price.published(), 1);
-/// # streams.stop_within(std::time::Duration::from_secs(1)).await;
+/// # assert!(streams.stop_within(std::time::Duration::from_secs(1)).await.is_clean());
 /// # }
 /// ```
 #[doc(alias = "BehaviorSubject")]

@@ -1,11 +1,11 @@
-//! Observable streams with tracked subscriptions that end cleanly on stop: the plan's
-//! `ObservableStreamsInterface`, built on tokio's own channels.
+//! Observable streams with tracked subscriptions that end cleanly on stop, built on tokio's
+//! own channels.
 //!
 //! [`ObservableStreams`] is an [`AsyncResource`](lifecycle_core::AsyncResource) holding named,
 //! typed streams of two kinds:
 //!
-//! - **latest-value** streams ([`ObservableStreams::latest`], the plan's `BehaviorSubject`, on
-//!   [`tokio::sync::watch`]): a new subscriber sees the current value first, then changes; a
+//! - **latest-value** streams ([`ObservableStreams::latest`], a `BehaviorSubject` in Rx
+//!   terms, on [`tokio::sync::watch`]): a new subscriber sees the current value first, then changes; a
 //!   slow subscriber skips to the newest value. For the book ticker and balances.
 //! - **event** streams ([`ObservableStreams::events`], on [`tokio::sync::broadcast`]): every
 //!   event in order through a bounded buffer; a subscriber that falls behind learns exactly how
@@ -73,6 +73,8 @@
 //! assert_eq!(streams.counters("trades.HIFIUSDT").unwrap().rejected_after_stop, 1);
 //! # }
 //! ```
+
+#![doc(test(attr(deny(warnings))))]
 
 mod counters;
 mod error;

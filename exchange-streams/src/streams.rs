@@ -15,8 +15,7 @@ use crate::latest::{LatestChannel, LatestPublisher};
 use crate::registry::Registry;
 use crate::subscription::Subscription;
 
-/// Named, typed streams with tracked subscriptions, as one lifecycle component: the plan's
-/// `ObservableStreamsInterface`.
+/// Named, typed streams with tracked subscriptions, as one lifecycle component.
 ///
 /// - Declare streams with [`latest`](Self::latest) (a `BehaviorSubject`: book ticker,
 ///   balances) or [`events`](Self::events) (trades, order updates); each returns the stream's
@@ -47,7 +46,7 @@ impl fmt::Debug for ObservableStreams {
 }
 
 impl ObservableStreams {
-    /// No streams yet; `name` is the component's name in logs and reports (the plan uses
+    /// No streams yet; `name` is the component's name in logs and reports (such as
     /// `"observable_streams"`).
     pub fn new(name: impl Into<Arc<str>>) -> Self {
         let name = name.into();
@@ -103,7 +102,7 @@ impl ObservableStreams {
         })
     }
 
-    /// Subscribes to the named stream of `T` values: the plan's `subscribe_tracked`. See
+    /// Subscribes to the named stream of `T` values, counted as active until it ends. See
     /// [`Subscription`] for what it yields.
     ///
     /// # Errors

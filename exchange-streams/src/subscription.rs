@@ -12,8 +12,8 @@ use crate::error::{Lagged, TryRecvError};
 use crate::events::EventReceiver;
 use crate::latest::LatestReceiver;
 
-/// A tracked subscription to one stream: the plan's `Disposable` returned by
-/// `subscribe_tracked`.
+/// A tracked subscription to one stream, returned by
+/// [`ObservableStreams::subscribe_tracked`](crate::ObservableStreams::subscribe_tracked).
 ///
 /// It is a [`Stream`] of `Result<T, Lagged>`:
 /// - on a latest-value stream it first yields the current value, then each newer value it
@@ -49,7 +49,7 @@ use crate::latest::LatestReceiver;
 /// assert_eq!(subscription.next().await, Some(Ok((100, 102))));
 /// assert_eq!(streams.active_subscriptions(), 1);
 ///
-/// streams.stop_within(Duration::from_secs(1)).await;
+/// assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
 /// assert_eq!(subscription.next().await, None); // ends cleanly on stop
 /// subscription.dispose();
 /// assert_eq!(streams.active_subscriptions(), 0);
@@ -147,7 +147,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
 }
 
 impl<T> Subscription<T> {
-    /// Ends the subscription and stops counting it as active: the plan's `dispose()`.
+    /// Ends the subscription and stops counting it as active.
     /// Dropping it does the same.
     pub fn dispose(self) {
         drop(self);

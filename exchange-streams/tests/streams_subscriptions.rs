@@ -38,7 +38,7 @@ async fn dispose_and_drop_both_untrack() {
         drop(fills);
         assert_eq!(streams.active_subscriptions(), 1);
 
-        // Ended but not dropped: still counted (the plan's dispose is explicit).
+        // Ended but not dropped: still counted (ending is explicit: `dispose` or a drop).
         assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
         let mut other_fills = other_fills;
         assert_eq!(other_fills.next().await, None);

@@ -18,11 +18,15 @@ use crate::frame::Frame;
 /// Closures `FnMut(Frame<'_>)` returning `()` or `Result<(), E: Display>` are handlers:
 ///
 /// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
 /// use exchange_ws::{Frame, FrameHandler};
 ///
-/// let mut bytes = 0usize;
-/// let mut handler = move |frame: Frame<'_>| { bytes += frame.len(); };
+/// let bytes = Arc::new(AtomicUsize::new(0));
+/// let counted = bytes.clone();
+/// let mut handler = move |frame: Frame<'_>| { counted.fetch_add(frame.len(), Ordering::Relaxed); };
 /// assert!(handler.on_frame(Frame::Text("hello")).is_ok());
+/// assert_eq!(bytes.load(Ordering::Relaxed), 5);
 ///
 /// let mut strict = |frame: Frame<'_>| if frame.is_text() { Ok(()) } else { Err("binary") };
 /// assert!(strict.on_frame(Frame::Text("ok")).is_ok());

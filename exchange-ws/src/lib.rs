@@ -24,7 +24,48 @@
 //!
 //! Venue specifics live behind [`WsProtocol`]; [`MexcProtocol`] is the default.
 //!
-//! See [`WebSocketManager`] for a complete example.
+//! # Example
+//!
+//! A manager on the embedded MEXC venue (`exchange-sim`, 127.0.0.1 on an ephemeral port):
+//! subscribe to a protobuf book ticker, decode its first push, and stop within a deadline.
+//! [`WebSocketManager`] has a second example with a venue of a dozen lines.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//!
+//! use exchange_sim::{SimConfig, SimVenue};
+//! use exchange_ws::{ConnectionState, Frame, WebSocketConfig, WebSocketManager};
+//! use lifecycle_core::AsyncResource;
+//! use mexc_proto::PushDataV3ApiWrapper;
+//! use mexc_proto::prost::Message as _;
+//!
+//! const BOOK: &str = "spot@public.aggre.bookTicker.v3.api.pb@100ms@HIFIUSDT";
+//!
+//! let venue = SimVenue::start(SimConfig::default()).await?;
+//! let manager = WebSocketManager::new(WebSocketConfig::new("book", venue.ws_url()));
+//! let (pushes, mut received) = tokio::sync::mpsc::unbounded_channel();
+//! // Handlers run inline on the connection task; an error is counted, not fatal.
+//! manager.add_handler(move |frame: Frame<'_>| -> Result<(), String> {
+//!     let push = PushDataV3ApiWrapper::decode(frame.as_bytes()).map_err(|e| e.to_string())?;
+//!     let _ = pushes.send(push.channel);
+//!     Ok(())
+//! });
+//! manager.subscribe(BOOK)?;
+//! manager.start().await?;
+//! assert!(manager.wait_connected(Duration::from_secs(5)).await);
+//! assert_eq!(received.recv().await.as_deref(), Some(BOOK));
+//!
+//! let report = manager.stop_within(Duration::from_secs(2)).await;
+//! assert!(report.is_clean(), "{report}");
+//! assert_eq!(manager.connection_state(), ConnectionState::Closed);
+//! venue.stop_within(Duration::from_secs(1)).await;
+//! # Ok(())
+//! # }
+//! ```
+
+#![doc(test(attr(deny(warnings))))]
 
 mod config;
 mod connection;

@@ -137,6 +137,9 @@ impl WebSocketManager {
 
     /// Waits until the link is up, at most `timeout`; `false` if it is not (or the manager is
     /// closing).
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only watches the connection state.
     pub async fn wait_connected(&self, timeout: Duration) -> bool {
         let mut watcher = self.watch_connection();
         let waited = tokio::time::timeout(
@@ -173,7 +176,9 @@ impl WebSocketManager {
     /// [`SendError::Closed`] once the manager is stopping.
     ///
     /// # Cancel safety
-    /// Cancelling while it waits for room in the queue drops the message (it was not sent).
+    /// Cancel safe: a message written at once is written whole (that write does not await),
+    /// and cancelling while it waits for room in the queue drops the message, unsent and
+    /// uncounted; messages queued before it still go out, in order.
     pub async fn send_text(&self, text: impl Into<String>) -> Result<(), SendError> {
         self.send(Message::text(text.into())).await
     }
@@ -182,6 +187,10 @@ impl WebSocketManager {
     ///
     /// # Errors
     /// [`SendError::Closed`] once the manager is stopping.
+    ///
+    /// # Cancel safety
+    /// As [`send_text`](Self::send_text): written whole or not at all, and dropped unsent if
+    /// cancelled while it waits for room in the queue.
     pub async fn send_binary(&self, bytes: impl Into<Bytes>) -> Result<(), SendError> {
         self.send(Message::Binary(bytes.into())).await
     }

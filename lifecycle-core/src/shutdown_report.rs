@@ -12,6 +12,7 @@ use crate::stop_report::{StopOutcome, StopReport, task_notes};
 /// One resource's part in an orchestrated shutdown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[must_use = "a resource report says how its stop ended: read it or log it"]
 pub struct ResourceReport {
     /// The resource's name.
     pub name: Arc<str>,
@@ -39,6 +40,7 @@ impl ResourceReport {
 /// One phase of an orchestrated shutdown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[must_use = "a phase report says what could not be stopped: read it or log it"]
 pub struct PhaseReport {
     /// The phase.
     pub priority: ShutdownPriority,

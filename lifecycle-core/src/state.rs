@@ -45,7 +45,7 @@ impl fmt::Display for FailureCause {
 /// Where a resource is in its life: `Created -> Starting -> Running -> Stopping -> Stopped`, or
 /// `Failed` (with the cause) from `Starting` or `Running`.
 ///
-/// The plan's `is_running()` is derived from it ([`LifecycleState::is_running`]). Connection-level
+/// Whether it runs is derived from it ([`LifecycleState::is_running`]). Connection-level
 /// health (a websocket that is reconnecting, say) is a separate status of the component, never
 /// folded into this state.
 #[derive(Debug, Clone, PartialEq, Eq)]

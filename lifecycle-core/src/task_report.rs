@@ -132,6 +132,7 @@ pub struct TaskCounts {
 /// every task, with [`record_every_task`](crate::TaskManagerBuilder::record_every_task)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[must_use = "a task shutdown report names the tasks that could not be stopped: read it or log it"]
 pub struct TaskShutdownReport {
     /// The manager's name.
     pub manager: Arc<str>,

@@ -1,4 +1,4 @@
-//! The lifecycle contract of DESIGN section 2, as given by `Lifecycle`.
+//! The lifecycle contract (lifecycle-core's `docs/contract.md`), as given by `Lifecycle`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;

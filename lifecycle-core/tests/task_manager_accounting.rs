@@ -162,7 +162,7 @@ async fn is_shutting_down_turns_true_when_the_shutdown_begins() {
         aborted.abort_all();
         assert!(aborted.is_shutting_down());
         assert!(aborted.signal().is_triggered());
-        tasks.shutdown(Instant::now() + SECOND).await;
+        let _ = tasks.shutdown(Instant::now() + SECOND).await;
     })
     .await;
 }
@@ -291,7 +291,7 @@ async fn counts_add_up_for_tasks_spawned_from_many_threads() {
         assert_eq!(counts.spawned, (4 * PER_THREAD) as u64);
         assert_eq!(counts.failed, failing);
         assert_eq!(counts.finished, counts.spawned - failing);
-        tasks.shutdown(Instant::now() + SECOND).await;
+        let _ = tasks.shutdown(Instant::now() + SECOND).await;
     })
     .await;
 }

@@ -59,7 +59,7 @@ async fn running_tasks_are_listed_with_their_ages() {
         assert_eq!(running[0].age, Duration::from_secs(5));
         assert_eq!(running[1].name.as_str(), "young");
         assert_eq!(running[1].age, Duration::ZERO);
-        tasks
+        let _ = tasks
             .shutdown(Instant::now() + Duration::from_secs(1))
             .await;
     })
@@ -85,7 +85,7 @@ async fn finished_tasks_leave_the_registry() {
 async fn spawning_during_shutdown_is_refused_with_a_typed_error() {
     bounded(async {
         let tasks = TaskManager::new("closing");
-        tasks
+        let _ = tasks
             .shutdown(Instant::now() + Duration::from_millis(100))
             .await;
         let refused = tasks.spawn("late", async {}).unwrap_err();
@@ -287,7 +287,7 @@ async fn metrics_count_active_background_tasks() {
         }
         // Other tests run concurrently in this process: at least ours are counted.
         assert!(lifecycle_core::metrics().active_background_tasks >= 3);
-        tasks
+        let _ = tasks
             .shutdown(Instant::now() + Duration::from_secs(1))
             .await;
         assert_eq!(tasks.active_tasks(), 0);

@@ -36,7 +36,7 @@ async fn a_critical_panic_reaches_the_supervisor() {
         );
         // The owner's hook saw the same failure.
         assert_eq!(seen_rx.recv().unwrap(), failure);
-        tasks
+        let _ = tasks
             .shutdown(Instant::now() + Duration::from_secs(1))
             .await;
     })

@@ -23,6 +23,8 @@
 //! assert_eq!(PushDataV3ApiWrapper::decode(bytes.as_slice()).unwrap(), frame);
 //! ```
 
+#![doc(test(attr(deny(warnings))))]
+
 pub use prost;
 
 mod private;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use exchange_composite::{PrivateCompositeExchange, PublicCompositeExchange, Symbol};
 use rust_decimal::Decimal;
 
-/// The plan's `MarketMakerContext`: the market, the order size, the exchanges, and the
+/// What a market-making cycle works with: the market, the order size, the exchanges, and the
 /// logger (a `tracing` span every cycle logs under).
 #[derive(Debug, Clone)]
 pub(crate) struct MarketMakerContext {

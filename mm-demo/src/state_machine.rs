@@ -125,7 +125,8 @@ pub(crate) enum CycleError {
     Interrupted,
 }
 
-/// The plan's `MarketMakerStateMachine`.
+/// Runs market-making cycles: moves through [`MarketMakerState`] against the exchanges of its
+/// [`MarketMakerContext`].
 #[derive(Debug)]
 pub(crate) struct MarketMakerStateMachine {
     context: MarketMakerContext,

@@ -31,6 +31,9 @@ pub(crate) enum VenueError {
     /// Credentials are missing or unreadable.
     #[error("{0}")]
     Credentials(String),
+    /// The venue URL is not an http(s) URL.
+    #[error("cannot read the venue URL {0}")]
+    Url(String),
     /// The instance name is not usable.
     #[error(transparent)]
     Instance(#[from] exchange_composite::instance::InstanceError),
@@ -63,17 +66,22 @@ pub(crate) fn parse_symbol(text: &str) -> Result<Symbol, VenueError> {
     Ok(Symbol::spot(asset(base)?, asset(quote)?))
 }
 
-/// The websocket URL of a REST base URL: same host, `ws(s)://.../ws`.
-fn derived_ws_url(rest_url: &str) -> String {
-    let trimmed = rest_url.trim_end_matches('/');
-    let swapped = if let Some(rest) = trimmed.strip_prefix("https://") {
-        format!("wss://{rest}")
-    } else if let Some(rest) = trimmed.strip_prefix("http://") {
-        format!("ws://{rest}")
-    } else {
-        trimmed.to_owned()
+/// The websocket URL of a REST base URL: same host and path, `ws(s)://.../ws`.
+fn derived_ws_url(rest_url: &str) -> Result<String, VenueError> {
+    let unreadable = |why: &dyn std::fmt::Display| VenueError::Url(format!("{rest_url:?}: {why}"));
+    let mut url = url::Url::parse(rest_url).map_err(|e| unreadable(&e))?;
+    let scheme = match url.scheme() {
+        "https" => "wss",
+        "http" => "ws",
+        other => return Err(unreadable(&format_args!("{other}: is not http or https"))),
     };
-    format!("{swapped}/ws")
+    // Both are special schemes: the swap cannot be refused.
+    let _ = url.set_scheme(scheme);
+    url.path_segments_mut()
+        .map_err(|()| unreadable(&"has no path"))?
+        .pop_if_empty()
+        .push("ws");
+    Ok(url.into())
 }
 
 impl Venue {
@@ -127,7 +135,10 @@ fn external(cli: &Cli) -> Result<Option<(ExchangeConfig, &'static str)>, VenueEr
     let (config, kind) = if cli.mexc {
         (ExchangeConfig::mexc_spot(), "mexc")
     } else if let Some(url) = &cli.venue_url {
-        let ws = cli.ws_url.clone().unwrap_or_else(|| derived_ws_url(url));
+        let ws = match &cli.ws_url {
+            Some(ws) => ws.clone(),
+            None => derived_ws_url(url)?,
+        };
         (ExchangeConfig::new(url.clone(), ws), "external")
     } else {
         return Ok(None);
@@ -193,13 +204,19 @@ mod tests {
 
     #[test]
     fn websocket_urls_follow_the_rest_url() {
-        assert_eq!(
-            derived_ws_url("http://127.0.0.1:8080"),
-            "ws://127.0.0.1:8080/ws"
-        );
-        assert_eq!(
-            derived_ws_url("https://venue.example/"),
-            "wss://venue.example/ws"
-        );
+        for (rest, ws) in [
+            ("http://127.0.0.1:8080", "ws://127.0.0.1:8080/ws"),
+            ("https://venue.example/", "wss://venue.example/ws"),
+            ("https://venue.example/api/", "wss://venue.example/api/ws"),
+            ("HTTP://127.0.0.1:8080/api", "ws://127.0.0.1:8080/api/ws"),
+        ] {
+            assert_eq!(derived_ws_url(rest).unwrap(), ws, "{rest}");
+        }
+        for bad in ["127.0.0.1:8080", "ftp://venue.example", "not a url"] {
+            assert!(
+                matches!(derived_ws_url(bad), Err(VenueError::Url(_))),
+                "{bad}"
+            );
+        }
     }
 }

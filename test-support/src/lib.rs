@@ -6,7 +6,9 @@
 //! - `http` feature: the workspace builds one TLS crypto provider, ring, and reqwest without
 //!   a provider of its own, so a `reqwest::Client::new()` would find none and panic. Tests
 //!   and benches that talk HTTP directly (to the embedded venue, or as a bare anchor) build
-//!   their clients here ([`http_client`]).
+//!   their clients here (`http_client`, with that feature).
+
+#![doc(test(attr(deny(warnings))))]
 #![allow(
     clippy::panic,
     reason = "dev-only helpers: a broken test set-up panics at once"

@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 
 use crate::domain::side::Side;
 
-/// The best bid and ask (the plan's book ticker).
+/// The best bid and ask of a market, with their quantities (a book ticker).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BookTicker {
     /// Best bid price.

@@ -10,7 +10,6 @@ use crate::domain::side::Side;
 /// A price-level order book. Quantities are absolute; a zero quantity removes the level.
 ///
 /// ```
-/// use rust_decimal::Decimal;
 /// use exchange_composite::{OrderBook, PriceLevel, Side};
 ///
 /// let level = |p: &str, q: &str| PriceLevel { price: p.parse().unwrap(), quantity: q.parse().unwrap() };

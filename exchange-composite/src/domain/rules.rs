@@ -56,7 +56,8 @@ impl SymbolRules {
     }
 
     /// The quantity worth about `quote_amount` at `price`, rounded **up** to the precision so
-    /// the order value is at least `quote_amount` (the plan's "2.1 USDT" order), then checked
+    /// the order value is at least `quote_amount` (a "2.1 USDT" order is worth 2.1 USDT or a
+    /// little more, never less), then checked
     /// against the minimums.
     pub fn quantity_for_notional(
         &self,

@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::domain::asset::AssetName;
 
-/// A market: the plan's `Symbol(base, quote, is_futures)`.
+/// A market: its base and quote assets, and whether it is a futures market.
 ///
 /// ```
 /// use exchange_composite::{AssetName, Symbol};

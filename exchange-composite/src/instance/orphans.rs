@@ -67,6 +67,7 @@ impl fmt::Display for KeySweep {
 
 /// What an orphan sweep came to.
 #[derive(Debug, Clone, Default)]
+#[must_use = "what a dead process left behind and what the sweep could not clear: read it or log it"]
 pub struct OrphanSweepReport {
     /// The orders with our prefix: found, cancelled, confirmed, and each one not confirmed.
     pub orders: Sweep,

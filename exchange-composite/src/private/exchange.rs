@@ -41,7 +41,7 @@ pub const BALANCE_UPDATES_STREAM: &str = "balance_updates";
 pub const BALANCES_STREAM: &str = "balances";
 
 /// One account on a venue: place, cancel, cancel all, open orders, balances; the listen key's
-/// whole life; private order, fill and balance streams. The plan's `PrivateCompositeExchange`.
+/// whole life; private order, fill and balance streams.
 ///
 /// **No orphan orders.** Every order it places carries a client order id with the configured
 /// prefix. At start, before anything can be placed, it cancels the orders with that prefix a
@@ -49,11 +49,12 @@ pub const BALANCES_STREAM: &str = "balances";
 /// cancels every open order with the prefix and confirms with the venue that none remain; the
 /// stop report names each order it could not confirm.
 ///
-/// Its parts stop in DESIGN order: the order guard (`CriticalFirst`, while REST is alive),
+/// Its parts stop in [the shutdown order](crate#the-shutdown-order): the order guard (`CriticalFirst`, while REST is alive),
 /// the private socket and listen key (`High`), the streams (`Low`), and, if it owns them, the
 /// REST client and rate limiter (`Cleanup`).
 ///
 /// ```no_run
+/// # #[allow(dead_code)]
 /// # async fn demo(config: exchange_composite::ExchangeConfig, symbol: exchange_composite::Symbol) -> Result<(), exchange_composite::ExchangeError> {
 /// use std::time::Duration;
 /// use rust_decimal::Decimal;
@@ -262,6 +263,13 @@ impl PrivateCompositeExchange {
     /// # Errors
     /// Not running (or stopping), an unknown market, a value under the minimums, or the
     /// venue's refusal.
+    ///
+    /// # Cancel safety
+    /// Cancel safe as far as orphans go: the order is tracked before it is sent, so a
+    /// placement dropped in flight stays tracked as one that may exist (for the venue's
+    /// placement window), and the stop's sweep, a [`halt`](Self::halt) or
+    /// [`cancel_all_orders`](Self::cancel_all_orders) finds and cancels it if it landed. The
+    /// caller gets no [`Order`] for it.
     pub async fn place_order(&self, request: OrderRequest) -> Result<Order, ExchangeError> {
         let code = self.markets.code(&request.symbol)?;
         let rules = self.markets.rules(&request.symbol)?;
@@ -338,6 +346,11 @@ impl PrivateCompositeExchange {
     /// # Errors
     /// Not running, an unknown market, or the venue's refusal
     /// ([`ExchangeError::is_unknown_order`] if it is already closed).
+    ///
+    /// # Cancel safety
+    /// Cancel safe as far as orphans go: the order stays tracked until the venue shows it
+    /// closed (an answer or a pushed update), so if a dropped cancel did not land, the stop's
+    /// sweep still cancels it.
     pub async fn cancel_order(
         &self,
         symbol: &Symbol,
@@ -379,6 +392,11 @@ impl PrivateCompositeExchange {
     /// # Errors
     /// Not running, an unknown market, or a failed listing. Orders that fail to cancel are
     /// left out of the result (and logged); the stop's sweep retries them.
+    ///
+    /// # Cancel safety
+    /// Cancel safe as far as orphans go: the listing changes nothing, and every order whose
+    /// cancel was dropped stays tracked until the venue shows it closed; call it again, or
+    /// let the stop's sweep finish the work.
     pub async fn cancel_all_orders(&self, symbol: &Symbol) -> Result<Vec<Order>, ExchangeError> {
         let ours = self.our_open_orders(symbol).await?;
         let results = join_all(

@@ -29,7 +29,7 @@ pub(crate) use super::sweep::Sweep;
 
 /// An order we placed that may still be open.
 #[derive(Debug, Clone)]
-pub(super) struct Tracked {
+pub(super) struct TrackedOrder {
     pub(super) symbol_code: String,
     /// The venue's id, once it acknowledged the placement.
     pub(super) order_id: Option<String>,
@@ -73,7 +73,7 @@ pub(super) struct GuardCore {
     pub(super) ids: Arc<ClientOrderIdGenerator>,
     /// Ordered: the cancels of a sweep go out, and its report names them, in the same order
     /// every run (a hash map's order differs from run to run).
-    pub(super) tracked: Mutex<BTreeMap<ClientOrderId, Tracked>>,
+    pub(super) tracked: Mutex<BTreeMap<ClientOrderId, TrackedOrder>>,
     pub(super) accepting: AtomicBool,
     /// Trading halted: placements refused until resumed (independent of the stop).
     pub(super) halted: tokio::sync::watch::Sender<bool>,
@@ -273,7 +273,7 @@ impl GuardCore {
         self.metrics.placed.increment(1);
         self.lock().insert(
             id.clone(),
-            Tracked {
+            TrackedOrder {
                 symbol_code: symbol_code.to_owned(),
                 order_id: None,
                 landed: false,
@@ -327,7 +327,7 @@ impl GuardCore {
         self.lock().len()
     }
 
-    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<ClientOrderId, Tracked>> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<ClientOrderId, TrackedOrder>> {
         self.tracked.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

@@ -61,6 +61,7 @@ struct Target {
 
 /// What one cancel-and-confirm sweep came to.
 #[derive(Debug, Clone, Default)]
+#[must_use = "a sweep says which orders may still be open: read it or log it"]
 pub struct Sweep {
     /// Distinct orders of ours seen open.
     pub found: usize,

@@ -28,14 +28,15 @@ use crate::public::market_data::{
 use crate::venue::Venue;
 
 /// A venue's public side: book tickers, local order books and trades of the configured
-/// markets, as observable streams. The plan's `PublicCompositeExchange`.
+/// markets, as observable streams.
 ///
-/// Its parts stop in DESIGN order: the public socket (`Medium`: close handshake, resync task),
+/// Its parts stop in [the shutdown order](crate#the-shutdown-order): the public socket (`Medium`: close handshake, resync task),
 /// then the streams (`Low`: subscribers see their streams end), then, if it owns them, the
 /// REST client and rate limiter (`Cleanup`). Start runs the other way round and loads each
 /// market's rules from `exchangeInfo` before the socket connects.
 ///
 /// ```no_run
+/// # #[allow(dead_code)]
 /// # async fn demo(config: exchange_composite::ExchangeConfig, symbol: exchange_composite::Symbol) -> Result<(), exchange_composite::ExchangeError> {
 /// use std::time::Duration;
 /// use exchange_composite::PublicCompositeExchange;
@@ -260,7 +261,7 @@ struct Parts {
 }
 
 impl Parts {
-    /// Groups the parts in DESIGN order, with the streams if `with_streams` and the REST
+    /// Groups the parts in the shutdown order (socket, streams, REST), with the streams if `with_streams` and the REST
     /// client and limiter if owned.
     fn finish(self, with_streams: bool, owned_rest: Option<&MexcRest>) -> PublicCompositeExchange {
         let mut members = DependencyAwareShutdown::new(self.name.clone());

@@ -108,6 +108,10 @@ impl MexcRestClient {
     ///
     /// # Errors
     /// See [`RestError`].
+    ///
+    /// # Cancel safety
+    /// As [`execute`](Self::execute): once sent, a dropped placement may still create the
+    /// order. Give it a client order id to find it again.
     pub async fn place_order(&self, order: &NewOrderRequest) -> Result<NewOrderAck, RestError> {
         self.execute(order).await
     }
@@ -125,6 +129,10 @@ impl MexcRestClient {
     /// # Errors
     /// [`RestError::UnknownOrder`] if it does not exist or is already closed; see
     /// [`RestError`].
+    ///
+    /// # Cancel safety
+    /// As [`execute`](Self::execute): once sent, a dropped cancel may still cancel the order;
+    /// query it to know.
     pub async fn cancel_order(&self, symbol: &str, order: OrderRef) -> Result<Order, RestError> {
         self.execute(&CancelOrder {
             symbol: symbol.to_owned(),
@@ -137,6 +145,10 @@ impl MexcRestClient {
     ///
     /// # Errors
     /// See [`RestError`].
+    ///
+    /// # Cancel safety
+    /// As [`execute`](Self::execute): once sent, any of the orders may have been cancelled;
+    /// list the open orders to know.
     pub async fn cancel_all_orders(&self, symbols: &[&str]) -> Result<Vec<Order>, RestError> {
         if symbols.is_empty() || symbols.len() > 5 {
             return Err(RestError::InvalidRequest(format!(

@@ -29,6 +29,14 @@ impl MexcRestClient {
     ///
     /// # Errors
     /// See [`RestError`].
+    ///
+    /// # Cancel safety
+    /// Cancel safe until the request is sent: dropped while it waits for the rate limiter,
+    /// nothing reaches the venue (a grant it had just received stays counted, which errs on
+    /// the safe side). Dropped once the request is on its way, the venue may still carry it
+    /// out and nobody reads the answer: for an order call that is an unknown outcome, as
+    /// [`RestError::OutcomeUnknown`] would have said. Look the order up by its client order
+    /// id before assuming it was not placed (or not cancelled).
     pub async fn execute<R: RestRequest>(&self, request: &R) -> Result<R::Response, RestError> {
         self.inner
             .execute(R::ENDPOINT, request.params(), None)
@@ -40,6 +48,9 @@ impl MexcRestClient {
     ///
     /// # Errors
     /// See [`RestError`].
+    ///
+    /// # Cancel safety
+    /// As [`execute`](Self::execute).
     pub async fn execute_until<R: RestRequest>(
         &self,
         request: &R,

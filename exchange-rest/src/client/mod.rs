@@ -114,8 +114,9 @@ struct Counters {
 /// let account = client.account().await?;
 /// assert!(account.balance("USDT").is_some());
 ///
-/// client.stop_within(Duration::from_secs(1)).await;
-/// limiter.stop_within(Duration::from_secs(1)).await;
+/// let client_report = client.stop_within(Duration::from_secs(1)).await;
+/// let limiter_report = limiter.stop_within(Duration::from_secs(1)).await;
+/// assert!(client_report.is_clean() && limiter_report.is_clean(), "{client_report}");
 /// venue.stop_within(Duration::from_secs(1)).await;
 /// # Ok(())
 /// # }

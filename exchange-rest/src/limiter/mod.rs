@@ -36,8 +36,10 @@ pub struct Grant {
     pub waited: Duration,
 }
 
-/// The exchange rate limiter, an [`AsyncResource`]: the plan's `BaseExchangeRateLimit` done
-/// right (DESIGN section 4, bug 8).
+/// The exchange rate limiter, an [`AsyncResource`]. Its stop wakes every waiting call with a
+/// prompt, typed [`AcquireError::Closed`] (a cancelled wait never turns into a request sent
+/// during shutdown, around the limit), and only the holder of a draw gives it back, so a stop
+/// never corrupts the accounting.
 ///
 /// - **Buckets** allow a weight per window (exact sliding windows: never over the limit in any
 ///   window), each with a [`Scope`]. A [`Draw`] takes weights from up to four buckets **all or

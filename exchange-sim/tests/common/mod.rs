@@ -28,8 +28,9 @@ pub const TEST_TIMEOUT: Duration = Duration::from_secs(20);
 #[allow(unused_imports, reason = "not every test binary bounds its bodies")]
 pub use test_support::bounded;
 
-/// A venue with the synthetic market paused after its initial quotes.
-pub async fn start_paused() -> SimVenue {
+/// A venue whose synthetic market is paused after its initial quotes (a market that does not
+/// move, not tokio's paused clock).
+pub async fn start_with_market_paused() -> SimVenue {
     SimVenue::start(SimConfig::paused()).await.unwrap()
 }
 

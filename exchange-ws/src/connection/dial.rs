@@ -146,7 +146,8 @@ impl ConnectionTask {
 }
 
 /// How a [`WebSocketManager`](crate::WebSocketManager) reaches the venue: the connector seam
-/// (DESIGN section 6, "Simulation seams").
+/// (tokio's TCP by default; the `simulation` feature adds turmoil's, so the real manager can
+/// run inside a deterministic network simulation).
 ///
 /// The manager dials the URL's host and port through its connector and hands the stream to
 /// tokio-tungstenite (`client_async_tls_with_config`: TLS for `wss://`, then the upgrade), so
