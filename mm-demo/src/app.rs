@@ -22,7 +22,7 @@ use crate::state_machine::{CycleError, MarketMakerStateMachine};
 use crate::systemd::Notifier;
 use crate::timeline::{self, Recorder};
 use crate::trading_halt::{self, HaltCounts};
-use crate::venue::Venue;
+use crate::venue::VenueSetup;
 
 /// How far past the budget the watchdog lets a shutdown run before it ends the process.
 pub(crate) const WATCHDOG_SLACK: Duration = Duration::from_secs(2);
@@ -95,7 +95,7 @@ async fn run_exchanges(
     health: Arc<Health>,
 ) -> Exit {
     notifier.status("starting: venue");
-    let venue = match Venue::prepare(&cli).await {
+    let venue = match VenueSetup::prepare(&cli).await {
         Ok(venue) => venue,
         Err(error) => {
             tracing::error!(%error, "cannot set up the venue");
@@ -434,7 +434,7 @@ fn possibly_open(exchanges: &Exchanges, totals: Option<Totals>) -> usize {
 /// Deletes the listen keys a dead process of this instance left behind (recorded in its
 /// ledger, so ours; stale, as we hold the instance's lock), before the start creates its own:
 /// a crash-looping run must not fill the account's key table.
-async fn clear_stale_listen_keys(venue: &Venue, instance: &Instance, start_timeout: Duration) {
+async fn clear_stale_listen_keys(venue: &VenueSetup, instance: &Instance, start_timeout: Duration) {
     match instance.ledger.recorded() {
         Ok(recorded) if recorded.is_empty() => return,
         Ok(_) => {}
@@ -453,7 +453,7 @@ async fn clear_stale_listen_keys(venue: &Venue, instance: &Instance, start_timeo
     }
 }
 
-async fn stop_embedded(venue: Venue) {
+async fn stop_embedded(venue: VenueSetup) {
     if let Some(sim) = venue.embedded {
         let report = sim.stop_within(EMBEDDED_STOP).await;
         tracing::info!(?report, "embedded venue stopped");

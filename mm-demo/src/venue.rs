@@ -39,8 +39,10 @@ pub(crate) enum VenueError {
     Instance(#[from] exchange_composite::instance::InstanceError),
 }
 
-/// The venue of this run.
-pub(crate) struct Venue {
+/// How this run reaches its venue (the composite's `Venue` trait is the venue itself): the
+/// connection configuration, the embedded venue if this run started one, its kind and the
+/// deployment's name.
+pub(crate) struct VenueSetup {
     /// The connection configuration.
     pub(crate) config: ExchangeConfig,
     /// The embedded venue, if this run started one (stopped after everything else).
@@ -84,7 +86,7 @@ fn derived_ws_url(rest_url: &str) -> Result<String, VenueError> {
     Ok(url.into())
 }
 
-impl Venue {
+impl VenueSetup {
     /// Sets up the venue the command line asks for (starting the embedded one by default).
     pub(crate) async fn prepare(cli: &Cli) -> Result<Self, VenueError> {
         let symbol = parse_symbol(&cli.symbol)?;
