@@ -200,14 +200,30 @@ impl TaskSpawner {
             None => spawn_named(console_name, Tracked::new(task, guard)),
             // Recorded: the span wraps the task (a second type, so an unrecorded task's future
             // and guard stay as small as they were).
-            Some(span) => {
-                span.identify(id);
-                let spanned = Spanned::new(task, span, shared.signal.clone());
-                spawn_named(console_name, Tracked::new(spanned, guard));
-            }
+            Some(span) => spawn_recorded(console_name, task, guard, span, id, shared),
         }
         Ok(id)
     }
+}
+
+/// Spawns a task whose timeline span a subscriber records. Out of line: its future type is
+/// another, and its code kept out of the unrecorded path.
+#[cold]
+#[inline(never)]
+fn spawn_recorded<F>(
+    console_name: &str,
+    task: F,
+    guard: TaskGuard,
+    span: Box<crate::timeline::TaskSpan>,
+    id: TaskId,
+    shared: &Shared,
+) where
+    F: Future + Send + 'static,
+    F::Output: TaskResult,
+{
+    span.identify(id);
+    let spanned = Spanned::new(task, span, shared.signal.clone());
+    spawn_named(console_name, Tracked::new(spanned, guard));
 }
 
 /// Spawns `task`. The join handle is dropped at once, which keeps tokio on its fast paths;
