@@ -117,9 +117,10 @@ impl AsyncResource for ResourceGroup {
         Box::pin(self.lifecycle.start(|ctx| async move {
             // If this start is cancelled half-way, stop whatever members started.
             let undo = members.clone();
+            // `shutdown_by`, not `shutdown_all`: the report must be in by the rollback's
+            // deadline (shutdown_all may take its slack past it, and the step is cut there).
             ctx.on_rollback("stop members", move |deadline: Instant| async move {
-                undo.shutdown_all(deadline.saturating_duration_since(Instant::now()))
-                    .await
+                undo.shutdown_by(deadline).await
             });
             members
                 .start_all()

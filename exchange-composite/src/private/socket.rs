@@ -186,7 +186,11 @@ impl AsyncResource for PrivateSocket {
                 ctx.on_rollback(
                     "stop the socket and delete the listen key",
                     move |deadline| async move {
-                        let report = undo.socket.stop(deadline).await;
+                        // The socket gets half of what is left, so a socket that hangs in its
+                        // close still leaves the listen key's deletion time of its own.
+                        let now = Instant::now();
+                        let socket_by = now + deadline.saturating_duration_since(now) / 2;
+                        let report = undo.socket.stop(socket_by).await;
                         let key = undo.key.send_replace(ListenKey::default()).take();
                         if let Some(key) = key {
                             undo.venue
