@@ -2,8 +2,7 @@
 //! The API secret appears in no `Debug` output and in no log line, even at TRACE level and
 //! through errors.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use exchange_rest::{
@@ -14,25 +13,6 @@ use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
 use lifecycle_core::AsyncResource;
 use rust_decimal::Decimal;
 use tokio::time::timeout;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 #[test]
 fn debug_output_never_shows_the_secret() {
@@ -57,16 +37,11 @@ fn debug_output_never_shows_the_secret() {
     );
 }
 
+/// Every line the test's thread logged, at every level (tracing-test's `no-env-filter`),
+/// the REST client's and the venue's alike: the runtime is current-thread.
 #[test]
+#[tracing_test::traced_test]
 fn logs_never_show_the_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -98,7 +73,7 @@ fn logs_never_show_the_secret() {
         .await
         .expect("timed out");
     });
-    let logs = captured.text();
+    let logs = test_support::captured_logs!();
     assert!(
         logs.contains("REST call"),
         "the capture works: {} bytes",

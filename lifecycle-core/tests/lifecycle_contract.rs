@@ -611,8 +611,8 @@ async fn a_critical_task_failing_during_start_fails_the_start_with_its_cause() {
 }
 
 #[tokio::test]
+#[tracing_test::traced_test]
 async fn dropping_a_running_component_warns_naming_it_and_a_stopped_one_does_not() {
-    let (logs, _guard) = common::LogCapture::start();
     bounded(async {
         let running = Lifecycle::new("forgotten");
         running
@@ -660,7 +660,7 @@ async fn dropping_a_running_component_warns_naming_it_and_a_stopped_one_does_not
         drop(failed);
     })
     .await;
-    let text = logs.text();
+    let text = test_support::captured_logs!();
     let warnings: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("component dropped without stop"))
@@ -782,8 +782,8 @@ async fn a_cancelled_start_stops_its_tasks_cooperatively_in_the_background() {
 }
 
 #[tokio::test(start_paused = true)]
+#[tracing_test::traced_test]
 async fn the_log_gives_a_stop_s_duration_and_names_a_rollback_that_left_tasks_behind() {
-    let (logs, _guard) = common::LogCapture::start();
     bounded(async {
         // A stop that takes 40 ms on the paused clock logs 40 ms.
         let timed = Lifecycle::new("timed");
@@ -819,7 +819,7 @@ async fn the_log_gives_a_stop_s_duration_and_names_a_rollback_that_left_tasks_be
         assert!(result.is_err());
     })
     .await;
-    let text = logs.text();
+    let text = test_support::captured_logs!();
     let stopped = text
         .lines()
         .find(|l| l.contains("component stopped") && l.contains("timed"))

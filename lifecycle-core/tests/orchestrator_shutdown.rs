@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Behavior, EventLog, LogCapture, Probe, Scripted, bounded};
+use common::{Behavior, EventLog, Probe, Scripted, bounded};
 use lifecycle_core::{
     AsyncResource, BoxFuture, DependencyAwareShutdown, DependencyError, InFlightStop,
     LifecycleState, ShutdownPriority, StartError, StateCell, StateWatcher, StopOutcome, StopReport,
@@ -566,8 +566,8 @@ async fn shutdown_by_keeps_a_fifth_of_a_short_time_as_its_slack() {
 }
 
 #[tokio::test(start_paused = true)]
+#[tracing_test::traced_test]
 async fn the_finished_shutdown_logs_how_long_it_took_in_milliseconds() {
-    let (logs, _guard) = LogCapture::start();
     bounded(async {
         let mut system = DependencyAwareShutdown::new("timed");
         system.register(
@@ -579,7 +579,7 @@ async fn the_finished_shutdown_logs_how_long_it_took_in_milliseconds() {
         assert_eq!(report.duration, Duration::from_millis(250), "{report}");
     })
     .await;
-    let text = logs.text();
+    let text = test_support::captured_logs!();
     let finished = text
         .lines()
         .find(|line| line.contains("shutdown finished"))
@@ -592,8 +592,8 @@ async fn the_finished_shutdown_logs_how_long_it_took_in_milliseconds() {
 }
 
 #[tokio::test(start_paused = true)]
+#[tracing_test::traced_test]
 async fn only_a_broken_order_is_logged_as_one() {
-    let (logs, _guard) = LogCapture::start();
     bounded(async {
         let log = EventLog::default();
         for (name, user_hangs) in [("kept", false), ("broken", true)] {
@@ -617,7 +617,7 @@ async fn only_a_broken_order_is_logged_as_one() {
                 user_hangs,
                 "{report}"
             );
-            let text = logs.take();
+            let text = test_support::captured_logs!();
             assert_eq!(
                 text.contains("users overran their share of the phase"),
                 user_hangs,

@@ -1,25 +1,18 @@
 //! Dropping a TaskManager with running tasks warns, naming them; dropping an idle one does
-//! not. Alone in its test binary: it installs the process-wide tracing subscriber.
+//! not.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
 use std::time::Duration;
 
-use common::{LogCapture, bounded};
+use common::bounded;
 use lifecycle_core::TaskManager;
+use tracing_test::traced_test;
 
 #[tokio::test]
+#[traced_test]
 async fn dropping_a_manager_warns_only_when_tasks_still_run() {
-    let captured = LogCapture::default();
-    tracing::subscriber::set_global_default(
-        tracing_subscriber::fmt()
-            .with_writer(captured.writer())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::WARN)
-            .finish(),
-    )
-    .unwrap();
     bounded(async {
         let idle = TaskManager::new("idle-one");
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -28,25 +21,29 @@ async fn dropping_a_manager_warns_only_when_tasks_still_run() {
         rx.await.unwrap();
         lifecycle_core::testing::assert_no_tasks(&idle, Duration::from_secs(5)).await;
         drop(idle);
-        let logged = captured.take();
-        assert!(!logged.contains("dropped with running tasks"), "{logged}");
+        assert!(!logs_contain("dropped with running tasks"));
 
         let busy = TaskManager::new("busy-one");
         busy.spawn("reader", std::future::pending::<()>()).unwrap();
         busy.spawn("writer", std::future::pending::<()>()).unwrap();
         drop(busy);
-        let logged = captured.take();
-        let warning = logged
-            .lines()
-            .find(|line| line.contains("TaskManager dropped with running tasks"))
-            .unwrap_or_else(|| panic!("no warning in {logged:?}"));
-        assert!(warning.contains("WARN"), "{warning}");
-        assert!(warning.contains("manager=busy-one"), "{warning}");
-        assert!(warning.contains("live=2"), "{warning}");
-        assert!(
-            warning.contains(r#"tasks=["reader", "writer"]"#),
-            "{warning}"
-        );
+        logs_assert(|lines| {
+            let warning = lines
+                .iter()
+                .find(|line| line.contains("TaskManager dropped with running tasks"))
+                .ok_or_else(|| format!("no warning in {lines:#?}"))?;
+            for part in [
+                "WARN",
+                "manager=busy-one",
+                "live=2",
+                r#"tasks=["reader", "writer"]"#,
+            ] {
+                if !warning.contains(part) {
+                    return Err(format!("no {part} in {warning}"));
+                }
+            }
+            Ok(())
+        });
     })
     .await;
 }

@@ -3,6 +3,7 @@
 //! - [`bounded`]: every async test's body runs under [`TEST_LIMIT`], so a hang fails.
 //! - [`eventually`]: polls a condition (or a value) with a deadline instead of sleeping.
 //! - [`signal`]: sends a child process a signal by name (`"-TERM"`, `"-INT"`, ...).
+//! - [`captured_logs!`]: the log of a `#[tracing_test::traced_test]` test as one string.
 //! - `http` feature: the workspace builds one TLS crypto provider, ring, and reqwest without
 //!   a provider of its own, so a `reqwest::Client::new()` would find none and panic. Tests
 //!   and benches that talk HTTP directly (to the embedded venue, or as a bare anchor) build
@@ -174,4 +175,23 @@ pub fn http_client() -> reqwest::Client {
 #[cfg(feature = "http")]
 pub async fn get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
     http_client().get(url).send().await
+}
+
+/// The log lines of the calling `#[tracing_test::traced_test]` test so far, as one string, for
+/// assertions that read the whole log (counts, order, absence). Expands to a call of the
+/// `logs_assert` function that `traced_test` defines in the test's body.
+///
+/// tracing-test scopes a test's lines by a span it enters on the test's thread: on a
+/// current-thread runtime (`#[tokio::test]`, or one the test builds) the spawned tasks'
+/// lines are the test's too; a multi-thread runtime's workers are not in the span.
+#[macro_export]
+macro_rules! captured_logs {
+    () => {{
+        let text = ::std::cell::RefCell::new(::std::string::String::new());
+        logs_assert(|lines| {
+            *text.borrow_mut() = lines.join("\n");
+            Ok(())
+        });
+        text.into_inner()
+    }};
 }
