@@ -6,6 +6,15 @@
 //!   delete the listen key, close the public socket, complete the streams, stop the REST
 //!   client and the rate limiter. Every sample is kept; the median and p99 are printed
 //!   (goal: median at most 5 ms, p99 at most 20 ms).
+//! - `full_stack_shutdown/bare_sequence` (printed after criterion with the ratio, only under
+//!   `cargo bench`): the same venue's unavoidable round trips written directly with reqwest,
+//!   hmac and tokio-tungstenite, as a hand-written client would stop with the same two resting
+//!   orders and the same two sockets: list our open orders, cancel both (concurrently), list
+//!   again to confirm, then delete the listen key and close the private socket's handshake,
+//!   while the public socket's close handshake runs alongside from the start. Its samples
+//!   alternate with the stack's shutdowns (one of each per round), so both see the same
+//!   machine; median and p99 of both and their ratios are printed (goal: median at most 2x,
+//!   p99 at most 3x).
 //! - `create_use_stop_cycles` (a timed loop after criterion, only under `cargo bench`): 1,000
 //!   consecutive create-start-place-stop cycles of a full context in one process; prints the
 //!   runtime's alive-task count before and after, and resident memory after 100 and after
@@ -30,9 +39,14 @@ use exchange_composite::{
 };
 use exchange_rest::Credentials;
 use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, RateLimitConfig, SimConfig, SimVenue};
+use futures::{SinkExt, StreamExt};
+use hmac::{Hmac, KeyInit, Mac};
+use reqwest::Method;
 use rust_decimal::Decimal;
+use sha2::Sha256;
 use tokio::runtime::Runtime;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
 
 const BUDGET: Duration = Duration::from_secs(10);
 const CYCLES: usize = 1_000;
@@ -110,6 +124,9 @@ async fn one_shutdown(sim: &SimVenue, config: &ExchangeConfig) -> Duration {
     let begun = Instant::now();
     let report = system.shutdown_all(BUDGET).await;
     let elapsed = begun.elapsed();
+    if std::env::var_os("PRINT_REPORT").is_some() {
+        println!("{report}");
+    }
     assert!(report.is_clean(), "{report}");
     assert_eq!(open_orders(sim), 0, "the shutdown cancelled both orders");
     elapsed
@@ -160,6 +177,214 @@ fn full_stack_shutdown(c: &mut Criterion) {
         );
     }
     rt.block_on(async move {
+        sim.shutdown().await;
+    });
+}
+
+/// Rounds of the paired check against the bare sequence: one stack shutdown and one bare
+/// stop each.
+const BARE_ROUNDS: usize = 400;
+/// Rounds left out at the start of the paired check (connection pools, allocator warm-up).
+const BARE_WARMUP: usize = 20;
+
+type BareSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// What a hand-written client needs for the bare sequence: reqwest (with the stack's
+/// connection settings), hmac signing, tokio-tungstenite sockets.
+struct BareClient {
+    http: reqwest::Client,
+    rest: String,
+    ws: String,
+}
+
+/// One bare client's live state before its stop: both sockets subscribed, a listen key.
+struct BareSession {
+    public: BareSocket,
+    private: BareSocket,
+    listen_key: String,
+}
+
+impl BareClient {
+    fn new(sim: &SimVenue) -> Self {
+        Self {
+            http: test_support::http_client_builder()
+                .no_proxy()
+                .tcp_nodelay(true)
+                .build()
+                .unwrap(),
+            rest: sim.rest_url(),
+            ws: sim.ws_url(),
+        }
+    }
+
+    /// A signed call (parameters in the query string, as MEXC's own clients send them);
+    /// panics unless the venue answers 2xx.
+    async fn signed(&self, method: Method, path: &str, params: &str) -> serde_json::Value {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        let separator = if params.is_empty() { "" } else { "&" };
+        let query = format!("{params}{separator}recvWindow=5000&timestamp={millis}");
+        let mut mac = Hmac::<Sha256>::new_from_slice(DEMO_API_SECRET.as_bytes()).unwrap();
+        mac.update(query.as_bytes());
+        let signature = hex::encode(mac.finalize().into_bytes());
+        let response = self
+            .http
+            .request(
+                method,
+                format!("{}{path}?{query}&signature={signature}", self.rest),
+            )
+            .header("X-MEXC-APIKEY", DEMO_API_KEY)
+            .header("Content-Type", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = response.bytes().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {body:?}");
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// A socket subscribed to `channel` (the venue's acknowledgement read).
+    async fn socket(&self, url: &str, channel: &str) -> BareSocket {
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let subscribe = format!(r#"{{"method":"SUBSCRIPTION","params":["{channel}"]}}"#);
+        socket.send(Message::text(subscribe)).await.unwrap();
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) if text.contains(channel) => return socket,
+                Some(Ok(_)) => {}
+                other => panic!("no subscription acknowledgement: {other:?}"),
+            }
+        }
+    }
+
+    /// Untimed: both sockets, a listen key and two resting orders, listed by the venue.
+    async fn session(&self, sim: &SimVenue) -> BareSession {
+        let public = self
+            .socket(&self.ws, "spot@public.aggre.depth.v3.api.pb@100ms@HIFIUSDT")
+            .await;
+        let key = self
+            .signed(Method::POST, "/api/v3/userDataStream", "")
+            .await;
+        let listen_key = key["listenKey"].as_str().unwrap().to_owned();
+        let private = self
+            .socket(
+                &format!("{}?listenKey={listen_key}", self.ws),
+                "spot@private.orders.v3.api.pb",
+            )
+            .await;
+        for (side, price) in [("BUY", "0.05"), ("SELL", "0.2")] {
+            let params =
+                format!("symbol=HIFIUSDT&side={side}&type=LIMIT_MAKER&quantity=30&price={price}");
+            self.signed(Method::POST, "/api/v3/order", &params).await;
+        }
+        let waited = Instant::now();
+        while open_orders(sim) < 2 {
+            assert!(waited.elapsed() < Duration::from_secs(5), "orders not open");
+            tokio::task::yield_now().await;
+        }
+        BareSession {
+            public,
+            private,
+            listen_key,
+        }
+    }
+
+    /// Timed: the unavoidable round trips of a stop, each started as soon as what it depends
+    /// on has answered.
+    async fn stop(&self, session: BareSession, sim: &SimVenue) -> Duration {
+        let BareSession {
+            mut public,
+            mut private,
+            listen_key,
+        } = session;
+        let begun = Instant::now();
+        let private_side = async {
+            let open = self
+                .signed(Method::GET, "/api/v3/openOrders", "symbol=HIFIUSDT")
+                .await;
+            let ids: Vec<String> = open
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|order| order["orderId"].to_string().trim_matches('"').to_owned())
+                .collect();
+            assert_eq!(ids.len(), 2, "{open}");
+            let cancels: Vec<String> = ids
+                .iter()
+                .map(|id| format!("symbol=HIFIUSDT&orderId={id}"))
+                .collect();
+            futures::future::join_all(
+                cancels
+                    .iter()
+                    .map(|params| self.signed(Method::DELETE, "/api/v3/order", params)),
+            )
+            .await;
+            let left = self
+                .signed(Method::GET, "/api/v3/openOrders", "symbol=HIFIUSDT")
+                .await;
+            assert_eq!(left.as_array().map(Vec::len), Some(0), "{left}");
+            let delete_key = format!("listenKey={listen_key}");
+            futures::join!(
+                self.signed(Method::DELETE, "/api/v3/userDataStream", &delete_key),
+                close_handshake(&mut private),
+            );
+        };
+        futures::join!(private_side, close_handshake(&mut public));
+        let elapsed = begun.elapsed();
+        assert_eq!(open_orders(sim), 0, "the bare stop cancelled both orders");
+        elapsed
+    }
+}
+
+/// Our close frame, then the peer's, then the end of the stream.
+async fn close_handshake(socket: &mut BareSocket) {
+    socket.close(None).await.unwrap();
+    while let Some(Ok(_)) = socket.next().await {}
+}
+
+/// The stack's full shutdown against the bare sequence, one of each per round (which goes
+/// first alternates), same venue, same runtime.
+fn paired_with_bare_sequence() {
+    let rt = runtime();
+    rt.block_on(async {
+        let sim = venue(SimConfig::default().closed_orders_kept_per_account).await;
+        let config = config_for(&sim);
+        let bare = BareClient::new(&sim);
+        let (mut ours, mut anchor) = (Vec::new(), Vec::new());
+        for round in 0..BARE_WARMUP + BARE_ROUNDS {
+            // One account at the venue: each side sets up right before its own stop, so
+            // neither sees the other's orders.
+            let (stack, bare_stop) = if round % 2 == 0 {
+                let stack = one_shutdown(&sim, &config).await;
+                let session = bare.session(&sim).await;
+                (stack, bare.stop(session, &sim).await)
+            } else {
+                let session = bare.session(&sim).await;
+                let bare_stop = bare.stop(session, &sim).await;
+                (one_shutdown(&sim, &config).await, bare_stop)
+            };
+            if round >= BARE_WARMUP {
+                ours.push(stack);
+                anchor.push(bare_stop);
+            }
+        }
+        ours.sort();
+        anchor.sort();
+        let (ours_median, anchor_median) = (percentile(&ours, 50.0), percentile(&anchor, 50.0));
+        let (ours_p99, anchor_p99) = (percentile(&ours, 99.0), percentile(&anchor, 99.0));
+        println!(
+            "full_stack_shutdown/bare_sequence: {BARE_ROUNDS} rounds: stack median {:.3} ms, p99 {:.3} ms; bare median {:.3} ms, p99 {:.3} ms; median ratio {:.3} (goal 2), p99 ratio {:.3} (goal 3)",
+            ms(ours_median),
+            ms(ours_p99),
+            ms(anchor_median),
+            ms(anchor_p99),
+            ms(ours_median) / ms(anchor_median),
+            ms(ours_p99) / ms(anchor_p99),
+        );
         sim.shutdown().await;
     });
 }
@@ -277,6 +502,9 @@ criterion_group!(benches, full_stack_shutdown);
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
+    if benches::check_requested("full_stack_shutdown/bare_sequence") {
+        paired_with_bare_sequence();
+    }
     if benches::check_requested("create_use_stop_cycles") {
         create_use_stop_cycles();
     }

@@ -10,6 +10,12 @@
 //! - `ws_stop`: stop of a connected manager, from request to report (goal: median at most
 //!   2 ms), vs a bare close handshake.
 //!
+//! - `ws_read_buffer` (a study printed after criterion, only under `cargo bench`): for read
+//!   buffer sizes of 4 to 128 KiB, the paired round trip and a paired throughput run
+//!   (alternating bursts, bare read loop with tungstenite's default buffer vs the manager with
+//!   that size). tungstenite zero-fills the free part of its read buffer before each read, so
+//!   the size is a cost per read, not only a bound.
+//!
 //! Round trips of about 12 us on a shared 2-core machine drift by more than the 1 us the goal
 //! allows between two criterion functions measured seconds apart. After criterion, a *paired*
 //! check (skipped with `--list`, `--test`, or a filter that does not match
@@ -137,7 +143,12 @@ async fn bare_client(url: &str) -> Client {
 
 /// A started, connected manager whose handler notifies `done` after every `every` frames.
 async fn manager_client(url: &str, every: u64, done: Arc<Notify>) -> WebSocketManager {
-    let manager = WebSocketManager::new(bench_config(url));
+    manager_with(bench_config(url), every, done).await
+}
+
+/// [`manager_client`] with a configuration of the caller's.
+async fn manager_with(config: WebSocketConfig, every: u64, done: Arc<Notify>) -> WebSocketManager {
+    let manager = WebSocketManager::new(config);
     let mut left = every;
     manager.add_handler(move |frame: Frame<'_>| {
         std::hint::black_box(frame.len());
@@ -292,16 +303,39 @@ fn stop(c: &mut Criterion) {
 const PAIRED_ROUNDS: usize = 400;
 const PAIRED_BATCH: u32 = 100;
 
+/// Medians of a paired round-trip run, in microseconds per round trip.
+struct RoundTrips {
+    bare: f64,
+    manager: f64,
+    /// The median of the per-round differences.
+    added: f64,
+}
+
 /// The drift-free paired round-trip check (see the crate docs).
 fn paired_round_trip() {
     let rt = current_thread();
     let url = rt.block_on(server_here());
-    let mut bare = rt.block_on(bare_client(&url));
+    let figures = paired_round_trips(&rt, bench_config(&url), PAIRED_ROUNDS);
+    println!(
+        "paired check ws_round_trip ({PAIRED_ROUNDS} alternating batches of {PAIRED_BATCH}): \
+         bare {:.3} us, manager {:.3} us (ratio {:.3}), \
+         added per round trip (median of the differences) {:.3} us",
+        figures.bare,
+        figures.manager,
+        figures.manager / figures.bare,
+        figures.added
+    );
+}
+
+/// `rounds` alternating batches of bare and manager round trips (the manager configured by
+/// `config`) against the echo server `config` points at.
+fn paired_round_trips(rt: &Runtime, config: WebSocketConfig, rounds: usize) -> RoundTrips {
+    let mut bare = rt.block_on(bare_client(&config.url));
     let done = Arc::new(Notify::new());
-    let manager = rt.block_on(manager_client(&url, 1, done.clone()));
+    let manager = rt.block_on(manager_with(config, 1, done.clone()));
     let (mut bare_us, mut manager_us, mut added_us) = (Vec::new(), Vec::new(), Vec::new());
     rt.block_on(async {
-        for round in 0..PAIRED_ROUNDS + 20 {
+        for round in 0..rounds + 20 {
             let begun = Instant::now();
             for _ in 0..PAIRED_BATCH {
                 bare_round_trip(&mut bare).await;
@@ -320,16 +354,98 @@ fn paired_round_trip() {
             }
         }
     });
-    let (bare_median, manager_median) = (benches::median(bare_us), benches::median(manager_us));
-    println!(
-        "paired check ws_round_trip ({PAIRED_ROUNDS} alternating batches of {PAIRED_BATCH}): \
-         bare {bare_median:.3} us, manager {manager_median:.3} us (ratio {:.3}), \
-         added per round trip (median of the differences) {:.3} us",
-        manager_median / bare_median,
-        benches::median(added_us)
+    let report = rt.block_on(manager.stop_within(Duration::from_secs(2)));
+    assert!(report.is_clean(), "{report}");
+    RoundTrips {
+        bare: benches::median(bare_us),
+        manager: benches::median(manager_us),
+        added: benches::median(added_us),
+    }
+}
+
+/// Read buffer sizes the study compares (tungstenite's default is 128 KiB).
+const READ_BUFFER_SIZES: [usize; 5] = [4 << 10, 8 << 10, 16 << 10, 64 << 10, 128 << 10];
+/// Round-trip batch pairs per size in the study.
+const STUDY_ROUNDS: usize = 150;
+/// Burst pairs per size in the study's throughput half.
+const STUDY_BURSTS: usize = 15;
+
+/// The read buffer study (`ws_read_buffer`): for each size, the paired round trip and a
+/// paired throughput run (alternating bursts of `FRAMES` frames, bare read loop vs manager),
+/// against the bare client with tungstenite's default buffer.
+fn read_buffer_study() {
+    let rt = current_thread();
+    let echo = rt.block_on(server_here());
+    let burst = server_thread();
+    println!("ws_read_buffer: size, round trip bare/manager/added (us), throughput manager/bare");
+    for size in READ_BUFFER_SIZES {
+        let round_trips = paired_round_trips(
+            &rt,
+            WebSocketConfig {
+                read_buffer_size: size,
+                ..bench_config(&echo)
+            },
+            STUDY_ROUNDS,
+        );
+        let throughput = paired_throughput(
+            &rt,
+            WebSocketConfig {
+                read_buffer_size: size,
+                ..bench_config(&burst)
+            },
+        );
+        println!(
+            "ws_read_buffer {:>4} KiB: round trip bare {:.3} us, manager {:.3} us, added {:.3} us (ratio {:.3}); throughput ratio {:.3}",
+            size >> 10,
+            round_trips.bare,
+            round_trips.manager,
+            round_trips.added,
+            round_trips.manager / round_trips.bare,
+            throughput.ratio(),
+        );
+    }
+}
+
+/// Alternating bursts of `FRAMES` frames through a bare read loop and through the manager;
+/// the medians are seconds per burst (so the ratio is manager time over bare time: below 1
+/// is faster).
+fn paired_throughput(rt: &Runtime, config: WebSocketConfig) -> benches::Paired {
+    let mut bare = rt.block_on(bare_client(&config.url));
+    let done = Arc::new(Notify::new());
+    let manager = rt.block_on(manager_with(config, FRAMES, done.clone()));
+    let figures = benches::paired(
+        3,
+        STUDY_BURSTS,
+        || {
+            rt.block_on(async {
+                let begun = Instant::now();
+                bare.send(Message::text(FRAMES.to_string())).await.unwrap();
+                let mut n = 0u64;
+                while n < FRAMES {
+                    match bare.next().await {
+                        Some(Ok(Message::Binary(bytes))) => {
+                            std::hint::black_box(bytes.len());
+                            n += 1;
+                        }
+                        Some(Ok(_)) => {}
+                        other => panic!("bare client lost the server: {other:?}"),
+                    }
+                }
+                begun.elapsed()
+            })
+        },
+        || {
+            rt.block_on(async {
+                let begun = Instant::now();
+                manager.send_text(FRAMES.to_string()).await.unwrap();
+                done.notified().await;
+                begun.elapsed()
+            })
+        },
     );
     let report = rt.block_on(manager.stop_within(Duration::from_secs(2)));
     assert!(report.is_clean(), "{report}");
+    figures
 }
 
 criterion_group!(benches, throughput, round_trip, stop);
@@ -339,5 +455,8 @@ fn main() {
     Criterion::default().configure_from_args().final_summary();
     if benches::check_requested("ws_round_trip/paired") {
         paired_round_trip();
+    }
+    if benches::check_requested("ws_read_buffer") {
+        read_buffer_study();
     }
 }

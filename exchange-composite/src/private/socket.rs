@@ -219,22 +219,30 @@ impl AsyncResource for PrivateSocket {
     fn stop(&self, deadline: Instant) -> BoxFuture<'_, StopReport> {
         let state = self.state.clone();
         Box::pin(self.lifecycle.stop(deadline, move |ctx| async move {
-            // The socket first (it must not reconnect), then the keep-alive task, then the key.
-            let socket = state.socket.stop(ctx.deadline()).await;
-            ctx.shutdown_tasks(ctx.deadline()).await;
-            let mut details = StopDetails::new().child(socket);
-            let key = state.key.send_replace(ListenKey::default()).take();
-            if let Some(key) = key {
-                match state
-                    .venue
-                    .close_private_session(&key, ctx.deadline())
-                    .await
-                {
-                    Ok(_) => details = details.counter("listen_keys_closed", 1),
-                    Err(error) => {
-                        details = details.error(format!("listen key not deleted: {error}"));
-                    }
+            // The socket's close handshake and the key's deletion run at once: `join!` polls
+            // the socket's stop first, whose first poll marks the manager stopping (it will
+            // not reconnect) and queues its close frame; the key goes only after the
+            // keep-alive task has stopped (it must not extend or re-create it).
+            let close_key = async {
+                ctx.shutdown_tasks(ctx.deadline()).await;
+                match state.key.send_replace(ListenKey::default()).take() {
+                    Some(key) => Some(
+                        state
+                            .venue
+                            .close_private_session(&key, ctx.deadline())
+                            .await,
+                    ),
+                    None => None,
                 }
+            };
+            let (socket, key) = futures::join!(state.socket.stop(ctx.deadline()), close_key);
+            let mut details = StopDetails::new().child(socket);
+            match key {
+                Some(Ok(_)) => details = details.counter("listen_keys_closed", 1),
+                Some(Err(error)) => {
+                    details = details.error(format!("listen key not deleted: {error}"));
+                }
+                None => {}
             }
             details
                 .counter("listen_keys_created", state.created.load(Ordering::Relaxed))
