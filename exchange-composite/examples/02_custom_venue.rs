@@ -18,12 +18,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use exchange_composite::mexc::{DecodeError, DepthSnapshot, PushInterval};
 use exchange_composite::rest::VenueError;
 use exchange_composite::{
-    AssetName, Balance, ClientOrderId, ExchangeConfig, ExchangeError, Order, OrderKey,
-    OrderRequest, OrderStatus, OrderType, OrderUpdate, PlacedOrder, PriceLevel,
-    PrivateCompositeExchange, RestError, Side, Symbol, SymbolRules, Venue, VenueEvent,
+    AssetName, Balance, ClientOrderId, DecodeError, DepthSnapshot, ExchangeConfig, ExchangeError,
+    Order, OrderKey, OrderRequest, OrderStatus, OrderType, OrderUpdate, PlacedOrder, PriceLevel,
+    PrivateCompositeExchange, PushInterval, RestError, Side, Symbol, SymbolRules, Venue,
+    VenueEvent,
 };
 use futures::{SinkExt, StreamExt};
 use lifecycle_core::{AsyncResource, BoxFuture};

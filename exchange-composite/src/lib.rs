@@ -110,7 +110,7 @@ pub use factory::{CompositeExchange, ExchangeFactory};
 pub use mexc::MexcRest;
 pub use private::{ListenKey, OrderRequest, PrivateCompositeExchange, Sweep};
 pub use public::PublicCompositeExchange;
-pub use venue::{OrderKey, PlacedOrder, Venue, VenueEvent};
+pub use venue::{OrderKey, PlacedOrder, Venue};
 
 /// The REST layer under the exchanges (exchange-rest), for what the composite's API hands
 /// out of it (an [`ExchangeError::Rest`] carries a [`RestError`]): callers need no direct
@@ -121,12 +121,17 @@ pub use exchange_rest::{Credentials, RateLimitSource, RestError};
 pub use domain::asset::AssetName;
 pub use domain::balance::Balance;
 pub use domain::client_order_id::{ClientOrderId, ClientOrderIdGenerator};
+pub use domain::decode_error::DecodeError;
+pub use domain::depth::{DepthDiff, DepthSnapshot};
 pub use domain::limits::{MAX_PRICE, MAX_QUANTITY, VenueValue};
+pub use domain::mapping_error::MappingError;
 pub use domain::market::{BookTicker, PriceLevel, Trade};
 pub use domain::order::{Order, OrderStatus, OrderType};
 pub use domain::order_book::OrderBook;
+pub use domain::push_interval::PushInterval;
 pub use domain::rules::SymbolRules;
 pub use domain::side::Side;
 pub use domain::symbol::Symbol;
 pub use domain::updates::{BalanceUpdate, Fill, OrderUpdate};
+pub use domain::venue_event::VenueEvent;
 pub use error::{DomainError, ExchangeError};

@@ -13,15 +13,15 @@ use tokio::time::Instant;
 
 use crate::domain::balance::Balance;
 use crate::domain::client_order_id::ClientOrderId;
+use crate::domain::decode_error::DecodeError;
+use crate::domain::depth::DepthSnapshot;
 use crate::domain::order::Order;
+use crate::domain::push_interval::PushInterval;
 use crate::domain::rules::SymbolRules;
 use crate::domain::symbol::Symbol;
+use crate::domain::venue_event::VenueEvent;
 use crate::error::ExchangeError;
-use crate::mexc::{DecodeError, DepthSnapshot, MexcEvent, PushInterval};
 use crate::private::OrderRequest;
-
-/// A decoded push, in domain terms (the same events for every venue).
-pub type VenueEvent = MexcEvent;
 
 /// Names an existing order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use exchange_composite::mexc::{DepthDiff, DepthSnapshot, DiffOutcome, LocalOrderBook};
-use exchange_composite::{PriceLevel, Side};
+use exchange_composite::mexc::{DiffOutcome, LocalOrderBook};
+use exchange_composite::{DepthDiff, DepthSnapshot, PriceLevel, Side};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 

@@ -17,11 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{bounded, hifi};
-use exchange_composite::mexc::{DecodeError, DepthSnapshot, PushInterval};
 use exchange_composite::{
-    AssetName, Balance, ClientOrderId, ExchangeConfig, ExchangeError, Order, OrderKey,
-    OrderRequest, OrderStatus, OrderType, PlacedOrder, PrivateCompositeExchange, Side, Symbol,
-    SymbolRules, Venue, VenueEvent,
+    AssetName, Balance, ClientOrderId, DecodeError, DepthSnapshot, ExchangeConfig, ExchangeError,
+    Order, OrderKey, OrderRequest, OrderStatus, OrderType, PlacedOrder, PrivateCompositeExchange,
+    PushInterval, Side, Symbol, SymbolRules, Venue, VenueEvent,
 };
 use lifecycle_core::{AsyncResource, BoxFuture};
 use rust_decimal::Decimal;
@@ -289,7 +288,7 @@ impl Venue for PaperVenue {
     }
 
     fn decode_push(&self, _frame: &[u8]) -> Result<VenueEvent, DecodeError> {
-        Err(DecodeError::Protobuf(
+        Err(DecodeError::Malformed(
             "paper venue pushes nothing".to_owned(),
         ))
     }

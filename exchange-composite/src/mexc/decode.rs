@@ -13,100 +13,19 @@ use rust_decimal::Decimal;
 
 use crate::domain::asset::AssetName;
 use crate::domain::client_order_id::ClientOrderId;
+use crate::domain::decode_error::DecodeError;
+use crate::domain::depth::DepthDiff;
 use crate::domain::limits::VenueValue;
 use crate::domain::market::{BookTicker, PriceLevel, Trade};
 use crate::domain::order::{OrderStatus, OrderType};
 use crate::domain::side::Side;
 use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
-use crate::mexc::local_book::DepthDiff;
-
-/// Why a push frame could not be turned into an event.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    /// Not a valid `PushDataV3ApiWrapper`.
-    #[error("not a MEXC push frame: {0}")]
-    Protobuf(String),
-    /// A frame of a kind this adapter does not handle (or with no body).
-    #[error("unsupported push on channel {channel:?}")]
-    Unsupported {
-        /// The frame's channel.
-        channel: String,
-    },
-    /// A public push without its symbol.
-    #[error("push on channel {0:?} has no symbol")]
-    MissingSymbol(String),
-    /// A numeric field that is not a decimal.
-    #[error("field {field} is not a decimal: {value:?}")]
-    BadDecimal {
-        /// The field.
-        field: &'static str,
-        /// Its text (truncated).
-        value: String,
-    },
-    /// A price or quantity outside the range a venue may send
-    /// ([`VenueValue`](crate::VenueValue)): negative, or so large that arithmetic on it
-    /// could overflow.
-    #[error("field {field} is out of range: {problem}")]
-    OutOfRange {
-        /// The field.
-        field: &'static str,
-        /// What is wrong (the value, truncated).
-        problem: String,
-    },
-    /// An enum field with an unknown code.
-    #[error("field {field} has unknown code {value}")]
-    BadCode {
-        /// The field.
-        field: &'static str,
-        /// The code.
-        value: i64,
-    },
-    /// A text field that is not valid for its type.
-    #[error("field {field} is invalid: {value:?}")]
-    BadText {
-        /// The field.
-        field: &'static str,
-        /// Its text (truncated).
-        value: String,
-    },
-}
-
-/// One decoded push.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MexcEvent {
-    /// Best bid and ask.
-    BookTicker {
-        /// The symbol code.
-        symbol_code: String,
-        /// The touch.
-        ticker: BookTicker,
-    },
-    /// Aggregated depth diff.
-    DepthDiff {
-        /// The symbol code.
-        symbol_code: String,
-        /// The diff.
-        diff: DepthDiff,
-    },
-    /// Public trades.
-    Trades {
-        /// The symbol code.
-        symbol_code: String,
-        /// The trades, in order.
-        trades: Vec<Trade>,
-    },
-    /// One of our orders changed.
-    Order(OrderUpdate),
-    /// One of our orders filled.
-    Fill(Fill),
-    /// One of our balances changed.
-    Balance(BalanceUpdate),
-}
+use crate::domain::venue_event::VenueEvent;
 
 /// Decodes one binary push frame.
-pub fn decode_push(frame: &[u8]) -> Result<MexcEvent, DecodeError> {
+pub fn decode_push(frame: &[u8]) -> Result<VenueEvent, DecodeError> {
     let push =
-        PushDataV3ApiWrapper::decode(frame).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
+        PushDataV3ApiWrapper::decode(frame).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     let time_ms = push.send_time.or(push.create_time).unwrap_or_default();
     let symbol = |push: &PushDataV3ApiWrapper| {
         push.symbol
@@ -115,7 +34,7 @@ pub fn decode_push(frame: &[u8]) -> Result<MexcEvent, DecodeError> {
             .ok_or_else(|| DecodeError::MissingSymbol(push.channel.clone()))
     };
     match push.body.as_ref() {
-        Some(Body::PublicAggreBookTicker(t)) => Ok(MexcEvent::BookTicker {
+        Some(Body::PublicAggreBookTicker(t)) => Ok(VenueEvent::BookTicker {
             symbol_code: symbol(&push)?,
             ticker: BookTicker {
                 bid_price: price("bidPrice", &t.bid_price)?,
@@ -125,7 +44,7 @@ pub fn decode_push(frame: &[u8]) -> Result<MexcEvent, DecodeError> {
                 time_ms,
             },
         }),
-        Some(Body::PublicAggreDepths(d)) => Ok(MexcEvent::DepthDiff {
+        Some(Body::PublicAggreDepths(d)) => Ok(VenueEvent::DepthDiff {
             symbol_code: symbol(&push)?,
             diff: DepthDiff {
                 from_version: version("fromVersion", &d.from_version)?,
@@ -134,7 +53,7 @@ pub fn decode_push(frame: &[u8]) -> Result<MexcEvent, DecodeError> {
                 asks: levels(d.asks.iter().map(|l| (&l.price, &l.quantity)))?,
             },
         }),
-        Some(Body::PublicAggreDeals(d)) => Ok(MexcEvent::Trades {
+        Some(Body::PublicAggreDeals(d)) => Ok(VenueEvent::Trades {
             symbol_code: symbol(&push)?,
             trades: d
                 .deals
@@ -150,10 +69,10 @@ pub fn decode_push(frame: &[u8]) -> Result<MexcEvent, DecodeError> {
                 .collect::<Result<_, DecodeError>>()?,
         }),
         Some(Body::PrivateOrders(o)) => {
-            Ok(MexcEvent::Order(order_update(symbol(&push)?, o, time_ms)?))
+            Ok(VenueEvent::Order(order_update(symbol(&push)?, o, time_ms)?))
         }
-        Some(Body::PrivateDeals(d)) => Ok(MexcEvent::Fill(fill(symbol(&push)?, d)?)),
-        Some(Body::PrivateAccount(a)) => Ok(MexcEvent::Balance(balance(a)?)),
+        Some(Body::PrivateDeals(d)) => Ok(VenueEvent::Fill(fill(symbol(&push)?, d)?)),
+        Some(Body::PrivateAccount(a)) => Ok(VenueEvent::Balance(balance(a)?)),
         _ => Err(DecodeError::Unsupported {
             channel: push.channel.chars().take(120).collect(),
         }),
@@ -338,7 +257,7 @@ impl FrameDecoder {
     }
 
     /// Decodes `frame`; `None` (counted and logged) if it is not a supported push.
-    pub fn decode(&self, frame: &[u8]) -> Option<MexcEvent> {
+    pub fn decode(&self, frame: &[u8]) -> Option<VenueEvent> {
         self.decode_with(frame, decode_push)
     }
 
@@ -347,8 +266,8 @@ impl FrameDecoder {
     pub fn decode_with(
         &self,
         frame: &[u8],
-        decode: impl FnOnce(&[u8]) -> Result<MexcEvent, DecodeError>,
-    ) -> Option<MexcEvent> {
+        decode: impl FnOnce(&[u8]) -> Result<VenueEvent, DecodeError>,
+    ) -> Option<VenueEvent> {
         match decode(frame) {
             Ok(event) => {
                 self.decoded.fetch_add(1, Ordering::Relaxed);

@@ -1,33 +1,9 @@
 //! [`LocalOrderBook`]: the order book kept from a REST snapshot plus aggregated depth diffs,
 //! with MEXC's version rules and a resync on any gap.
 
-use crate::domain::market::PriceLevel;
+use crate::domain::depth::{DepthDiff, DepthSnapshot};
 use crate::domain::order_book::OrderBook;
 use crate::domain::side::Side;
-
-/// One aggregated depth push: versions `from_version..=to_version`, absolute quantities.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DepthDiff {
-    /// First version this diff covers.
-    pub from_version: u64,
-    /// Last version this diff covers.
-    pub to_version: u64,
-    /// Changed bid levels.
-    pub bids: Vec<PriceLevel>,
-    /// Changed ask levels.
-    pub asks: Vec<PriceLevel>,
-}
-
-/// A REST depth snapshot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DepthSnapshot {
-    /// The version the snapshot reflects (`lastUpdateId`).
-    pub last_update_id: u64,
-    /// Bid levels.
-    pub bids: Vec<PriceLevel>,
-    /// Ask levels.
-    pub asks: Vec<PriceLevel>,
-}
 
 /// What a diff did to the local book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,8 +34,8 @@ const MAX_BUFFERED: usize = 10_000;
 /// snapshot.
 ///
 /// ```
-/// use exchange_composite::mexc::{DepthDiff, DepthSnapshot, DiffOutcome, LocalOrderBook};
-/// use exchange_composite::PriceLevel;
+/// use exchange_composite::mexc::{DiffOutcome, LocalOrderBook};
+/// use exchange_composite::{DepthDiff, DepthSnapshot, PriceLevel};
 ///
 /// let level = |p: &str, q: &str| PriceLevel { price: p.parse().unwrap(), quantity: q.parse().unwrap() };
 /// let mut book = LocalOrderBook::new();

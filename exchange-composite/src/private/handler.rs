@@ -12,7 +12,8 @@ use tokio::sync::Notify;
 use crate::domain::asset::AssetName;
 use crate::domain::balance::Balance;
 use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
-use crate::mexc::{FrameDecoder, MexcEvent};
+use crate::domain::venue_event::VenueEvent;
+use crate::mexc::FrameDecoder;
 use crate::private::order_guard::OrderGuard;
 use crate::venue::Venue;
 
@@ -59,7 +60,7 @@ impl FrameHandler for PrivateStreamHandler {
             return Ok(()); // counted and logged by the decoder
         };
         match event {
-            MexcEvent::Order(update) => {
+            VenueEvent::Order(update) => {
                 self.guard.observe(&update);
                 tracing::debug!(
                     order_id = %update.order_id,
@@ -69,7 +70,7 @@ impl FrameHandler for PrivateStreamHandler {
                 );
                 self.publishers.orders.publish(update);
             }
-            MexcEvent::Fill(fill) => {
+            VenueEvent::Fill(fill) => {
                 tracing::info!(
                     order_id = %fill.order_id,
                     side = ?fill.side,
@@ -79,7 +80,7 @@ impl FrameHandler for PrivateStreamHandler {
                 );
                 self.publishers.fills.publish(fill);
             }
-            MexcEvent::Balance(update) => {
+            VenueEvent::Balance(update) => {
                 self.publishers.balances.modify(|balances| {
                     balances.insert(
                         update.asset.clone(),
@@ -92,9 +93,9 @@ impl FrameHandler for PrivateStreamHandler {
                 });
                 self.publishers.balance_updates.publish(update);
             }
-            MexcEvent::BookTicker { .. }
-            | MexcEvent::DepthDiff { .. }
-            | MexcEvent::Trades { .. } => {}
+            VenueEvent::BookTicker { .. }
+            | VenueEvent::DepthDiff { .. }
+            | VenueEvent::Trades { .. } => {}
         }
         Ok(())
     }

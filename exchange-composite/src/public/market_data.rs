@@ -13,8 +13,10 @@ use lifecycle_core::ShutdownSignal;
 use tokio::sync::mpsc;
 
 use crate::domain::market::{BookTicker, PriceLevel, Trade};
+use crate::domain::push_interval::PushInterval;
 use crate::domain::side::Side;
-use crate::mexc::{DiffOutcome, FrameDecoder, LocalOrderBook, MexcEvent, PushInterval};
+use crate::domain::venue_event::VenueEvent;
+use crate::mexc::{DiffOutcome, FrameDecoder, LocalOrderBook};
 use crate::venue::Venue;
 
 /// Levels per side published in an [`OrderBookTop`].
@@ -279,7 +281,7 @@ impl FrameHandler for MarketDataHandler {
             return Ok(()); // counted and logged by the decoder
         };
         match event {
-            MexcEvent::BookTicker {
+            VenueEvent::BookTicker {
                 symbol_code,
                 ticker,
             } => {
@@ -287,7 +289,7 @@ impl FrameHandler for MarketDataHandler {
                     feed.ticker.publish(Some(ticker));
                 }
             }
-            MexcEvent::Trades {
+            VenueEvent::Trades {
                 symbol_code,
                 trades,
             } => {
@@ -297,7 +299,7 @@ impl FrameHandler for MarketDataHandler {
                     }
                 }
             }
-            MexcEvent::DepthDiff { symbol_code, diff } => {
+            VenueEvent::DepthDiff { symbol_code, diff } => {
                 if let Some(feed) = self.inner.feeds.get(&symbol_code) {
                     let mut book = feed.book.lock().unwrap_or_else(PoisonError::into_inner);
                     match book.on_diff(diff) {
@@ -311,7 +313,7 @@ impl FrameHandler for MarketDataHandler {
                     }
                 }
             }
-            MexcEvent::Order(_) | MexcEvent::Fill(_) | MexcEvent::Balance(_) => {}
+            VenueEvent::Order(_) | VenueEvent::Fill(_) | VenueEvent::Balance(_) => {}
         }
         Ok(())
     }
