@@ -20,10 +20,10 @@ use std::time::Duration;
 
 use exchange_composite::rest::VenueError;
 use exchange_composite::{
-    AssetName, Balance, ClientOrderId, DecodeError, DepthSnapshot, ExchangeConfig, ExchangeError,
-    Order, OrderKey, OrderRequest, OrderStatus, OrderType, OrderUpdate, PlacedOrder, PriceLevel,
-    PrivateCompositeExchange, PushInterval, RestError, Side, Symbol, SymbolRules, Venue,
-    VenueEvent,
+    AssetName, Balance, ClientOrderId, DecodeError, DepthDiff, DepthSequencing, DepthSnapshot,
+    DiffPlace, ExchangeConfig, ExchangeError, Order, OrderKey, OrderRequest, OrderStatus,
+    OrderType, OrderUpdate, PlacedOrder, PriceLevel, PrivateCompositeExchange, PushDecoder,
+    PushInterval, RestError, Side, Symbol, SymbolRules, Venue, VenueEvent,
 };
 use futures::{SinkExt, StreamExt};
 use lifecycle_core::{AsyncResource, BoxFuture};
@@ -312,7 +312,21 @@ impl Venue for PaperVenue {
         vec!["orders".to_owned()]
     }
 
-    fn decode_push(&self, frame: &[u8]) -> Result<VenueEvent, DecodeError> {
+    fn push_decoder(&self) -> Box<dyn PushDecoder> {
+        Box::new(PaperPushDecoder)
+    }
+
+    fn depth_sequencing(&self) -> Arc<dyn DepthSequencing> {
+        Arc::new(PaperDepthVersions)
+    }
+}
+
+/// The paper venue's push format: one JSON object per order change.
+#[derive(Debug)]
+struct PaperPushDecoder;
+
+impl PushDecoder for PaperPushDecoder {
+    fn decode(&mut self, frame: &[u8]) -> Result<VenueEvent, DecodeError> {
         let bad = |field: &'static str| DecodeError::BadText {
             field,
             value: String::from_utf8_lossy(frame).chars().take(40).collect(),
@@ -347,6 +361,24 @@ impl Venue for PaperVenue {
             },
             time_ms: 0,
         }))
+    }
+}
+
+/// The paper venue's depth versions are its order-id counter, and a diff (it pushes none yet)
+/// would start right after the book: no overlap, unlike MEXC's.
+#[derive(Debug)]
+struct PaperDepthVersions;
+
+impl DepthSequencing for PaperDepthVersions {
+    fn place(&self, version: u64, diff: &DepthDiff) -> DiffPlace {
+        let next = version.saturating_add(1);
+        if diff.to_version <= version {
+            DiffPlace::Stale
+        } else if diff.from_version == next {
+            DiffPlace::Next
+        } else {
+            DiffPlace::Gap { expected: next }
+        }
     }
 }
 
@@ -446,7 +478,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "placed {} {hifi} at {}: {}",
         placed.quantity, placed.price, placed.order_id
     );
-    // The venue's push, decoded by the venue's `decode_push`, reaches the order stream.
+    // The venue's push, decoded by the venue's `PushDecoder`, reaches the order stream.
     let pushed = tokio::time::timeout(Duration::from_secs(5), async {
         // `Err(Lagged)`: updates this subscriber was too slow to see (none here).
         while let Some(update) = updates.next().await {

@@ -1,8 +1,10 @@
 //! Push-frame decoding: the protocol file's vectors, and bad frames.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use exchange_composite::mexc::{FrameDecoder, decode_push};
-use exchange_composite::{DecodeError, OrderStatus, OrderType, Side, VenueEvent};
+use exchange_composite::mexc::{MexcPushDecoder, decode_push};
+use exchange_composite::{
+    DecodeError, FrameCounts, FrameDecoder, OrderStatus, OrderType, Side, VenueEvent,
+};
 use mexc_proto::prost::Message;
 use proptest::prelude::*;
 
@@ -80,11 +82,12 @@ fn bad_frames_are_typed_errors_and_counted() {
         }
     );
 
-    let decoder = FrameDecoder::new();
+    let counts = FrameCounts::default();
+    let mut decoder = FrameDecoder::new(Box::new(MexcPushDecoder), counts.clone());
     assert!(decoder.decode(&hex::decode(BOOK_TICKER).unwrap()).is_some());
     assert!(decoder.decode(b"garbage").is_none());
     assert!(decoder.decode(&empty).is_none());
-    assert_eq!((decoder.decoded(), decoder.failed()), (1, 2));
+    assert_eq!((counts.decoded(), counts.failed()), (1, 2));
 }
 
 fn ticker_with(bid: &str, ask: &str) -> Vec<u8> {

@@ -1,8 +1,7 @@
-//! Binary push frames into domain events: [`decode_push`], and [`FrameDecoder`], which counts
-//! and logs frames that fail so a bad frame is never a panic and never silent.
+//! MEXC's binary push frames (protobuf) into domain events: [`decode_push`], and
+//! [`MexcPushDecoder`], the venue's [`PushDecoder`].
 
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use mexc_proto::prost::Message;
 use mexc_proto::push_data_v3_api_wrapper::Body;
@@ -21,6 +20,7 @@ use crate::domain::order::{OrderStatus, OrderType};
 use crate::domain::side::Side;
 use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
 use crate::domain::venue_event::VenueEvent;
+use crate::push_decoder::PushDecoder;
 
 /// Decodes one binary push frame.
 pub fn decode_push(frame: &[u8]) -> Result<VenueEvent, DecodeError> {
@@ -242,56 +242,13 @@ fn balance(a: &PrivateAccountV3Api) -> Result<BalanceUpdate, DecodeError> {
     })
 }
 
-/// Decodes frames and keeps count: every failure is counted and logged (the first one of a
-/// kind at `warn`, later ones at `debug`, so a flood of bad frames cannot flood the log).
-#[derive(Debug, Default)]
-pub struct FrameDecoder {
-    decoded: AtomicU64,
-    failed: AtomicU64,
-}
+/// MEXC's [`PushDecoder`]: [`decode_push`] for every frame (it keeps no state of its
+/// connection).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MexcPushDecoder;
 
-impl FrameDecoder {
-    /// A decoder with zeroed counters.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Decodes `frame`; `None` (counted and logged) if it is not a supported push.
-    pub fn decode(&self, frame: &[u8]) -> Option<VenueEvent> {
-        self.decode_with(frame, decode_push)
-    }
-
-    /// Decodes `frame` with a venue's `decode` function, counting and logging as
-    /// [`FrameDecoder::decode`] does.
-    pub fn decode_with(
-        &self,
-        frame: &[u8],
-        decode: impl FnOnce(&[u8]) -> Result<VenueEvent, DecodeError>,
-    ) -> Option<VenueEvent> {
-        match decode(frame) {
-            Ok(event) => {
-                self.decoded.fetch_add(1, Ordering::Relaxed);
-                Some(event)
-            }
-            Err(error) => {
-                let failed = self.failed.fetch_add(1, Ordering::Relaxed) + 1;
-                if failed == 1 || failed.is_power_of_two() {
-                    tracing::warn!(%error, failed, bytes = frame.len(), "push frame dropped");
-                } else {
-                    tracing::debug!(%error, failed, "push frame dropped");
-                }
-                None
-            }
-        }
-    }
-
-    /// Frames decoded.
-    pub fn decoded(&self) -> u64 {
-        self.decoded.load(Ordering::Relaxed)
-    }
-
-    /// Frames that failed to decode.
-    pub fn failed(&self) -> u64 {
-        self.failed.load(Ordering::Relaxed)
+impl PushDecoder for MexcPushDecoder {
+    fn decode(&mut self, frame: &[u8]) -> Result<VenueEvent, DecodeError> {
+        decode_push(frame)
     }
 }

@@ -156,7 +156,7 @@ pub fn side_from_rest(side: model::Side) -> Side {
 }
 
 /// A REST depth snapshot of `symbol_code` for the
-/// [`LocalOrderBook`](crate::mexc::LocalOrderBook).
+/// [`LocalOrderBook`](crate::LocalOrderBook).
 pub fn snapshot_from_rest(
     symbol_code: &str,
     snapshot: &model::OrderBookSnapshot,

@@ -24,11 +24,12 @@ use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
 use crate::error::ExchangeError;
 use crate::markets::Markets;
 use crate::mexc::MexcRest;
-use crate::mexc::{FrameDecoder, MexcSpot};
+use crate::mexc::MexcSpot;
 use crate::private::handler::{Balances, PrivatePublishers, PrivateStreamHandler, seed_balances};
 use crate::private::order_guard::{AfterReconcile, OrderGuard, Sweep};
 use crate::private::order_request::OrderRequest;
 use crate::private::socket::{PrivateSocket, SessionTiming};
+use crate::push_decoder::{FrameCounts, FrameDecoder};
 use crate::venue::{OrderKey, Venue};
 
 /// Stream of our order updates.
@@ -80,7 +81,7 @@ pub struct PrivateCompositeExchange {
     socket: Arc<PrivateSocket>,
     markets: Arc<Markets>,
     ids: Arc<ClientOrderIdGenerator>,
-    decoder: Arc<FrameDecoder>,
+    frames: FrameCounts,
     balances: exchange_streams::LatestPublisher<Balances>,
 }
 
@@ -190,10 +191,10 @@ impl PrivateCompositeExchange {
         let socket_config = config.websocket_config(format!("{name}.socket"));
         let manager = Arc::new(WebSocketManager::new(socket_config));
         let recheck = Arc::new(Notify::new());
-        let decoder = Arc::new(FrameDecoder::new());
+        let frames = FrameCounts::default();
         manager.add_handler(PrivateStreamHandler {
             publishers: publishers.clone(),
-            decoder: decoder.clone(),
+            decoder: FrameDecoder::new(venue.push_decoder(), frames.clone()),
             venue: venue.clone(),
             guard: guard.clone(),
             recheck_listen_key: recheck.clone(),
@@ -230,7 +231,7 @@ impl PrivateCompositeExchange {
             socket,
             markets,
             ids,
-            decoder,
+            frames,
             balances: publishers.balances,
         })
     }
@@ -597,7 +598,7 @@ impl PrivateCompositeExchange {
 
     /// Private frames decoded and dropped (undecodable).
     pub fn frame_counts(&self) -> (u64, u64) {
-        (self.decoder.decoded(), self.decoder.failed())
+        (self.frames.decoded(), self.frames.failed())
     }
 
     /// Follows the listen key this exchange holds: a new key after an expiry, `None` before

@@ -13,8 +13,8 @@ use crate::domain::asset::AssetName;
 use crate::domain::balance::Balance;
 use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
 use crate::domain::venue_event::VenueEvent;
-use crate::mexc::FrameDecoder;
 use crate::private::order_guard::OrderGuard;
+use crate::push_decoder::FrameDecoder;
 use crate::venue::Venue;
 
 /// Balances by asset, as the private balance stream publishes them.
@@ -32,7 +32,8 @@ pub(crate) struct PrivatePublishers {
 /// The private socket's frame handler.
 pub(crate) struct PrivateStreamHandler {
     pub(crate) publishers: PrivatePublishers,
-    pub(crate) decoder: Arc<FrameDecoder>,
+    /// The venue's decoder, counting into the exchange's frame counts.
+    pub(crate) decoder: FrameDecoder,
     pub(crate) venue: Arc<dyn Venue>,
     pub(crate) guard: Arc<OrderGuard>,
     /// Poked on every disconnect: the listen key may have expired.
@@ -52,11 +53,7 @@ impl FrameHandler for PrivateStreamHandler {
         let Frame::Binary(bytes) = frame else {
             return Ok(()); // control replies are the manager's business
         };
-        let venue = &self.venue;
-        let Some(event) = self
-            .decoder
-            .decode_with(bytes, |frame| venue.decode_push(frame))
-        else {
+        let Some(event) = self.decoder.decode(bytes) else {
             return Ok(()); // counted and logged by the decoder
         };
         match event {
@@ -101,8 +98,11 @@ impl FrameHandler for PrivateStreamHandler {
     }
 
     fn on_event(&mut self, event: &WsEvent) {
-        if let WsEvent::Disconnected { .. } = event {
-            self.recheck_listen_key.notify_one();
+        match event {
+            // A new connection, a new decoder.
+            WsEvent::Connected { .. } => self.decoder.restart(self.venue.push_decoder()),
+            WsEvent::Disconnected { .. } => self.recheck_listen_key.notify_one(),
+            _ => {}
         }
     }
 }
