@@ -21,9 +21,9 @@ use std::time::Duration;
 use exchange_composite::rest::VenueError;
 use exchange_composite::{
     AssetName, Balance, ClientOrderId, DecodeError, DepthDiff, DepthSequencing, DepthSnapshot,
-    DiffPlace, ExchangeConfig, ExchangeError, Order, OrderKey, OrderRequest, OrderStatus,
-    OrderType, OrderUpdate, PlacedOrder, PriceLevel, PrivateCompositeExchange, PushDecoder,
-    PushInterval, RestError, Side, Symbol, SymbolRules, Venue, VenueEvent,
+    DiffPlace, ExchangeBuilder, ExchangeConfig, ExchangeError, Order, OrderKey, OrderRequest,
+    OrderStatus, OrderType, OrderUpdate, PlacedOrder, PriceLevel, PushDecoder, PushInterval,
+    RestError, Side, Symbol, SymbolRules, Venue, VenueEvent,
 };
 use futures::{SinkExt, StreamExt};
 use lifecycle_core::{AsyncResource, BoxFuture};
@@ -448,7 +448,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     venue.accept(&hifi, &resting, Some(ClientOrderId::new("someone-else-1")?));
 
-    let private = PrivateCompositeExchange::with_venue(&config, venue.clone())?;
+    let private = ExchangeBuilder::new(&config)
+        .venue(venue.clone())
+        .private()?;
     private.start().await?;
     let mut updates = private.subscribe_order_updates()?;
     // The start does not wait for the push socket's link, and a push sent before the link is

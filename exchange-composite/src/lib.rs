@@ -104,6 +104,7 @@ pub mod guardian;
 pub mod instance;
 mod markets;
 pub mod mexc;
+mod parts;
 pub mod private;
 pub mod public;
 mod push_decoder;
@@ -115,6 +116,7 @@ pub use config::{API_KEY_ENV, API_SECRET_ENV, ConfigError, ExchangeConfig, MEXC_
 pub use context::{ContextError, ContextOutcome, ExchangeContext, Exchanges};
 pub use factory::{CompositeExchange, ExchangeFactory};
 pub use mexc::{MexcRest, MexcSpot};
+pub use parts::ExchangeBuilder;
 pub use private::{ListenKey, OrderRequest, PrivateCompositeExchange, Sweep};
 pub use public::PublicCompositeExchange;
 pub use push_decoder::{FrameCounts, FrameDecoder, PushDecoder};

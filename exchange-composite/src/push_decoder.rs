@@ -6,6 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use exchange_ws::Frame;
+
 use crate::domain::decode_error::DecodeError;
 use crate::domain::venue_event::VenueEvent;
 
@@ -89,6 +91,16 @@ impl FrameDecoder {
                 }
                 None
             }
+        }
+    }
+
+    /// Decodes a socket's data frame: `None` for a text frame (control replies are the
+    /// socket manager's business) and for a binary one that is not a supported push (counted
+    /// and logged).
+    pub fn decode_frame(&mut self, frame: Frame<'_>) -> Option<VenueEvent> {
+        match frame {
+            Frame::Binary(bytes) => self.decode(bytes),
+            Frame::Text(_) => None,
         }
     }
 

@@ -21,9 +21,9 @@ use common::{bounded, hifi};
 use exchange_composite::public::MarketData;
 use exchange_composite::{
     AssetName, Balance, ClientOrderId, DecodeError, DepthDiff, DepthSequencing, DepthSnapshot,
-    DiffPlace, ExchangeConfig, ExchangeError, Order, OrderKey, OrderRequest, OrderStatus,
-    OrderType, PlacedOrder, PrivateCompositeExchange, PushDecoder, PushInterval, Side, Symbol,
-    SymbolRules, Venue, VenueEvent,
+    DiffPlace, ExchangeBuilder, ExchangeConfig, ExchangeError, Order, OrderKey, OrderRequest,
+    OrderStatus, OrderType, PlacedOrder, PrivateCompositeExchange, PushDecoder, PushInterval, Side,
+    Symbol, SymbolRules, Venue, VenueEvent,
 };
 use exchange_streams::ObservableStreams;
 use exchange_ws::{Frame, FrameHandler, WsEvent};
@@ -334,7 +334,12 @@ async fn started_on(paper: &Arc<PaperVenue>) -> Arc<PrivateCompositeExchange> {
         .unwrap();
     let config =
         ExchangeConfig::new(format!("http://{closed}"), format!("ws://{closed}/ws")).symbol(hifi());
-    let private = Arc::new(PrivateCompositeExchange::with_venue(&config, paper.clone()).unwrap());
+    let private = Arc::new(
+        ExchangeBuilder::new(&config)
+            .venue(paper.clone())
+            .private()
+            .unwrap(),
+    );
     private.start().await.unwrap();
     private
 }

@@ -24,8 +24,8 @@ pub enum DiffPlace {
 /// the replay, the resync, the crossed-book check.
 ///
 /// Called once per diff on the socket's read loop: keep it cheap. A venue hands out its rule
-/// with [`Venue::depth_sequencing`](crate::Venue::depth_sequencing);
-/// [`MexcDepthVersions`](crate::mexc::MexcDepthVersions) is MEXC's.
+/// with [`Venue::depth_sequencing`](crate::Venue::depth_sequencing); MEXC's is
+/// `mexc::MexcDepthVersions`.
 pub trait DepthSequencing: Send + Sync + fmt::Debug + 'static {
     /// Where `diff` falls for a book at `version`. Versions come from the venue: any `u64`
     /// is possible, and the rule must not overflow on one.

@@ -50,11 +50,8 @@ impl fmt::Debug for PrivateStreamHandler {
 
 impl FrameHandler for PrivateStreamHandler {
     fn on_frame(&mut self, frame: Frame<'_>) -> Result<(), String> {
-        let Frame::Binary(bytes) = frame else {
-            return Ok(()); // control replies are the manager's business
-        };
-        let Some(event) = self.decoder.decode(bytes) else {
-            return Ok(()); // counted and logged by the decoder
+        let Some(event) = self.decoder.decode_frame(frame) else {
+            return Ok(()); // a control reply, or a bad frame (counted and logged)
         };
         match event {
             VenueEvent::Order(update) => {
