@@ -18,12 +18,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use exchange_composite::mexc::{DecodeError, DepthSnapshot, PushInterval};
 use exchange_composite::rest::VenueError;
 use exchange_composite::{
-    AssetName, Balance, ClientOrderId, ExchangeConfig, ExchangeError, Order, OrderKey,
-    OrderRequest, OrderStatus, OrderType, OrderUpdate, PlacedOrder, PriceLevel,
-    PrivateCompositeExchange, RestError, Side, Symbol, SymbolRules, Venue, VenueEvent,
+    AssetName, Balance, ClientOrderId, DecodeError, DepthDiff, DepthSequencing, DepthSnapshot,
+    DiffPlace, ExchangeBuilder, ExchangeConfig, ExchangeError, Order, OrderKey, OrderRequest,
+    OrderStatus, OrderType, OrderUpdate, PlacedOrder, PriceLevel, PushDecoder, PushInterval,
+    RestError, Side, Symbol, SymbolRules, Venue, VenueEvent,
 };
 use futures::{SinkExt, StreamExt};
 use lifecycle_core::{AsyncResource, BoxFuture};
@@ -312,7 +312,21 @@ impl Venue for PaperVenue {
         vec!["orders".to_owned()]
     }
 
-    fn decode_push(&self, frame: &[u8]) -> Result<VenueEvent, DecodeError> {
+    fn push_decoder(&self) -> Box<dyn PushDecoder> {
+        Box::new(PaperPushDecoder)
+    }
+
+    fn depth_sequencing(&self) -> Arc<dyn DepthSequencing> {
+        Arc::new(PaperDepthVersions)
+    }
+}
+
+/// The paper venue's push format: one JSON object per order change.
+#[derive(Debug)]
+struct PaperPushDecoder;
+
+impl PushDecoder for PaperPushDecoder {
+    fn decode(&mut self, frame: &[u8]) -> Result<VenueEvent, DecodeError> {
         let bad = |field: &'static str| DecodeError::BadText {
             field,
             value: String::from_utf8_lossy(frame).chars().take(40).collect(),
@@ -347,6 +361,24 @@ impl Venue for PaperVenue {
             },
             time_ms: 0,
         }))
+    }
+}
+
+/// The paper venue's depth versions are its order-id counter, and a diff (it pushes none yet)
+/// would start right after the book: no overlap, unlike MEXC's.
+#[derive(Debug)]
+struct PaperDepthVersions;
+
+impl DepthSequencing for PaperDepthVersions {
+    fn place(&self, version: u64, diff: &DepthDiff) -> DiffPlace {
+        let next = version.saturating_add(1);
+        if diff.to_version <= version {
+            DiffPlace::Stale
+        } else if diff.from_version == next {
+            DiffPlace::Next
+        } else {
+            DiffPlace::Gap { expected: next }
+        }
     }
 }
 
@@ -416,7 +448,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     venue.accept(&hifi, &resting, Some(ClientOrderId::new("someone-else-1")?));
 
-    let private = PrivateCompositeExchange::with_venue(&config, venue.clone())?;
+    let private = ExchangeBuilder::new(&config)
+        .venue(venue.clone())
+        .private()?;
     private.start().await?;
     let mut updates = private.subscribe_order_updates()?;
     // The start does not wait for the push socket's link, and a push sent before the link is
@@ -446,7 +480,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "placed {} {hifi} at {}: {}",
         placed.quantity, placed.price, placed.order_id
     );
-    // The venue's push, decoded by the venue's `decode_push`, reaches the order stream.
+    // The venue's push, decoded by the venue's `PushDecoder`, reaches the order stream.
     let pushed = tokio::time::timeout(Duration::from_secs(5), async {
         // `Err(Lagged)`: updates this subscriber was too slow to see (none here).
         while let Some(update) = updates.next().await {

@@ -7,8 +7,8 @@ use exchange_rest::{Credentials, MEXC_SPOT_URL, RestTransport};
 use exchange_ws::{WebSocketConfig, WsConnector};
 use lifecycle_core::WallClock;
 
+use crate::domain::push_interval::PushInterval;
 use crate::domain::symbol::Symbol;
-use crate::mexc::PushInterval;
 
 /// MEXC spot's public websocket endpoint.
 pub const MEXC_SPOT_WS_URL: &str = "wss://wbs-api.mexc.com/ws";

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
-use lifecycle_core::{DependencyAwareShutdown, ShutdownPriority, ShutdownReport, StartAllError};
+use lifecycle_core::{DependencyAwareShutdown, ShutdownReport, StartAllError};
 
 use crate::config::ExchangeConfig;
 use crate::error::ExchangeError;
 use crate::mexc::MexcRest;
+use crate::parts::ExchangeBuilder;
 use crate::private::PrivateCompositeExchange;
 use crate::public::PublicCompositeExchange;
 
@@ -23,8 +24,9 @@ pub struct Exchanges {
     pub public: Arc<PublicCompositeExchange>,
     /// Orders and balances.
     pub private: Arc<PrivateCompositeExchange>,
-    /// The REST client and rate limiter both share.
-    pub rest: MexcRest,
+    /// The MEXC REST client and rate limiter both share (`None` on a venue of your own,
+    /// [`ExchangeBuilder::venue`]).
+    pub rest: Option<MexcRest>,
 }
 
 /// What a context run returned.
@@ -113,41 +115,28 @@ impl fmt::Debug for ExchangeContext {
 }
 
 impl ExchangeContext {
-    /// Builds (does not start) the exchanges of `config` and their orchestrated shutdown.
+    /// Builds (does not start) the exchanges of `config` on MEXC spot, on one REST client and
+    /// rate limiter of the context's own, and their orchestrated shutdown. For a shared REST
+    /// client or another venue, see [`ExchangeBuilder::context`].
     ///
     /// # Errors
     /// The configuration is unusable (no credentials, a bad prefix, no HTTP client).
     pub fn new(config: &ExchangeConfig) -> Result<Self, ExchangeError> {
-        let rest = MexcRest::new(config)?;
-        let public = Arc::new(PublicCompositeExchange::for_context(config, &rest)?);
-        let private = Arc::new(PrivateCompositeExchange::for_context(config, &rest)?);
-        let mut system = DependencyAwareShutdown::new(config.name.clone());
-        system.set_rollback_budget(config.shutdown_budget);
-        // One flat shutdown order (the crate docs' table): the private exchange (its order guard, then its socket and
-        // listen key), the public exchange (its socket), both exchanges' streams, then REST.
-        let private_id = system.register(private.clone(), ShutdownPriority::CriticalFirst);
-        let public_id = system.register(public.clone(), ShutdownPriority::Medium);
-        let private_streams = system.register(private.streams_resource(), ShutdownPriority::Low);
-        let public_streams = system.register(public.streams_resource(), ShutdownPriority::Low);
-        let client_id = rest.register(&mut system);
-        // Phases already order these; the dependencies make the "uses" explicit.
-        for (user, used) in [
-            (private_id, private_streams),
-            (public_id, public_streams),
-            (private_id, client_id),
-            (public_id, client_id),
-        ] {
-            let _ = system.add_dependency(user, used);
-        }
-        Ok(Self {
-            exchanges: Exchanges {
-                public,
-                private,
-                rest,
-            },
+        ExchangeBuilder::new(config).context()
+    }
+
+    /// A context of exchanges and the orchestrator that starts and stops them
+    /// ([`ExchangeBuilder`] registers them).
+    pub(crate) fn from_parts(
+        exchanges: Exchanges,
+        system: DependencyAwareShutdown,
+        budget: Duration,
+    ) -> Self {
+        Self {
+            exchanges,
             system,
-            budget: config.shutdown_budget,
-        })
+            budget,
+        }
     }
 
     /// The exchanges.

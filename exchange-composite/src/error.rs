@@ -2,6 +2,8 @@
 
 use rust_decimal::Decimal;
 
+use crate::domain::mapping_error::MappingError;
+
 /// Invalid domain values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
@@ -44,7 +46,7 @@ pub enum ExchangeError {
     Domain(#[from] DomainError),
     /// The venue answered something we cannot map.
     #[error(transparent)]
-    Mapping(#[from] crate::mexc::MappingError),
+    Mapping(#[from] MappingError),
     /// A stream could not be declared or subscribed.
     #[error(transparent)]
     Stream(#[from] exchange_streams::StreamError),

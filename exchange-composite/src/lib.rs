@@ -12,7 +12,9 @@
 //!   the listen key's whole life, order/fill/balance streams. Each is an `AsyncResource` made
 //!   of parts ([`lifecycle_core::ResourceGroup`]) that stop in priority order.
 //! - [`Venue`]: the seam between the exchanges and a venue's protocol (REST, channels, push
-//!   decoding, private sessions); [`mexc::MexcSpot`] is the first venue.
+//!   decoding, private sessions): the venue hands out a [`PushDecoder`] per connection and
+//!   the version rule ([`DepthSequencing`]) its markets' [`LocalOrderBook`]s follow; nothing
+//!   outside [`mexc`] knows MEXC's formats. [`MexcSpot`] is the first venue.
 //! - [`ExchangeFactory::create_exchange_with_lifecycle`]: one started exchange that owns its
 //!   REST client. [`ExchangeConfig`]: embedded or standalone simulator, or real MEXC (keys
 //!   from the environment or a file; never logged).
@@ -25,14 +27,18 @@
 //!   and the sweep of what a dead process of it left behind (`mm-demo cancel-orphans`).
 //!
 //! - Domain types: [`Symbol`], [`AssetName`], [`Side`], [`OrderType`], [`OrderStatus`],
-//!   [`Order`], [`BookTicker`], [`OrderBook`], [`Trade`], [`Balance`], private updates, and
-//!   [`SymbolRules`] for exact rounding to a market's precision. Money is `Decimal`, never
-//!   `f64`.
+//!   [`Order`], [`BookTicker`], [`OrderBook`], [`Trade`], [`Balance`], private updates,
+//!   [`SymbolRules`] for exact rounding to a market's precision, and what every venue's
+//!   pushes decode into: [`VenueEvent`] (or a [`DecodeError`]), [`DepthSnapshot`] and
+//!   [`DepthDiff`] for the [`LocalOrderBook`] (resynchronised on any gap), [`PushInterval`].
+//!   Money is `Decimal`, never `f64`.
 //! - [`ClientOrderIdGenerator`]: our orders carry a recognisable prefix, so orders a killed
 //!   run left behind can be found and cancelled at the next start.
-//! - [`mexc`]: channel names, push-frame decoding into domain events (a frame that fails is
-//!   counted and logged, never a panic), and the [`mexc::LocalOrderBook`] with MEXC's version
-//!   rules and resync on a gap.
+//! - [`mexc`]: MEXC spot: channel names, protobuf push decoding into [`VenueEvent`]s
+//!   ([`mexc::MexcPushDecoder`]; a frame that fails is counted and logged by the
+//!   [`FrameDecoder`], never a panic), MEXC's version rule of depth diffs
+//!   ([`mexc::MexcDepthVersions`]), and the REST client with MEXC spot's limits
+//!   ([`MexcRest`]).
 //!
 //! # Example
 //!
@@ -98,8 +104,10 @@ pub mod guardian;
 pub mod instance;
 mod markets;
 pub mod mexc;
+mod parts;
 pub mod private;
 pub mod public;
+mod push_decoder;
 mod retry;
 pub mod telemetry;
 mod venue;
@@ -107,10 +115,12 @@ mod venue;
 pub use config::{API_KEY_ENV, API_SECRET_ENV, ConfigError, ExchangeConfig, MEXC_SPOT_WS_URL};
 pub use context::{ContextError, ContextOutcome, ExchangeContext, Exchanges};
 pub use factory::{CompositeExchange, ExchangeFactory};
-pub use mexc::MexcRest;
+pub use mexc::{MexcRest, MexcSpot};
+pub use parts::ExchangeBuilder;
 pub use private::{ListenKey, OrderRequest, PrivateCompositeExchange, Sweep};
 pub use public::PublicCompositeExchange;
-pub use venue::{OrderKey, PlacedOrder, Venue, VenueEvent};
+pub use push_decoder::{FrameCounts, FrameDecoder, PushDecoder};
+pub use venue::{OrderKey, PlacedOrder, Venue};
 
 /// The REST layer under the exchanges (exchange-rest), for what the composite's API hands
 /// out of it (an [`ExchangeError::Rest`] carries a [`RestError`]): callers need no direct
@@ -121,12 +131,19 @@ pub use exchange_rest::{Credentials, RateLimitSource, RestError};
 pub use domain::asset::AssetName;
 pub use domain::balance::Balance;
 pub use domain::client_order_id::{ClientOrderId, ClientOrderIdGenerator};
+pub use domain::decode_error::DecodeError;
+pub use domain::depth::{DepthDiff, DepthSnapshot};
+pub use domain::depth_sequencing::{DepthSequencing, DiffPlace};
 pub use domain::limits::{MAX_PRICE, MAX_QUANTITY, VenueValue};
+pub use domain::local_order_book::{DiffOutcome, LocalOrderBook};
+pub use domain::mapping_error::MappingError;
 pub use domain::market::{BookTicker, PriceLevel, Trade};
 pub use domain::order::{Order, OrderStatus, OrderType};
 pub use domain::order_book::OrderBook;
+pub use domain::push_interval::PushInterval;
 pub use domain::rules::SymbolRules;
 pub use domain::side::Side;
 pub use domain::symbol::Symbol;
 pub use domain::updates::{BalanceUpdate, Fill, OrderUpdate};
+pub use domain::venue_event::VenueEvent;
 pub use error::{DomainError, ExchangeError};

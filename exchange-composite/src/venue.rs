@@ -3,9 +3,10 @@
 //! The composites (order guard, private socket, market-data pipeline, public and private
 //! exchanges) speak only this trait and the domain types; everything venue-specific (REST
 //! endpoints and models, channel names, push decoding, listen keys) sits behind it.
-//! [`MexcSpot`](crate::mexc::MexcSpot) is the first venue.
+//! [`MexcSpot`](crate::MexcSpot) is the first venue.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lifecycle_core::BoxFuture;
@@ -13,15 +14,15 @@ use tokio::time::Instant;
 
 use crate::domain::balance::Balance;
 use crate::domain::client_order_id::ClientOrderId;
+use crate::domain::depth::DepthSnapshot;
+use crate::domain::depth_sequencing::DepthSequencing;
 use crate::domain::order::Order;
+use crate::domain::push_interval::PushInterval;
 use crate::domain::rules::SymbolRules;
 use crate::domain::symbol::Symbol;
 use crate::error::ExchangeError;
-use crate::mexc::{DecodeError, DepthSnapshot, MexcEvent, PushInterval};
 use crate::private::OrderRequest;
-
-/// A decoded push, in domain terms (the same events for every venue).
-pub type VenueEvent = MexcEvent;
+use crate::push_decoder::PushDecoder;
 
 /// Names an existing order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -155,6 +156,11 @@ pub trait Venue: Send + Sync + fmt::Debug + 'static {
     /// The private channels: order updates, fills, balances.
     fn private_channels(&self) -> Vec<String>;
 
-    /// Decodes one binary push frame.
-    fn decode_push(&self, frame: &[u8]) -> Result<VenueEvent, DecodeError>;
+    /// A decoder of the venue's push frames for one connection of a socket: asked for once
+    /// per connection, never per frame (see [`PushDecoder`]).
+    fn push_decoder(&self) -> Box<dyn PushDecoder>;
+
+    /// The version rule of the venue's depth diffs, which the local order book of each of
+    /// its markets follows (see [`DepthSequencing`]).
+    fn depth_sequencing(&self) -> Arc<dyn DepthSequencing>;
 }

@@ -199,7 +199,7 @@ async fn a_panicking_body_still_stops_everything_and_cancels() {
         assert!(venue_open_orders(&sim).is_empty());
         assert_eq!(exchanges.private.state(), LifecycleState::Stopped);
         assert_eq!(exchanges.public.state(), LifecycleState::Stopped);
-        assert_eq!(exchanges.rest.client.state(), LifecycleState::Stopped);
+        assert_eq!(rest_of(&exchanges).client.state(), LifecycleState::Stopped);
         sim.shutdown().await;
     })
     .await;
@@ -231,8 +231,8 @@ async fn a_failed_private_start_stops_the_public_exchange_first() {
             .expect("the public exchange is in the rollback");
         assert_eq!(public.outcome, StopOutcome::Clean, "{}", error.rollback);
         assert_eq!(exchanges.public.state(), LifecycleState::Stopped);
-        assert_eq!(exchanges.rest.client.state(), LifecycleState::Stopped);
-        assert_eq!(exchanges.rest.limiter.state(), LifecycleState::Stopped);
+        assert_eq!(rest_of(&exchanges).client.state(), LifecycleState::Stopped);
+        assert_eq!(rest_of(&exchanges).limiter.state(), LifecycleState::Stopped);
         eventually(Duration::from_secs(5), "the venue to see no socket", || {
             sim.faults().websocket_connections() == 0
         })
@@ -354,7 +354,7 @@ async fn a_start_rides_out_429s_and_5xx_from_the_venue() {
             assert!(ex.private.is_running() && ex.public.is_running());
             assert_eq!(ex.private.listen_keys_created(), 1);
             // The faults were met, not missed: two 429s and one 503 failed along the way.
-            let stats = ex.rest.client.stats();
+            let stats = rest_of(&ex).client.stats();
             assert_eq!(stats.rate_limited_by_venue, 2, "{stats:?}");
             assert_eq!(stats.failed, 3, "{stats:?}");
             Ok::<_, ExchangeError>(())

@@ -2,9 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use exchange_composite::mexc::{DepthDiff, DepthSnapshot, DiffOutcome, LocalOrderBook};
-use exchange_composite::{PriceLevel, Side};
+use exchange_composite::mexc::MexcDepthVersions;
+use exchange_composite::{DepthDiff, DepthSnapshot, DiffOutcome, LocalOrderBook, PriceLevel, Side};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
@@ -13,6 +14,11 @@ fn level(price: i64, quantity: i64) -> PriceLevel {
         price: Decimal::new(price, 4),
         quantity: Decimal::new(quantity, 0),
     }
+}
+
+/// A book on MEXC's version rule.
+fn mexc_book() -> LocalOrderBook {
+    LocalOrderBook::new(Arc::new(MexcDepthVersions))
 }
 
 fn diff(from: u64, to: u64, bids: Vec<PriceLevel>, asks: Vec<PriceLevel>) -> DepthDiff {
@@ -26,7 +32,7 @@ fn diff(from: u64, to: u64, bids: Vec<PriceLevel>, asks: Vec<PriceLevel>) -> Dep
 
 #[test]
 fn buffered_diffs_older_than_the_snapshot_are_dropped_and_newer_ones_replayed() {
-    let mut book = LocalOrderBook::new();
+    let mut book = mexc_book();
     assert_eq!(
         book.on_diff(diff(9, 9, vec![level(990, 1)], vec![])),
         DiffOutcome::Buffered
@@ -60,7 +66,7 @@ fn buffered_diffs_older_than_the_snapshot_are_dropped_and_newer_ones_replayed() 
 
 #[test]
 fn a_gap_discards_the_book_until_a_new_snapshot() {
-    let mut book = LocalOrderBook::new();
+    let mut book = mexc_book();
     book.on_snapshot(DepthSnapshot {
         last_update_id: 100,
         bids: vec![level(990, 1)],
@@ -96,7 +102,7 @@ fn a_gap_discards_the_book_until_a_new_snapshot() {
 
 #[test]
 fn a_diff_that_crosses_the_book_forces_a_resync() {
-    let mut book = LocalOrderBook::new();
+    let mut book = mexc_book();
     book.on_snapshot(DepthSnapshot {
         last_update_id: 1,
         bids: vec![level(990, 1)],
@@ -111,7 +117,7 @@ fn a_diff_that_crosses_the_book_forces_a_resync() {
 /// neither a gap check nor a crossed book overflows on it.
 #[test]
 fn the_largest_versions_do_not_overflow() {
-    let mut book = LocalOrderBook::new();
+    let mut book = mexc_book();
     book.on_snapshot(DepthSnapshot {
         last_update_id: u64::MAX - 1,
         bids: vec![level(990, 1)],
@@ -128,7 +134,7 @@ fn the_largest_versions_do_not_overflow() {
         DiffOutcome::Stale
     );
     // A crossing diff at the last version resyncs without overflow.
-    let mut crossing = LocalOrderBook::new();
+    let mut crossing = mexc_book();
     crossing.on_snapshot(DepthSnapshot {
         last_update_id: u64::MAX - 1,
         bids: vec![level(990, 1)],
@@ -146,7 +152,7 @@ proptest! {
     #[test]
     fn the_local_book_matches_a_reference(changes in proptest::collection::vec((any::<bool>(), 900i64..1100, 0i64..5), 1..200)) {
         let mut reference: [BTreeMap<Decimal, Decimal>; 2] = [BTreeMap::new(), BTreeMap::new()];
-        let mut book = LocalOrderBook::new();
+        let mut book = mexc_book();
         book.on_snapshot(DepthSnapshot { last_update_id: 0, bids: vec![], asks: vec![] });
         for (version, (is_bid, price, quantity)) in changes.into_iter().enumerate() {
             // Keep the sides apart so the book never crosses: bids below 1000, asks above.

@@ -1,8 +1,10 @@
 //! Push-frame decoding: the protocol file's vectors, and bad frames.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use exchange_composite::mexc::{DecodeError, FrameDecoder, MexcEvent, decode_push};
-use exchange_composite::{OrderStatus, OrderType, Side};
+use exchange_composite::mexc::{MexcPushDecoder, decode_push};
+use exchange_composite::{
+    DecodeError, FrameCounts, FrameDecoder, OrderStatus, OrderType, Side, VenueEvent,
+};
 use mexc_proto::prost::Message;
 use proptest::prelude::*;
 
@@ -11,7 +13,7 @@ const PRIVATE_ORDER: &str = "0a1d73706f7440707269766174652e6f72646572732e76332e6
 
 #[test]
 fn the_book_ticker_vector_decodes_to_exact_decimals() {
-    let MexcEvent::BookTicker {
+    let VenueEvent::BookTicker {
         symbol_code,
         ticker,
     } = decode_push(&hex::decode(BOOK_TICKER).unwrap()).unwrap()
@@ -30,7 +32,8 @@ fn the_book_ticker_vector_decodes_to_exact_decimals() {
 
 #[test]
 fn the_private_order_vector_decodes() {
-    let MexcEvent::Order(order) = decode_push(&hex::decode(PRIVATE_ORDER).unwrap()).unwrap() else {
+    let VenueEvent::Order(order) = decode_push(&hex::decode(PRIVATE_ORDER).unwrap()).unwrap()
+    else {
         panic!("not an order update")
     };
     assert_eq!(order.symbol_code, "HIFIUSDT");
@@ -49,7 +52,7 @@ fn the_private_order_vector_decodes() {
 fn bad_frames_are_typed_errors_and_counted() {
     assert!(matches!(
         decode_push(b"\xff\xff\xff"),
-        Err(DecodeError::Protobuf(_))
+        Err(DecodeError::Malformed(_))
     ));
     // A valid envelope with no body.
     let empty = mexc_proto::PushDataV3ApiWrapper {
@@ -79,11 +82,12 @@ fn bad_frames_are_typed_errors_and_counted() {
         }
     );
 
-    let decoder = FrameDecoder::new();
+    let counts = FrameCounts::default();
+    let mut decoder = FrameDecoder::new(Box::new(MexcPushDecoder), counts.clone());
     assert!(decoder.decode(&hex::decode(BOOK_TICKER).unwrap()).is_some());
     assert!(decoder.decode(b"garbage").is_none());
     assert!(decoder.decode(&empty).is_none());
-    assert_eq!((decoder.decoded(), decoder.failed()), (1, 2));
+    assert_eq!((counts.decoded(), counts.failed()), (1, 2));
 }
 
 fn ticker_with(bid: &str, ask: &str) -> Vec<u8> {
@@ -124,7 +128,7 @@ fn prices_outside_the_venue_range_are_typed_errors() {
         }
     }
     // The largest accepted price still decodes, and its mid is computed without overflow.
-    let MexcEvent::BookTicker { ticker, .. } =
+    let VenueEvent::BookTicker { ticker, .. } =
         decode_push(&ticker_with("999999999999", "1000000000000")).unwrap()
     else {
         panic!("not a book ticker")
@@ -160,7 +164,7 @@ proptest! {
                 format!("{int}.{frac}")
             }
         };
-        if let Ok(MexcEvent::BookTicker { ticker, .. }) = decode_push(&ticker_with(&text(bid), &text(ask))) {
+        if let Ok(VenueEvent::BookTicker { ticker, .. }) = decode_push(&ticker_with(&text(bid), &text(ask))) {
             prop_assert!(ticker.mid().is_some());
         }
     }

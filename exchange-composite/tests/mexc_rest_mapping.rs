@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use exchange_composite::mexc::{
-    DiffOutcome, LocalOrderBook, order_from_rest, rules_from_info, side_to_rest,
-    snapshot_from_rest, symbol_code, symbol_from_info,
+    MexcDepthVersions, order_from_rest, rules_from_info, side_to_rest, snapshot_from_rest,
+    symbol_code, symbol_from_info,
 };
-use exchange_composite::{OrderStatus, OrderType, Side};
+use exchange_composite::{DiffOutcome, LocalOrderBook, OrderStatus, OrderType, Side};
 use exchange_rest::{
     Credentials, MexcRestClient, MexcRestConfig, NewOrderRequest, RateLimiter, mexc_spot_limits,
 };
@@ -64,7 +64,7 @@ async fn exchange_info_orders_and_depth_map_into_the_domain() {
         assert_eq!(order.price, price);
         assert_eq!(order.client_order_id.unwrap().as_str(), "qsc-test-1");
 
-        let mut book = LocalOrderBook::new();
+        let mut book = LocalOrderBook::new(Arc::new(MexcDepthVersions));
         assert_eq!(
             book.on_snapshot(snapshot_from_rest("HIFIUSDT", &depth).unwrap()),
             DiffOutcome::Applied

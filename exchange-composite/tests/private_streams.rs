@@ -233,7 +233,7 @@ async fn an_expired_listen_key_is_replaced_and_updates_flow_again() {
         let (sim, report) = on_private_streams(async |sim, ex, mut updates| {
             let private = &ex.private;
             assert_eq!(private.listen_keys_created(), 1);
-            let keys = ex.rest.client.listen_keys().await?;
+            let keys = rest_of(ex).client.listen_keys().await?;
             assert_eq!(keys.len(), 1, "{keys:?}");
             let old = keys[0].clone();
 
@@ -249,7 +249,7 @@ async fn an_expired_listen_key_is_replaced_and_updates_flow_again() {
             )
             .await;
             private_channels_active(private).await;
-            let keys = ex.rest.client.listen_keys().await?;
+            let keys = rest_of(ex).client.listen_keys().await?;
             assert_eq!(keys.len(), 1, "only the new key is live: {keys:?}");
             assert_ne!(keys[0], old);
 

@@ -11,11 +11,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use exchange_composite::mexc::{MexcSpot, PushInterval};
+use exchange_composite::mexc::MexcSpot;
 use exchange_composite::public::{
     BOOK_TOP_DEPTH, MarketData, OrderBookTop, book_ticker_stream, order_book_stream, trades_stream,
 };
-use exchange_composite::{BookTicker, PriceLevel, Side, Trade};
+use exchange_composite::{BookTicker, PriceLevel, PushInterval, Side, Trade};
 use exchange_rest::{MexcRestClient, MexcRestConfig, RateLimiter, mexc_spot_limits};
 use exchange_sim::{SimConfig, SimVenue};
 use exchange_streams::ObservableStreams;

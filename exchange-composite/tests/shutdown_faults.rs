@@ -199,7 +199,7 @@ async fn cancels_answered_5xx_are_retried_and_the_shutdown_is_clean() {
         let config = config_for(&sim);
         let (exchanges, system) = started(&config).await;
         let _orders = two_resting_orders(&sim, &exchanges).await;
-        let rest_failures = exchanges.rest.client.stats().outcome_unknown;
+        let rest_failures = rest_of(&exchanges).client.stats().outcome_unknown;
 
         // Both first cancels fail (DELETE /api/v3/order; the listing is another path).
         sim.faults().fail_next_rest(2, 503, Some("/api/v3/order"));
@@ -207,7 +207,7 @@ async fn cancels_answered_5xx_are_retried_and_the_shutdown_is_clean() {
         assert!(elapsed <= config.shutdown_budget, "{elapsed:?}");
         assert_both_cancelled(&sim, &report);
         assert_eq!(
-            exchanges.rest.client.stats().outcome_unknown - rest_failures,
+            rest_of(&exchanges).client.stats().outcome_unknown - rest_failures,
             2,
             "both 503s were met (a cancel answered 5xx has an unknown outcome)"
         );
@@ -224,7 +224,7 @@ async fn a_429_storm_still_ends_within_the_budget_with_no_open_order() {
         let budget = config.shutdown_budget;
         let (exchanges, system) = started(&config).await;
         let _orders = two_resting_orders(&sim, &exchanges).await;
-        let limited = exchanges.rest.client.stats().rate_limited_by_venue;
+        let limited = rest_of(&exchanges).client.stats().rate_limited_by_venue;
 
         // Every call answers 429 (Retry-After: 1 s) until four have been refused.
         sim.faults().fail_next_rest(4, 429, None);
@@ -241,7 +241,7 @@ async fn a_429_storm_still_ends_within_the_budget_with_no_open_order() {
         // Three at least: the sweep re-sends a call left unanswered (the limiter holds it for
         // the Retry-After), and a re-sent attempt whose 429 comes after another attempt's
         // answer is dropped before the client counts it.
-        let met = exchanges.rest.client.stats().rate_limited_by_venue - limited;
+        let met = rest_of(&exchanges).client.stats().rate_limited_by_venue - limited;
         assert!((3..=4).contains(&met), "the storm was met: {met} 429s");
         sim.shutdown().await;
     })

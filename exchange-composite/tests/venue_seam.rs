@@ -16,13 +16,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use common::{bounded, hifi};
-use exchange_composite::mexc::{DecodeError, DepthSnapshot, PushInterval};
+use exchange_composite::public::MarketData;
 use exchange_composite::{
-    AssetName, Balance, ClientOrderId, ExchangeConfig, ExchangeError, Order, OrderKey,
-    OrderRequest, OrderStatus, OrderType, PlacedOrder, PrivateCompositeExchange, Side, Symbol,
-    SymbolRules, Venue, VenueEvent,
+    AssetName, Balance, ClientOrderId, DecodeError, DepthDiff, DepthSequencing, DepthSnapshot,
+    DiffPlace, ExchangeBuilder, ExchangeConfig, ExchangeError, Order, OrderKey, OrderRequest,
+    OrderStatus, OrderType, PlacedOrder, PrivateCompositeExchange, PushDecoder, PushInterval, Side,
+    Symbol, SymbolRules, Venue, VenueEvent,
 };
+use exchange_streams::ObservableStreams;
+use exchange_ws::{Frame, FrameHandler, WsEvent};
 use lifecycle_core::{AsyncResource, BoxFuture};
 use rust_decimal::Decimal;
 use tokio::time::Instant;
@@ -47,6 +51,8 @@ struct PaperVenue {
     carried_out: Arc<AtomicU64>,
     /// When set, every listing answers this long after it was asked.
     listing_delay: Mutex<Option<Duration>>,
+    /// Push decoders handed out.
+    decoders: AtomicU64,
 }
 
 impl PaperVenue {
@@ -288,10 +294,33 @@ impl Venue for PaperVenue {
         vec!["orders".to_owned()]
     }
 
-    fn decode_push(&self, _frame: &[u8]) -> Result<VenueEvent, DecodeError> {
-        Err(DecodeError::Protobuf(
+    fn push_decoder(&self) -> Box<dyn PushDecoder> {
+        self.decoders.fetch_add(1, Ordering::SeqCst);
+        Box::new(NoPushes)
+    }
+
+    fn depth_sequencing(&self) -> Arc<dyn DepthSequencing> {
+        Arc::new(NoPushes)
+    }
+}
+
+/// The paper venue pushes nothing: every frame is garbage, every depth diff a gap.
+#[derive(Debug)]
+struct NoPushes;
+
+impl PushDecoder for NoPushes {
+    fn decode(&mut self, _frame: &[u8]) -> Result<VenueEvent, DecodeError> {
+        Err(DecodeError::Malformed(
             "paper venue pushes nothing".to_owned(),
         ))
+    }
+}
+
+impl DepthSequencing for NoPushes {
+    fn place(&self, version: u64, _diff: &DepthDiff) -> DiffPlace {
+        DiffPlace::Gap {
+            expected: version.saturating_add(1),
+        }
     }
 }
 
@@ -305,7 +334,12 @@ async fn started_on(paper: &Arc<PaperVenue>) -> Arc<PrivateCompositeExchange> {
         .unwrap();
     let config =
         ExchangeConfig::new(format!("http://{closed}"), format!("ws://{closed}/ws")).symbol(hifi());
-    let private = Arc::new(PrivateCompositeExchange::with_venue(&config, paper.clone()).unwrap());
+    let private = Arc::new(
+        ExchangeBuilder::new(&config)
+            .venue(paper.clone())
+            .private()
+            .unwrap(),
+    );
     private.start().await.unwrap();
     private
 }
@@ -481,4 +515,29 @@ async fn one_listing_after_a_dropped_placement_s_window_confirms_the_sweep() {
         );
     })
     .await;
+}
+
+/// The market-data pipeline asks the venue for a push decoder once per connection, never per
+/// frame, and its frame counts go on across connections.
+#[test]
+fn a_push_decoder_serves_one_connection() {
+    let paper = Arc::new(PaperVenue::default());
+    let streams = ObservableStreams::new("paper.streams");
+    let market =
+        MarketData::new(paper.clone(), &streams, &["HIFI-USDT"], PushInterval::Ms100).unwrap();
+    let mut handler = market.handler();
+    assert_eq!(paper.decoders.load(Ordering::SeqCst), 1);
+    let frame = Bytes::from_static(b"not a push");
+    for connection in 1..=2 {
+        handler.on_event(&WsEvent::Connected { connection });
+        for _ in 0..3 {
+            handler.on_frame(Frame::Binary(&frame)).unwrap();
+        }
+        assert_eq!(
+            paper.decoders.load(Ordering::SeqCst),
+            1 + connection,
+            "one decoder per connection, not per frame"
+        );
+    }
+    assert_eq!(market.frame_counts(), (0, 6), "every frame counted, once");
 }

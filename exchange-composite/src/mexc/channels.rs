@@ -1,31 +1,13 @@
 //! MEXC spot websocket channel names (protobuf `.pb` channels; the JSON ones were switched
 //! off in August 2025).
 
-use std::fmt;
-
-/// Push interval of the aggregated channels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum PushInterval {
-    /// Every 100 ms.
-    #[default]
-    Ms100,
-    /// Every 10 ms.
-    Ms10,
-}
-
-impl fmt::Display for PushInterval {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Ms100 => "100ms",
-            Self::Ms10 => "10ms",
-        })
-    }
-}
+use crate::domain::push_interval::PushInterval;
 
 /// Aggregated depth diffs of `symbol_code` (e.g. `HIFIUSDT`).
 ///
 /// ```
-/// use exchange_composite::mexc::{aggregated_depth_channel, PushInterval};
+/// use exchange_composite::PushInterval;
+/// use exchange_composite::mexc::aggregated_depth_channel;
 /// assert_eq!(
 ///     aggregated_depth_channel("HIFIUSDT", PushInterval::Ms100),
 ///     "spot@public.aggre.depth.v3.api.pb@100ms@HIFIUSDT"

@@ -1,8 +1,7 @@
-//! Binary push frames into domain events: [`decode_push`], and [`FrameDecoder`], which counts
-//! and logs frames that fail so a bad frame is never a panic and never silent.
+//! MEXC's binary push frames (protobuf) into domain events: [`decode_push`], and
+//! [`MexcPushDecoder`], the venue's [`PushDecoder`].
 
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use mexc_proto::prost::Message;
 use mexc_proto::push_data_v3_api_wrapper::Body;
@@ -13,100 +12,20 @@ use rust_decimal::Decimal;
 
 use crate::domain::asset::AssetName;
 use crate::domain::client_order_id::ClientOrderId;
+use crate::domain::decode_error::DecodeError;
+use crate::domain::depth::DepthDiff;
 use crate::domain::limits::VenueValue;
 use crate::domain::market::{BookTicker, PriceLevel, Trade};
 use crate::domain::order::{OrderStatus, OrderType};
 use crate::domain::side::Side;
 use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
-use crate::mexc::local_book::DepthDiff;
-
-/// Why a push frame could not be turned into an event.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    /// Not a valid `PushDataV3ApiWrapper`.
-    #[error("not a MEXC push frame: {0}")]
-    Protobuf(String),
-    /// A frame of a kind this adapter does not handle (or with no body).
-    #[error("unsupported push on channel {channel:?}")]
-    Unsupported {
-        /// The frame's channel.
-        channel: String,
-    },
-    /// A public push without its symbol.
-    #[error("push on channel {0:?} has no symbol")]
-    MissingSymbol(String),
-    /// A numeric field that is not a decimal.
-    #[error("field {field} is not a decimal: {value:?}")]
-    BadDecimal {
-        /// The field.
-        field: &'static str,
-        /// Its text (truncated).
-        value: String,
-    },
-    /// A price or quantity outside the range a venue may send
-    /// ([`VenueValue`](crate::VenueValue)): negative, or so large that arithmetic on it
-    /// could overflow.
-    #[error("field {field} is out of range: {problem}")]
-    OutOfRange {
-        /// The field.
-        field: &'static str,
-        /// What is wrong (the value, truncated).
-        problem: String,
-    },
-    /// An enum field with an unknown code.
-    #[error("field {field} has unknown code {value}")]
-    BadCode {
-        /// The field.
-        field: &'static str,
-        /// The code.
-        value: i64,
-    },
-    /// A text field that is not valid for its type.
-    #[error("field {field} is invalid: {value:?}")]
-    BadText {
-        /// The field.
-        field: &'static str,
-        /// Its text (truncated).
-        value: String,
-    },
-}
-
-/// One decoded push.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MexcEvent {
-    /// Best bid and ask.
-    BookTicker {
-        /// The symbol code.
-        symbol_code: String,
-        /// The touch.
-        ticker: BookTicker,
-    },
-    /// Aggregated depth diff.
-    DepthDiff {
-        /// The symbol code.
-        symbol_code: String,
-        /// The diff.
-        diff: DepthDiff,
-    },
-    /// Public trades.
-    Trades {
-        /// The symbol code.
-        symbol_code: String,
-        /// The trades, in order.
-        trades: Vec<Trade>,
-    },
-    /// One of our orders changed.
-    Order(OrderUpdate),
-    /// One of our orders filled.
-    Fill(Fill),
-    /// One of our balances changed.
-    Balance(BalanceUpdate),
-}
+use crate::domain::venue_event::VenueEvent;
+use crate::push_decoder::PushDecoder;
 
 /// Decodes one binary push frame.
-pub fn decode_push(frame: &[u8]) -> Result<MexcEvent, DecodeError> {
+pub fn decode_push(frame: &[u8]) -> Result<VenueEvent, DecodeError> {
     let push =
-        PushDataV3ApiWrapper::decode(frame).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
+        PushDataV3ApiWrapper::decode(frame).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     let time_ms = push.send_time.or(push.create_time).unwrap_or_default();
     let symbol = |push: &PushDataV3ApiWrapper| {
         push.symbol
@@ -115,7 +34,7 @@ pub fn decode_push(frame: &[u8]) -> Result<MexcEvent, DecodeError> {
             .ok_or_else(|| DecodeError::MissingSymbol(push.channel.clone()))
     };
     match push.body.as_ref() {
-        Some(Body::PublicAggreBookTicker(t)) => Ok(MexcEvent::BookTicker {
+        Some(Body::PublicAggreBookTicker(t)) => Ok(VenueEvent::BookTicker {
             symbol_code: symbol(&push)?,
             ticker: BookTicker {
                 bid_price: price("bidPrice", &t.bid_price)?,
@@ -125,7 +44,7 @@ pub fn decode_push(frame: &[u8]) -> Result<MexcEvent, DecodeError> {
                 time_ms,
             },
         }),
-        Some(Body::PublicAggreDepths(d)) => Ok(MexcEvent::DepthDiff {
+        Some(Body::PublicAggreDepths(d)) => Ok(VenueEvent::DepthDiff {
             symbol_code: symbol(&push)?,
             diff: DepthDiff {
                 from_version: version("fromVersion", &d.from_version)?,
@@ -134,7 +53,7 @@ pub fn decode_push(frame: &[u8]) -> Result<MexcEvent, DecodeError> {
                 asks: levels(d.asks.iter().map(|l| (&l.price, &l.quantity)))?,
             },
         }),
-        Some(Body::PublicAggreDeals(d)) => Ok(MexcEvent::Trades {
+        Some(Body::PublicAggreDeals(d)) => Ok(VenueEvent::Trades {
             symbol_code: symbol(&push)?,
             trades: d
                 .deals
@@ -150,10 +69,10 @@ pub fn decode_push(frame: &[u8]) -> Result<MexcEvent, DecodeError> {
                 .collect::<Result<_, DecodeError>>()?,
         }),
         Some(Body::PrivateOrders(o)) => {
-            Ok(MexcEvent::Order(order_update(symbol(&push)?, o, time_ms)?))
+            Ok(VenueEvent::Order(order_update(symbol(&push)?, o, time_ms)?))
         }
-        Some(Body::PrivateDeals(d)) => Ok(MexcEvent::Fill(fill(symbol(&push)?, d)?)),
-        Some(Body::PrivateAccount(a)) => Ok(MexcEvent::Balance(balance(a)?)),
+        Some(Body::PrivateDeals(d)) => Ok(VenueEvent::Fill(fill(symbol(&push)?, d)?)),
+        Some(Body::PrivateAccount(a)) => Ok(VenueEvent::Balance(balance(a)?)),
         _ => Err(DecodeError::Unsupported {
             channel: push.channel.chars().take(120).collect(),
         }),
@@ -323,56 +242,13 @@ fn balance(a: &PrivateAccountV3Api) -> Result<BalanceUpdate, DecodeError> {
     })
 }
 
-/// Decodes frames and keeps count: every failure is counted and logged (the first one of a
-/// kind at `warn`, later ones at `debug`, so a flood of bad frames cannot flood the log).
-#[derive(Debug, Default)]
-pub struct FrameDecoder {
-    decoded: AtomicU64,
-    failed: AtomicU64,
-}
+/// MEXC's [`PushDecoder`]: [`decode_push`] for every frame (it keeps no state of its
+/// connection).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MexcPushDecoder;
 
-impl FrameDecoder {
-    /// A decoder with zeroed counters.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Decodes `frame`; `None` (counted and logged) if it is not a supported push.
-    pub fn decode(&self, frame: &[u8]) -> Option<MexcEvent> {
-        self.decode_with(frame, decode_push)
-    }
-
-    /// Decodes `frame` with a venue's `decode` function, counting and logging as
-    /// [`FrameDecoder::decode`] does.
-    pub fn decode_with(
-        &self,
-        frame: &[u8],
-        decode: impl FnOnce(&[u8]) -> Result<MexcEvent, DecodeError>,
-    ) -> Option<MexcEvent> {
-        match decode(frame) {
-            Ok(event) => {
-                self.decoded.fetch_add(1, Ordering::Relaxed);
-                Some(event)
-            }
-            Err(error) => {
-                let failed = self.failed.fetch_add(1, Ordering::Relaxed) + 1;
-                if failed == 1 || failed.is_power_of_two() {
-                    tracing::warn!(%error, failed, bytes = frame.len(), "push frame dropped");
-                } else {
-                    tracing::debug!(%error, failed, "push frame dropped");
-                }
-                None
-            }
-        }
-    }
-
-    /// Frames decoded.
-    pub fn decoded(&self) -> u64 {
-        self.decoded.load(Ordering::Relaxed)
-    }
-
-    /// Frames that failed to decode.
-    pub fn failed(&self) -> u64 {
-        self.failed.load(Ordering::Relaxed)
+impl PushDecoder for MexcPushDecoder {
+    fn decode(&mut self, frame: &[u8]) -> Result<VenueEvent, DecodeError> {
+        decode_push(frame)
     }
 }

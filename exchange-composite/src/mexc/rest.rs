@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use exchange_rest::{MexcRestClient, MexcRestConfig, RateLimiter, mexc_spot_limits};
-use lifecycle_core::{DependencyAwareShutdown, ResourceId, ShutdownPriority};
+use lifecycle_core::{DependencyAwareShutdown, ResourceId};
 
 use crate::config::ExchangeConfig;
 use crate::error::ExchangeError;
+use crate::parts::Part;
 
 /// A venue's REST client with its rate limiter.
 ///
@@ -50,8 +51,8 @@ impl MexcRest {
     /// limiter, so it stops first) and returns the client's id, for dependencies on it.
     pub fn register(&self, system: &mut DependencyAwareShutdown) -> ResourceId {
         // Registered in stop order, so reports list them that way too.
-        let client = system.register(self.client.clone(), ShutdownPriority::Cleanup);
-        let limiter = system.register(self.limiter.clone(), ShutdownPriority::Cleanup);
+        let client = system.register(self.client.clone(), Part::Rest.priority());
+        let limiter = system.register(self.limiter.clone(), Part::Rest.priority());
         // Same phase, fresh ids: neither a priority conflict nor a cycle is possible.
         let _ = system.add_dependency(client, limiter);
         client

@@ -6,36 +6,14 @@ use rust_decimal::Decimal;
 
 use crate::domain::asset::AssetName;
 use crate::domain::client_order_id::ClientOrderId;
+use crate::domain::depth::DepthSnapshot;
 use crate::domain::limits::VenueValue;
+use crate::domain::mapping_error::MappingError;
 use crate::domain::market::PriceLevel;
 use crate::domain::order::{Order, OrderStatus, OrderType};
 use crate::domain::rules::SymbolRules;
 use crate::domain::side::Side;
 use crate::domain::symbol::Symbol;
-use crate::mexc::local_book::DepthSnapshot;
-
-/// A venue answer that cannot be mapped into the domain.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MappingError {
-    /// A required field is missing or out of range.
-    #[error("{what} of {symbol}: {problem}")]
-    Invalid {
-        /// The market.
-        symbol: String,
-        /// The field.
-        what: &'static str,
-        /// What is wrong.
-        problem: String,
-    },
-    /// A status or type this adapter does not know.
-    #[error("{symbol}: unknown {what}")]
-    Unknown {
-        /// The market.
-        symbol: String,
-        /// The field.
-        what: &'static str,
-    },
-}
 
 /// `value` of `what` (of market `symbol`), if it is in the range a venue may send.
 pub(crate) fn in_range(
@@ -178,7 +156,7 @@ pub fn side_from_rest(side: model::Side) -> Side {
 }
 
 /// A REST depth snapshot of `symbol_code` for the
-/// [`LocalOrderBook`](crate::mexc::LocalOrderBook).
+/// [`LocalOrderBook`](crate::LocalOrderBook).
 pub fn snapshot_from_rest(
     symbol_code: &str,
     snapshot: &model::OrderBookSnapshot,

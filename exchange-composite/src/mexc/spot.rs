@@ -12,20 +12,23 @@ use tokio::time::Instant;
 use crate::domain::asset::AssetName;
 use crate::domain::balance::Balance;
 use crate::domain::client_order_id::ClientOrderId;
+use crate::domain::depth::DepthSnapshot;
+use crate::domain::depth_sequencing::DepthSequencing;
 use crate::domain::limits::VenueValue;
 use crate::domain::order::{Order, OrderType};
+use crate::domain::push_interval::PushInterval;
 use crate::domain::rules::SymbolRules;
 use crate::domain::symbol::Symbol;
 use crate::error::ExchangeError;
 use crate::mexc::rest_mapping::in_range;
 use crate::mexc::{
-    DecodeError, DepthSnapshot, PRIVATE_BALANCES_CHANNEL, PRIVATE_FILLS_CHANNEL,
-    PRIVATE_ORDERS_CHANNEL, PushInterval, aggregated_depth_channel, book_ticker_channel,
-    decode_push, order_from_rest, rules_from_info, side_to_rest, snapshot_from_rest, symbol_code,
-    trades_channel,
+    MexcDepthVersions, MexcPushDecoder, PRIVATE_BALANCES_CHANNEL, PRIVATE_FILLS_CHANNEL,
+    PRIVATE_ORDERS_CHANNEL, aggregated_depth_channel, book_ticker_channel, order_from_rest,
+    rules_from_info, side_to_rest, snapshot_from_rest, symbol_code, trades_channel,
 };
 use crate::private::OrderRequest;
-use crate::venue::{OrderKey, PlacedOrder, Venue, VenueEvent};
+use crate::push_decoder::PushDecoder;
+use crate::venue::{OrderKey, PlacedOrder, Venue};
 
 /// MEXC spot over a [`MexcRestClient`] (which its owner starts and stops).
 #[derive(Debug, Clone)]
@@ -294,7 +297,11 @@ impl Venue for MexcSpot {
         .to_vec()
     }
 
-    fn decode_push(&self, frame: &[u8]) -> Result<VenueEvent, DecodeError> {
-        decode_push(frame)
+    fn push_decoder(&self) -> Box<dyn PushDecoder> {
+        Box::new(MexcPushDecoder)
+    }
+
+    fn depth_sequencing(&self) -> Arc<dyn DepthSequencing> {
+        Arc::new(MexcDepthVersions)
     }
 }

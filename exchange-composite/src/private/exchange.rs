@@ -7,8 +7,8 @@ use exchange_streams::{ObservableStreams, Subscription};
 use exchange_ws::WebSocketManager;
 use futures::future::join_all;
 use lifecycle_core::{
-    AsyncResource, BoxFuture, DependencyAwareShutdown, LifecycleState, ResourceGroup,
-    ShutdownPriority, StartError, StateTag, StateWatcher, StopReport,
+    AsyncResource, BoxFuture, LifecycleState, ResourceGroup, StartError, StateTag, StateWatcher,
+    StopReport,
 };
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -23,12 +23,12 @@ use crate::domain::symbol::Symbol;
 use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
 use crate::error::ExchangeError;
 use crate::markets::Markets;
-use crate::mexc::MexcRest;
-use crate::mexc::{FrameDecoder, MexcSpot};
+use crate::parts::{ExchangeBuilder, ExchangeParts, Part};
 use crate::private::handler::{Balances, PrivatePublishers, PrivateStreamHandler, seed_balances};
 use crate::private::order_guard::{AfterReconcile, OrderGuard, Sweep};
 use crate::private::order_request::OrderRequest;
 use crate::private::socket::{PrivateSocket, SessionTiming};
+use crate::push_decoder::{FrameCounts, FrameDecoder};
 use crate::venue::{OrderKey, Venue};
 
 /// Stream of our order updates.
@@ -74,170 +74,32 @@ pub const BALANCES_STREAM: &str = "balances";
 /// ```
 pub struct PrivateCompositeExchange {
     group: ResourceGroup,
-    venue: Arc<dyn Venue>,
-    streams: Arc<ObservableStreams>,
-    guard: Arc<OrderGuard>,
-    socket: Arc<PrivateSocket>,
-    markets: Arc<Markets>,
-    ids: Arc<ClientOrderIdGenerator>,
-    decoder: Arc<FrameDecoder>,
-    balances: exchange_streams::LatestPublisher<Balances>,
+    parts: PrivateParts,
 }
 
 impl fmt::Debug for PrivateCompositeExchange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PrivateCompositeExchange")
             .field("group", &self.group)
-            .field("guard", &self.guard)
-            .field("socket", &self.socket)
+            .field("guard", &self.parts.guard)
+            .field("socket", &self.parts.socket)
             .finish_non_exhaustive()
     }
 }
 
 impl PrivateCompositeExchange {
-    /// A private exchange (not started) that owns its REST client and rate limiter.
+    /// A private exchange (not started) on MEXC spot, which owns its REST client and rate
+    /// limiter. For a shared REST client or another venue, see [`ExchangeBuilder`].
     ///
     /// # Errors
     /// No credentials, a bad client-order-id prefix, or the HTTP client cannot be built.
     pub fn new(config: &ExchangeConfig) -> Result<Self, ExchangeError> {
-        let rest = MexcRest::new(config)?;
-        Self::build(config, &rest, true)
-    }
-
-    /// A private exchange (not started) on a shared REST client: whoever made `rest` starts
-    /// and stops it (after this exchange).
-    ///
-    /// # Errors
-    /// No credentials, or a bad client-order-id prefix.
-    pub fn with_rest(config: &ExchangeConfig, rest: &MexcRest) -> Result<Self, ExchangeError> {
-        Self::build(config, rest, false)
-    }
-
-    /// A private exchange (not started) on another [`Venue`] (which holds the credentials):
-    /// whatever the venue itself runs (its HTTP client, say), its owner starts and stops.
-    ///
-    /// # Errors
-    /// A bad client-order-id prefix, or a stream cannot be declared.
-    pub fn with_venue(
-        config: &ExchangeConfig,
-        venue: Arc<dyn Venue>,
-    ) -> Result<Self, ExchangeError> {
-        Self::assemble(config, venue, true, None)
-    }
-
-    /// For [`ExchangeContext`](crate::ExchangeContext): the streams and the REST client are
-    /// left out of the group, for the context to stop them in their own phases.
-    pub(crate) fn for_context(
-        config: &ExchangeConfig,
-        rest: &MexcRest,
-    ) -> Result<Self, ExchangeError> {
-        if config.credentials.is_none() {
-            return Err(ExchangeError::MissingCredentials);
-        }
-        let venue: Arc<dyn Venue> = Arc::new(MexcSpot::new(rest.client.clone()));
-        Self::assemble(config, venue, false, None)
-    }
-
-    fn build(
-        config: &ExchangeConfig,
-        rest: &MexcRest,
-        owns_rest: bool,
-    ) -> Result<Self, ExchangeError> {
-        if config.credentials.is_none() {
-            return Err(ExchangeError::MissingCredentials);
-        }
-        let venue: Arc<dyn Venue> = Arc::new(MexcSpot::new(rest.client.clone()));
-        Self::assemble(config, venue, true, owns_rest.then_some(rest))
-    }
-
-    fn assemble(
-        config: &ExchangeConfig,
-        venue: Arc<dyn Venue>,
-        with_streams: bool,
-        owned_rest: Option<&MexcRest>,
-    ) -> Result<Self, ExchangeError> {
-        let name = format!("{}.private", config.name);
-        let ids = Arc::new(ClientOrderIdGenerator::with_clock(
-            &config.client_order_id_prefix,
-            config.clock,
-        )?);
-        let markets = Arc::new(Markets::new(&*venue, &config.symbols));
-        let streams = Arc::new(ObservableStreams::new(format!("{name}.streams")));
-        let publishers = PrivatePublishers {
-            orders: streams.events(ORDERS_STREAM, 4096)?,
-            fills: streams.events(FILLS_STREAM, 4096)?,
-            balance_updates: streams.events(BALANCE_UPDATES_STREAM, 4096)?,
-            balances: streams.latest(BALANCES_STREAM, Balances::new())?,
-        };
-        // Balances are seeded once the previous run's orders are cleared (the socket is up by
-        // then: it starts before the guard).
-        let seed: AfterReconcile = {
-            let (venue, balances) = (venue.clone(), publishers.balances.clone());
-            Arc::new(move || {
-                let (venue, balances) = (venue.clone(), balances.clone());
-                Box::pin(async move { seed_balances(&*venue, &balances).await })
-            })
-        };
-        let guard = Arc::new(OrderGuard::new(
-            format!("{name}.orders"),
-            venue.clone(),
-            markets.clone(),
-            ids.clone(),
-            config.reconcile_timeout,
-            config.cancel_retry_interval,
-            Some(seed),
-        ));
-        let socket_config = config.websocket_config(format!("{name}.socket"));
-        let manager = Arc::new(WebSocketManager::new(socket_config));
-        let recheck = Arc::new(Notify::new());
-        let decoder = Arc::new(FrameDecoder::new());
-        manager.add_handler(PrivateStreamHandler {
-            publishers: publishers.clone(),
-            decoder: decoder.clone(),
-            venue: venue.clone(),
-            guard: guard.clone(),
-            recheck_listen_key: recheck.clone(),
-        });
-        for channel in venue.private_channels() {
-            // Before start, subscribing only records the channel (replayed on connect).
-            let _ = manager.subscribe(channel);
-        }
-        let socket = Arc::new(PrivateSocket::new(
-            format!("{name}.socket+listen_key"),
-            manager,
-            venue.clone(),
-            config.ws_url.clone(),
-            SessionTiming {
-                keepalive: config.listen_key_keepalive,
-                start_timeout: config.start_timeout,
-            },
-            recheck,
-        ));
-        let mut members = DependencyAwareShutdown::new(name.clone());
-        members.register(guard.clone(), ShutdownPriority::CriticalFirst);
-        members.register(socket.clone(), ShutdownPriority::High);
-        if with_streams {
-            members.register(streams.clone(), ShutdownPriority::Low);
-        }
-        if let Some(rest) = owned_rest {
-            rest.register(&mut members);
-        }
-        Ok(Self {
-            group: ResourceGroup::new(name, members),
-            venue,
-            streams,
-            guard,
-            socket,
-            markets,
-            ids,
-            decoder,
-            balances: publishers.balances,
-        })
+        ExchangeBuilder::new(config).private()
     }
 
     /// The configured markets.
     pub fn symbols(&self) -> Vec<Symbol> {
-        self.markets.symbols().cloned().collect()
+        self.parts.markets.symbols().cloned().collect()
     }
 
     /// A market's trading rules (loaded at start).
@@ -245,12 +107,12 @@ impl PrivateCompositeExchange {
     /// # Errors
     /// [`ExchangeError::UnknownSymbol`] for a market not configured (or before start).
     pub fn rules(&self, symbol: &Symbol) -> Result<SymbolRules, ExchangeError> {
-        self.markets.rules(symbol)
+        self.parts.markets.rules(symbol)
     }
 
     /// The generator of our client order ids (its prefix marks our orders).
     pub fn client_order_ids(&self) -> &ClientOrderIdGenerator {
-        &self.ids
+        &self.parts.ids
     }
 
     /// Places an order: rounds its price towards the passive side and its quantity to the
@@ -271,8 +133,8 @@ impl PrivateCompositeExchange {
     /// [`cancel_all_orders`](Self::cancel_all_orders) finds and cancels it if it landed. The
     /// caller gets no [`Order`] for it.
     pub async fn place_order(&self, request: OrderRequest) -> Result<Order, ExchangeError> {
-        let code = self.markets.code(&request.symbol)?;
-        let rules = self.markets.rules(&request.symbol)?;
+        let code = self.parts.markets.code(&request.symbol)?;
+        let rules = self.parts.markets.rules(&request.symbol)?;
         let quantity = rules.round_quantity(request.quantity);
         let price = match request.order_type {
             OrderType::Market => request.price,
@@ -287,17 +149,17 @@ impl PrivateCompositeExchange {
         if self.group.state_tag() != StateTag::Running {
             return Err(ExchangeError::NotRunning(self.group.name().to_owned()));
         }
-        let mut placement = self.guard.begin_placement()?;
-        let id = self.ids.next_id();
+        let mut placement = self.parts.guard.begin_placement()?;
+        let id = self.parts.ids.next_id();
         let rounded = OrderRequest {
             price,
             quantity,
             ..request
         };
         placement.track(&id, code);
-        match self.venue.place_order(code, &rounded, &id).await {
+        match self.parts.venue.place_order(code, &rounded, &id).await {
             Ok(placed) => {
-                self.guard.placed(&id, &placed.order_id);
+                self.parts.guard.placed(&id, &placed.order_id);
                 tracing::info!(
                     symbol = code,
                     side = ?rounded.side,
@@ -329,13 +191,13 @@ impl PrivateCompositeExchange {
                         ..
                     })
                 ) {
-                    self.guard.answered(&id);
+                    self.parts.guard.answered(&id);
                 }
                 tracing::warn!(client_order_id = %id, %error, "order outcome unknown: kept for reconciliation");
                 Err(error)
             }
             Err(error) => {
-                self.guard.forget(&id);
+                self.parts.guard.forget(&id);
                 Err(error)
             }
         }
@@ -374,14 +236,18 @@ impl PrivateCompositeExchange {
     }
 
     async fn cancel(&self, symbol: &Symbol, key: OrderKey) -> Result<Order, ExchangeError> {
-        let code = self.markets.code(symbol)?;
-        let order = self.venue.cancel_order(symbol, code, key, None).await?;
+        let code = self.parts.markets.code(symbol)?;
+        let order = self
+            .parts
+            .venue
+            .cancel_order(symbol, code, key, None)
+            .await?;
         if let Some(id) = order
             .client_order_id
             .as_ref()
             .filter(|_| !order.status.is_open())
         {
-            self.guard.closed(id, order.status, true);
+            self.parts.guard.closed(id, order.status, true);
         }
         Ok(order)
     }
@@ -421,8 +287,8 @@ impl PrivateCompositeExchange {
     /// # Errors
     /// Not running, an unknown market, or the venue's refusal.
     pub async fn open_orders(&self, symbol: &Symbol) -> Result<Vec<Order>, ExchangeError> {
-        let code = self.markets.code(symbol)?;
-        self.venue.open_orders(symbol, code, None).await
+        let code = self.parts.markets.code(symbol)?;
+        self.parts.venue.open_orders(symbol, code, None).await
     }
 
     /// The open orders of ours (client order id with our prefix) on a market.
@@ -437,7 +303,7 @@ impl PrivateCompositeExchange {
             .filter(|o| {
                 o.client_order_id
                     .as_ref()
-                    .is_some_and(|id| self.guard.is_ours(id.as_str()))
+                    .is_some_and(|id| self.parts.guard.is_ours(id.as_str()))
             })
             .collect())
     }
@@ -451,13 +317,14 @@ impl PrivateCompositeExchange {
         symbol: &Symbol,
         id: &ClientOrderId,
     ) -> Result<Order, ExchangeError> {
-        let code = self.markets.code(symbol)?;
+        let code = self.parts.markets.code(symbol)?;
         let order = self
+            .parts
             .venue
             .query_order(symbol, code, OrderKey::ClientOrderId(id.clone()))
             .await?;
         if !order.status.is_open() {
-            self.guard.closed(id, order.status, false);
+            self.parts.guard.closed(id, order.status, false);
         }
         Ok(order)
     }
@@ -478,7 +345,7 @@ impl PrivateCompositeExchange {
         if self.group.state_tag() != StateTag::Running {
             return Err(ExchangeError::NotRunning(self.group.name().to_owned()));
         }
-        Ok(self.guard.sweep(deadline).await)
+        Ok(self.parts.guard.sweep(deadline).await)
     }
 
     /// Halts trading, which is not a shutdown: from now on [`place_order`](Self::place_order)
@@ -505,7 +372,7 @@ impl PrivateCompositeExchange {
             component = self.group.name(),
             "trading halted: no new order; cancelling and confirming ours"
         );
-        let sweep = self.guard.halt(deadline).await;
+        let sweep = self.parts.guard.halt(deadline).await;
         tracing::warn!(
             component = self.group.name(),
             found = sweep.found,
@@ -519,18 +386,18 @@ impl PrivateCompositeExchange {
 
     /// Ends a halt: orders may be placed again.
     pub fn resume(&self) {
-        self.guard.resume();
+        self.parts.guard.resume();
         tracing::warn!(component = self.group.name(), "trading resumed");
     }
 
     /// Whether trading is halted.
     pub fn is_halted(&self) -> bool {
-        *self.guard.halt_watch().borrow()
+        *self.parts.guard.halt_watch().borrow()
     }
 
     /// Follows whether trading is halted (`true` from the moment a halt begins).
     pub fn halt_watch(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.guard.halt_watch()
+        self.parts.guard.halt_watch()
     }
 
     /// The account's balances, from the venue (REST).
@@ -538,13 +405,13 @@ impl PrivateCompositeExchange {
     /// # Errors
     /// Not running, or the venue's refusal.
     pub async fn balances(&self) -> Result<Vec<Balance>, ExchangeError> {
-        self.venue.balances().await
+        self.parts.venue.balances().await
     }
 
     /// The balance of `asset` as last known: seeded from the account at start, then kept by
     /// the venue's pushes (`None` for an asset the account never held).
     pub fn balance(&self, asset: &AssetName) -> Option<Balance> {
-        self.balances.current().get(asset).cloned()
+        self.parts.balances.current().get(asset).cloned()
     }
 
     /// Our order updates, as pushed (events).
@@ -552,7 +419,7 @@ impl PrivateCompositeExchange {
     /// # Errors
     /// The exchange is not running.
     pub fn subscribe_order_updates(&self) -> Result<Subscription<OrderUpdate>, ExchangeError> {
-        Ok(self.streams.subscribe_tracked(ORDERS_STREAM)?)
+        Ok(self.parts.streams.subscribe_tracked(ORDERS_STREAM)?)
     }
 
     /// Our fills (events).
@@ -560,7 +427,7 @@ impl PrivateCompositeExchange {
     /// # Errors
     /// The exchange is not running.
     pub fn subscribe_fills(&self) -> Result<Subscription<Fill>, ExchangeError> {
-        Ok(self.streams.subscribe_tracked(FILLS_STREAM)?)
+        Ok(self.parts.streams.subscribe_tracked(FILLS_STREAM)?)
     }
 
     /// Balance changes (events).
@@ -568,7 +435,10 @@ impl PrivateCompositeExchange {
     /// # Errors
     /// The exchange is not running.
     pub fn subscribe_balance_updates(&self) -> Result<Subscription<BalanceUpdate>, ExchangeError> {
-        Ok(self.streams.subscribe_tracked(BALANCE_UPDATES_STREAM)?)
+        Ok(self
+            .parts
+            .streams
+            .subscribe_tracked(BALANCE_UPDATES_STREAM)?)
     }
 
     /// Balances by asset (latest value: seeded from the account at start, then updated by
@@ -577,54 +447,162 @@ impl PrivateCompositeExchange {
     /// # Errors
     /// The exchange is not running.
     pub fn subscribe_balances(&self) -> Result<Subscription<Balances>, ExchangeError> {
-        Ok(self.streams.subscribe_tracked(BALANCES_STREAM)?)
+        Ok(self.parts.streams.subscribe_tracked(BALANCES_STREAM)?)
     }
 
     /// Orders of ours that may still be open (placed and not seen closed).
     pub fn tracked_orders(&self) -> usize {
-        self.guard.tracked_count()
+        self.parts.guard.tracked_count()
     }
 
     /// Orders placed since start.
     pub fn orders_placed(&self) -> u64 {
-        self.guard.placed_count()
+        self.parts.guard.placed_count()
     }
 
     /// Orders a previous run left behind that the start cancelled.
     pub fn stale_orders_cancelled(&self) -> u64 {
-        self.guard.stale_cancelled()
+        self.parts.guard.stale_cancelled()
     }
 
     /// Private frames decoded and dropped (undecodable).
     pub fn frame_counts(&self) -> (u64, u64) {
-        (self.decoder.decoded(), self.decoder.failed())
+        (self.parts.frames.decoded(), self.parts.frames.failed())
     }
 
     /// Follows the listen key this exchange holds: a new key after an expiry, `None` before
     /// start and once the stop deleted it. Hand it to the order guardian
     /// ([`crate::guardian::OrderGuardian`]) so it can delete the key if this process dies.
     pub fn listen_key_watch(&self) -> tokio::sync::watch::Receiver<crate::private::ListenKey> {
-        self.socket.listen_key_watch()
+        self.parts.socket.listen_key_watch()
     }
 
     /// Listen keys created so far (more than one after an expiry).
     pub fn listen_keys_created(&self) -> u64 {
-        self.socket.listen_keys_created()
+        self.parts.socket.listen_keys_created()
     }
 
     /// The private socket (connection state, statistics).
     pub fn socket(&self) -> &WebSocketManager {
-        self.socket.socket()
+        self.parts.socket.socket()
     }
 
     /// The streams (counters, active subscriptions).
     pub fn streams(&self) -> &ObservableStreams {
-        &self.streams
+        &self.parts.streams
+    }
+}
+
+/// A private exchange's parts, before they are grouped ([`ExchangeBuilder`] groups them).
+pub(crate) struct PrivateParts {
+    name: String,
+    venue: Arc<dyn Venue>,
+    streams: Arc<ObservableStreams>,
+    guard: Arc<OrderGuard>,
+    socket: Arc<PrivateSocket>,
+    markets: Arc<Markets>,
+    ids: Arc<ClientOrderIdGenerator>,
+    frames: FrameCounts,
+    balances: exchange_streams::LatestPublisher<Balances>,
+}
+
+impl PrivateParts {
+    /// The parts of `config`'s private exchange on `venue`.
+    pub(crate) fn new(
+        config: &ExchangeConfig,
+        venue: Arc<dyn Venue>,
+    ) -> Result<Self, ExchangeError> {
+        let name = format!("{}.private", config.name);
+        let ids = Arc::new(ClientOrderIdGenerator::with_clock(
+            &config.client_order_id_prefix,
+            config.clock,
+        )?);
+        let markets = Arc::new(Markets::new(&*venue, &config.symbols));
+        let streams = Arc::new(ObservableStreams::new(format!("{name}.streams")));
+        let publishers = PrivatePublishers {
+            orders: streams.events(ORDERS_STREAM, 4096)?,
+            fills: streams.events(FILLS_STREAM, 4096)?,
+            balance_updates: streams.events(BALANCE_UPDATES_STREAM, 4096)?,
+            balances: streams.latest(BALANCES_STREAM, Balances::new())?,
+        };
+        // Balances are seeded once the previous run's orders are cleared (the socket is up by
+        // then: it starts before the guard).
+        let seed: AfterReconcile = {
+            let (venue, balances) = (venue.clone(), publishers.balances.clone());
+            Arc::new(move || {
+                let (venue, balances) = (venue.clone(), balances.clone());
+                Box::pin(async move { seed_balances(&*venue, &balances).await })
+            })
+        };
+        let guard = Arc::new(OrderGuard::new(
+            format!("{name}.orders"),
+            venue.clone(),
+            markets.clone(),
+            ids.clone(),
+            config.reconcile_timeout,
+            config.cancel_retry_interval,
+            Some(seed),
+        ));
+        let socket_config = config.websocket_config(format!("{name}.socket"));
+        let manager = Arc::new(WebSocketManager::new(socket_config));
+        let recheck = Arc::new(Notify::new());
+        let frames = FrameCounts::default();
+        manager.add_handler(PrivateStreamHandler {
+            publishers: publishers.clone(),
+            decoder: FrameDecoder::new(venue.push_decoder(), frames.clone()),
+            venue: venue.clone(),
+            guard: guard.clone(),
+            recheck_listen_key: recheck.clone(),
+        });
+        for channel in venue.private_channels() {
+            // Before start, subscribing only records the channel (replayed on connect).
+            let _ = manager.subscribe(channel);
+        }
+        let socket = Arc::new(PrivateSocket::new(
+            format!("{name}.socket+listen_key"),
+            manager,
+            venue.clone(),
+            config.ws_url.clone(),
+            SessionTiming {
+                keepalive: config.listen_key_keepalive,
+                start_timeout: config.start_timeout,
+            },
+            recheck,
+        ));
+        Ok(Self {
+            name,
+            venue,
+            streams,
+            guard,
+            socket,
+            markets,
+            ids,
+            frames,
+            balances: publishers.balances,
+        })
+    }
+}
+
+impl ExchangeParts for PrivateParts {
+    type Exchange = PrivateCompositeExchange;
+
+    fn name(&self) -> &str {
+        &self.name
     }
 
-    /// The streams as a resource, for an owner that stops them itself.
-    pub(crate) fn streams_resource(&self) -> Arc<ObservableStreams> {
+    fn members(&self) -> Vec<(Part, Arc<dyn AsyncResource>)> {
+        vec![
+            (Part::OrderGuard, self.guard.clone()),
+            (Part::PrivateSocket, self.socket.clone()),
+        ]
+    }
+
+    fn streams(&self) -> Arc<ObservableStreams> {
         self.streams.clone()
+    }
+
+    fn into_exchange(self, group: ResourceGroup) -> PrivateCompositeExchange {
+        PrivateCompositeExchange { group, parts: self }
     }
 }
 

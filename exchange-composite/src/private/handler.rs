@@ -12,8 +12,9 @@ use tokio::sync::Notify;
 use crate::domain::asset::AssetName;
 use crate::domain::balance::Balance;
 use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
-use crate::mexc::{FrameDecoder, MexcEvent};
+use crate::domain::venue_event::VenueEvent;
 use crate::private::order_guard::OrderGuard;
+use crate::push_decoder::FrameDecoder;
 use crate::venue::Venue;
 
 /// Balances by asset, as the private balance stream publishes them.
@@ -31,7 +32,8 @@ pub(crate) struct PrivatePublishers {
 /// The private socket's frame handler.
 pub(crate) struct PrivateStreamHandler {
     pub(crate) publishers: PrivatePublishers,
-    pub(crate) decoder: Arc<FrameDecoder>,
+    /// The venue's decoder, counting into the exchange's frame counts.
+    pub(crate) decoder: FrameDecoder,
     pub(crate) venue: Arc<dyn Venue>,
     pub(crate) guard: Arc<OrderGuard>,
     /// Poked on every disconnect: the listen key may have expired.
@@ -48,18 +50,11 @@ impl fmt::Debug for PrivateStreamHandler {
 
 impl FrameHandler for PrivateStreamHandler {
     fn on_frame(&mut self, frame: Frame<'_>) -> Result<(), String> {
-        let Frame::Binary(bytes) = frame else {
-            return Ok(()); // control replies are the manager's business
-        };
-        let venue = &self.venue;
-        let Some(event) = self
-            .decoder
-            .decode_with(bytes, |frame| venue.decode_push(frame))
-        else {
-            return Ok(()); // counted and logged by the decoder
+        let Some(event) = self.decoder.decode_frame(frame) else {
+            return Ok(()); // a control reply, or a bad frame (counted and logged)
         };
         match event {
-            MexcEvent::Order(update) => {
+            VenueEvent::Order(update) => {
                 self.guard.observe(&update);
                 tracing::debug!(
                     order_id = %update.order_id,
@@ -69,7 +64,7 @@ impl FrameHandler for PrivateStreamHandler {
                 );
                 self.publishers.orders.publish(update);
             }
-            MexcEvent::Fill(fill) => {
+            VenueEvent::Fill(fill) => {
                 tracing::info!(
                     order_id = %fill.order_id,
                     side = ?fill.side,
@@ -79,7 +74,7 @@ impl FrameHandler for PrivateStreamHandler {
                 );
                 self.publishers.fills.publish(fill);
             }
-            MexcEvent::Balance(update) => {
+            VenueEvent::Balance(update) => {
                 self.publishers.balances.modify(|balances| {
                     balances.insert(
                         update.asset.clone(),
@@ -92,16 +87,19 @@ impl FrameHandler for PrivateStreamHandler {
                 });
                 self.publishers.balance_updates.publish(update);
             }
-            MexcEvent::BookTicker { .. }
-            | MexcEvent::DepthDiff { .. }
-            | MexcEvent::Trades { .. } => {}
+            VenueEvent::BookTicker { .. }
+            | VenueEvent::DepthDiff { .. }
+            | VenueEvent::Trades { .. } => {}
         }
         Ok(())
     }
 
     fn on_event(&mut self, event: &WsEvent) {
-        if let WsEvent::Disconnected { .. } = event {
-            self.recheck_listen_key.notify_one();
+        match event {
+            // A new connection, a new decoder.
+            WsEvent::Connected { .. } => self.decoder.restart(self.venue.push_decoder()),
+            WsEvent::Disconnected { .. } => self.recheck_listen_key.notify_one(),
+            _ => {}
         }
     }
 }

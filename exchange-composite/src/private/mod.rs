@@ -9,6 +9,7 @@ mod resend;
 mod socket;
 mod sweep;
 
+pub(crate) use exchange::PrivateParts;
 pub use exchange::{
     BALANCE_UPDATES_STREAM, BALANCES_STREAM, FILLS_STREAM, ORDERS_STREAM, PrivateCompositeExchange,
 };

@@ -8,8 +8,7 @@ use exchange_streams::{ObservableStreams, Subscription};
 use exchange_ws::WebSocketManager;
 use futures::StreamExt;
 use lifecycle_core::{
-    AsyncResource, BoxFuture, DependencyAwareShutdown, LifecycleState, ResourceGroup,
-    ShutdownPriority, StartError, StateWatcher, StopReport,
+    AsyncResource, BoxFuture, LifecycleState, ResourceGroup, StartError, StateWatcher, StopReport,
 };
 use tokio::time::Instant;
 
@@ -19,8 +18,7 @@ use crate::domain::rules::SymbolRules;
 use crate::domain::symbol::Symbol;
 use crate::error::ExchangeError;
 use crate::markets::Markets;
-use crate::mexc::MexcRest;
-use crate::mexc::MexcSpot;
+use crate::parts::{ExchangeBuilder, ExchangeParts, Part};
 use crate::public::feed::PublicFeed;
 use crate::public::market_data::{
     MarketData, OrderBookTop, book_ticker_stream, order_book_stream, trades_stream,
@@ -52,103 +50,31 @@ use crate::venue::Venue;
 /// ```
 pub struct PublicCompositeExchange {
     group: ResourceGroup,
-    streams: Arc<ObservableStreams>,
-    market: Arc<MarketData>,
-    feed: Arc<PublicFeed>,
-    markets: Arc<Markets>,
+    parts: PublicParts,
 }
 
 impl fmt::Debug for PublicCompositeExchange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PublicCompositeExchange")
             .field("group", &self.group)
-            .field("markets", &self.markets)
+            .field("markets", &self.parts.markets)
             .finish_non_exhaustive()
     }
 }
 
 impl PublicCompositeExchange {
-    /// A public exchange (not started) that owns its REST client and rate limiter.
+    /// A public exchange (not started) on MEXC spot, which owns its REST client and rate
+    /// limiter. For a shared REST client or another venue, see [`ExchangeBuilder`].
     ///
     /// # Errors
     /// The HTTP client cannot be built, or a stream cannot be declared.
     pub fn new(config: &ExchangeConfig) -> Result<Self, ExchangeError> {
-        let rest = MexcRest::new(config)?;
-        Self::build(config, &rest, true)
-    }
-
-    /// A public exchange (not started) on a shared REST client: whoever made `rest` starts
-    /// and stops it (after this exchange).
-    ///
-    /// # Errors
-    /// A stream cannot be declared.
-    pub fn with_rest(config: &ExchangeConfig, rest: &MexcRest) -> Result<Self, ExchangeError> {
-        Self::build(config, rest, false)
-    }
-
-    /// A public exchange (not started) on another [`Venue`]: whatever the venue itself
-    /// runs (its HTTP client, say), its owner starts and stops.
-    ///
-    /// # Errors
-    /// A stream cannot be declared.
-    pub fn with_venue(
-        config: &ExchangeConfig,
-        venue: Arc<dyn Venue>,
-    ) -> Result<Self, ExchangeError> {
-        Ok(Self::assemble(config, venue)?.finish(true, None))
-    }
-
-    /// For [`ExchangeContext`](crate::ExchangeContext): the streams and the REST client are
-    /// left out of the group, for the context to stop them in their own phases.
-    pub(crate) fn for_context(
-        config: &ExchangeConfig,
-        rest: &MexcRest,
-    ) -> Result<Self, ExchangeError> {
-        let venue: Arc<dyn Venue> = Arc::new(MexcSpot::new(rest.client.clone()));
-        Ok(Self::assemble(config, venue)?.finish(false, None))
-    }
-
-    fn build(
-        config: &ExchangeConfig,
-        rest: &MexcRest,
-        owns_rest: bool,
-    ) -> Result<Self, ExchangeError> {
-        let venue: Arc<dyn Venue> = Arc::new(MexcSpot::new(rest.client.clone()));
-        Ok(Self::assemble(config, venue)?.finish(true, owns_rest.then_some(rest)))
-    }
-
-    fn assemble(config: &ExchangeConfig, venue: Arc<dyn Venue>) -> Result<Parts, ExchangeError> {
-        let name = format!("{}.public", config.name);
-        let markets = Arc::new(Markets::new(&*venue, &config.symbols));
-        let streams = Arc::new(ObservableStreams::new(format!("{name}.streams")));
-        let codes: Vec<&str> = markets.codes().collect();
-        let market = Arc::new(MarketData::new(
-            venue.clone(),
-            &streams,
-            &codes,
-            config.push_interval,
-        )?);
-        let socket = config.websocket_config(format!("{name}.socket"));
-        let feed = Arc::new(PublicFeed::new(
-            format!("{name}.feed"),
-            socket,
-            market.clone(),
-            venue,
-            markets.clone(),
-            config.start_timeout,
-        ));
-        Ok(Parts {
-            name,
-            streams,
-            market,
-            feed,
-            markets,
-        })
+        ExchangeBuilder::new(config).public()
     }
 
     /// The configured markets.
     pub fn symbols(&self) -> Vec<Symbol> {
-        self.markets.symbols().cloned().collect()
+        self.parts.markets.symbols().cloned().collect()
     }
 
     /// A market's trading rules (loaded at start).
@@ -156,19 +82,19 @@ impl PublicCompositeExchange {
     /// # Errors
     /// [`ExchangeError::UnknownSymbol`] for a market not configured (or before start).
     pub fn rules(&self, symbol: &Symbol) -> Result<SymbolRules, ExchangeError> {
-        self.markets.rules(symbol)
+        self.parts.markets.rules(symbol)
     }
 
     /// The latest best bid and ask of a market, if one arrived yet.
     pub fn book_ticker(&self, symbol: &Symbol) -> Option<BookTicker> {
-        let code = self.markets.code(symbol).ok()?;
-        self.market.book_ticker(code)
+        let code = self.parts.markets.code(symbol).ok()?;
+        self.parts.market.book_ticker(code)
     }
 
     /// The top of a market's local order book (`None` while it resynchronises).
     pub fn order_book(&self, symbol: &Symbol) -> Option<OrderBookTop> {
-        let code = self.markets.code(symbol).ok()?;
-        self.market.order_book_top(code)
+        let code = self.parts.markets.code(symbol).ok()?;
+        self.parts.market.order_book_top(code)
     }
 
     /// Waits (up to `timeout`) for a market's first book ticker, or returns the current one.
@@ -204,8 +130,11 @@ impl PublicCompositeExchange {
         &self,
         symbol: &Symbol,
     ) -> Result<Subscription<Option<BookTicker>>, ExchangeError> {
-        let code = self.markets.code(symbol)?;
-        Ok(self.streams.subscribe_tracked(&book_ticker_stream(code))?)
+        let code = self.parts.markets.code(symbol)?;
+        Ok(self
+            .parts
+            .streams
+            .subscribe_tracked(&book_ticker_stream(code))?)
     }
 
     /// The top of a market's local book (latest value; `None` while resynchronising).
@@ -216,8 +145,11 @@ impl PublicCompositeExchange {
         &self,
         symbol: &Symbol,
     ) -> Result<Subscription<Option<OrderBookTop>>, ExchangeError> {
-        let code = self.markets.code(symbol)?;
-        Ok(self.streams.subscribe_tracked(&order_book_stream(code))?)
+        let code = self.parts.markets.code(symbol)?;
+        Ok(self
+            .parts
+            .streams
+            .subscribe_tracked(&order_book_stream(code))?)
     }
 
     /// A market's public trades (events: a slow subscriber sees `Lagged`, never stalls the
@@ -226,33 +158,28 @@ impl PublicCompositeExchange {
     /// # Errors
     /// The market is not configured, or the exchange is not running.
     pub fn subscribe_trades(&self, symbol: &Symbol) -> Result<Subscription<Trade>, ExchangeError> {
-        let code = self.markets.code(symbol)?;
-        Ok(self.streams.subscribe_tracked(&trades_stream(code))?)
+        let code = self.parts.markets.code(symbol)?;
+        Ok(self.parts.streams.subscribe_tracked(&trades_stream(code))?)
     }
 
     /// The market-data pipeline (frame counts, book states).
     pub fn market_data(&self) -> &MarketData {
-        &self.market
+        &self.parts.market
     }
 
     /// The public socket (connection state, statistics).
     pub fn socket(&self) -> &WebSocketManager {
-        self.feed.socket()
+        self.parts.feed.socket()
     }
 
     /// The streams (counters, active subscriptions).
     pub fn streams(&self) -> &ObservableStreams {
-        &self.streams
-    }
-
-    /// The streams as a resource, for an owner that stops them itself.
-    pub(crate) fn streams_resource(&self) -> Arc<ObservableStreams> {
-        self.streams.clone()
+        &self.parts.streams
     }
 }
 
-/// A public exchange's parts, before they are grouped.
-struct Parts {
+/// A public exchange's parts, before they are grouped ([`ExchangeBuilder`] groups them).
+pub(crate) struct PublicParts {
     name: String,
     streams: Arc<ObservableStreams>,
     market: Arc<MarketData>,
@@ -260,25 +187,58 @@ struct Parts {
     markets: Arc<Markets>,
 }
 
-impl Parts {
-    /// Groups the parts in the shutdown order (socket, streams, REST), with the streams if `with_streams` and the REST
-    /// client and limiter if owned.
-    fn finish(self, with_streams: bool, owned_rest: Option<&MexcRest>) -> PublicCompositeExchange {
-        let mut members = DependencyAwareShutdown::new(self.name.clone());
-        members.register(self.feed.clone(), ShutdownPriority::Medium);
-        if with_streams {
-            members.register(self.streams.clone(), ShutdownPriority::Low);
-        }
-        if let Some(rest) = owned_rest {
-            rest.register(&mut members);
-        }
-        PublicCompositeExchange {
-            group: ResourceGroup::new(self.name, members),
-            streams: self.streams,
-            market: self.market,
-            feed: self.feed,
-            markets: self.markets,
-        }
+impl PublicParts {
+    /// The parts of `config`'s public exchange on `venue`.
+    pub(crate) fn new(
+        config: &ExchangeConfig,
+        venue: Arc<dyn Venue>,
+    ) -> Result<Self, ExchangeError> {
+        let name = format!("{}.public", config.name);
+        let markets = Arc::new(Markets::new(&*venue, &config.symbols));
+        let streams = Arc::new(ObservableStreams::new(format!("{name}.streams")));
+        let codes: Vec<&str> = markets.codes().collect();
+        let market = Arc::new(MarketData::new(
+            venue.clone(),
+            &streams,
+            &codes,
+            config.push_interval,
+        )?);
+        let socket = config.websocket_config(format!("{name}.socket"));
+        let feed = Arc::new(PublicFeed::new(
+            format!("{name}.feed"),
+            socket,
+            market.clone(),
+            venue,
+            markets.clone(),
+            config.start_timeout,
+        ));
+        Ok(Self {
+            name,
+            streams,
+            market,
+            feed,
+            markets,
+        })
+    }
+}
+
+impl ExchangeParts for PublicParts {
+    type Exchange = PublicCompositeExchange;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn members(&self) -> Vec<(Part, Arc<dyn AsyncResource>)> {
+        vec![(Part::PublicSocket, self.feed.clone())]
+    }
+
+    fn streams(&self) -> Arc<ObservableStreams> {
+        self.streams.clone()
+    }
+
+    fn into_exchange(self, group: ResourceGroup) -> PublicCompositeExchange {
+        PublicCompositeExchange { group, parts: self }
     }
 }
 

@@ -12,9 +12,13 @@ use exchange_ws::{Frame, FrameHandler, WsEvent};
 use lifecycle_core::ShutdownSignal;
 use tokio::sync::mpsc;
 
+use crate::domain::depth_sequencing::DepthSequencing;
+use crate::domain::local_order_book::{DiffOutcome, LocalOrderBook};
 use crate::domain::market::{BookTicker, PriceLevel, Trade};
+use crate::domain::push_interval::PushInterval;
 use crate::domain::side::Side;
-use crate::mexc::{DiffOutcome, FrameDecoder, LocalOrderBook, MexcEvent, PushInterval};
+use crate::domain::venue_event::VenueEvent;
+use crate::push_decoder::{FrameCounts, FrameDecoder};
 use crate::venue::Venue;
 
 /// Levels per side published in an [`OrderBookTop`].
@@ -59,7 +63,10 @@ struct Inner {
     venue: Arc<dyn Venue>,
     /// By symbol code, ordered: channels are subscribed in the same order every run.
     feeds: BTreeMap<String, SymbolFeed>,
-    decoder: FrameDecoder,
+    /// The venue's version rule, which every book follows.
+    sequencing: Arc<dyn DepthSequencing>,
+    /// Frames the handlers decoded and dropped.
+    counts: FrameCounts,
     resync: mpsc::UnboundedSender<String>,
 }
 
@@ -78,8 +85,8 @@ impl fmt::Debug for MarketData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MarketData")
             .field("symbols", &self.inner.feeds.keys().collect::<Vec<_>>())
-            .field("decoded", &self.inner.decoder.decoded())
-            .field("failed", &self.inner.decoder.failed())
+            .field("decoded", &self.inner.counts.decoded())
+            .field("failed", &self.inner.counts.failed())
             .finish()
     }
 }
@@ -93,12 +100,13 @@ impl MarketData {
         interval: PushInterval,
     ) -> Result<Self, StreamError> {
         let (resync, requests) = mpsc::unbounded_channel();
+        let sequencing = venue.depth_sequencing();
         let mut feeds = BTreeMap::new();
         for code in symbol_codes {
             feeds.insert(
                 (*code).to_owned(),
                 SymbolFeed {
-                    book: Mutex::new(LocalOrderBook::new()),
+                    book: Mutex::new(LocalOrderBook::new(sequencing.clone())),
                     ticker: streams.latest(book_ticker_stream(code), None)?,
                     top: streams.latest(order_book_stream(code), None)?,
                     trades: streams.events(trades_stream(code), 4096)?,
@@ -109,7 +117,8 @@ impl MarketData {
             inner: Arc::new(Inner {
                 venue,
                 feeds,
-                decoder: FrameDecoder::new(),
+                sequencing,
+                counts: FrameCounts::default(),
                 resync,
             }),
             requests: Mutex::new(Some(requests)),
@@ -123,16 +132,18 @@ impl MarketData {
         self.inner.venue.public_channels(&codes, self.interval)
     }
 
-    /// The handler to add to the websocket manager.
+    /// The handler to add to the websocket manager (it decodes with the venue's
+    /// [`PushDecoder`](crate::PushDecoder), a new one for every connection).
     pub fn handler(&self) -> MarketDataHandler {
         MarketDataHandler {
+            decoder: FrameDecoder::new(self.inner.venue.push_decoder(), self.inner.counts.clone()),
             inner: self.inner.clone(),
         }
     }
 
     /// Frames decoded and frames dropped (undecodable).
     pub fn frame_counts(&self) -> (u64, u64) {
-        (self.inner.decoder.decoded(), self.inner.decoder.failed())
+        (self.inner.counts.decoded(), self.inner.counts.failed())
     }
 
     /// The latest book ticker of a symbol (`None` before the first, or for an unknown
@@ -257,6 +268,7 @@ fn publish_top(feed: &SymbolFeed, book: &LocalOrderBook) {
 /// The websocket [`FrameHandler`] of a [`MarketData`] pipeline.
 pub struct MarketDataHandler {
     inner: Arc<Inner>,
+    decoder: FrameDecoder,
 }
 
 impl fmt::Debug for MarketDataHandler {
@@ -267,19 +279,11 @@ impl fmt::Debug for MarketDataHandler {
 
 impl FrameHandler for MarketDataHandler {
     fn on_frame(&mut self, frame: Frame<'_>) -> Result<(), String> {
-        let Frame::Binary(bytes) = frame else {
-            return Ok(()); // control replies are the manager's business
-        };
-        let venue = &self.inner.venue;
-        let Some(event) = self
-            .inner
-            .decoder
-            .decode_with(bytes, |frame| venue.decode_push(frame))
-        else {
-            return Ok(()); // counted and logged by the decoder
+        let Some(event) = self.decoder.decode_frame(frame) else {
+            return Ok(()); // a control reply, or a bad frame (counted and logged)
         };
         match event {
-            MexcEvent::BookTicker {
+            VenueEvent::BookTicker {
                 symbol_code,
                 ticker,
             } => {
@@ -287,7 +291,7 @@ impl FrameHandler for MarketDataHandler {
                     feed.ticker.publish(Some(ticker));
                 }
             }
-            MexcEvent::Trades {
+            VenueEvent::Trades {
                 symbol_code,
                 trades,
             } => {
@@ -297,7 +301,7 @@ impl FrameHandler for MarketDataHandler {
                     }
                 }
             }
-            MexcEvent::DepthDiff { symbol_code, diff } => {
+            VenueEvent::DepthDiff { symbol_code, diff } => {
                 if let Some(feed) = self.inner.feeds.get(&symbol_code) {
                     let mut book = feed.book.lock().unwrap_or_else(PoisonError::into_inner);
                     match book.on_diff(diff) {
@@ -311,16 +315,19 @@ impl FrameHandler for MarketDataHandler {
                     }
                 }
             }
-            MexcEvent::Order(_) | MexcEvent::Fill(_) | MexcEvent::Balance(_) => {}
+            VenueEvent::Order(_) | VenueEvent::Fill(_) | VenueEvent::Balance(_) => {}
         }
         Ok(())
     }
 
     fn on_event(&mut self, event: &WsEvent) {
         if let WsEvent::Connected { .. } = event {
-            // A new connection: every book starts over from a fresh snapshot.
+            // A new connection: a new decoder, and every book starts over from a fresh
+            // snapshot.
+            self.decoder.restart(self.inner.venue.push_decoder());
             for (code, feed) in &self.inner.feeds {
-                *feed.book.lock().unwrap_or_else(PoisonError::into_inner) = LocalOrderBook::new();
+                *feed.book.lock().unwrap_or_else(PoisonError::into_inner) =
+                    LocalOrderBook::new(self.inner.sequencing.clone());
                 feed.top.publish(None);
                 let _ = self.inner.resync.send(code.clone());
             }

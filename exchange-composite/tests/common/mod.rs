@@ -11,7 +11,7 @@ pub mod guardian;
 
 use std::time::Duration;
 
-use exchange_composite::{AssetName, ExchangeConfig, Symbol};
+use exchange_composite::{AssetName, ExchangeConfig, Exchanges, MexcRest, Symbol};
 use exchange_rest::Credentials;
 use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, NewOrder, Side as SimSide, SimConfig, SimVenue};
 use rust_decimal::Decimal;
@@ -39,6 +39,14 @@ pub fn config_for(sim: &SimVenue) -> ExchangeConfig {
     config.reconnect_backoff = Duration::from_millis(20);
     config.cancel_retry_interval = Duration::from_millis(20);
     config
+}
+
+/// The REST client and limiter a context on MEXC shares between its exchanges.
+pub fn rest_of(exchanges: &Exchanges) -> &MexcRest {
+    exchanges
+        .rest
+        .as_ref()
+        .expect("a context on MEXC holds its REST client")
 }
 
 /// Open orders of the demo account on the venue.

@@ -1,33 +1,12 @@
-//! [`LocalOrderBook`]: the order book kept from a REST snapshot plus aggregated depth diffs,
-//! with MEXC's version rules and a resync on any gap.
+//! [`LocalOrderBook`]: a market's order book kept from a REST snapshot plus pushed depth
+//! diffs, following the venue's version rule, with a resync on any gap.
 
-use crate::domain::market::PriceLevel;
+use std::sync::Arc;
+
+use crate::domain::depth::{DepthDiff, DepthSnapshot};
+use crate::domain::depth_sequencing::{DepthSequencing, DiffPlace};
 use crate::domain::order_book::OrderBook;
 use crate::domain::side::Side;
-
-/// One aggregated depth push: versions `from_version..=to_version`, absolute quantities.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DepthDiff {
-    /// First version this diff covers.
-    pub from_version: u64,
-    /// Last version this diff covers.
-    pub to_version: u64,
-    /// Changed bid levels.
-    pub bids: Vec<PriceLevel>,
-    /// Changed ask levels.
-    pub asks: Vec<PriceLevel>,
-}
-
-/// A REST depth snapshot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DepthSnapshot {
-    /// The version the snapshot reflects (`lastUpdateId`).
-    pub last_update_id: u64,
-    /// Bid levels.
-    pub bids: Vec<PriceLevel>,
-    /// Ask levels.
-    pub asks: Vec<PriceLevel>,
-}
 
 /// What a diff did to the local book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,17 +31,20 @@ pub enum DiffOutcome {
 /// snapshot will be newer than them anyway).
 const MAX_BUFFERED: usize = 10_000;
 
-/// The local book of one market, following MEXC's rules: subscribe to aggregated depth, fetch
-/// the REST snapshot, drop diffs with `toVersion <= lastUpdateId`, then require each diff's
-/// `fromVersion` to follow the previous `toVersion`; any gap discards the book until a new
+/// The local book of one market: diffs are buffered until the REST snapshot, the snapshot
+/// replaces the book and the buffered diffs newer than it are replayed, and from then on each
+/// diff is placed by the venue's version rule ([`DepthSequencing`]): a stale one is dropped,
+/// the next one applied, and a gap (or a book that crossed) discards the book until a new
 /// snapshot.
 ///
 /// ```
-/// use exchange_composite::mexc::{DepthDiff, DepthSnapshot, DiffOutcome, LocalOrderBook};
-/// use exchange_composite::PriceLevel;
+/// use std::sync::Arc;
+///
+/// use exchange_composite::mexc::MexcDepthVersions;
+/// use exchange_composite::{DepthDiff, DepthSnapshot, DiffOutcome, LocalOrderBook, PriceLevel};
 ///
 /// let level = |p: &str, q: &str| PriceLevel { price: p.parse().unwrap(), quantity: q.parse().unwrap() };
-/// let mut book = LocalOrderBook::new();
+/// let mut book = LocalOrderBook::new(Arc::new(MexcDepthVersions));
 /// let diff = |from, to| DepthDiff { from_version: from, to_version: to, bids: vec![level("0.0999", "7")], asks: vec![] };
 /// assert_eq!(book.on_diff(diff(11, 11)), DiffOutcome::Buffered);
 /// book.on_snapshot(DepthSnapshot { last_update_id: 10, bids: vec![level("0.0998", "1")], asks: vec![level("0.1001", "2")] });
@@ -71,8 +53,9 @@ const MAX_BUFFERED: usize = 10_000;
 /// assert_eq!(book.on_diff(diff(13, 13)), DiffOutcome::ResyncNeeded { expected: 12, got: 13 });
 /// assert!(!book.is_synced());
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LocalOrderBook {
+    sequencing: Arc<dyn DepthSequencing>,
     book: OrderBook,
     /// Version of the last change applied; `None` while waiting for a snapshot.
     version: Option<u64>,
@@ -82,9 +65,16 @@ pub struct LocalOrderBook {
 }
 
 impl LocalOrderBook {
-    /// An empty book waiting for its snapshot.
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty book waiting for its snapshot, following the venue's version rule.
+    pub fn new(sequencing: Arc<dyn DepthSequencing>) -> Self {
+        Self {
+            sequencing,
+            book: OrderBook::default(),
+            version: None,
+            buffered: Vec::new(),
+            resyncs: 0,
+            applied: 0,
+        }
     }
 
     /// The book (empty until synced).
@@ -121,15 +111,10 @@ impl LocalOrderBook {
             self.buffered.push(diff);
             return DiffOutcome::Buffered;
         };
-        if diff.to_version <= version {
-            return DiffOutcome::Stale;
-        }
-        // The first diff after a snapshot may overlap it (quantities are absolute); after
-        // that each must follow the previous one exactly.
-        // Versions come from the venue: `u64::MAX` is possible, and must not overflow.
-        let next = version.saturating_add(1);
-        if diff.from_version > next {
-            return self.lose_sync(next, diff.from_version);
+        match self.sequencing.place(version, &diff) {
+            DiffPlace::Stale => return DiffOutcome::Stale,
+            DiffPlace::Gap { expected } => return self.lose_sync(expected, diff.from_version),
+            DiffPlace::Next => {}
         }
         self.apply(&diff);
         self.version = Some(diff.to_version);
