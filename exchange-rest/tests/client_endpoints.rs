@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 //! Every endpoint of the protocol notes against the embedded venue (exchange-sim).
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 //! Faults against the embedded venue: 429 with `Retry-After` honoured, 5xx and timeouts on
 //! order calls reported as unknown, stop bounding calls in flight, nothing sent after stop.
 

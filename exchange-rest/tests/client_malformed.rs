@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 //! Bodies the venue should never send, from a tiny local server: typed errors carrying the
 //! status and a truncated body, never a panic; 418 pauses every scope.
 

@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 //! The limiter's lifecycle: stop wakes every waiter at once with `Closed`; nothing is granted
 //! after stop; not started means nothing is granted either.
 

@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 //! Waiting: FIFO order, deadlines, `Retry-After` pauses per scope, cancelled waiters, atomic
 //! multi-bucket draws, counters.
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 //! The client's calls by outcome and the limiter's grants, waits and refusals reach a
 //! `metrics` recorder (here a Prometheus one of the test's own), labelled by component.
 

@@ -1,12 +1,7 @@
 //! Starting and stopping the venue: bounded stop with close frames, no leaked tasks, the
 //! drop safety net, the synthetic market, and the standalone binary.
 // Test futures hold whole websocket streams; their size is no hot-path concern here.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::large_futures
-)]
+#![allow(clippy::large_futures)]
 
 mod common;
 

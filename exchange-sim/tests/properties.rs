@@ -1,13 +1,7 @@
 //! Property tests of the matching engine: balances are conserved across any sequence of
 //! orders, cancels and fills (free + locked + fees collected per asset is constant), every
 //! internal invariant holds after each step, and the book is never crossed.
-// Test futures hold whole websocket streams; their size is no hot-path concern here.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::large_futures
-)]
+#![allow(clippy::unwrap_used)]
 
 use exchange_sim::AccountId;
 use exchange_sim::SymbolConfig;

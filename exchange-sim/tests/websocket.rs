@@ -1,11 +1,6 @@
 //! The websocket: control frames, limits, timeouts, and every public and private channel.
 // Test futures hold whole websocket streams; their size is no hot-path concern here.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::large_futures
-)]
+#![allow(clippy::unwrap_used, clippy::large_futures)]
 
 mod common;
 

@@ -1,6 +1,5 @@
 //! The lifecycle of observable streams: start, stop ends every subscriber, typed errors,
 //! publishing after stop, drop safety net, no leaked tasks.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::time::Duration;
 

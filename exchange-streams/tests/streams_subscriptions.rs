@@ -1,6 +1,5 @@
 //! Tracked subscriptions: counted until dropped or disposed, many subscribers, concurrent
 //! publishers.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::time::Duration;
 

@@ -1,6 +1,5 @@
 //! Reconnect after the server drops, backoff growth, stop during backoff and during connect,
 //! stalled peers caught by the dead-peer timer.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
 

@@ -1,7 +1,6 @@
 //! The message path: text and binary frames in order to every handler, errors and panics
 //! isolated, protocol pings answered, malformed frames harmless, idle-data and max-age timers,
 //! URL changes.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
 

@@ -1,6 +1,6 @@
 //! End to end against the embedded MEXC venue (`exchange-sim`): subscribe to a protobuf book
 //! ticker, survive dropped connections, malformed frames and a stalled venue.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -1,6 +1,6 @@
 //! Stop: clean close handshake, a peer that never answers the close, a flood, no reconnect
 //! during stop, concurrent and early stops; every stop returns by its deadline, nothing leaks.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::panic)]
 
 mod support;
 

@@ -1,5 +1,5 @@
 //! Subscriptions: replayed on every connection, acks and refusals tracked, sends limited.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::expect_used)]
 
 mod support;
 

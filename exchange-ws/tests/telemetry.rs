@@ -1,6 +1,5 @@
 //! The manager's counters reach a `metrics` recorder (a Prometheus one of the test's own):
 //! frames received and sent, connections and reconnects, labelled by the manager's name.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
 

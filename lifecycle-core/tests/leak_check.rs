@@ -1,6 +1,5 @@
 //! The test kit's exact leak checks (counting the runtime's live tasks before and after is
 //! racy: a task of another test, or one just ending, changes the count).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 

@@ -1,5 +1,4 @@
 //! The lifecycle contract (lifecycle-core's `docs/contract.md`), as given by `Lifecycle`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 

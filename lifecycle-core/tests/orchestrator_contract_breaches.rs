@@ -1,7 +1,7 @@
 //! DependencyAwareShutdown when components break their contract: a stop that never returns
 //! must not leave what it uses running, must not stretch the total deadline once per phase,
 //! and must not linger in the list of stops in flight.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! DependencyAwareShutdown: phase order, dependencies, one global deadline, rollback, report.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

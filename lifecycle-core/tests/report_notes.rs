@@ -1,7 +1,7 @@
 //! What the printed reports say about tasks that ended badly: each failed, panicked or stuck
 //! task is named with its message (bounded), in the shutdown table and in a stop report's
 //! `Display`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! `ResourceGroup`: members start in reverse stop order, stop in order as children of the
 //! group's report; a failed member start rolls back; a member failure fails the group.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,12 +1,6 @@
 //! The runner with real signals, in a child process: the first SIGINT starts an orderly
 //! shutdown, a second forces the exit with code 3.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
 

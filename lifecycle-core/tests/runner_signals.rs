@@ -1,5 +1,4 @@
 //! The runner, driven by injected signals.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 

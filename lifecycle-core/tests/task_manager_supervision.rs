@@ -1,5 +1,4 @@
 //! Critical tasks and supervised restarts.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! The lifecycle timeline: start, running and shutdown emit one tree of stable spans
 //! (`start`/`shutdown` -> `phase` -> `resource`, a group's own tree nested under its
 //! `resource`), with `component`, `priority`, `outcome` and `duration_ms` matching the report.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
 
