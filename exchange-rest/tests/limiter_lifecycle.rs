@@ -153,14 +153,7 @@ async fn nothing_is_granted_once_the_state_says_stopping() {
         let stop = limiter.stop_within(Duration::from_secs(1));
         let mut stop = std::pin::pin!(stop);
         // The stop's first poll moves the state to Stopping; its own task has not run yet.
-        let mut first = Some(stop.as_mut());
-        std::future::poll_fn(|cx| {
-            if let Some(stop) = first.take() {
-                let _ = stop.poll(cx);
-            }
-            std::task::Poll::Ready(())
-        })
-        .await;
+        let _ = futures::poll!(stop.as_mut());
         assert_eq!(limiter.state(), LifecycleState::Stopping);
         assert_eq!(limiter.try_acquire(&draw), Err(AcquireError::Closed));
         assert_eq!(

@@ -265,18 +265,6 @@ async fn concurrent_and_repeated_stops_share_one_report() {
     .await;
 }
 
-/// Polls `future` exactly once.
-async fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) {
-    let mut future = Some(future);
-    std::future::poll_fn(|cx| {
-        if let Some(future) = future.take() {
-            let _ = future.poll(cx);
-        }
-        std::task::Poll::Ready(())
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn nothing_is_sent_once_the_state_says_stopping() {
     bounded(async {
@@ -289,7 +277,7 @@ async fn nothing_is_sent_once_the_state_says_stopping() {
         let stop = manager.stop_within(Duration::from_secs(2));
         let mut stop = std::pin::pin!(stop);
         // The stop's first poll moves the state to Stopping; its own task has not run yet.
-        poll_once(stop.as_mut()).await;
+        let _ = futures::poll!(stop.as_mut());
         assert_eq!(manager.state(), LifecycleState::Stopping);
         assert!(matches!(
             manager.try_send_text("late-try"),

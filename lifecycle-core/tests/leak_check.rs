@@ -17,10 +17,7 @@ async fn a_stopped_component_leaves_the_runtime_as_it_found_it() {
             let probe = Probe::new(
                 &format!("round-{round}"),
                 &EventLog::default(),
-                Behavior {
-                    worker: true,
-                    ..Behavior::default()
-                },
+                Behavior::default().with_worker(),
             );
             probe.start().await.unwrap();
             assert!(probe.stop_within(Duration::from_secs(1)).await.is_clean());

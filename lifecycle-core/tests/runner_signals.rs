@@ -24,11 +24,7 @@ fn a_start_that_waits_for_a_stop(name: &str, log: &EventLog) -> DependencyAwareS
         Probe::new(
             "feed",
             log,
-            Behavior {
-                start_waits_for_stop: true,
-                worker: true,
-                ..Behavior::default()
-            },
+            Behavior::default().start_waiting_for_stop().with_worker(),
         ),
         ShutdownPriority::Medium,
     );
@@ -42,14 +38,7 @@ fn system(log: &EventLog, orders: Behavior) -> DependencyAwareShutdown {
         ShutdownPriority::CriticalFirst,
     );
     system.register(
-        Probe::new(
-            "limiter",
-            log,
-            Behavior {
-                worker: true,
-                ..Behavior::default()
-            },
-        ),
+        Probe::new("limiter", log, Behavior::default().with_worker()),
         ShutdownPriority::Cleanup,
     );
     system
@@ -126,14 +115,7 @@ async fn a_start_deaf_to_the_stop_does_not_hold_the_exit_past_the_budget() {
         let (injector, signals) = signal_channel();
         let mut system = DependencyAwareShutdown::new("deaf-start");
         system.register(
-            Probe::new(
-                "feed",
-                &log,
-                Behavior {
-                    start_hangs: true,
-                    ..Behavior::default()
-                },
-            ),
+            Probe::new("feed", &log, Behavior::default().hanging_start()),
             ShutdownPriority::Medium,
         );
         system.register(
@@ -242,10 +224,7 @@ async fn a_critical_failure_starts_an_orderly_shutdown() {
         let t = trigger.clone();
         let outcome = Runner::new(system(
             &log,
-            Behavior {
-                fail_critical: Some(trigger),
-                ..Behavior::default()
-            },
+            Behavior::default().failing_critical_on(trigger),
         ))
         .signals(NoSignals)
         .run(|ctx| async move {
@@ -270,10 +249,7 @@ async fn a_second_signal_forces_the_exit_and_names_what_was_abandoned() {
     bounded(async {
         let log = EventLog::default();
         let (injector, signals) = signal_channel();
-        let hanging = Behavior {
-            stop_hangs: true,
-            ..Behavior::default()
-        };
+        let hanging = Behavior::default().hanging_stop();
         let outcome = Runner::new(system(&log, hanging))
             .signals(signals)
             .shutdown_budget(Duration::from_secs(10))
@@ -310,19 +286,13 @@ async fn a_failed_start_is_rolled_back_and_the_app_never_runs() {
     bounded(async {
         let log = EventLog::default();
         let app_log = log.clone();
-        let outcome = Runner::new(system(
-            &log,
-            Behavior {
-                start_fails: true,
-                ..Behavior::default()
-            },
-        ))
-        .signals(NoSignals)
-        .run(|_| async move {
-            app_log.push("app ran");
-            Ok::<(), String>(())
-        })
-        .await;
+        let outcome = Runner::new(system(&log, Behavior::default().failing_start()))
+            .signals(NoSignals)
+            .run(|_| async move {
+                app_log.push("app ran");
+                Ok::<(), String>(())
+            })
+            .await;
         assert!(matches!(outcome.reason, ShutdownReason::StartFailed(_)));
         assert_eq!(outcome.exit_code(), 1);
         assert!(!log.events().contains(&"app ran".to_owned()));
