@@ -30,8 +30,7 @@ fn counter(report: &lifecycle_core::StopReport, name: &str) -> u64 {
 #[tokio::test]
 async fn a_clean_stop_closes_with_a_handshake_and_reports_counters() {
     bounded(async {
-        let mut server = WsServer::start().await;
-        let manager = WebSocketManager::new(test_config(&server.url));
+        let (mut server, manager) = server_and_manager().await;
         let (handler, seen) = counting_handler();
         manager.add_handler(handler);
         let baseline = RuntimeTaskBaseline::capture();
@@ -136,8 +135,7 @@ async fn a_tight_stop_deadline_cuts_the_close_handshake_short() {
 #[tokio::test]
 async fn stop_during_a_flood() {
     bounded(async {
-        let mut server = WsServer::start().await;
-        let manager = WebSocketManager::new(test_config(&server.url));
+        let (mut server, manager) = server_and_manager().await;
         let (handler, seen) = counting_handler();
         manager.add_handler(handler);
         let baseline = RuntimeTaskBaseline::capture();
@@ -240,8 +238,7 @@ async fn it_never_reconnects_during_stop() {
 #[tokio::test]
 async fn concurrent_and_repeated_stops_share_one_report() {
     bounded(async {
-        let mut server = WsServer::start().await;
-        let manager = WebSocketManager::new(test_config(&server.url));
+        let (mut server, manager) = server_and_manager().await;
         // Stop before start is a no-op.
         let early = manager.stop_within(Duration::from_millis(100)).await;
         assert_eq!(early.outcome, StopOutcome::NotStarted);

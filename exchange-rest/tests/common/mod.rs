@@ -1,5 +1,5 @@
 //! Shared helpers of the integration tests.
-#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
+#![allow(unreachable_pub)]
 
 use std::sync::Arc;
 

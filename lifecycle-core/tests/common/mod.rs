@@ -1,12 +1,10 @@
 //! A configurable probe component for the integration tests.
 #![allow(
     dead_code,
+    unreachable_pub,
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::panic,
-    clippy::print_stderr,
-    missing_docs,
-    unreachable_pub
+    clippy::print_stderr
 )]
 
 pub mod search;
