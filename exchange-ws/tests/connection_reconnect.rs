@@ -51,7 +51,7 @@ async fn reconnects_after_the_server_drops_the_connection() {
 
         let report = manager.stop_within(Duration::from_secs(2)).await;
         assert!(report.is_clean(), "{report}");
-        assert!(report.details.counters.contains(&("reconnects", 1)));
+        assert_eq!(report.counter("reconnects"), Some(1));
         assert_no_leak(&manager).await;
     })
     .await;

@@ -17,16 +17,6 @@ use support::*;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-fn counter(report: &lifecycle_core::StopReport, name: &str) -> u64 {
-    report
-        .details
-        .counters
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| *v)
-        .unwrap_or_else(|| panic!("no counter {name}"))
-}
-
 #[tokio::test]
 async fn a_clean_stop_closes_with_a_handshake_and_reports_counters() {
     bounded(async {
@@ -62,10 +52,10 @@ async fn a_clean_stop_closes_with_a_handshake_and_reports_counters() {
             report.duration
         );
         assert_eq!(manager.close_outcome(), CloseOutcome::Clean);
-        assert_eq!(counter(&report, "close_clean"), 1);
-        assert_eq!(counter(&report, "received"), 10);
-        assert_eq!(counter(&report, "processed"), 10);
-        assert_eq!(counter(&report, "reconnects"), 0);
+        assert_eq!(report.counter("close_clean"), Some(1));
+        assert_eq!(report.counter("received"), Some(10));
+        assert_eq!(report.counter("processed"), Some(10));
+        assert_eq!(report.counter("reconnects"), Some(0));
         assert_eq!(report.details.messages_dropped, 0);
         assert_eq!(manager.state(), LifecycleState::Stopped);
         assert_eq!(manager.connection_state(), ConnectionState::Closed);
@@ -99,7 +89,7 @@ async fn stop_against_a_server_that_never_answers_the_close() {
         );
         assert!(report.is_clean(), "{report}");
         assert_eq!(manager.close_outcome(), CloseOutcome::TimedOut);
-        assert_eq!(counter(&report, "close_timed_out"), 1);
+        assert_eq!(report.counter("close_timed_out"), Some(1));
         assert_no_leak(&manager).await;
     })
     .await;
@@ -171,10 +161,10 @@ async fn stop_during_a_flood() {
         );
         assert!(report.is_clean(), "{report}");
         assert_eq!(manager.state(), LifecycleState::Stopped);
-        let received = counter(&report, "received");
-        assert_eq!(received, counter(&report, "processed"));
+        let received = report.counter("received").unwrap();
+        assert_eq!(report.counter("processed"), Some(received));
         assert_eq!(received, seen.load(Ordering::Relaxed));
-        assert_eq!(counter(&report, "reconnects"), 0);
+        assert_eq!(report.counter("reconnects"), Some(0));
         assert_eq!(manager.stats().connections, 1);
         assert_no_leak(&manager).await;
         flood.abort();
