@@ -1,6 +1,5 @@
 //! Stop: clean close handshake, a peer that never answers the close, a flood, no reconnect
 //! during stop, concurrent and early stops; every stop returns by its deadline, nothing leaks.
-#![allow(clippy::panic)]
 
 mod support;
 

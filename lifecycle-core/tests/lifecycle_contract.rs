@@ -210,6 +210,17 @@ async fn a_stop_survives_its_caller_being_cancelled() {
     .await;
 }
 
+/// Runs `start` until its hook says (on `entered`) that it is under way, then drops it.
+async fn drop_once_entered<F: std::future::Future>(
+    start: F,
+    entered: tokio::sync::oneshot::Receiver<()>,
+) {
+    tokio::select! {
+        _ = start => unreachable!("the start hook never returns"),
+        _ = entered => {}
+    }
+}
+
 #[tokio::test]
 async fn a_cancelled_start_is_failed_and_cleaned_up() {
     bounded(async {
@@ -226,10 +237,7 @@ async fn a_cancelled_start_is_failed_and_cleaned_up() {
             std::future::pending::<()>().await;
             Ok(())
         });
-        tokio::select! {
-            _ = start => unreachable!(),
-            _ = entered_rx => {}
-        }
+        drop_once_entered(start, entered_rx).await;
         // The start future is dropped here.
         assert!(lifecycle.state().is_failed());
         lifecycle_core::testing::assert_no_tasks(lifecycle.tasks(), Duration::from_secs(5)).await;
@@ -723,10 +731,7 @@ async fn a_cancelled_start_stops_its_tasks_cooperatively_in_the_background() {
             std::future::pending::<()>().await;
             Ok(())
         });
-        tokio::select! {
-            _ = start => unreachable!(),
-            _ = entered_rx => {}
-        }
+        drop_once_entered(start, entered_rx).await;
         lifecycle_core::testing::assert_no_tasks(lifecycle.tasks(), Duration::from_secs(5)).await;
         // The background rollback had time: the task stopped on its signal, not aborted.
         let counts = lifecycle.tasks().counts();

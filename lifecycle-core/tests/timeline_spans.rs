@@ -272,9 +272,7 @@ fn the_runner_drives_an_interrupted_start_to_its_end() {
             let watcher = log.clone();
             if by_signal {
                 tokio::spawn(async move {
-                    while !watcher.events().iter().any(|e| e == "start slow") {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                    }
+                    watcher.logged("start slow").await;
                     injector.send(lifecycle_core::Signal::Interrupt);
                 });
             }

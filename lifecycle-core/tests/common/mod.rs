@@ -34,6 +34,12 @@ impl EventLog {
     pub fn events(&self) -> Vec<String> {
         self.0.lock().unwrap().clone()
     }
+    /// Waits (polling every millisecond) until `event` has been logged.
+    pub async fn logged(&self, event: &str) {
+        while !self.events().iter().any(|e| e == event) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
     pub fn position(&self, event: &str) -> usize {
         self.events()
             .iter()
