@@ -608,13 +608,7 @@ async fn a_shutdown_during_a_phase_start_starts_nothing_more_of_that_phase() {
         system.add_dependency(top, base).unwrap();
 
         let mut start = std::pin::pin!(system.start_all());
-        while !log.events().iter().any(|e| e == "start base") {
-            tokio::select! {
-                biased;
-                result = start.as_mut() => panic!("start ended early: {result:?}"),
-                () = tokio::task::yield_now() => {}
-            }
-        }
+        log.poll_until_logged(start.as_mut(), "start base").await;
         let (report, result) = tokio::join!(system.shutdown_all(Duration::from_secs(1)), start);
         let error = result.unwrap_err();
         assert!(error.interrupted, "{error}");

@@ -227,13 +227,7 @@ fn a_start_interrupted_by_a_shutdown_starts_nothing_more_and_says_so() {
             ShutdownPriority::CriticalFirst,
         );
         let mut start = std::pin::pin!(system.start_all());
-        while !log.events().iter().any(|e| e == "start slow") {
-            tokio::select! {
-                biased;
-                result = start.as_mut() => panic!("start ended early: {result:?}"),
-                () = tokio::task::yield_now() => {}
-            }
-        }
+        log.poll_until_logged(start.as_mut(), "start slow").await;
         let (report, result) = tokio::join!(system.shutdown_all(Duration::from_secs(2)), start);
         assert!(report.is_clean(), "{report}");
         let mut refusing = DependencyAwareShutdown::new("refused");

@@ -22,10 +22,7 @@ const CANCEL_ALL: Endpoint = Endpoint::new("DELETE /api/v3/openOrders", 1);
 const OPEN_ORDERS: Endpoint = Endpoint::new("GET /api/v3/openOrders", 3);
 const QUERY: Endpoint = Endpoint::new("GET /api/v3/order", 2);
 const ALL_ORDERS: Endpoint = Endpoint::new("GET /api/v3/allOrders", 10);
-const ACCOUNT: Endpoint = Endpoint {
-    name: ACCOUNT_ENDPOINT,
-    weight: 10,
-};
+const ACCOUNT: Endpoint = Endpoint::new(ACCOUNT_ENDPOINT, 10);
 const UID: Endpoint = Endpoint::new("GET /api/v3/uid", 1);
 const COIN_CONFIG: Endpoint = Endpoint::new("GET /api/v3/capital/config/getall", 10);
 

@@ -40,6 +40,21 @@ impl EventLog {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
+    /// Polls `future` (yielding between polls: a paused clock does not move) until `event`
+    /// has been logged; fails the test if the future ends first.
+    pub async fn poll_until_logged<F>(&self, mut future: std::pin::Pin<&mut F>, event: &str)
+    where
+        F: Future,
+        F::Output: std::fmt::Debug,
+    {
+        while !self.events().iter().any(|e| e == event) {
+            tokio::select! {
+                biased;
+                result = future.as_mut() => panic!("ended before {event:?} was logged: {result:?}"),
+                () = tokio::task::yield_now() => {}
+            }
+        }
+    }
     pub fn position(&self, event: &str) -> usize {
         self.events()
             .iter()
