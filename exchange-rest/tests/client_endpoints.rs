@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 //! Every endpoint of the protocol notes against the embedded venue (exchange-sim).
 
 use std::sync::Arc;
@@ -11,8 +11,8 @@ use exchange_rest::{
 };
 use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
 use lifecycle_core::AsyncResource;
+use lifecycle_core::testing::within;
 use rust_decimal::Decimal;
-use tokio::time::timeout;
 
 struct Setup {
     venue: SimVenue,
@@ -63,7 +63,7 @@ fn price(text: &str) -> Decimal {
 
 #[tokio::test]
 async fn public_market_data() {
-    timeout(Duration::from_secs(10), async {
+    within(Duration::from_secs(10), async {
         let s = Setup::new(None).await;
         let c = &s.client;
         c.ping().await.unwrap();
@@ -115,13 +115,12 @@ async fn public_market_data() {
         assert_eq!(c.stats().sent, sent);
         s.stop().await;
     })
-    .await
-    .expect("timed out");
+    .await;
 }
 
 #[tokio::test]
 async fn order_lifecycle_through_every_order_endpoint() {
-    timeout(Duration::from_secs(10), async {
+    within(Duration::from_secs(10), async {
         let s = Setup::demo().await;
         let c = &s.client;
         assert!(c.server_clock().is_synced(), "start syncs the venue clock");
@@ -186,13 +185,12 @@ async fn order_lifecycle_through_every_order_endpoint() {
         ));
         s.stop().await;
     })
-    .await
-    .expect("timed out");
+    .await;
 }
 
 #[tokio::test]
 async fn venue_refusals_are_typed() {
-    timeout(Duration::from_secs(10), async {
+    within(Duration::from_secs(10), async {
         let s = Setup::demo().await;
         let c = &s.client;
         let too_big = NewOrderRequest::limit("HIFIUSDT", Side::Buy, price("0.09"), price("10000000"));
@@ -224,13 +222,12 @@ async fn venue_refusals_are_typed() {
         assert!(matches!(wrong.client.account().await, Err(RestError::Authentication(_))));
         wrong.stop().await;
     })
-    .await
-    .expect("timed out");
+    .await;
 }
 
 #[tokio::test]
 async fn listen_keys_and_coin_config() {
-    timeout(Duration::from_secs(10), async {
+    within(Duration::from_secs(10), async {
         let s = Setup::demo().await;
         let c = &s.client;
         let key = c.create_listen_key().await.unwrap();
@@ -247,6 +244,5 @@ async fn listen_keys_and_coin_config() {
         assert!(c.coin_config().await.unwrap().is_empty());
         s.stop().await;
     })
-    .await
-    .expect("timed out");
+    .await;
 }

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 //! After stop, nothing of the client is left running: its clock task is stopped and its pooled
 //! connections are closed (the runtime's live task count returns to where it was).
 

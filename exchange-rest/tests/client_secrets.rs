@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 //! The API secret appears in no `Debug` output and in no log line, even at TRACE level and
 //! through errors.
 

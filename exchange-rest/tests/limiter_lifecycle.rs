@@ -1,15 +1,19 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 //! The limiter's lifecycle: stop wakes every waiter at once with `Closed`; nothing is granted
 //! after stop; not started means nothing is granted either.
+
+mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::wait_until_queued;
 use exchange_rest::limiter::{
     AcquireError, BucketSpec, Draw, RateLimiter, RateLimiterConfig, Scope,
 };
+use lifecycle_core::testing::within;
 use lifecycle_core::{AsyncResource, LifecycleState};
-use tokio::time::{Instant, timeout};
+use tokio::time::Instant;
 
 fn one_per_ten_seconds() -> (RateLimiter, Draw) {
     let mut config = RateLimiterConfig::new("rate_limiter.test");
@@ -21,15 +25,9 @@ fn one_per_ten_seconds() -> (RateLimiter, Draw) {
     (limiter, draw)
 }
 
-async fn wait_until_queued(limiter: &RateLimiter, n: usize) {
-    while limiter.stats().queued < n {
-        tokio::task::yield_now().await;
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn stop_wakes_every_waiter_within_a_millisecond() {
-    timeout(Duration::from_secs(10), async {
+    within(Duration::from_secs(10), async {
         let (limiter, draw) = one_per_ten_seconds();
         let limiter = Arc::new(limiter);
         limiter.start().await.unwrap();
@@ -50,11 +48,7 @@ async fn stop_wakes_every_waiter_within_a_millisecond() {
         let stopped_at = Instant::now();
         let report = limiter.stop_within(Duration::from_secs(1)).await;
         assert!(report.is_clean(), "{report}");
-        assert!(
-            report.details.counters.contains(&("waiters_closed", 5)),
-            "{:?}",
-            report.details.counters
-        );
+        assert_eq!(report.counter("waiters_closed"), Some(5), "{report}");
         for waiter in waiters {
             let (result, woken_at) = waiter.await.unwrap();
             assert_eq!(result, Err(AcquireError::Closed));
@@ -67,13 +61,12 @@ async fn stop_wakes_every_waiter_within_a_millisecond() {
         assert_eq!(stats.closed, 5);
         assert_eq!(stats.queued, 0);
     })
-    .await
-    .expect("timed out");
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn nothing_is_granted_after_stop_nor_before_start() {
-    timeout(Duration::from_secs(10), async {
+    within(Duration::from_secs(10), async {
         let (limiter, draw) = one_per_ten_seconds();
         assert_eq!(limiter.try_acquire(&draw), Err(AcquireError::NotStarted));
         assert_eq!(
@@ -95,13 +88,12 @@ async fn nothing_is_granted_after_stop_nor_before_start() {
         // A second stop is a no-op returning the same report.
         assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
     })
-    .await
-    .expect("timed out");
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn stop_racing_with_many_waiters_leaves_none_behind() {
-    timeout(Duration::from_secs(10), async {
+    within(Duration::from_secs(10), async {
         let (limiter, draw) = one_per_ten_seconds();
         let limiter = Arc::new(limiter);
         limiter.start().await.unwrap();
@@ -129,13 +121,12 @@ async fn stop_racing_with_many_waiters_leaves_none_behind() {
         assert_eq!(limiter.stats().granted, 1);
         assert_eq!(limiter.stats().closed, 49);
     })
-    .await
-    .expect("timed out");
+    .await;
 }
 
 #[tokio::test]
 async fn nothing_is_granted_once_the_state_says_stopping() {
-    timeout(Duration::from_secs(10), async {
+    within(Duration::from_secs(10), async {
         let mut config = RateLimiterConfig::new("rate_limiter.test");
         let ip = config
             .add(BucketSpec::new(
@@ -153,14 +144,7 @@ async fn nothing_is_granted_once_the_state_says_stopping() {
         let stop = limiter.stop_within(Duration::from_secs(1));
         let mut stop = std::pin::pin!(stop);
         // The stop's first poll moves the state to Stopping; its own task has not run yet.
-        let mut first = Some(stop.as_mut());
-        std::future::poll_fn(|cx| {
-            if let Some(stop) = first.take() {
-                let _ = stop.poll(cx);
-            }
-            std::task::Poll::Ready(())
-        })
-        .await;
+        let _ = futures::poll!(stop.as_mut());
         assert_eq!(limiter.state(), LifecycleState::Stopping);
         assert_eq!(limiter.try_acquire(&draw), Err(AcquireError::Closed));
         assert_eq!(
@@ -174,6 +158,5 @@ async fn nothing_is_granted_once_the_state_says_stopping() {
         assert!(report.is_clean(), "{report}");
         assert_eq!(limiter.stats().granted, 1);
     })
-    .await
-    .unwrap();
+    .await;
 }

@@ -1,16 +1,20 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 //! Waiting: FIFO order, deadlines, `Retry-After` pauses per scope, cancelled waiters, atomic
 //! multi-bucket draws, counters.
+
+mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::wait_until_queued;
 use exchange_rest::limiter::{
     AcquireError, BucketId, BucketSpec, RateLimiter, RateLimiterConfig, Scope,
 };
 use lifecycle_core::AsyncResource;
+use lifecycle_core::testing::within;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, timeout};
+use tokio::time::Instant;
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -29,15 +33,9 @@ async fn limiter(specs: &[(&str, Scope, u32, Duration)]) -> (Arc<RateLimiter>, V
     (limiter, ids)
 }
 
-async fn wait_until_queued(limiter: &RateLimiter, n: usize) {
-    while limiter.stats().queued < n {
-        tokio::task::yield_now().await;
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn waiters_are_served_in_fifo_order_as_the_window_slides() {
-    timeout(Duration::from_secs(10), async {
+    within(Duration::from_secs(10), async {
         let (limiter, ids) = limiter(&[("ip", Scope::Ip, 1, SEC)]).await;
         let draw = limiter.draw(&[(ids[0], 1)]).unwrap();
         let start = Instant::now();
@@ -69,13 +67,12 @@ async fn waiters_are_served_in_fifo_order_as_the_window_slides() {
         assert!(stats.total_wait >= 15 * SEC, "{stats:?}");
         assert!(limiter.stop_within(SEC).await.is_clean());
     })
-    .await
-    .expect("timed out");
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn deadline_bounds_the_wait() {
-    timeout(Duration::from_secs(10), async {
+    within(Duration::from_secs(10), async {
         let (limiter, ids) = limiter(&[("ip", Scope::Ip, 1, SEC)]).await;
         let draw = limiter.draw(&[(ids[0], 1)]).unwrap();
         let start = Instant::now();
@@ -103,13 +100,12 @@ async fn deadline_bounds_the_wait() {
         assert_eq!(limiter.stats().rejected, 2);
         assert_eq!(limiter.stats().queued, 0);
     })
-    .await
-    .expect("timed out");
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn retry_after_pauses_the_whole_scope_only() {
-    timeout(Duration::from_secs(10), async {
+    within(Duration::from_secs(10), async {
         let (limiter, ids) = limiter(&[
             ("depth", Scope::Ip, 100, 10 * SEC),
             ("ticker", Scope::Ip, 100, 10 * SEC),
@@ -144,13 +140,12 @@ async fn retry_after_pauses_the_whole_scope_only() {
         ));
         assert_eq!(limiter.stats().pauses, 2);
     })
-    .await
-    .expect("timed out");
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_cancelled_waiter_leaves_the_queue() {
-    timeout(Duration::from_secs(10), async {
+    within(Duration::from_secs(10), async {
         let (limiter, ids) = limiter(&[("ip", Scope::Ip, 1, SEC)]).await;
         let draw = limiter.draw(&[(ids[0], 1)]).unwrap();
         let start = Instant::now();
@@ -163,13 +158,12 @@ async fn a_cancelled_waiter_leaves_the_queue() {
         limiter.acquire(&draw, start + 60 * SEC).await.unwrap();
         assert!(Instant::now() - start < SEC + Duration::from_millis(5));
     })
-    .await
-    .expect("timed out");
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn multi_bucket_draws_are_all_or_nothing() {
-    timeout(Duration::from_secs(10), async {
+    within(Duration::from_secs(10), async {
         let (limiter, ids) = limiter(&[
             ("ip", Scope::Ip, 100, 10 * SEC),
             ("account", Scope::Account, 100, 10 * SEC),
@@ -197,13 +191,12 @@ async fn multi_bucket_draws_are_all_or_nothing() {
             Err(AcquireError::Unsatisfiable)
         );
     })
-    .await
-    .expect("timed out");
+    .await;
 }
 
 #[tokio::test]
 async fn real_time_waiting_works_too() {
-    timeout(Duration::from_secs(10), async {
+    within(Duration::from_secs(10), async {
         let (limiter, ids) = limiter(&[("ip", Scope::Ip, 2, Duration::from_millis(50))]).await;
         let draw = limiter.draw(&[(ids[0], 1)]).unwrap();
         let start = std::time::Instant::now();
@@ -219,6 +212,5 @@ async fn real_time_waiting_works_too() {
             limiter.stats()
         );
     })
-    .await
-    .expect("timed out");
+    .await;
 }

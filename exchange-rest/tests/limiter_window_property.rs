@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Property: whatever the buckets, draws, timing and mix of `try_acquire` / waiting
 //! `acquire`, no bucket ever grants more than its limit in any window of its length.
 

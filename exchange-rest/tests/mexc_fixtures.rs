@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 //! Real MEXC answers (`tests/fixtures/mexc_answers.json`, each naming its public source):
 //! (a) the REST client decodes every one through its real call path, from a local stub that
 //! replays it; (b) the simulator's answer to the same request has the same fields with the

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 //! The client's calls by outcome and the limiter's grants, waits and refusals reach a
 //! `metrics` recorder (here a Prometheus one of the test's own), labelled by component.
 
@@ -15,8 +14,9 @@ use exchange_rest::{
 };
 use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimVenue};
 use lifecycle_core::AsyncResource;
+use lifecycle_core::testing::within;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
-use tokio::time::{Instant, timeout};
+use tokio::time::Instant;
 
 fn recorder() -> (PrometheusRecorder, PrometheusHandle) {
     let recorder = PrometheusBuilder::new().build_recorder();
@@ -28,7 +28,7 @@ use test_support::prometheus_sample as sample;
 
 #[tokio::test(start_paused = true)]
 async fn the_limiter_counts_grants_waits_and_refusals() {
-    timeout(Duration::from_secs(10), async {
+    within(Duration::from_secs(10), async {
         let (recorder, handle) = recorder();
         let mut config = RateLimiterConfig::new("rate_limiter.metrics");
         let ip = config
@@ -63,13 +63,12 @@ async fn the_limiter_counts_grants_waits_and_refusals() {
         );
         let _ = limiter.stop_within(Duration::from_secs(1)).await;
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_calls_are_counted_by_outcome() {
-    timeout(Duration::from_secs(30), async {
+    within(Duration::from_secs(30), async {
         let venue = SimVenue::start(SimConfig::paused()).await.unwrap();
         let (recorder, handle) = recorder();
         let (limiter, client) = metrics::with_local_recorder(&recorder, || {
@@ -113,6 +112,5 @@ async fn rest_calls_are_counted_by_outcome() {
         let _ = limiter.stop_within(Duration::from_secs(1)).await;
         venue.shutdown().await;
     })
-    .await
-    .unwrap();
+    .await;
 }

@@ -2,12 +2,7 @@
 //! window, depth versions contiguous across frames, and never an empty side on the book
 //! ticker or the partial depth while the market requotes.
 // Test futures hold whole websocket streams; their size is no hot-path concern here.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::large_futures
-)]
+#![allow(clippy::large_futures)]
 
 mod common;
 

@@ -1,12 +1,7 @@
 //! Malformed input never panics the venue nor corrupts a book: MEXC-shaped errors over REST,
 //! harmless replies over the websocket.
 // Test futures hold whole websocket streams; their size is no hot-path concern here.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::large_futures
-)]
+#![allow(clippy::large_futures)]
 
 mod common;
 

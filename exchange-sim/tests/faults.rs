@@ -1,11 +1,6 @@
 //! Every injected fault, in-process and over the `/_sim/` operator endpoints, plus inspection.
 // Test futures hold whole websocket streams; their size is no hot-path concern here.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::large_futures
-)]
+#![allow(clippy::unwrap_used, clippy::large_futures)]
 
 mod common;
 

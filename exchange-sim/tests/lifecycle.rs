@@ -1,12 +1,7 @@
 //! Starting and stopping the venue: bounded stop with close frames, no leaked tasks, the
 //! drop safety net, the synthetic market, and the standalone binary.
 // Test futures hold whole websocket streams; their size is no hot-path concern here.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::large_futures
-)]
+#![allow(clippy::unwrap_used, clippy::large_futures)]
 
 mod common;
 
@@ -16,20 +11,16 @@ use std::time::Duration;
 
 use common::*;
 use exchange_sim::{DEMO_API_KEY, NewOrder, SimConfig, SimVenue};
-use futures::StreamExt;
 use rust_decimal::Decimal;
-use tokio_tungstenite::tungstenite::Message;
 
 const DEPTH: &str = "spot@public.aggre.depth.v3.api.pb@100ms@HIFIUSDT";
 
-async fn close_code(ws: &mut Ws) -> Option<u16> {
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-            Some(Ok(_)) => {}
-            Some(Err(_)) | None => return None,
-        }
-    }
+/// Waits until the demo account has no open order left (the market filled them).
+async fn no_open_order_left(sim: &SimVenue) {
+    eventually(SETTLE, "no open order", || {
+        sim.open_orders(DEMO_API_KEY).unwrap().is_empty()
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -121,13 +112,7 @@ async fn synthetic_market_fills_a_resting_order_near_the_touch() {
             Decimal::from(100),
         );
         let placed = sim.place_order(DEMO_API_KEY, &order).unwrap();
-        eventually(SETTLE, "no open order", || {
-            sim.open_orders(DEMO_API_KEY)
-                .unwrap()
-                .is_empty()
-                .then_some(())
-        })
-        .await;
+        no_open_order_left(&sim).await;
         let hifi = sim.balances(DEMO_API_KEY).unwrap()["HIFI"];
         assert!(
             hifi.free > Decimal::from(1_000_000),
@@ -168,13 +153,7 @@ async fn default_market_fills_orders_at_the_touch_within_seconds() {
         }
         assert_eq!(sim.open_orders(DEMO_API_KEY).unwrap().len(), 4);
         sim.resume_market();
-        eventually(SETTLE, "no open order", || {
-            sim.open_orders(DEMO_API_KEY)
-                .unwrap()
-                .is_empty()
-                .then_some(())
-        })
-        .await;
+        no_open_order_left(&sim).await;
         sim.check_invariants().unwrap();
         sim.shutdown().await;
     })

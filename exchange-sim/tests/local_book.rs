@@ -2,12 +2,7 @@
 //! subscribe to aggregated depth, fetch the REST snapshot, drop pushes already in it, apply the
 //! rest with contiguous versions, and end up with exactly the venue's book.
 // Test futures hold whole websocket streams; their size is no hot-path concern here.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::large_futures
-)]
+#![allow(clippy::unwrap_used, clippy::large_futures)]
 
 mod common;
 

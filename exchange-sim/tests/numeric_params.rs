@@ -1,7 +1,6 @@
 //! Property test over the full integer ranges of every numeric parameter the venue reads:
 //! whatever a client sends, the venue answers (no panic, no dropped connection), never with a
 //! 5xx, always in MEXC's shape, and a timestamp far from the server's clock is refused.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

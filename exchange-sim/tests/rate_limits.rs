@@ -1,11 +1,4 @@
 //! REST rate limits: per endpoint and IP (public), per account (signed), 2/s on account.
-// Test futures hold whole websocket streams; their size is no hot-path concern here.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::large_futures
-)]
 
 mod common;
 

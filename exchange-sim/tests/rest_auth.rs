@@ -1,12 +1,6 @@
 //! Signed-request checks over HTTP: where the signature may be, lowercase hex only, the
 //! timestamp window, and every key/permission error code.
-// Test futures hold whole websocket streams; their size is no hot-path concern here.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::large_futures
-)]
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! The market-data and account endpoints MEXC documents and common clients call: price
 //! tickers, 24 h statistics, average price, recent trades, the account's trades, the user
 //! id, and batch orders; an endpoint the venue does not serve answers in MEXC's shape.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,11 +1,4 @@
 //! Public REST endpoints: shapes, string numbers, errors.
-// Test futures hold whole websocket streams; their size is no hot-path concern here.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::large_futures
-)]
 
 mod common;
 

@@ -1,12 +1,6 @@
 //! Signed trading endpoints against a quiet book (no synthetic quotes): orders, fills,
 //! balances, fees, queries, cancels and validation errors.
-// Test futures hold whole websocket streams; their size is no hot-path concern here.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::large_futures
-)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
 

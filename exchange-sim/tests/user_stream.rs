@@ -1,11 +1,6 @@
 //! Listen keys over REST: create, list, keep alive, delete, the per-account limit, expiry.
 // Test futures hold whole websocket streams; their size is no hot-path concern here.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::large_futures
-)]
+#![allow(clippy::large_futures)]
 
 mod common;
 

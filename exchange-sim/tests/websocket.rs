@@ -1,11 +1,6 @@
 //! The websocket: control frames, limits, timeouts, and every public and private channel.
 // Test futures hold whole websocket streams; their size is no hot-path concern here.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::large_futures
-)]
+#![allow(clippy::unwrap_used, clippy::large_futures)]
 
 mod common;
 
@@ -133,16 +128,6 @@ async fn subscription_limit() {
     .await;
 }
 
-async fn closed_by_server(ws: &mut Ws) -> Option<u16> {
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-            Some(Ok(_)) => {}
-            Some(Err(_)) | None => return None,
-        }
-    }
-}
-
 #[tokio::test]
 async fn timeouts_disconnect() {
     bounded(async {
@@ -154,12 +139,12 @@ async fn timeouts_disconnect() {
         // Without a subscription.
         let mut quiet = connect(&sim.ws_url()).await;
         let started = tokio::time::Instant::now();
-        assert_eq!(closed_by_server(&mut quiet).await, Some(1000));
+        assert_eq!(close_code(&mut quiet).await, Some(1000));
         assert!(started.elapsed() >= Duration::from_millis(150));
         // Subscribed but silent: the idle timer.
         let mut idle = connect(&sim.ws_url()).await;
         subscribe(&mut idle, &[DEPTH]).await;
-        assert_eq!(closed_by_server(&mut idle).await, Some(1000));
+        assert_eq!(close_code(&mut idle).await, Some(1000));
         // Pinging keeps a connection alive past the idle time.
         let mut alive = connect(&sim.ws_url()).await;
         subscribe(&mut alive, &[DEPTH]).await;

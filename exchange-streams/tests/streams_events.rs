@@ -1,5 +1,4 @@
 //! Event streams: order, exact lag counts, a publisher that never waits.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::time::Duration;
 

@@ -1,5 +1,4 @@
 //! Latest-value streams: current value first, newest value for slow readers.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,9 +1,11 @@
 //! The lifecycle of observable streams: start, stop ends every subscriber, typed errors,
 //! publishing after stop, drop safety net, no leaked tasks.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
 
 use std::time::Duration;
 
+use common::ticker_and_trades;
 use exchange_streams::{ObservableStreams, StreamError, TryRecvError};
 use futures::StreamExt;
 use lifecycle_core::testing::RuntimeTaskBaseline;
@@ -59,16 +61,8 @@ async fn every_subscriber_ends_on_stop_after_receiving_what_was_published_before
         let report = streams.stop_within(Duration::from_secs(2)).await;
         assert!(report.is_clean(), "{report}");
         assert_eq!(streams.state(), LifecycleState::Stopped);
-        let counter = |name: &str| {
-            report
-                .details
-                .counters
-                .iter()
-                .find(|(counter, _)| *counter == name)
-                .map(|(_, value)| *value)
-        };
-        assert_eq!(counter("streams"), Some(2));
-        assert_eq!(counter("published"), Some(200));
+        assert_eq!(report.counter("streams"), Some(2));
+        assert_eq!(report.counter("published"), Some(200));
 
         for reader in readers {
             assert_eq!(reader.await.unwrap(), (1..=100).collect::<Vec<u64>>());
@@ -173,10 +167,7 @@ async fn declaring_checks_names_capacities_and_the_state() {
 #[tokio::test]
 async fn publishing_after_stop_is_ignored_and_counted() {
     bounded(async {
-        let streams = ObservableStreams::new("streams");
-        let ticker = streams.latest::<u64>("book_ticker", 0).unwrap();
-        let trades = streams.events::<u64>("trades", 8).unwrap();
-        streams.start().await.unwrap();
+        let (streams, ticker, trades) = ticker_and_trades().await;
         assert!(ticker.publish(1));
         assert!(trades.publish(1));
         assert!(streams.stop_within(Duration::from_secs(1)).await.is_clean());
@@ -222,10 +213,7 @@ async fn stop_is_idempotent_and_stop_before_start_is_a_no_op() {
 #[tokio::test]
 async fn dropping_the_streams_without_stop_ends_subscribers() {
     bounded(async {
-        let streams = ObservableStreams::new("streams");
-        let ticker = streams.latest::<u64>("book_ticker", 0).unwrap();
-        let trades = streams.events::<u64>("trades", 8).unwrap();
-        streams.start().await.unwrap();
+        let (streams, ticker, trades) = ticker_and_trades().await;
         let mut book = streams.subscribe_tracked::<u64>("book_ticker").unwrap();
         let mut fills = streams.subscribe_tracked::<u64>("trades").unwrap();
         assert_eq!(book.next().await, Some(Ok(0)));
@@ -246,10 +234,7 @@ async fn dropping_the_streams_without_stop_ends_subscribers() {
 async fn a_full_cycle_leaks_no_task() {
     bounded(async {
         let baseline = RuntimeTaskBaseline::capture();
-        let streams = ObservableStreams::new("streams");
-        let ticker = streams.latest::<u64>("book_ticker", 0).unwrap();
-        let trades = streams.events::<u64>("trades", 8).unwrap();
-        streams.start().await.unwrap();
+        let (streams, ticker, trades) = ticker_and_trades().await;
         let mut waiting = Vec::new();
         for _ in 0..10 {
             let mut book = streams.subscribe_tracked::<u64>("book_ticker").unwrap();

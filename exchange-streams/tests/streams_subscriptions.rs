@@ -1,9 +1,11 @@
 //! Tracked subscriptions: counted until dropped or disposed, many subscribers, concurrent
 //! publishers.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
 
 use std::time::Duration;
 
+use common::ticker_and_trades;
 use exchange_streams::ObservableStreams;
 use futures::StreamExt;
 use lifecycle_core::AsyncResource;
@@ -13,10 +15,7 @@ use test_support::bounded;
 #[tokio::test]
 async fn dispose_and_drop_both_untrack() {
     bounded(async {
-        let streams = ObservableStreams::new("streams");
-        let _ticker = streams.latest::<u64>("book_ticker", 0).unwrap();
-        let _trades = streams.events::<u64>("trades", 8).unwrap();
-        streams.start().await.unwrap();
+        let (streams, _ticker, _trades) = ticker_and_trades().await;
         assert_eq!(streams.active_subscriptions(), 0);
 
         let book = streams.subscribe_tracked::<u64>("book_ticker").unwrap();
@@ -125,10 +124,7 @@ async fn many_subscribers_each_get_every_event_from_concurrent_publishers() {
 #[tokio::test]
 async fn next_is_cancel_safe_and_try_recv_works_on_a_waiting_subscription() {
     bounded(async {
-        let streams = ObservableStreams::new("streams");
-        let ticker = streams.latest::<u64>("book_ticker", 0).unwrap();
-        let trades = streams.events::<u64>("trades", 8).unwrap();
-        streams.start().await.unwrap();
+        let (streams, ticker, trades) = ticker_and_trades().await;
         let mut book = streams.subscribe_tracked::<u64>("book_ticker").unwrap();
         let mut fills = streams.subscribe_tracked::<u64>("trades").unwrap();
         assert_eq!(book.next().await, Some(Ok(0)));

@@ -1,6 +1,5 @@
 //! Reconnect after the server drops, backoff growth, stop during backoff and during connect,
 //! stalled peers caught by the dead-peer timer.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
 
@@ -17,8 +16,7 @@ use tokio_tungstenite::tungstenite::Message;
 #[tokio::test]
 async fn reconnects_after_the_server_drops_the_connection() {
     bounded(async {
-        let mut server = WsServer::start().await;
-        let manager = WebSocketManager::new(test_config(&server.url));
+        let (mut server, manager) = server_and_manager().await;
         let (events_handler, mut events) = Events::channel();
         manager.add_handler(events_handler);
         manager.start().await.unwrap();
@@ -53,7 +51,7 @@ async fn reconnects_after_the_server_drops_the_connection() {
 
         let report = manager.stop_within(Duration::from_secs(2)).await;
         assert!(report.is_clean(), "{report}");
-        assert!(report.details.counters.contains(&("reconnects", 1)));
+        assert_eq!(report.counter("reconnects"), Some(1));
         assert_no_leak(&manager).await;
     })
     .await;
@@ -62,16 +60,12 @@ async fn reconnects_after_the_server_drops_the_connection() {
 #[tokio::test]
 async fn server_close_frame_also_leads_to_reconnect() {
     bounded(async {
-        let mut server = WsServer::start().await;
-        let manager = WebSocketManager::new(test_config(&server.url));
+        let (mut server, manager) = server_and_manager().await;
         manager.start().await.unwrap();
         let mut first = server.next().await;
         first.close(None).await.unwrap();
         let _second = server.next().await;
-        eventually(TEST_TIMEOUT, "manager.stats().connections == 2", || {
-            manager.stats().connections == 2
-        })
-        .await;
+        stats_until(&manager, "connections == 2", |stats| stats.connections == 2).await;
         assert!(manager.stop_within(Duration::from_secs(2)).await.is_clean());
     })
     .await;
@@ -304,11 +298,9 @@ async fn a_failed_tls_handshake_is_a_failed_attempt_not_a_panic() {
         let manager = WebSocketManager::new(test_config(&url));
         manager.start().await.unwrap();
         drop(server.next().await); // accepts TCP, then hangs up in the middle of TLS
-        eventually(
-            TEST_TIMEOUT,
-            "manager.stats().connect_failures >= 1",
-            || manager.stats().connect_failures >= 1,
-        )
+        stats_until(&manager, "connect_failures >= 1", |stats| {
+            stats.connect_failures >= 1
+        })
         .await;
         assert_eq!(manager.stats().connections, 0);
         assert!(manager.stop_within(Duration::from_secs(1)).await.is_clean());

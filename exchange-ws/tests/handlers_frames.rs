@@ -1,7 +1,6 @@
 //! The message path: text and binary frames in order to every handler, errors and panics
 //! isolated, protocol pings answered, malformed frames harmless, idle-data and max-age timers,
 //! URL changes.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
 
@@ -39,8 +38,7 @@ fn recorder() -> (
 #[tokio::test]
 async fn text_and_binary_frames_reach_every_handler_in_order() {
     bounded(async {
-        let mut server = WsServer::start().await;
-        let manager = WebSocketManager::new(test_config(&server.url));
+        let (mut server, manager) = server_and_manager().await;
         let (first, mut first_rx) = recorder();
         let (second, mut second_rx) = recorder();
         manager.add_handler(first);
@@ -63,10 +61,7 @@ async fn text_and_binary_frames_reach_every_handler_in_order() {
             assert_eq!(first_rx.recv().await.as_ref(), Some(want));
             assert_eq!(second_rx.recv().await.as_ref(), Some(want));
         }
-        eventually(TEST_TIMEOUT, "manager.stats().processed == 500", || {
-            manager.stats().processed == 500
-        })
-        .await;
+        stats_until(&manager, "processed == 500", |stats| stats.processed == 500).await;
         assert!(manager.stop_within(Duration::from_secs(2)).await.is_clean());
     })
     .await;
@@ -75,8 +70,7 @@ async fn text_and_binary_frames_reach_every_handler_in_order() {
 #[tokio::test]
 async fn handler_errors_and_panics_are_counted_and_the_loop_goes_on() {
     bounded(async {
-        let mut server = WsServer::start().await;
-        let manager = WebSocketManager::new(test_config(&server.url));
+        let (mut server, manager) = server_and_manager().await;
         let mut n = 0u32;
         manager.add_handler(move |_: Frame<'_>| {
             n += 1;
@@ -99,17 +93,14 @@ async fn handler_errors_and_panics_are_counted_and_the_loop_goes_on() {
         for i in 0..30u8 {
             assert_eq!(after_rx.recv().await, Some(Seen::Binary(vec![i])));
         }
-        eventually(TEST_TIMEOUT, "manager.stats().processed == 30", || {
-            manager.stats().processed == 30
-        })
-        .await;
+        stats_until(&manager, "processed == 30", |stats| stats.processed == 30).await;
         let stats = manager.stats();
         assert_eq!(stats.handler_panics, 10);
         assert_eq!(stats.handler_errors, 4); // 5, 10, 20, 25 (15 and 30 panicked first)
         assert_eq!(stats.connections, 1);
         let report = manager.stop_within(Duration::from_secs(2)).await;
         assert!(report.is_clean(), "{report}");
-        assert!(report.details.counters.contains(&("handler_panics", 10)));
+        assert_eq!(report.counter("handler_panics"), Some(10));
     })
     .await;
 }
@@ -117,15 +108,11 @@ async fn handler_errors_and_panics_are_counted_and_the_loop_goes_on() {
 #[tokio::test]
 async fn handlers_added_while_running_see_the_following_frames() {
     bounded(async {
-        let mut server = WsServer::start().await;
-        let manager = WebSocketManager::new(test_config(&server.url));
+        let (mut server, manager) = server_and_manager().await;
         manager.start().await.unwrap();
         let mut ws = server.next().await;
         ws.send(Message::text("before")).await.unwrap();
-        eventually(TEST_TIMEOUT, "manager.stats().processed == 1", || {
-            manager.stats().processed == 1
-        })
-        .await;
+        stats_until(&manager, "processed == 1", |stats| stats.processed == 1).await;
         let (late, mut late_rx) = recorder();
         manager.add_handler(late);
         ws.send(Message::text("after")).await.unwrap();
@@ -138,8 +125,7 @@ async fn handlers_added_while_running_see_the_following_frames() {
 #[tokio::test]
 async fn protocol_pings_are_answered() {
     bounded(async {
-        let mut server = WsServer::start().await;
-        let manager = WebSocketManager::new(test_config(&server.url));
+        let (mut server, manager) = server_and_manager().await;
         manager.start().await.unwrap();
         let mut ws = server.next().await;
         ws.send(Message::Ping(b"are you there".to_vec().into()))
@@ -161,8 +147,7 @@ async fn protocol_pings_are_answered() {
 #[tokio::test]
 async fn malformed_frames_never_panic_the_loop() {
     bounded(async {
-        let mut server = WsServer::start().await;
-        let manager = WebSocketManager::new(test_config(&server.url));
+        let (mut server, manager) = server_and_manager().await;
         let (handler, mut rx) = recorder();
         manager.add_handler(handler);
         manager.start().await.unwrap();
@@ -200,10 +185,7 @@ async fn malformed_frames_never_panic_the_loop() {
         use tokio::io::AsyncWriteExt;
         raw.write_all(&[0x81, 0x02, 0xff, 0xfe]).await.unwrap();
         let _second = server.next().await;
-        eventually(TEST_TIMEOUT, "manager.stats().connections == 2", || {
-            manager.stats().connections == 2
-        })
-        .await;
+        stats_until(&manager, "connections == 2", |stats| stats.connections == 2).await;
         assert!(manager.stop_within(Duration::from_secs(2)).await.is_clean());
     })
     .await;
@@ -310,10 +292,7 @@ async fn set_url_and_reconnect_move_to_another_endpoint() {
         assert_eq!(manager.url(), private);
         manager.reconnect();
         let _second = new.next().await;
-        eventually(TEST_TIMEOUT, "manager.stats().connections == 2", || {
-            manager.stats().connections == 2
-        })
-        .await;
+        stats_until(&manager, "connections == 2", |stats| stats.connections == 2).await;
         assert!(manager.stop_within(Duration::from_secs(2)).await.is_clean());
     })
     .await;

@@ -1,6 +1,6 @@
 //! Outbound paths: a message with nothing queued ahead of it is written by its sender, the
 //! others queue for the connection task; either way they reach the venue in order.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::expect_used)]
 
 mod support;
 

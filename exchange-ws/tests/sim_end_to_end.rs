@@ -1,6 +1,6 @@
 //! End to end against the embedded MEXC venue (`exchange-sim`): subscribe to a protobuf book
 //! ticker, survive dropped connections, malformed frames and a stalled venue.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 
 mod support;
 
@@ -57,8 +57,8 @@ async fn book_ticker_pushes_survive_dropped_connections_and_malformed_frames() {
 
         // A malformed push reaches the handler, fails to decode, is counted; the loop goes on.
         assert!(sim.faults().push_malformed_frame() >= 1);
-        eventually(TEST_TIMEOUT, "manager.stats().handler_errors >= 1", || {
-            manager.stats().handler_errors >= 1
+        stats_until(&manager, "handler_errors >= 1", |stats| {
+            stats.handler_errors >= 1
         })
         .await;
         assert_eq!(pushes.recv().await.as_deref(), Some(BOOK));
@@ -107,10 +107,10 @@ async fn a_stalled_venue_is_detected_and_left_behind() {
         assert_eq!(pushes.recv().await.as_deref(), Some(BOOK));
 
         sim.faults().stall_connections(true);
-        eventually(
-            TEST_TIMEOUT,
+        stats_until(
+            &manager,
             "manager.stats().dead_peer_timeouts >= 1",
-            || manager.stats().dead_peer_timeouts >= 1,
+            |stats| stats.dead_peer_timeouts >= 1,
         )
         .await;
         sim.faults().stall_connections(false);

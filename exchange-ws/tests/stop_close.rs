@@ -1,6 +1,5 @@
 //! Stop: clean close handshake, a peer that never answers the close, a flood, no reconnect
 //! during stop, concurrent and early stops; every stop returns by its deadline, nothing leaks.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
 
@@ -17,21 +16,10 @@ use support::*;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-fn counter(report: &lifecycle_core::StopReport, name: &str) -> u64 {
-    report
-        .details
-        .counters
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| *v)
-        .unwrap_or_else(|| panic!("no counter {name}"))
-}
-
 #[tokio::test]
 async fn a_clean_stop_closes_with_a_handshake_and_reports_counters() {
     bounded(async {
-        let mut server = WsServer::start().await;
-        let manager = WebSocketManager::new(test_config(&server.url));
+        let (mut server, manager) = server_and_manager().await;
         let (handler, seen) = counting_handler();
         manager.add_handler(handler);
         let baseline = RuntimeTaskBaseline::capture();
@@ -63,10 +51,10 @@ async fn a_clean_stop_closes_with_a_handshake_and_reports_counters() {
             report.duration
         );
         assert_eq!(manager.close_outcome(), CloseOutcome::Clean);
-        assert_eq!(counter(&report, "close_clean"), 1);
-        assert_eq!(counter(&report, "received"), 10);
-        assert_eq!(counter(&report, "processed"), 10);
-        assert_eq!(counter(&report, "reconnects"), 0);
+        assert_eq!(report.counter("close_clean"), Some(1));
+        assert_eq!(report.counter("received"), Some(10));
+        assert_eq!(report.counter("processed"), Some(10));
+        assert_eq!(report.counter("reconnects"), Some(0));
         assert_eq!(report.details.messages_dropped, 0);
         assert_eq!(manager.state(), LifecycleState::Stopped);
         assert_eq!(manager.connection_state(), ConnectionState::Closed);
@@ -100,7 +88,7 @@ async fn stop_against_a_server_that_never_answers_the_close() {
         );
         assert!(report.is_clean(), "{report}");
         assert_eq!(manager.close_outcome(), CloseOutcome::TimedOut);
-        assert_eq!(counter(&report, "close_timed_out"), 1);
+        assert_eq!(report.counter("close_timed_out"), Some(1));
         assert_no_leak(&manager).await;
     })
     .await;
@@ -136,8 +124,7 @@ async fn a_tight_stop_deadline_cuts_the_close_handshake_short() {
 #[tokio::test]
 async fn stop_during_a_flood() {
     bounded(async {
-        let mut server = WsServer::start().await;
-        let manager = WebSocketManager::new(test_config(&server.url));
+        let (mut server, manager) = server_and_manager().await;
         let (handler, seen) = counting_handler();
         manager.add_handler(handler);
         let baseline = RuntimeTaskBaseline::capture();
@@ -173,10 +160,10 @@ async fn stop_during_a_flood() {
         );
         assert!(report.is_clean(), "{report}");
         assert_eq!(manager.state(), LifecycleState::Stopped);
-        let received = counter(&report, "received");
-        assert_eq!(received, counter(&report, "processed"));
+        let received = report.counter("received").unwrap();
+        assert_eq!(report.counter("processed"), Some(received));
         assert_eq!(received, seen.load(Ordering::Relaxed));
-        assert_eq!(counter(&report, "reconnects"), 0);
+        assert_eq!(report.counter("reconnects"), Some(0));
         assert_eq!(manager.stats().connections, 1);
         assert_no_leak(&manager).await;
         flood.abort();
@@ -240,8 +227,7 @@ async fn it_never_reconnects_during_stop() {
 #[tokio::test]
 async fn concurrent_and_repeated_stops_share_one_report() {
     bounded(async {
-        let mut server = WsServer::start().await;
-        let manager = WebSocketManager::new(test_config(&server.url));
+        let (mut server, manager) = server_and_manager().await;
         // Stop before start is a no-op.
         let early = manager.stop_within(Duration::from_millis(100)).await;
         assert_eq!(early.outcome, StopOutcome::NotStarted);
@@ -265,18 +251,6 @@ async fn concurrent_and_repeated_stops_share_one_report() {
     .await;
 }
 
-/// Polls `future` exactly once.
-async fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) {
-    let mut future = Some(future);
-    std::future::poll_fn(|cx| {
-        if let Some(future) = future.take() {
-            let _ = future.poll(cx);
-        }
-        std::task::Poll::Ready(())
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn nothing_is_sent_once_the_state_says_stopping() {
     bounded(async {
@@ -289,7 +263,7 @@ async fn nothing_is_sent_once_the_state_says_stopping() {
         let stop = manager.stop_within(Duration::from_secs(2));
         let mut stop = std::pin::pin!(stop);
         // The stop's first poll moves the state to Stopping; its own task has not run yet.
-        poll_once(stop.as_mut()).await;
+        let _ = futures::poll!(stop.as_mut());
         assert_eq!(manager.state(), LifecycleState::Stopping);
         assert!(matches!(
             manager.try_send_text("late-try"),

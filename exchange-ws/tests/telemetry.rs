@@ -1,6 +1,5 @@
 //! The manager's counters reach a `metrics` recorder (a Prometheus one of the test's own):
 //! frames received and sent, connections and reconnects, labelled by the manager's name.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
 
@@ -37,20 +36,14 @@ async fn frames_connections_and_reconnects_are_counted() {
             ws.feed(Message::text(format!("f{i}"))).await.unwrap();
         }
         ws.flush().await.unwrap();
-        eventually(TEST_TIMEOUT, "manager.stats().processed == 100", || {
-            manager.stats().processed == 100
-        })
-        .await;
+        stats_until(&manager, "processed == 100", |stats| stats.processed == 100).await;
         manager.send_text("hello".to_owned()).await.unwrap();
         assert_eq!(next_text(&mut ws).await.as_deref(), Some("hello"));
         // The server goes away: a reconnect.
         ws.close(None).await.unwrap();
         while ws.next().await.is_some() {}
         let _second = server.next().await;
-        eventually(TEST_TIMEOUT, "manager.stats().connections == 2", || {
-            manager.stats().connections == 2
-        })
-        .await;
+        stats_until(&manager, "connections == 2", |stats| stats.connections == 2).await;
         let scrape = handle.render();
         assert_eq!(sample(&scrape, FRAMES_RECEIVED, &name), 100.0);
         assert_eq!(

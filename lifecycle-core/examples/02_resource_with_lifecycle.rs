@@ -10,8 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lifecycle_core::{
-    AsyncResource, BoxFuture, Lifecycle, LifecycleState, StartError, StateWatcher, StopDetails,
-    StopReport,
+    AsyncResource, BoxFuture, Lifecycle, LifecycleState, StartError, StopDetails, StopReport,
 };
 use tokio::time::Instant;
 
@@ -22,15 +21,9 @@ struct Ticker {
 }
 
 impl AsyncResource for Ticker {
-    fn name(&self) -> &str {
-        self.lifecycle.name()
-    }
-    fn state(&self) -> LifecycleState {
-        self.lifecycle.state()
-    }
-    fn watch_state(&self) -> StateWatcher {
-        self.lifecycle.watch()
-    }
+    // `name`, `state` and `watch_state` come from the `Lifecycle` field.
+    lifecycle_core::delegate_to_lifecycle!(lifecycle);
+
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let ticks = self.ticks.clone();
         Box::pin(self.lifecycle.start(|ctx| async move {

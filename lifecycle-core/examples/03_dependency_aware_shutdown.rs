@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lifecycle_core::{
-    AsyncResource, BoxFuture, DependencyAwareShutdown, Lifecycle, LifecycleState, ShutdownPriority,
-    StartError, StateWatcher, StopDetails, StopReport,
+    AsyncResource, BoxFuture, DependencyAwareShutdown, Lifecycle, ShutdownPriority, StartError,
+    StopDetails, StopReport,
 };
 use tokio::time::Instant;
 
@@ -28,15 +28,8 @@ fn component(name: &str, hangs: bool) -> Arc<Component> {
 }
 
 impl AsyncResource for Component {
-    fn name(&self) -> &str {
-        self.lifecycle.name()
-    }
-    fn state(&self) -> LifecycleState {
-        self.lifecycle.state()
-    }
-    fn watch_state(&self) -> StateWatcher {
-        self.lifecycle.watch()
-    }
+    lifecycle_core::delegate_to_lifecycle!(lifecycle);
+
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         Box::pin(self.lifecycle.start(|_| async { Ok(()) }))
     }

@@ -123,9 +123,9 @@ impl<T: AsyncResource + ?Sized> AsyncResource for Arc<T> {
 }
 
 /// Implements [`AsyncResource`]'s `name`, `state` and `watch_state` by delegating to a
-/// [`Lifecycle`](crate::Lifecycle) field, the three methods every component built on
-/// `Lifecycle` writes the same way. Use it inside the `impl AsyncResource` block, then write
-/// `start` and `stop`.
+/// [`Lifecycle`](crate::Lifecycle) field (named, or a tuple index: `delegate_to_lifecycle!(0)`),
+/// the three methods every component built on `Lifecycle` writes the same way. Use it inside
+/// the `impl AsyncResource` block, then write `start` and `stop`.
 ///
 /// ```
 /// use lifecycle_core::{AsyncResource, BoxFuture, Lifecycle, StartError, StopDetails, StopReport};
@@ -153,7 +153,7 @@ impl<T: AsyncResource + ?Sized> AsyncResource for Arc<T> {
 /// ```
 #[macro_export]
 macro_rules! delegate_to_lifecycle {
-    ($field:ident) => {
+    ($field:tt) => {
         fn name(&self) -> &str {
             $crate::Lifecycle::name(&self.$field)
         }

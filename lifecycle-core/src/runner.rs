@@ -297,14 +297,12 @@ impl Runner {
                     limit_ms = limit.as_millis() as u64,
                     "start did not finish in time: stopping what started"
                 );
-                let deadline = Instant::now() + self.budget;
-                let shutdown = Box::pin(async {
-                    let (report, ()) = tokio::join!(
-                        orchestrator.shutdown_all(self.budget),
-                        start_ends_by(deadline, start.as_mut())
-                    );
-                    report
-                });
+                let shutdown = Box::pin(shut_down_alongside(
+                    &orchestrator,
+                    self.budget,
+                    Instant::now() + self.budget,
+                    start.as_mut(),
+                ));
                 let reason = ShutdownReason::StartFailed(format!(
                     "start did not finish within {:.1} s",
                     limit.as_secs_f64()
@@ -317,14 +315,12 @@ impl Runner {
                 tracing::warn!(%signal, "signal during start: stopping what started");
                 // The shutdown's stops ask the starts under way to give up; the start ends
                 // alongside, starting nothing more.
-                let deadline = Instant::now() + self.budget;
-                let shutdown = Box::pin(async {
-                    let (report, ()) = tokio::join!(
-                        orchestrator.shutdown_all(self.budget),
-                        start_ends_by(deadline, start.as_mut())
-                    );
-                    report
-                });
+                let shutdown = Box::pin(shut_down_alongside(
+                    &orchestrator,
+                    self.budget,
+                    Instant::now() + self.budget,
+                    start.as_mut(),
+                ));
                 return self
                     .shut_down(
                         ShutdownReason::Signal(signal),
@@ -498,17 +494,27 @@ fn app_error_of<E: fmt::Display>(result: Result<Result<(), E>, String>) -> Optio
     }
 }
 
-/// The next signal; never completes once the source is exhausted.
-/// Let a start under way run alongside the shutdown, but no later than `deadline`: the
-/// shutdown's stops ask the starts to give up, and one deaf to that (a call with a long
-/// timeout of its own) must not hold the exit past the budget, so it is dropped there.
-async fn start_ends_by<F: Future>(deadline: Instant, start: std::pin::Pin<&mut F>) {
-    if tokio::time::timeout_at(deadline, start).await.is_err() {
-        tracing::warn!("a start under way did not give up by the shutdown's deadline: dropped");
-    }
+/// Shuts `orchestrator` down within `budget` while the start under way runs alongside, but no
+/// later than `deadline`: the shutdown's stops ask the starts to give up, and one deaf to that
+/// (a call with a long timeout of its own) must not hold the exit past the budget, so it is
+/// dropped there.
+async fn shut_down_alongside<F: Future>(
+    orchestrator: &DependencyAwareShutdown,
+    budget: Duration,
+    deadline: Instant,
+    start: std::pin::Pin<&mut F>,
+) -> ShutdownReport {
+    let start_ends = async {
+        if tokio::time::timeout_at(deadline, start).await.is_err() {
+            tracing::warn!("a start under way did not give up by the shutdown's deadline: dropped");
+        }
+    };
+    let (report, ()) = tokio::join!(orchestrator.shutdown_all(budget), start_ends);
+    report
 }
 
-/// The next signal, recorded on the timeline with what it does to `orchestrator`'s run.
+/// The next signal, recorded on the timeline with what it does to `orchestrator`'s run; never
+/// completes once the source is exhausted.
 async fn next_signal(signals: &mut dyn SignalSource, orchestrator: &str, effect: &str) -> Signal {
     match signals.recv().await {
         Some(signal) => {

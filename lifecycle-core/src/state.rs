@@ -237,7 +237,13 @@ impl StateCell {
 
     /// The current state. Lock-free: an atomic load, plus a clone of the cause when failed.
     pub fn get(&self) -> LifecycleState {
-        match self.tag() {
+        self.state_of(self.tag())
+    }
+
+    /// The state `tag` names, with the recorded cause when it is `Failed`.
+    #[inline]
+    fn state_of(&self, tag: StateTag) -> LifecycleState {
+        match tag {
             StateTag::Created => LifecycleState::Created,
             StateTag::Starting => LifecycleState::Starting,
             StateTag::Running => LifecycleState::Running,
@@ -273,15 +279,7 @@ impl StateCell {
             return self.fail(from, FailureCause::new("failed without a recorded cause"));
         }
         let in_previous = self.cas(from, to)?;
-        let state = match to {
-            StateTag::Created => LifecycleState::Created,
-            StateTag::Starting => LifecycleState::Starting,
-            StateTag::Running => LifecycleState::Running,
-            StateTag::Stopping => LifecycleState::Stopping,
-            StateTag::Stopped => LifecycleState::Stopped,
-            StateTag::Failed => LifecycleState::Failed(self.recorded_cause()),
-        };
-        self.announce(from, to, state, in_previous);
+        self.announce(from, to, self.state_of(to), in_previous);
         Ok(())
     }
 

@@ -187,6 +187,26 @@ impl StopReport {
         self.outcome.is_clean()
     }
 
+    /// The value of this component's counter `name` (one of
+    /// [`StopDetails::counters`]), if it reported one; the first, if it reported several.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lifecycle_core::{StopDetails, StopReport};
+    ///
+    /// let details = StopDetails::new().counter("reconnects", 2);
+    /// let report = StopReport::new("feed", Duration::from_millis(3), None, None, details, false);
+    /// assert_eq!(report.counter("reconnects"), Some(2));
+    /// assert_eq!(report.counter("received"), None);
+    /// ```
+    pub fn counter(&self, name: &str) -> Option<u64> {
+        self.details
+            .counters
+            .iter()
+            .find(|(counter, _)| *counter == name)
+            .map(|(_, value)| *value)
+    }
+
     /// Messages dropped by this component and its children.
     pub fn total_messages_dropped(&self) -> u64 {
         self.details.messages_dropped

@@ -1,6 +1,5 @@
 //! The test kit's exact leak checks (counting the runtime's live tasks before and after is
 //! racy: a task of another test, or one just ending, changes the count).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -18,10 +17,7 @@ async fn a_stopped_component_leaves_the_runtime_as_it_found_it() {
             let probe = Probe::new(
                 &format!("round-{round}"),
                 &EventLog::default(),
-                Behavior {
-                    worker: true,
-                    ..Behavior::default()
-                },
+                Behavior::default().with_worker(),
             );
             probe.start().await.unwrap();
             assert!(probe.stop_within(Duration::from_secs(1)).await.is_clean());

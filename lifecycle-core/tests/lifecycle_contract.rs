@@ -1,5 +1,4 @@
 //! The lifecycle contract (lifecycle-core's `docs/contract.md`), as given by `Lifecycle`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -17,14 +16,7 @@ use tokio::time::Instant;
 async fn start_is_idempotent_and_stop_reports_clean() {
     bounded(async {
         let log = EventLog::default();
-        let probe = Probe::new(
-            "a",
-            &log,
-            Behavior {
-                worker: true,
-                ..Behavior::default()
-            },
-        );
+        let probe = Probe::new("a", &log, Behavior::default().with_worker());
         probe.start().await.unwrap();
         probe.start().await.unwrap();
         assert_eq!(log.events(), vec!["start a"]);
@@ -44,7 +36,7 @@ async fn a_failed_start_rolls_back_and_leaves_nothing_running() {
         let probe = Probe::new(
             "b",
             &log,
-            Behavior { worker: true, start_fails: true, ..Behavior::default() },
+            Behavior::default().with_worker().failing_start(),
         );
         let error = probe.start().await.unwrap_err();
         assert!(matches!(&error, StartError::Failed { cause, .. } if cause.message() == "refused by venue"), "{error}");
@@ -67,11 +59,7 @@ async fn a_panicking_start_is_rolled_back_too() {
         let probe = Probe::new(
             "c",
             &log,
-            Behavior {
-                start_panics: true,
-                worker: true,
-                ..Behavior::default()
-            },
+            Behavior::default().panicking_start().with_worker(),
         );
         let error = probe.start().await.unwrap_err();
         assert!(
@@ -161,14 +149,7 @@ async fn stop_before_start_is_a_no_op() {
 async fn concurrent_stops_share_one_stop() {
     bounded(async {
         let log = EventLog::default();
-        let probe = Probe::new(
-            "e",
-            &log,
-            Behavior {
-                worker: true,
-                ..Behavior::default()
-            },
-        );
+        let probe = Probe::new("e", &log, Behavior::default().with_worker());
         probe.start().await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(1);
         let (a, b, c) = tokio::join!(
@@ -191,11 +172,7 @@ async fn stop_returns_by_its_deadline_even_if_the_hook_hangs() {
         let probe = Probe::new(
             "f",
             &EventLog::default(),
-            Behavior {
-                stop_hangs: true,
-                worker: true,
-                ..Behavior::default()
-            },
+            Behavior::default().hanging_stop().with_worker(),
         );
         probe.start().await.unwrap();
         let begun = Instant::now();
@@ -220,14 +197,7 @@ async fn stop_returns_by_its_deadline_even_if_the_hook_hangs() {
 async fn a_stop_survives_its_caller_being_cancelled() {
     bounded(async {
         let log = EventLog::default();
-        let probe = Probe::new(
-            "g",
-            &log,
-            Behavior {
-                worker: true,
-                ..Behavior::default()
-            },
-        );
+        let probe = Probe::new("g", &log, Behavior::default().with_worker());
         probe.start().await.unwrap();
         // Poll the stop once, then drop it.
         let stop = probe.stop_within(Duration::from_secs(1));
@@ -238,6 +208,17 @@ async fn a_stop_survives_its_caller_being_cancelled() {
         assert_eq!(report.outcome, StopOutcome::Clean);
     })
     .await;
+}
+
+/// Runs `start` until its hook says (on `entered`) that it is under way, then drops it.
+async fn drop_once_entered<F: std::future::Future>(
+    start: F,
+    entered: tokio::sync::oneshot::Receiver<()>,
+) {
+    tokio::select! {
+        _ = start => unreachable!("the start hook never returns"),
+        _ = entered => {}
+    }
 }
 
 #[tokio::test]
@@ -256,10 +237,7 @@ async fn a_cancelled_start_is_failed_and_cleaned_up() {
             std::future::pending::<()>().await;
             Ok(())
         });
-        tokio::select! {
-            _ = start => unreachable!(),
-            _ = entered_rx => {}
-        }
+        drop_once_entered(start, entered_rx).await;
         // The start future is dropped here.
         assert!(lifecycle.state().is_failed());
         lifecycle_core::testing::assert_no_tasks(lifecycle.tasks(), Duration::from_secs(5)).await;
@@ -327,18 +305,6 @@ async fn dropping_a_running_resource_aborts_its_tasks() {
     .await;
 }
 
-/// Polls `future` exactly once.
-async fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) {
-    let mut future = Some(future);
-    std::future::poll_fn(|cx| {
-        if let Some(future) = future.take() {
-            let _ = future.poll(cx);
-        }
-        std::task::Poll::Ready(())
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn the_component_closes_at_the_very_move_to_stopping() {
     bounded(async {
@@ -363,7 +329,7 @@ async fn the_component_closes_at_the_very_move_to_stopping() {
             },
         );
         let mut stop = std::pin::pin!(stop);
-        poll_once(stop.as_mut()).await;
+        let _ = futures::poll!(stop.as_mut());
         // Before the stop's own task ran: the state, the signal, the manager and the
         // component's own closing all say "stopping".
         assert_eq!(lifecycle.state(), LifecycleState::Stopping);
@@ -431,11 +397,7 @@ async fn a_start_that_gives_up_on_a_stop_request_is_cancelled_not_failed() {
         let probe = Probe::new(
             "slow-start",
             &log,
-            Behavior {
-                start_waits_for_stop: true,
-                worker: true,
-                ..Behavior::default()
-            },
+            Behavior::default().start_waiting_for_stop().with_worker(),
         );
         let starter = probe.clone();
         let start = tokio::spawn(async move { starter.start().await });
@@ -769,10 +731,7 @@ async fn a_cancelled_start_stops_its_tasks_cooperatively_in_the_background() {
             std::future::pending::<()>().await;
             Ok(())
         });
-        tokio::select! {
-            _ = start => unreachable!(),
-            _ = entered_rx => {}
-        }
+        drop_once_entered(start, entered_rx).await;
         lifecycle_core::testing::assert_no_tasks(lifecycle.tasks(), Duration::from_secs(5)).await;
         // The background rollback had time: the task stopped on its signal, not aborted.
         let counts = lifecycle.tasks().counts();

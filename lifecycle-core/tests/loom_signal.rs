@@ -5,18 +5,11 @@
 #![cfg(quiesce_loom)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod loom_model;
+
 use lifecycle_core::ShutdownSignal;
 use loom::thread;
-
-/// Explores interleavings with at most three preemptions per execution (what tokio's own loom
-/// runs use; `LOOM_MAX_PREEMPTIONS` overrides it), so a run stays within seconds.
-fn model(check: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
-    }
-    builder.check(check);
-}
+use loom_model::model;
 
 #[test]
 fn a_waiter_never_misses_a_racing_trigger() {

@@ -5,19 +5,12 @@
 #![cfg(quiesce_loom)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod loom_model;
+
 use lifecycle_core::{FailureCause, LifecycleState, StateCell, StateTag};
 use loom::sync::Arc;
 use loom::thread;
-
-/// Explores interleavings with at most three preemptions per execution (what tokio's own loom
-/// runs use; `LOOM_MAX_PREEMPTIONS` overrides it), so a run stays within seconds.
-fn model(check: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
-    }
-    builder.check(check);
-}
+use loom_model::model;
 
 fn running(name: &str) -> Arc<StateCell> {
     let cell = Arc::new(StateCell::new(name));

@@ -1,61 +1,27 @@
 //! DependencyAwareShutdown when components break their contract: a stop that never returns
 //! must not leave what it uses running, must not stretch the total deadline once per phase,
 //! and must not linger in the list of stops in flight.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Behavior, DropSignal, EventLog, Probe, Scripted, bounded};
+use common::{Behavior, DropSignal, EventLog, NeverStops, Probe, Scripted, bounded};
 use lifecycle_core::{
-    AsyncResource, BoxFuture, DependencyAwareShutdown, LifecycleState, ShutdownPriority,
-    StartError, StateCell, StateWatcher, StopOutcome, StopReport,
+    AsyncResource, DependencyAwareShutdown, LifecycleState, ShutdownPriority, StartError,
+    StopOutcome,
 };
 use tokio::time::Instant;
-
-/// A resource whose stop never returns: it ignores its deadline altogether.
-struct Hung(StateCell);
-
-impl Hung {
-    fn new(name: &str) -> Arc<Self> {
-        Arc::new(Self(StateCell::new(name)))
-    }
-}
-
-impl AsyncResource for Hung {
-    fn name(&self) -> &str {
-        self.0.component()
-    }
-    fn state(&self) -> LifecycleState {
-        self.0.get()
-    }
-    fn watch_state(&self) -> StateWatcher {
-        self.0.watch()
-    }
-    fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
-        Box::pin(async { Ok(()) })
-    }
-    fn stop(&self, _deadline: Instant) -> BoxFuture<'_, StopReport> {
-        Box::pin(std::future::pending())
-    }
-}
 
 #[tokio::test(start_paused = true)]
 async fn a_hung_user_does_not_keep_what_it_uses_from_stopping() {
     bounded(async {
         let log = EventLog::default();
         let mut system = DependencyAwareShutdown::new("hung-user");
-        let user = system.register(Hung::new("user"), ShutdownPriority::High);
-        let used_probe = Probe::new(
-            "used",
-            &log,
-            Behavior {
-                worker: true,
-                ..Behavior::default()
-            },
-        );
+        let user = system.register(NeverStops::new("user"), ShutdownPriority::High);
+        let used_probe = Probe::new("used", &log, Behavior::default().with_worker());
         let used = system.register(used_probe.clone(), ShutdownPriority::High);
         system.add_dependency(user, used).unwrap();
         system.start_all().await.unwrap();
@@ -99,7 +65,7 @@ async fn a_dependency_level_keeps_its_share_of_the_phase() {
         // returns; the second begins when its third is over; the third right after the second.
         let log = EventLog::default();
         let mut system = DependencyAwareShutdown::new("chain");
-        let top = system.register(Hung::new("top"), ShutdownPriority::Medium);
+        let top = system.register(NeverStops::new("top"), ShutdownPriority::Medium);
         let middle = system.register(
             Probe::new("middle", &log, Behavior::default()),
             ShutdownPriority::Medium,
@@ -137,7 +103,7 @@ async fn one_hung_stop_per_phase_overruns_the_total_by_one_slack_at_most() {
     bounded(async {
         let mut system = DependencyAwareShutdown::new("all-hung");
         for priority in ShutdownPriority::ALL {
-            system.register(Hung::new(priority.as_str()), priority);
+            system.register(NeverStops::new(priority.as_str()), priority);
         }
         system.start_all().await.unwrap();
         let total = Duration::from_secs(1);
@@ -160,7 +126,7 @@ async fn abandoned_stops_leave_the_in_flight_list() {
     bounded(async {
         let log = EventLog::default();
         let mut system = DependencyAwareShutdown::new("in-flight");
-        system.register(Hung::new("hung"), ShutdownPriority::High);
+        system.register(NeverStops::new("hung"), ShutdownPriority::High);
         system.register(
             Probe::new("quick", &log, Behavior::default()),
             ShutdownPriority::Low,
@@ -192,7 +158,7 @@ async fn a_phase_with_no_time_left_still_stops_quick_users_first() {
         let log = EventLog::default();
         let mut system = DependencyAwareShutdown::new("no-time");
         system.set_phase_reserve(0);
-        system.register(Hung::new("hung"), ShutdownPriority::CriticalFirst);
+        system.register(NeverStops::new("hung"), ShutdownPriority::CriticalFirst);
         let user = system.register(
             Probe::new("user", &log, Behavior::default()),
             ShutdownPriority::Medium,
@@ -218,11 +184,8 @@ async fn a_stop_that_returns_at_its_deadline_is_never_reported_abandoned() {
     bounded(async {
         let log = EventLog::default();
         let mut system = DependencyAwareShutdown::new("small-budget");
-        system.register(Hung::new("hung"), ShutdownPriority::CriticalFirst);
-        let hangs = Behavior {
-            stop_hangs: true,
-            ..Behavior::default()
-        };
+        system.register(NeverStops::new("hung"), ShutdownPriority::CriticalFirst);
+        let hangs = Behavior::default().hanging_stop();
         system.register(
             Probe::new("slow-hook", &log, hangs),
             ShutdownPriority::Medium,
@@ -251,7 +214,7 @@ async fn the_share_kept_for_later_phases_is_configurable_and_capped() {
             let log = EventLog::default();
             let mut system = DependencyAwareShutdown::new("reserve");
             system.set_phase_reserve(percent);
-            system.register(Hung::new("hung"), ShutdownPriority::High);
+            system.register(NeverStops::new("hung"), ShutdownPriority::High);
             system.register(
                 Probe::new("later", &log, Behavior::default()),
                 ShutdownPriority::Low,
@@ -446,8 +409,11 @@ async fn reports_that_come_in_while_the_phase_gives_up_still_count() {
         let log = EventLog::default();
         let mut system = DependencyAwareShutdown::new("late-reports");
         system.set_phase_reserve(1);
-        system.register(Hung::new("hung-first"), ShutdownPriority::CriticalFirst);
-        let user = system.register(Hung::new("user"), ShutdownPriority::Medium);
+        system.register(
+            NeverStops::new("hung-first"),
+            ShutdownPriority::CriticalFirst,
+        );
+        let user = system.register(NeverStops::new("user"), ShutdownPriority::Medium);
         let release = Arc::new(tokio::sync::Notify::new());
         let notify = release.clone();
         let late = system.register(
@@ -494,7 +460,7 @@ async fn a_level_waits_for_its_users_to_begin_even_past_its_latest_start() {
         let log = EventLog::default();
         let mut system = DependencyAwareShutdown::new("chain-no-time");
         system.set_phase_reserve(0);
-        system.register(Hung::new("hung"), ShutdownPriority::CriticalFirst);
+        system.register(NeverStops::new("hung"), ShutdownPriority::CriticalFirst);
         let quick = |name: &'static str| {
             let log = log.clone();
             Scripted::stopping(name, move |_| {
@@ -503,7 +469,7 @@ async fn a_level_waits_for_its_users_to_begin_even_past_its_latest_start() {
             })
             .build()
         };
-        let top = system.register(Hung::new("top"), ShutdownPriority::Medium);
+        let top = system.register(NeverStops::new("top"), ShutdownPriority::Medium);
         let middle = system.register(quick("middle"), ShutdownPriority::Medium);
         let bottom = system.register(quick("bottom"), ShutdownPriority::Medium);
         system.add_dependency(top, middle).unwrap();

@@ -7,7 +7,7 @@
 //!
 //! 256 cases by default; `QUIESCE_PROPTEST_CASES` raises it for a soak and
 //! `QUIESCE_PROPTEST_SEED` replays a printed seed.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
 

@@ -1,15 +1,15 @@
 //! DependencyAwareShutdown: phase order, dependencies, one global deadline, rollback, report.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Behavior, EventLog, Probe, Scripted, bounded};
+use common::{Behavior, EventLog, NeverStops, Probe, Scripted, bounded};
 use lifecycle_core::{
-    AsyncResource, BoxFuture, DependencyAwareShutdown, DependencyError, InFlightStop,
-    LifecycleState, ShutdownPriority, StartError, StateCell, StateWatcher, StopOutcome, StopReport,
+    AsyncResource, DependencyAwareShutdown, DependencyError, InFlightStop, ShutdownPriority,
+    StopOutcome,
 };
 use tokio::time::Instant;
 
@@ -135,11 +135,7 @@ fn impossible_dependencies_are_refused() {
 async fn phase_deadlines_never_add_up_past_the_total() {
     bounded(async {
         let log = EventLog::default();
-        let hang = Behavior {
-            stop_hangs: true,
-            worker: true,
-            ..Behavior::default()
-        };
+        let hang = Behavior::default().hanging_stop().with_worker();
         let system = system_of(
             &log,
             &ShutdownPriority::ALL
@@ -175,36 +171,12 @@ async fn phase_deadlines_never_add_up_past_the_total() {
     .await;
 }
 
-/// A resource that breaks the contract: its stop never returns.
-struct Rogue(StateCell);
-
-impl AsyncResource for Rogue {
-    fn name(&self) -> &str {
-        self.0.component()
-    }
-    fn state(&self) -> LifecycleState {
-        self.0.get()
-    }
-    fn watch_state(&self) -> StateWatcher {
-        self.0.watch()
-    }
-    fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
-        Box::pin(async { Ok(()) })
-    }
-    fn stop(&self, _deadline: Instant) -> BoxFuture<'_, StopReport> {
-        Box::pin(std::future::pending())
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_stop_that_breaks_its_contract_is_abandoned_and_the_shutdown_goes_on() {
     bounded(async {
         let log = EventLog::default();
         let mut system = DependencyAwareShutdown::new("rogue");
-        system.register(
-            Arc::new(Rogue(StateCell::new("rogue"))),
-            ShutdownPriority::High,
-        );
+        system.register(NeverStops::new("rogue"), ShutdownPriority::High);
         system.register(
             Probe::new("after", &log, Behavior::default()),
             ShutdownPriority::Low,
@@ -234,23 +206,9 @@ async fn a_failed_start_stops_everything_that_started() {
         let system = system_of(
             &log,
             &[
-                (
-                    "limiter",
-                    Cleanup,
-                    Behavior {
-                        worker: true,
-                        ..Behavior::default()
-                    },
-                ),
+                ("limiter", Cleanup, Behavior::default().with_worker()),
                 ("streams", Low, Behavior::default()),
-                (
-                    "private-ws",
-                    High,
-                    Behavior {
-                        start_fails: true,
-                        ..Behavior::default()
-                    },
-                ),
+                ("private-ws", High, Behavior::default().failing_start()),
                 ("orders", CriticalFirst, Behavior::default()),
             ],
         );
@@ -284,10 +242,7 @@ async fn the_report_renders_as_a_table() {
                 (
                     "orders",
                     ShutdownPriority::CriticalFirst,
-                    Behavior {
-                        worker: true,
-                        ..Behavior::default()
-                    },
+                    Behavior::default().with_worker(),
                 ),
                 ("limiter", ShutdownPriority::Cleanup, Behavior::default()),
             ],
@@ -345,10 +300,7 @@ async fn first_failure_names_the_failed_resource() {
                 (
                     "feed",
                     ShutdownPriority::Medium,
-                    Behavior {
-                        fail_critical: Some(trigger.clone()),
-                        ..Behavior::default()
-                    },
+                    Behavior::default().failing_critical_on(trigger.clone()),
                 ),
             ],
         );
@@ -377,10 +329,7 @@ async fn a_resource_deadline_is_cut_from_the_global_one() {
     bounded(async {
         let log = EventLog::default();
         let mut system = DependencyAwareShutdown::new("own-deadline");
-        let hang = Behavior {
-            stop_hangs: true,
-            ..Behavior::default()
-        };
+        let hang = Behavior::default().hanging_stop();
         let slow = system.register(Probe::new("slow", &log, hang), ShutdownPriority::High);
         system.register(
             Probe::new("next", &log, Behavior::default()),
@@ -412,10 +361,7 @@ async fn the_report_is_machine_readable() {
             &[(
                 "orders",
                 ShutdownPriority::CriticalFirst,
-                Behavior {
-                    worker: true,
-                    ..Behavior::default()
-                },
+                Behavior::default().with_worker(),
             )],
         );
         system.start_all().await.unwrap();
@@ -662,13 +608,7 @@ async fn a_shutdown_during_a_phase_start_starts_nothing_more_of_that_phase() {
         system.add_dependency(top, base).unwrap();
 
         let mut start = std::pin::pin!(system.start_all());
-        while !log.events().iter().any(|e| e == "start base") {
-            tokio::select! {
-                biased;
-                result = start.as_mut() => panic!("start ended early: {result:?}"),
-                () = tokio::task::yield_now() => {}
-            }
-        }
+        log.poll_until_logged(start.as_mut(), "start base").await;
         let (report, result) = tokio::join!(system.shutdown_all(Duration::from_secs(1)), start);
         let error = result.unwrap_err();
         assert!(error.interrupted, "{error}");

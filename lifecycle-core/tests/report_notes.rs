@@ -1,7 +1,7 @@
 //! What the printed reports say about tasks that ended badly: each failed, panicked or stuck
 //! task is named with its message (bounded), in the shutdown table and in a stop report's
 //! `Display`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
 
@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use common::bounded;
 use lifecycle_core::{
-    AsyncResource, BoxFuture, DependencyAwareShutdown, Lifecycle, LifecycleState, ShutdownPriority,
-    StartError, StateWatcher, StopDetails, StopReport,
+    AsyncResource, BoxFuture, DependencyAwareShutdown, Lifecycle, ShutdownPriority, StartError,
+    StopDetails, StopReport,
 };
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -25,15 +25,8 @@ struct Faulty {
 }
 
 impl AsyncResource for Faulty {
-    fn name(&self) -> &str {
-        self.lifecycle.name()
-    }
-    fn state(&self) -> LifecycleState {
-        self.lifecycle.state()
-    }
-    fn watch_state(&self) -> StateWatcher {
-        self.lifecycle.watch()
-    }
+    lifecycle_core::delegate_to_lifecycle!(lifecycle);
+
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let panic_text = self.panic_text.clone();
         let go = self.go.clone();

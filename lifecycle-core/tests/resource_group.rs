@@ -1,6 +1,6 @@
 //! `ResourceGroup`: members start in reverse stop order, stop in order as children of the
 //! group's report; a failed member start rolls back; a member failure fails the group.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -8,7 +8,7 @@ use std::time::Duration;
 use lifecycle_core::testing::within;
 use lifecycle_core::{
     AsyncResource, BoxFuture, DependencyAwareShutdown, Lifecycle, LifecycleState, ResourceGroup,
-    ShutdownPriority, StartError, StateWatcher, StopDetails, StopReport,
+    ShutdownPriority, StartError, StopDetails, StopReport,
 };
 use tokio::time::Instant;
 
@@ -33,15 +33,8 @@ impl Member {
 }
 
 impl AsyncResource for Member {
-    fn name(&self) -> &str {
-        self.lifecycle.name()
-    }
-    fn state(&self) -> LifecycleState {
-        self.lifecycle.state()
-    }
-    fn watch_state(&self) -> StateWatcher {
-        self.lifecycle.watch()
-    }
+    lifecycle_core::delegate_to_lifecycle!(lifecycle);
+
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let journal = self.journal.clone();
         let name = self.name().to_owned();

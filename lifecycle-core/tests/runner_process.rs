@@ -1,12 +1,6 @@
 //! The runner with real signals, in a child process: the first SIGINT starts an orderly
 //! shutdown, a second forces the exit with code 3.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
 
@@ -18,8 +12,8 @@ use std::sync::Arc;
 
 use common::{Behavior, EventLog, Probe};
 use lifecycle_core::{
-    AsyncResource, BoxFuture, DependencyAwareShutdown, Lifecycle, LifecycleState, Runner,
-    ShutdownPriority, StartError, StateWatcher, StopDetails, StopReport,
+    AsyncResource, BoxFuture, DependencyAwareShutdown, Lifecycle, Runner, ShutdownPriority,
+    StartError, StopDetails, StopReport,
 };
 
 /// A component whose stop blocks its thread (synchronous I/O gone wrong): on a
@@ -28,15 +22,8 @@ use lifecycle_core::{
 struct Blocking(Lifecycle);
 
 impl AsyncResource for Blocking {
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-    fn state(&self) -> LifecycleState {
-        self.0.state()
-    }
-    fn watch_state(&self) -> StateWatcher {
-        self.0.watch()
-    }
+    lifecycle_core::delegate_to_lifecycle!(0);
+
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         Box::pin(self.0.start(|_| async { Ok(()) }))
     }

@@ -1,5 +1,4 @@
 //! Each lifecycle transition is a tracing event with its fields.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use lifecycle_core::{FailureCause, StateCell, StateTag};
 use tracing_test::traced_test;

@@ -1,5 +1,4 @@
 //! The state machine: checked transitions, watchers, and a tracing event per transition.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! TaskManager accounting: what the counts, the records, the state queries and the abort say,
 //! each checked against what the tasks really did.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,6 +1,5 @@
 //! Dropping a TaskManager with running tasks warns, naming them; dropping an idle one does
 //! not.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 

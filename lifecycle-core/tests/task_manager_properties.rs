@@ -15,7 +15,7 @@
 //! raises it for a soak (for example `QUIESCE_PROPTEST_CASES=20000 cargo test -p
 //! lifecycle-core --test task_manager_properties`). A failure prints the minimal failing case
 //! and the run's seed; `QUIESCE_PROPTEST_SEED` replays it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
 

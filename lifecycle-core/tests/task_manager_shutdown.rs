@@ -1,5 +1,4 @@
 //! TaskManager: tracking by id, two-phase shutdown, and the report of every task's fate.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 

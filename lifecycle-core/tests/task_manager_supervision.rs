@@ -1,5 +1,4 @@
 //! Critical tasks and supervised restarts.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -75,10 +74,7 @@ async fn a_critical_task_failure_moves_its_resource_to_failed() {
         let probe = Probe::new(
             "feed",
             &log,
-            Behavior {
-                fail_critical: Some(trigger.clone()),
-                ..Behavior::default()
-            },
+            Behavior::default().failing_critical_on(trigger.clone()),
         );
         probe.start().await.unwrap();
         let mut watcher = probe.watch_state();

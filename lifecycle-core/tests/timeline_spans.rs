@@ -1,7 +1,7 @@
 //! The lifecycle timeline: start, running and shutdown emit one tree of stable spans
 //! (`start`/`shutdown` -> `phase` -> `resource`, a group's own tree nested under its
 //! `resource`), with `component`, `priority`, `outcome` and `duration_ms` matching the report.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
 
@@ -101,16 +101,27 @@ impl Capture {
 
     /// Runs `body` to its end (within 20 s) on a current-thread runtime, capturing.
     fn run<T>(&self, body: impl std::future::Future<Output = T>) -> T {
+        let mut runtime = tokio::runtime::Builder::new_current_thread();
+        self.run_on(&mut runtime, Duration::from_secs(20), body)
+    }
+
+    /// Runs `body` to its end (within `limit` of the paused clock) on a current-thread runtime
+    /// whose clock starts paused, capturing.
+    fn run_paused<T>(&self, limit: Duration, body: impl std::future::Future<Output = T>) -> T {
+        let mut runtime = tokio::runtime::Builder::new_current_thread();
+        self.run_on(runtime.start_paused(true), limit, body)
+    }
+
+    fn run_on<T>(
+        &self,
+        runtime: &mut tokio::runtime::Builder,
+        limit: Duration,
+        body: impl std::future::Future<Output = T>,
+    ) -> T {
         let subscriber = tracing_subscriber::registry().with(self.clone());
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = runtime.enable_all().build().unwrap();
         tracing::subscriber::with_default(subscriber, || {
-            runtime.block_on(lifecycle_core::testing::within(
-                Duration::from_secs(20),
-                body,
-            ))
+            runtime.block_on(lifecycle_core::testing::within(limit, body))
         })
     }
 }
@@ -134,14 +145,7 @@ fn find<'a>(
 
 /// "slow": its start waits until a stop asks it to give up.
 fn slow_start(log: &EventLog) -> Arc<Probe> {
-    Probe::new(
-        "slow",
-        log,
-        Behavior {
-            start_waits_for_stop: true,
-            ..Behavior::default()
-        },
-    )
+    Probe::new("slow", log, Behavior::default().start_waiting_for_stop())
 }
 
 #[test]
@@ -151,14 +155,7 @@ fn start_running_and_shutdown_form_one_tree_that_matches_the_report() {
         let log = EventLog::default();
         let mut members = DependencyAwareShutdown::new("exchange");
         members.register(
-            Probe::new(
-                "socket",
-                &log,
-                Behavior {
-                    worker: true,
-                    ..Behavior::default()
-                },
-            ),
+            Probe::new("socket", &log, Behavior::default().with_worker()),
             ShutdownPriority::High,
         );
         let mut system = DependencyAwareShutdown::new("trading");
@@ -220,50 +217,25 @@ fn start_running_and_shutdown_form_one_tree_that_matches_the_report() {
 #[test]
 fn a_start_interrupted_by_a_shutdown_starts_nothing_more_and_says_so() {
     let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
     let log = EventLog::default();
-    let (interrupted, failed) = tracing::subscriber::with_default(subscriber, || {
-        runtime.block_on(lifecycle_core::testing::within(
-            Duration::from_secs(20),
-            async {
-                // Cleanup starts first, CriticalFirst last.
-                let mut system = DependencyAwareShutdown::new("interrupted");
-                system.register(slow_start(&log), ShutdownPriority::Cleanup);
-                system.register(
-                    Probe::new("later", &log, Behavior::default()),
-                    ShutdownPriority::CriticalFirst,
-                );
-                let mut start = std::pin::pin!(system.start_all());
-                while !log.events().iter().any(|e| e == "start slow") {
-                    tokio::select! {
-                        biased;
-                        result = start.as_mut() => panic!("start ended early: {result:?}"),
-                        () = tokio::task::yield_now() => {}
-                    }
-                }
-                let (report, result) =
-                    tokio::join!(system.shutdown_all(Duration::from_secs(2)), start);
-                assert!(report.is_clean(), "{report}");
-                let mut refusing = DependencyAwareShutdown::new("refused");
-                refusing.register(
-                    Probe::new(
-                        "refuser",
-                        &log,
-                        Behavior {
-                            start_fails: true,
-                            ..Behavior::default()
-                        },
-                    ),
-                    ShutdownPriority::Cleanup,
-                );
-                (result.unwrap_err(), refusing.start_all().await.unwrap_err())
-            },
-        ))
+    let (interrupted, failed) = capture.run_paused(Duration::from_secs(20), async {
+        // Cleanup starts first, CriticalFirst last.
+        let mut system = DependencyAwareShutdown::new("interrupted");
+        system.register(slow_start(&log), ShutdownPriority::Cleanup);
+        system.register(
+            Probe::new("later", &log, Behavior::default()),
+            ShutdownPriority::CriticalFirst,
+        );
+        let mut start = std::pin::pin!(system.start_all());
+        log.poll_until_logged(start.as_mut(), "start slow").await;
+        let (report, result) = tokio::join!(system.shutdown_all(Duration::from_secs(2)), start);
+        assert!(report.is_clean(), "{report}");
+        let mut refusing = DependencyAwareShutdown::new("refused");
+        refusing.register(
+            Probe::new("refuser", &log, Behavior::default().failing_start()),
+            ShutdownPriority::Cleanup,
+        );
+        (result.unwrap_err(), refusing.start_all().await.unwrap_err())
     });
     assert!(interrupted.interrupted, "{interrupted}");
     assert!(!failed.interrupted, "{failed}");
@@ -286,37 +258,24 @@ fn a_start_interrupted_by_a_shutdown_starts_nothing_more_and_says_so() {
 fn the_runner_drives_an_interrupted_start_to_its_end() {
     for (name, by_signal) in [("signalled", true), ("timed-out", false)] {
         let capture = Capture::default();
-        let subscriber = tracing_subscriber::registry().with(capture.clone());
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .unwrap();
         let log = EventLog::default();
-        let outcome = tracing::subscriber::with_default(subscriber, || {
-            runtime.block_on(lifecycle_core::testing::within(
-                Duration::from_secs(60),
-                async {
-                    let mut system = DependencyAwareShutdown::new(name);
-                    system.register(slow_start(&log), ShutdownPriority::Cleanup);
-                    let (injector, signals) = lifecycle_core::signal_channel();
-                    let watcher = log.clone();
-                    if by_signal {
-                        tokio::spawn(async move {
-                            while !watcher.events().iter().any(|e| e == "start slow") {
-                                tokio::time::sleep(Duration::from_millis(1)).await;
-                            }
-                            injector.send(lifecycle_core::Signal::Interrupt);
-                        });
-                    }
-                    Runner::new(system)
-                        .signals(signals)
-                        .start_timeout(Duration::from_secs(3))
-                        .shutdown_budget(Duration::from_secs(4))
-                        .run(|_| async { Ok::<(), String>(()) })
-                        .await
-                },
-            ))
+        let outcome = capture.run_paused(Duration::from_secs(60), async {
+            let mut system = DependencyAwareShutdown::new(name);
+            system.register(slow_start(&log), ShutdownPriority::Cleanup);
+            let (injector, signals) = lifecycle_core::signal_channel();
+            let watcher = log.clone();
+            if by_signal {
+                tokio::spawn(async move {
+                    watcher.logged("start slow").await;
+                    injector.send(lifecycle_core::Signal::Interrupt);
+                });
+            }
+            Runner::new(system)
+                .signals(signals)
+                .start_timeout(Duration::from_secs(3))
+                .shutdown_budget(Duration::from_secs(4))
+                .run(|_| async { Ok::<(), String>(()) })
+                .await
         });
         assert!(outcome.report.is_some(), "{name}: {outcome:?}");
         assert_eq!(

@@ -1,5 +1,5 @@
 //! Decode the hex vectors of the protocol file and round-trip every body.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used)]
 
 use mexc_proto::push_data_v3_api_wrapper::Body;
 use mexc_proto::*;

@@ -1,5 +1,5 @@
 //! Shared helpers of the integration tests.
-#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::sync::Arc;
 
@@ -16,4 +16,12 @@ pub async fn client_of_stub(url: String) -> (MexcRestClient, Arc<RateLimiter>) {
     limiter.start().await.unwrap();
     client.start().await.unwrap();
     (client, limiter)
+}
+
+/// Yields until `n` callers wait in `limiter`'s queue (yielding, not sleeping: a paused
+/// clock does not move while it polls).
+pub async fn wait_until_queued(limiter: &RateLimiter, n: usize) {
+    while limiter.stats().queued < n {
+        tokio::task::yield_now().await;
+    }
 }

@@ -8,11 +8,10 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::Reply;
 use super::json;
 use crate::app::App;
 use crate::error::ApiError;
-
-type Reply = Result<Json<Value>, ApiError>;
 
 /// Body of `POST /_sim/stall`.
 #[derive(Debug, Deserialize)]

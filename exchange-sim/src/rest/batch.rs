@@ -7,18 +7,14 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
+use super::Reply;
 use super::request::{Endpoint, RawRequest};
 use super::trading::parse_new_order;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::params::Params;
 
-type Reply = Result<Json<Value>, ApiError>;
-
-const BATCH_ORDERS: Endpoint = Endpoint {
-    name: "POST /api/v3/batchOrders",
-    weight: 1,
-};
+const BATCH_ORDERS: Endpoint = Endpoint::new("POST /api/v3/batchOrders", 1);
 /// Orders per batch (MEXC: 20).
 const MAX_BATCH: usize = 20;
 

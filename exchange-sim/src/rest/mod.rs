@@ -20,6 +20,9 @@ use axum::routing::{get, post};
 use crate::app::App;
 use crate::error::ApiError;
 
+/// What a JSON endpoint answers: its body, or an error in MEXC's shape.
+type Reply = Result<axum::Json<serde_json::Value>, ApiError>;
+
 /// Every route of the venue, websocket included.
 pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()

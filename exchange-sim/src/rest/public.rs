@@ -7,38 +7,19 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
+use super::Reply;
 use super::json;
 use super::request::{Endpoint, RawRequest};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::format::dec;
 
-type Reply = Result<Json<Value>, ApiError>;
-
-const PING: Endpoint = Endpoint {
-    name: "GET /api/v3/ping",
-    weight: 1,
-};
-const TIME: Endpoint = Endpoint {
-    name: "GET /api/v3/time",
-    weight: 1,
-};
-const EXCHANGE_INFO: Endpoint = Endpoint {
-    name: "GET /api/v3/exchangeInfo",
-    weight: 10,
-};
-const DEPTH: Endpoint = Endpoint {
-    name: "GET /api/v3/depth",
-    weight: 1,
-};
-const BOOK_TICKER: Endpoint = Endpoint {
-    name: "GET /api/v3/ticker/bookTicker",
-    weight: 1,
-};
-const CONTRACT_DETAIL: Endpoint = Endpoint {
-    name: "GET /api/v1/contract/detail",
-    weight: 1,
-};
+const PING: Endpoint = Endpoint::new("GET /api/v3/ping", 1);
+const TIME: Endpoint = Endpoint::new("GET /api/v3/time", 1);
+const EXCHANGE_INFO: Endpoint = Endpoint::new("GET /api/v3/exchangeInfo", 10);
+const DEPTH: Endpoint = Endpoint::new("GET /api/v3/depth", 1);
+const BOOK_TICKER: Endpoint = Endpoint::new("GET /api/v3/ticker/bookTicker", 1);
+const CONTRACT_DETAIL: Endpoint = Endpoint::new("GET /api/v1/contract/detail", 1);
 
 pub(crate) async fn ping(State(app): State<Arc<App>>, req: RawRequest) -> Reply {
     app.public_request(&req, PING)?;

@@ -57,6 +57,13 @@ pub(crate) struct Endpoint {
     pub(crate) weight: u32,
 }
 
+impl Endpoint {
+    /// The endpoint `name` (`"GET /api/v3/ping"`) of `weight`.
+    pub(crate) const fn new(name: &'static str, weight: u32) -> Self {
+        Self { name, weight }
+    }
+}
+
 /// An authenticated signed request.
 #[derive(Debug)]
 pub(crate) struct Signed {

@@ -8,6 +8,7 @@ use axum::extract::State;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
+use super::Reply;
 use super::request::{Endpoint, RawRequest};
 use crate::app::App;
 use crate::error::ApiError;
@@ -15,20 +16,9 @@ use crate::format::dec;
 use crate::history::{AVG_PRICE_MINUTES, DAY_MS};
 use crate::params::Params;
 
-type Reply = Result<Json<Value>, ApiError>;
-
-const TICKER_PRICE: Endpoint = Endpoint {
-    name: "GET /api/v3/ticker/price",
-    weight: 1,
-};
-const TICKER_24HR: Endpoint = Endpoint {
-    name: "GET /api/v3/ticker/24hr",
-    weight: 1,
-};
-const AVG_PRICE: Endpoint = Endpoint {
-    name: "GET /api/v3/avgPrice",
-    weight: 1,
-};
+const TICKER_PRICE: Endpoint = Endpoint::new("GET /api/v3/ticker/price", 1);
+const TICKER_24HR: Endpoint = Endpoint::new("GET /api/v3/ticker/24hr", 1);
+const AVG_PRICE: Endpoint = Endpoint::new("GET /api/v3/avgPrice", 1);
 
 /// The symbols a ticker request names: `symbol` alone, or every symbol (`None`).
 fn wanted_symbol(app: &App, params: &Params) -> Result<Option<String>, ApiError> {

@@ -6,22 +6,15 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
+use super::Reply;
 use super::request::{Endpoint, RawRequest};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::format::dec;
 use crate::params::Params;
 
-type Reply = Result<Json<Value>, ApiError>;
-
-const TRADES: Endpoint = Endpoint {
-    name: "GET /api/v3/trades",
-    weight: 5,
-};
-const MY_TRADES: Endpoint = Endpoint {
-    name: "GET /api/v3/myTrades",
-    weight: 10,
-};
+const TRADES: Endpoint = Endpoint::new("GET /api/v3/trades", 5);
+const MY_TRADES: Endpoint = Endpoint::new("GET /api/v3/myTrades", 10);
 
 /// `limit` clamped to `1..=max`, `default` when absent.
 pub(crate) fn limit(params: &Params, default: i64, max: i64) -> Result<usize, ApiError> {

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
+use super::Reply;
 use super::json;
 use super::request::{Endpoint, RawRequest};
 use crate::app::App;
@@ -14,48 +15,16 @@ use crate::matching::{NewOrder, OrderRef, OrderType, Side};
 use crate::params::Params;
 use crate::rate_limit::ACCOUNT_ENDPOINT;
 
-type Reply = Result<Json<Value>, ApiError>;
-
-const NEW_ORDER: Endpoint = Endpoint {
-    name: "POST /api/v3/order",
-    weight: 1,
-};
-const TEST_ORDER: Endpoint = Endpoint {
-    name: "POST /api/v3/order/test",
-    weight: 1,
-};
-const CANCEL: Endpoint = Endpoint {
-    name: "DELETE /api/v3/order",
-    weight: 1,
-};
-const CANCEL_ALL: Endpoint = Endpoint {
-    name: "DELETE /api/v3/openOrders",
-    weight: 1,
-};
-const OPEN_ORDERS: Endpoint = Endpoint {
-    name: "GET /api/v3/openOrders",
-    weight: 3,
-};
-const QUERY: Endpoint = Endpoint {
-    name: "GET /api/v3/order",
-    weight: 2,
-};
-const ALL_ORDERS: Endpoint = Endpoint {
-    name: "GET /api/v3/allOrders",
-    weight: 10,
-};
-const ACCOUNT: Endpoint = Endpoint {
-    name: ACCOUNT_ENDPOINT,
-    weight: 10,
-};
-const UID: Endpoint = Endpoint {
-    name: "GET /api/v3/uid",
-    weight: 1,
-};
-const COIN_CONFIG: Endpoint = Endpoint {
-    name: "GET /api/v3/capital/config/getall",
-    weight: 10,
-};
+const NEW_ORDER: Endpoint = Endpoint::new("POST /api/v3/order", 1);
+const TEST_ORDER: Endpoint = Endpoint::new("POST /api/v3/order/test", 1);
+const CANCEL: Endpoint = Endpoint::new("DELETE /api/v3/order", 1);
+const CANCEL_ALL: Endpoint = Endpoint::new("DELETE /api/v3/openOrders", 1);
+const OPEN_ORDERS: Endpoint = Endpoint::new("GET /api/v3/openOrders", 3);
+const QUERY: Endpoint = Endpoint::new("GET /api/v3/order", 2);
+const ALL_ORDERS: Endpoint = Endpoint::new("GET /api/v3/allOrders", 10);
+const ACCOUNT: Endpoint = Endpoint::new(ACCOUNT_ENDPOINT, 10);
+const UID: Endpoint = Endpoint::new("GET /api/v3/uid", 1);
+const COIN_CONFIG: Endpoint = Endpoint::new("GET /api/v3/capital/config/getall", 10);
 
 /// Read a new-order request from parameters.
 pub(crate) fn parse_new_order(params: &Params) -> Result<NewOrder, ApiError> {

@@ -4,30 +4,16 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::Reply;
 use super::request::{Endpoint, RawRequest};
 use crate::app::App;
-use crate::error::ApiError;
 
-type Reply = Result<Json<Value>, ApiError>;
-
-const CREATE: Endpoint = Endpoint {
-    name: "POST /api/v3/userDataStream",
-    weight: 1,
-};
-const LIST: Endpoint = Endpoint {
-    name: "GET /api/v3/userDataStream",
-    weight: 1,
-};
-const KEEP_ALIVE: Endpoint = Endpoint {
-    name: "PUT /api/v3/userDataStream",
-    weight: 1,
-};
-const DELETE: Endpoint = Endpoint {
-    name: "DELETE /api/v3/userDataStream",
-    weight: 1,
-};
+const CREATE: Endpoint = Endpoint::new("POST /api/v3/userDataStream", 1);
+const LIST: Endpoint = Endpoint::new("GET /api/v3/userDataStream", 1);
+const KEEP_ALIVE: Endpoint = Endpoint::new("PUT /api/v3/userDataStream", 1);
+const DELETE: Endpoint = Endpoint::new("DELETE /api/v3/userDataStream", 1);
 
 pub(crate) async fn create(State(app): State<Arc<App>>, req: RawRequest) -> Reply {
     let signed = app.signed_request(&req, CREATE)?;

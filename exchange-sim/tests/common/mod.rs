@@ -2,7 +2,6 @@
 #![allow(
     dead_code,
     unreachable_pub,
-    missing_docs,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic
@@ -168,6 +167,18 @@ pub async fn next_text(ws: &mut Ws) -> Value {
             Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
             Message::Binary(_) | Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             Message::Close(frame) => panic!("closed: {frame:?}"),
+        }
+    }
+}
+
+/// The code of the close frame the server sends next (skipping other frames), or `None` if
+/// the connection ends without one.
+pub async fn close_code(ws: &mut Ws) -> Option<u16> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return None,
         }
     }
 }

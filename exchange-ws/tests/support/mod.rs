@@ -1,11 +1,5 @@
 //! Tiny in-test websocket servers on 127.0.0.1:0, fully controlled by the test.
-#![allow(
-    dead_code,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic
-)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;
 use std::time::Duration;
@@ -122,6 +116,13 @@ pub fn test_config(url: &str) -> WebSocketConfig {
     }
 }
 
+/// A websocket server and a manager (not started yet) with [`test_config`] pointed at it.
+pub async fn server_and_manager() -> (WsServer, WebSocketManager) {
+    let server = WsServer::start().await;
+    let manager = WebSocketManager::new(test_config(&server.url));
+    (server, manager)
+}
+
 /// Starts a manager with `config` and waits until it is connected to `server`; returns it
 /// with the server's side of the connection.
 pub async fn connected(
@@ -148,11 +149,20 @@ pub async fn next_text(ws: &mut ServerSocket) -> Option<String> {
     }
 }
 
-#[allow(unused_imports, reason = "not every test binary polls")]
 pub use test_support::eventually;
 
 #[allow(unused_imports, reason = "not every test binary bounds its bodies")]
 pub use test_support::bounded;
+
+/// Waits (within `TEST_TIMEOUT`) until the manager's counters satisfy `check`; `what` names
+/// the condition in the failure.
+pub async fn stats_until(
+    manager: &WebSocketManager,
+    what: &str,
+    check: impl Fn(&exchange_ws::WsStats) -> bool,
+) {
+    eventually(TEST_TIMEOUT, what, || check(&manager.stats())).await;
+}
 
 /// Sends a MEXC-style ack for `channel`.
 pub async fn ack(ws: &mut ServerSocket, channel: &str) {

@@ -141,6 +141,17 @@ impl PhaseWindow {
 mod tests {
     use super::*;
 
+    /// A phase of 900 ms from `begun`, waiting 15 ms past its end for reports and polling 5 ms
+    /// longer.
+    fn phase_of_900_ms(begun: Instant) -> PhaseWindow {
+        PhaseWindow {
+            begun,
+            end: begun + Duration::from_millis(900),
+            wait_limit: begun + Duration::from_millis(915),
+            poll_limit: begun + Duration::from_millis(920),
+        }
+    }
+
     #[test]
     fn later_phases_keep_their_reserve_and_the_last_gets_the_deadline() {
         let begun = Instant::now();
@@ -170,12 +181,7 @@ mod tests {
     #[test]
     fn levels_share_a_phase_equally() {
         let begun = Instant::now();
-        let phase = PhaseWindow {
-            begun,
-            end: begun + Duration::from_millis(900),
-            wait_limit: begun + Duration::from_millis(915),
-            poll_limit: begun + Duration::from_millis(920),
-        };
+        let phase = phase_of_900_ms(begun);
         let ms = |m| begun + Duration::from_millis(m);
         assert_eq!(
             phase.level(0, 3),
@@ -239,12 +245,7 @@ mod tests {
     #[test]
     fn a_level_past_the_last_gets_the_last_window() {
         let begun = Instant::now();
-        let phase = PhaseWindow {
-            begun,
-            end: begun + Duration::from_millis(900),
-            wait_limit: begun + Duration::from_millis(915),
-            poll_limit: begun + Duration::from_millis(920),
-        };
+        let phase = phase_of_900_ms(begun);
         assert_eq!(phase.level(5, 3), phase.level(2, 3));
         assert_eq!(phase.level(3, 3), phase.level(2, 3));
         assert_eq!(phase.level(1, 0), phase.level(0, 1));

@@ -1,12 +1,10 @@
 //! A configurable probe component for the integration tests.
 #![allow(
     dead_code,
+    unreachable_pub,
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::panic,
-    clippy::print_stderr,
-    missing_docs,
-    unreachable_pub
+    clippy::print_stderr
 )]
 
 pub mod search;
@@ -36,6 +34,27 @@ impl EventLog {
     pub fn events(&self) -> Vec<String> {
         self.0.lock().unwrap().clone()
     }
+    /// Waits (polling every millisecond) until `event` has been logged.
+    pub async fn logged(&self, event: &str) {
+        while !self.events().iter().any(|e| e == event) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    /// Polls `future` (yielding between polls: a paused clock does not move) until `event`
+    /// has been logged; fails the test if the future ends first.
+    pub async fn poll_until_logged<F>(&self, mut future: std::pin::Pin<&mut F>, event: &str)
+    where
+        F: Future,
+        F::Output: std::fmt::Debug,
+    {
+        while !self.events().iter().any(|e| e == event) {
+            tokio::select! {
+                biased;
+                result = future.as_mut() => panic!("ended before {event:?} was logged: {result:?}"),
+                () = tokio::task::yield_now() => {}
+            }
+        }
+    }
     pub fn position(&self, event: &str) -> usize {
         self.events()
             .iter()
@@ -63,6 +82,52 @@ pub struct Behavior {
     pub start_hangs: bool,
 }
 
+/// Chained settings, one per field: `Behavior::default().with_worker().hanging_stop()`.
+impl Behavior {
+    pub fn with_worker(self) -> Self {
+        Self {
+            worker: true,
+            ..self
+        }
+    }
+    pub fn failing_start(self) -> Self {
+        Self {
+            start_fails: true,
+            ..self
+        }
+    }
+    pub fn panicking_start(self) -> Self {
+        Self {
+            start_panics: true,
+            ..self
+        }
+    }
+    pub fn hanging_start(self) -> Self {
+        Self {
+            start_hangs: true,
+            ..self
+        }
+    }
+    pub fn start_waiting_for_stop(self) -> Self {
+        Self {
+            start_waits_for_stop: true,
+            ..self
+        }
+    }
+    pub fn hanging_stop(self) -> Self {
+        Self {
+            stop_hangs: true,
+            ..self
+        }
+    }
+    pub fn failing_critical_on(self, trigger: Arc<Notify>) -> Self {
+        Self {
+            fail_critical: Some(trigger),
+            ..self
+        }
+    }
+}
+
 pub struct Probe {
     pub lifecycle: Lifecycle,
     pub log: EventLog,
@@ -83,17 +148,7 @@ impl Probe {
 }
 
 impl AsyncResource for Probe {
-    fn name(&self) -> &str {
-        self.lifecycle.name()
-    }
-
-    fn state(&self) -> LifecycleState {
-        self.lifecycle.state()
-    }
-
-    fn watch_state(&self) -> StateWatcher {
-        self.lifecycle.watch()
-    }
+    lifecycle_core::delegate_to_lifecycle!(lifecycle);
 
     fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
         let name = self.name().to_owned();
@@ -146,6 +201,34 @@ impl AsyncResource for Probe {
             }
             StopDetails::new()
         }))
+    }
+}
+
+/// A resource that breaks the contract: it starts at once, and its stop never returns (it
+/// ignores its deadline altogether).
+pub struct NeverStops(StateCell);
+
+impl NeverStops {
+    pub fn new(name: &str) -> Arc<Self> {
+        Arc::new(Self(StateCell::new(name)))
+    }
+}
+
+impl AsyncResource for NeverStops {
+    fn name(&self) -> &str {
+        self.0.component()
+    }
+    fn state(&self) -> LifecycleState {
+        self.0.get()
+    }
+    fn watch_state(&self) -> StateWatcher {
+        self.0.watch()
+    }
+    fn start(&self) -> BoxFuture<'_, Result<(), StartError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn stop(&self, _deadline: Instant) -> BoxFuture<'_, StopReport> {
+        Box::pin(std::future::pending())
     }
 }
 
