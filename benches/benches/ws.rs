@@ -35,7 +35,6 @@ use futures::{SinkExt, StreamExt};
 use lifecycle_core::AsyncResource;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -44,13 +43,6 @@ const FRAMES: u64 = 200_000;
 const FRAME_SIZE: usize = 100;
 
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-fn current_thread() -> Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Benchmark timings: no heartbeat, no liveness timers, no send limit.
 fn bench_config(url: &str) -> WebSocketConfig {
@@ -110,7 +102,7 @@ async fn serve(listener: TcpListener) {
 fn server_thread() -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        current_thread().block_on(async move {
+        benches::current_thread().block_on(async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(format!("ws://{}/ws", listener.local_addr().unwrap()))
                 .unwrap();
@@ -154,7 +146,7 @@ async fn manager_client(url: &str, every: u64, done: Arc<Notify>) -> WebSocketMa
 
 fn throughput(c: &mut Criterion) {
     let url = server_thread();
-    let rt = current_thread();
+    let rt = benches::current_thread();
     let mut group = c.benchmark_group("ws_throughput");
     group.throughput(Throughput::Elements(FRAMES));
     group.sample_size(10);
@@ -201,7 +193,7 @@ fn throughput(c: &mut Criterion) {
 }
 
 fn round_trip(c: &mut Criterion) {
-    let rt = current_thread();
+    let rt = benches::current_thread();
     let url = rt.block_on(server_here());
     let mut group = c.benchmark_group("ws_round_trip");
 
@@ -248,7 +240,7 @@ async fn manager_round_trip(manager: &WebSocketManager, done: &Notify) {
 }
 
 fn stop(c: &mut Criterion) {
-    let rt = current_thread();
+    let rt = benches::current_thread();
     let url = rt.block_on(server_here());
     let mut group = c.benchmark_group("ws_stop");
 
@@ -294,7 +286,7 @@ const PAIRED_BATCH: u32 = 100;
 
 /// The drift-free paired round-trip check (see the crate docs).
 fn paired_round_trip() {
-    let rt = current_thread();
+    let rt = benches::current_thread();
     let url = rt.block_on(server_here());
     let mut bare = rt.block_on(bare_client(&url));
     let done = Arc::new(Notify::new());
