@@ -34,9 +34,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use benches::{HUGE_LIMIT, HUGE_WINDOW};
 use criterion::{Criterion, criterion_group};
 use exchange_rest::limiter::{BucketSpec, Draw, RateLimiter, RateLimiterConfig, Scope};
-use exchange_rest::{ApiSecret, Endpoint, MexcRestClient, MexcRestConfig, Signer};
+use exchange_rest::{ApiSecret, MexcRestClient, MexcRestConfig, Signer};
 use exchange_sim::{RateLimitConfig, SimConfig, SimVenue};
 use hmac::{Hmac, KeyInit, Mac};
 use lifecycle_core::AsyncResource;
@@ -45,10 +46,6 @@ use sha2::Sha256;
 const ORDER_QUERY: &[u8] =
     b"symbol=HIFIUSDT&side=BUY&type=LIMIT_MAKER&quantity=21.2&price=0.099&newClientOrderId=mm-b-1&recvWindow=5000&timestamp=1736417034259";
 const SECRET: &str = "45d0b3c26f2644f19bfb98b07741b2f5";
-
-/// A limit no benchmark loop reaches: a million per millisecond.
-const HUGE_LIMIT: u32 = 1_000_000;
-const HUGE_WINDOW: Duration = Duration::from_millis(1);
 
 fn governor_unlimited() -> governor::DefaultDirectRateLimiter {
     governor::RateLimiter::direct(governor::Quota::per_second(
@@ -160,22 +157,6 @@ fn signing_benches(c: &mut Criterion) {
     group.finish();
 }
 
-/// A limiter with a bucket per endpoint that the benchmark never fills.
-fn unlimited_endpoint_limiter() -> Arc<RateLimiter> {
-    let mut config = RateLimiterConfig::new("rate_limiter.bench");
-    for endpoint in Endpoint::ALL {
-        config
-            .add(BucketSpec::new(
-                endpoint.name(),
-                endpoint.scope(),
-                HUGE_LIMIT,
-                HUGE_WINDOW,
-            ))
-            .unwrap();
-    }
-    Arc::new(RateLimiter::new(config))
-}
-
 /// The round trip's set-up, shared by criterion's group and the paired check: one
 /// current_thread runtime for venue and clients, the venue without rate limits, our client
 /// started, and a bare reqwest client with the same connection settings.
@@ -197,7 +178,7 @@ impl RoundTripRig {
         let mut sim_config = SimConfig::paused();
         sim_config.rate_limits = RateLimitConfig::disabled();
         let venue = runtime.block_on(SimVenue::start(sim_config)).unwrap();
-        let limiter = unlimited_endpoint_limiter();
+        let limiter = benches::unlimited_endpoint_limiter("rate_limiter.bench");
         let client =
             MexcRestClient::new(MexcRestConfig::new(venue.rest_url()), limiter.clone()).unwrap();
         runtime.block_on(async {

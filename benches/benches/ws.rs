@@ -41,7 +41,6 @@ use futures::{SinkExt, StreamExt};
 use lifecycle_core::AsyncResource;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -50,13 +49,6 @@ const FRAMES: u64 = 200_000;
 const FRAME_SIZE: usize = 100;
 
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-fn current_thread() -> Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Benchmark timings: no heartbeat, no liveness timers, no send limit.
 fn bench_config(url: &str) -> WebSocketConfig {
@@ -116,7 +108,7 @@ async fn serve(listener: TcpListener) {
 fn server_thread() -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        current_thread().block_on(async move {
+        benches::current_thread().block_on(async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(format!("ws://{}/ws", listener.local_addr().unwrap()))
                 .unwrap();
@@ -165,7 +157,7 @@ async fn manager_with(config: WebSocketConfig, every: u64, done: Arc<Notify>) ->
 
 fn throughput(c: &mut Criterion) {
     let url = server_thread();
-    let rt = current_thread();
+    let rt = benches::current_thread();
     let mut group = c.benchmark_group("ws_throughput");
     group.throughput(Throughput::Elements(FRAMES));
     group.sample_size(10);
@@ -212,7 +204,7 @@ fn throughput(c: &mut Criterion) {
 }
 
 fn round_trip(c: &mut Criterion) {
-    let rt = current_thread();
+    let rt = benches::current_thread();
     let url = rt.block_on(server_here());
     let mut group = c.benchmark_group("ws_round_trip");
 
@@ -259,7 +251,7 @@ async fn manager_round_trip(manager: &WebSocketManager, done: &Notify) {
 }
 
 fn stop(c: &mut Criterion) {
-    let rt = current_thread();
+    let rt = benches::current_thread();
     let url = rt.block_on(server_here());
     let mut group = c.benchmark_group("ws_stop");
 
@@ -313,7 +305,7 @@ struct RoundTrips {
 
 /// The drift-free paired round-trip check (see the crate docs).
 fn paired_round_trip() {
-    let rt = current_thread();
+    let rt = benches::current_thread();
     let url = rt.block_on(server_here());
     let figures = paired_round_trips(&rt, bench_config(&url), PAIRED_ROUNDS);
     println!(
@@ -329,7 +321,11 @@ fn paired_round_trip() {
 
 /// `rounds` alternating batches of bare and manager round trips (the manager configured by
 /// `config`) against the echo server `config` points at.
-fn paired_round_trips(rt: &Runtime, config: WebSocketConfig, rounds: usize) -> RoundTrips {
+fn paired_round_trips(
+    rt: &tokio::runtime::Runtime,
+    config: WebSocketConfig,
+    rounds: usize,
+) -> RoundTrips {
     let mut bare = rt.block_on(bare_client(&config.url));
     let done = Arc::new(Notify::new());
     let manager = rt.block_on(manager_with(config, 1, done.clone()));
@@ -374,7 +370,7 @@ const STUDY_BURSTS: usize = 15;
 /// paired throughput run (alternating bursts of `FRAMES` frames, bare read loop vs manager),
 /// against the bare client with tungstenite's default buffer.
 fn read_buffer_study() {
-    let rt = current_thread();
+    let rt = benches::current_thread();
     let echo = rt.block_on(server_here());
     let burst = server_thread();
     println!("ws_read_buffer: size, round trip bare/manager/added (us), throughput manager/bare");
@@ -409,7 +405,7 @@ fn read_buffer_study() {
 /// Alternating bursts of `FRAMES` frames through a bare read loop and through the manager;
 /// the medians are seconds per burst (so the ratio is manager time over bare time: below 1
 /// is faster).
-fn paired_throughput(rt: &Runtime, config: WebSocketConfig) -> benches::Paired {
+fn paired_throughput(rt: &tokio::runtime::Runtime, config: WebSocketConfig) -> benches::Paired {
     let mut bare = rt.block_on(bare_client(&config.url));
     let done = Arc::new(Notify::new());
     let manager = rt.block_on(manager_with(config, FRAMES, done.clone()));

@@ -2,6 +2,126 @@
 
 #![doc(test(attr(deny(warnings))))]
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use exchange_rest::Endpoint;
+use exchange_rest::limiter::{BucketSpec, RateLimiter, RateLimiterConfig};
+use exchange_sim::SymbolConfig;
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use mexc_proto::prost::Message as _;
+use mexc_proto::push_data_v3_api_wrapper::Body;
+use mexc_proto::{PublicAggreBookTickerV3Api, PushDataV3ApiWrapper};
+use rust_decimal::Decimal;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+/// A rate limit no benchmark loop reaches: a million per millisecond.
+pub const HUGE_LIMIT: u32 = 1_000_000;
+/// The window of [`HUGE_LIMIT`].
+pub const HUGE_WINDOW: Duration = Duration::from_millis(1);
+
+/// A current-thread runtime with IO and timers.
+///
+/// # Panics
+/// If the runtime cannot be built.
+#[allow(
+    clippy::expect_used,
+    reason = "a benchmark without its runtime cannot run"
+)]
+pub fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime")
+}
+
+/// A rate limiter (not started) with MEXC's structure, one bucket per endpoint, and a budget
+/// no benchmark loop reaches ([`HUGE_LIMIT`] per [`HUGE_WINDOW`]): the limiter stays on the
+/// path without ever making a call wait.
+pub fn unlimited_endpoint_limiter(name: &str) -> Arc<RateLimiter> {
+    let mut config = RateLimiterConfig::new(name);
+    for endpoint in Endpoint::ALL {
+        // Unique names, fewer buckets than the limit: this cannot fail.
+        let _ = config.add(BucketSpec::new(
+            endpoint.name(),
+            endpoint.scope(),
+            HUGE_LIMIT,
+            HUGE_WINDOW,
+        ));
+    }
+    Arc::new(RateLimiter::new(config))
+}
+
+/// The venue's HIFIUSDT (its rules, its synthetic quotes) under another base asset, for a
+/// second market whose frames have the same size and shape.
+pub fn twin_of_hifi(base: &str) -> SymbolConfig {
+    SymbolConfig {
+        symbol: format!("{base}USDT"),
+        base_asset: base.to_owned(),
+        ..SymbolConfig::hifiusdt()
+    }
+}
+
+/// One push frame of `symbol` on `channel`, encoded as the venue encodes its pushes.
+pub fn push_frame(channel: String, symbol: &str, body: Body, time_ms: i64) -> Bytes {
+    PushDataV3ApiWrapper {
+        channel,
+        symbol: Some(symbol.to_owned()),
+        symbol_id: None,
+        create_time: Some(time_ms),
+        send_time: Some(time_ms),
+        body: Some(body),
+    }
+    .encode_to_vec()
+    .into()
+}
+
+/// The best bid and ask of event `n` around HIFIUSDT's 0.1 (it moves a tick per event, over
+/// ten ticks).
+pub fn touch(n: u64) -> (Decimal, Decimal) {
+    let step = Decimal::new(i64::try_from(n % 10).unwrap_or(0), 5);
+    (
+        Decimal::new(9_990, 5) + step,
+        Decimal::new(10_010, 5) + step,
+    )
+}
+
+/// A book-ticker body for event `n` ([`touch`]).
+pub fn book_ticker_body(n: u64, time_ms: i64) -> Body {
+    let (bid, ask) = touch(n);
+    Body::PublicAggreBookTicker(PublicAggreBookTickerV3Api {
+        bid_price: bid.to_string(),
+        bid_quantity: "500".to_owned(),
+        ask_price: ask.to_string(),
+        ask_quantity: "400".to_owned(),
+        version: (1_000 + n).to_string(),
+        last_order_create_time: time_ms,
+    })
+}
+
+/// Subscribes a bare tokio-tungstenite client to `channels` and waits for the venue's
+/// acknowledgement (a text reply naming `acked`).
+///
+/// # Errors
+/// The socket failed or closed before the acknowledgement.
+pub async fn subscribe_bare<S>(ws: &mut S, channels: &[String], acked: &str) -> Result<(), String>
+where
+    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
+{
+    let request = serde_json::json!({ "method": "SUBSCRIPTION", "params": channels });
+    ws.send(Message::text(request.to_string()))
+        .await
+        .map_err(|e| e.to_string())?;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(reply))) if reply.as_str().contains(acked) => return Ok(()),
+            Some(Ok(_)) => {}
+            other => return Err(format!("no subscription acknowledgement: {other:?}")),
+        }
+    }
+}
+
 /// Whether this is a measuring run (`cargo bench`), not `--list` or a test-mode run.
 pub fn bench_mode() -> bool {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -15,6 +15,7 @@ use crate::faults::Faults;
 use crate::history::TradeHistory;
 use crate::listen_keys::ListenKeys;
 use crate::matching::{Engine, EngineLimits, Order, OrderRef};
+use crate::probe::Probe;
 use crate::rate_limit::RateLimiter;
 use crate::shutdown::VenueTasks;
 use crate::ws::hub::Hub;
@@ -36,6 +37,8 @@ pub(crate) struct App {
     pub(crate) listen_keys: Arc<ListenKeys>,
     pub(crate) limiter: RateLimiter,
     pub(crate) faults: Faults,
+    /// Latency instrumentation (of this run: a restarted venue has a new one).
+    pub(crate) probe: Probe,
     pub(crate) tasks: VenueTasks,
     pub(crate) market_paused: watch::Sender<bool>,
     /// The synthetic market maker and taker accounts.
@@ -219,6 +222,7 @@ impl App {
             keys: state.keys,
             accounts_by_key: state.accounts_by_key,
             faults: state.faults,
+            probe: Probe::new(),
             listen_keys: state.listen_keys,
             limiter: RateLimiter::new(config.rate_limits.clone()),
             tasks: VenueTasks::default(),

@@ -17,6 +17,7 @@ use crate::config::SimConfig;
 use crate::error::{ApiError, SimError};
 use crate::faults::Faults;
 use crate::matching::{Levels, NewOrder, Order, OrderRef};
+use crate::probe::Probe;
 use crate::shutdown::VenueStopReport;
 
 /// A book snapshot.
@@ -131,6 +132,12 @@ impl SimVenue {
     /// The fault-injection handle.
     pub fn faults(&self) -> Faults {
         self.app.faults.clone()
+    }
+
+    /// The latency instrumentation of this run: pushes on demand with the instant each is
+    /// written, and the arrival instant of every new-order request (see [`Probe`]).
+    pub fn probe(&self) -> Probe {
+        self.app.probe.clone()
     }
 
     /// The venue's durable state (books, accounts, listen keys, faults), to serve again after

@@ -3,7 +3,8 @@
 //! It serves MEXC's spot v3 REST API (signed with HMAC-SHA256 exactly as MEXC verifies it)
 //! and its protobuf websocket (`/ws`, `/ws?listenKey=...`) over real HTTP, backed by a
 //! price-time-priority matching engine with balances, fees and a seeded synthetic market.
-//! Tests inject faults through [`Faults`] (or the `/_sim/...` operator endpoints).
+//! Tests inject faults through [`Faults`] (or the `/_sim/...` operator endpoints); benchmarks
+//! time a push's way to a client and its order's way back with the [`Probe`].
 //!
 //! # Demo account
 //! Every default configuration has the account
@@ -84,6 +85,7 @@ pub mod listen_keys;
 mod market;
 pub mod matching;
 pub mod params;
+pub mod probe;
 pub mod rate_limit;
 mod rest;
 mod server;
@@ -102,6 +104,7 @@ pub use error::{ApiError, BodyStyle, SimError};
 pub use faults::Faults;
 pub use handle::{DEFAULT_STOP_DEADLINE, DepthSnapshot, SimVenue};
 pub use matching::{NewOrder, Order, OrderRef, OrderStatus, OrderType, Side};
+pub use probe::Probe;
 pub use shutdown::VenueStopReport;
 #[cfg(feature = "simulation")]
 pub use turmoil_listener::TurmoilListener;

@@ -230,11 +230,16 @@ impl<T: Clone + Send + Sync + 'static> LatestReceiver<T> {
 
     /// The new value if there is one, without waiting (`Empty` also while parked).
     pub(crate) fn try_sync(&mut self) -> Result<T, TryRecvError> {
+        self.try_sync_with(&mut T::clone)
+    }
+
+    /// As [`try_sync`](Self::try_sync), handing the new value to `read` in place.
+    fn try_sync_with<R>(&mut self, read: &mut impl FnMut(&T) -> R) -> Result<R, TryRecvError> {
         let Some(rx) = self.parked.at_hand() else {
             return Err(TryRecvError::Empty);
         };
         match rx.has_changed() {
-            Ok(true) => take(rx, &mut self.last_seq, &self.stats),
+            Ok(true) => take(rx, &mut self.last_seq, &self.stats, read),
             // Nothing new: after the close that means the end (the last value was taken).
             // (The atomic flag first: the slot's lock is only taken once the stream closed.)
             Ok(false) if self.stats.is_closed() && rx.borrow().closed => Err(TryRecvError::Ended),
@@ -245,7 +250,17 @@ impl<T: Clone + Send + Sync + 'static> LatestReceiver<T> {
 
     /// Waits for the next value; `None` when the stream ended.
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        match self.try_sync() {
+        self.poll_recv_with(cx, &mut T::clone)
+    }
+
+    /// As [`poll_recv`](Self::poll_recv), handing the value to `read` in place (under the
+    /// watch's read lock: keep it short) instead of cloning it.
+    pub(crate) fn poll_recv_with<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        read: &mut impl FnMut(&T) -> R,
+    ) -> Poll<Option<R>> {
+        match self.try_sync_with(read) {
             Ok(value) => return Poll::Ready(Some(value)),
             Err(TryRecvError::Empty) => {}
             Err(TryRecvError::Ended | TryRecvError::Lagged(_)) => return Poll::Ready(None),
@@ -258,20 +273,21 @@ impl<T: Clone + Send + Sync + 'static> LatestReceiver<T> {
             return Poll::Ready(None);
         };
         match waited {
-            Ok(()) => Poll::Ready(take(rx, &mut self.last_seq, &self.stats).ok()),
+            Ok(()) => Poll::Ready(take(rx, &mut self.last_seq, &self.stats, read).ok()),
             Err(_) => Poll::Ready(None),
         }
     }
 }
 
-/// Reads the current slot, marking it seen: the value this subscriber has not seen yet (also
-/// after the stream closed: a subscriber that is behind gets the last value before the end), or
-/// `Ended` once it has seen the last value of a closed stream.
-fn take<T: Clone>(
+/// Reads the current slot, marking it seen: `read` of the value this subscriber has not seen
+/// yet (also after the stream closed: a subscriber that is behind gets the last value before
+/// the end), or `Ended` once it has seen the last value of a closed stream.
+fn take<T, R>(
     rx: &mut watch::Receiver<LatestSlot<T>>,
     last_seq: &mut Option<u64>,
     stats: &StreamStats,
-) -> Result<T, TryRecvError> {
+    read: &mut impl FnMut(&T) -> R,
+) -> Result<R, TryRecvError> {
     let slot = rx.borrow_and_update();
     if slot.closed && *last_seq == Some(slot.seq) {
         return Err(TryRecvError::Ended);
@@ -283,5 +299,5 @@ fn take<T: Clone>(
         }
     }
     *last_seq = Some(slot.seq);
-    Ok(slot.value.clone())
+    Ok(read(&slot.value))
 }

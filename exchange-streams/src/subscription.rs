@@ -134,6 +134,63 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         result
     }
 
+    /// Waits for the next value, as `next()` does, and writes it into `into` instead of
+    /// returning it: a latest value is copied with [`Clone::clone_from`] straight from the
+    /// stream, so a value holding vectors (a book's top) reuses `into`'s instead of
+    /// allocating new ones. A reader that keeps one value receives without allocating.
+    /// `None` once the stream ended (`into` is then left as it was); `Some(Err(Lagged))`
+    /// as `next()` yields it on an event stream.
+    ///
+    /// # Cancel safety
+    /// Cancel safe, as `next()`: a value that arrives after the future was dropped stays in
+    /// the subscription for the next call, and `into` is only written when a value is taken.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use exchange_streams::ObservableStreams;
+    /// use lifecycle_core::AsyncResource;
+    ///
+    /// let streams = ObservableStreams::new("observable_streams");
+    /// let levels = streams.latest::<Vec<u32>>("levels", vec![1, 2, 3]).unwrap();
+    /// streams.start().await.unwrap();
+    /// let mut subscription = streams.subscribe_tracked::<Vec<u32>>("levels").unwrap();
+    ///
+    /// let mut top = Vec::with_capacity(8);
+    /// let buffer = top.as_ptr();
+    /// assert_eq!(subscription.next_into(&mut top).await, Some(Ok(())));
+    /// levels.modify(|levels| levels[0] = 7);
+    /// assert_eq!(subscription.next_into(&mut top).await, Some(Ok(())));
+    /// assert_eq!(top, [7, 2, 3]);
+    /// assert_eq!(top.as_ptr(), buffer, "the reader's own buffer, reused");
+    /// # assert!(streams.stop_within(std::time::Duration::from_secs(1)).await.is_clean());
+    /// # }
+    /// ```
+    pub async fn next_into(&mut self, into: &mut T) -> Option<Result<(), Lagged>> {
+        std::future::poll_fn(|cx| {
+            if self.ended {
+                return Poll::Ready(None);
+            }
+            let polled = match &mut self.source {
+                Source::Latest(receiver) => receiver
+                    .poll_recv_with(cx, &mut |value: &T| into.clone_from(value))
+                    .map(|read| read.map(Ok)),
+                Source::Events(receiver) => receiver.poll_recv(cx).map(|item| {
+                    item.map(|event| {
+                        event.map(|event| {
+                            *into = event;
+                        })
+                    })
+                }),
+            };
+            if let Poll::Ready(None) = polled {
+                self.ended = true;
+            }
+            polled
+        })
+        .await
+    }
+
     fn poll_source(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Lagged>>> {
         let polled = match &mut self.source {
             Source::Latest(receiver) => receiver.poll_recv(cx).map(|value| value.map(Ok)),

@@ -27,7 +27,11 @@ pub const BOOK_TOP_DEPTH: usize = 20;
 const SNAPSHOT_LIMIT: u32 = 1000;
 
 /// The best levels of a synchronised local book.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `clone_from` reuses the destination's vectors: a subscriber that reads with
+/// [`Subscription::next_into`](exchange_streams::Subscription::next_into) receives each new
+/// top without allocating.
+#[derive(Debug, PartialEq, Eq)]
 pub struct OrderBookTop {
     /// The venue version the book reflects.
     pub version: u64,
@@ -35,6 +39,22 @@ pub struct OrderBookTop {
     pub bids: Vec<PriceLevel>,
     /// Best asks, best first.
     pub asks: Vec<PriceLevel>,
+}
+
+impl Clone for OrderBookTop {
+    fn clone(&self) -> Self {
+        Self {
+            version: self.version,
+            bids: self.bids.clone(),
+            asks: self.asks.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.version = source.version;
+        self.bids.clone_from(&source.bids);
+        self.asks.clone_from(&source.asks);
+    }
 }
 
 /// Stream names of one symbol.

@@ -5,6 +5,7 @@ mod batch;
 mod fault_layer;
 mod json;
 pub(crate) mod limits;
+mod probe_layer;
 mod public;
 mod request;
 mod tickers;
@@ -93,6 +94,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             limits::enforce,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            probe_layer::note_order_arrival,
         ))
         .with_state(app)
 }

@@ -103,6 +103,7 @@ impl Connection {
         let mut shutdown = self.app.tasks.signal();
         let mut control = self.app.faults.subscribe_ws_control();
         let mut stall = self.app.faults.watch_stall();
+        let mut probes = self.app.probe.subscribe_pushes();
         if *shutdown.borrow() {
             return Exit::Close(1001, "server shutting down");
         }
@@ -132,6 +133,18 @@ impl Connection {
                     Ok(WsControl::ListenKeyExpired(key)) => {
                         if self.private.as_ref().is_some_and(|(_, ours)| *ours == key) {
                             return Exit::Close(1000, "listen key expired");
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return Exit::Close(1001, "server shutting down"),
+                },
+                probe = probes.recv() => match probe {
+                    Ok(push) => {
+                        if self.subscriptions.contains_key(&*push.channel) {
+                            self.app.probe.push_writing();
+                            if sink.send(Message::Binary(push.frame)).await.is_err() {
+                                return Exit::Abort;
+                            }
                         }
                     }
                     Err(RecvError::Lagged(_)) => {}
