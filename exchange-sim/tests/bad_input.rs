@@ -36,7 +36,7 @@ async fn malformed_rest_requests_get_mexc_errors() {
         ];
         for (query, body) in cases {
             let (status, reply) = if body.is_empty() {
-                client.signed(Method::POST, "/api/v3/order", &query).await
+                client.new_order(&query).await
             } else {
                 client
                     .raw(Method::POST, "/api/v3/order", &signed_body(&body), &body)
@@ -71,39 +71,25 @@ async fn malformed_rest_requests_get_mexc_errors() {
             ("0.00000000000000000000000000001", "10"),
         ] {
             let (status, reply) = client
-                .signed(
-                    Method::POST,
-                    "/api/v3/order",
-                    &format!("symbol=HIFIUSDT&side=SELL&type=LIMIT&price={price}&quantity={qty}"),
-                )
+                .new_order(&format!(
+                    "symbol=HIFIUSDT&side=SELL&type=LIMIT&price={price}&quantity={qty}"
+                ))
                 .await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{price} {qty}: {reply}");
         }
         let (status, _) = client
-            .signed(
-                Method::POST,
-                "/api/v3/order",
-                "symbol=HIFIUSDT&side=BUY&type=MARKET&quoteOrderQty=99999999999999999999",
-            )
+            .new_order("symbol=HIFIUSDT&side=BUY&type=MARKET&quoteOrderQty=99999999999999999999")
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         let (status, reply) = client
-            .signed(
-                Method::POST,
-                "/api/v3/order",
-                "symbol=HIFIUSDT&side=BUY&type=MARKET&quantity=1&quoteOrderQty=5",
-            )
+            .new_order("symbol=HIFIUSDT&side=BUY&type=MARKET&quantity=1&quoteOrderQty=5")
             .await;
         assert_eq!(
             (status, reply["code"].clone()),
             (StatusCode::BAD_REQUEST, json!(700008))
         );
         let (_, reply) = client
-            .signed(
-                Method::DELETE,
-                "/api/v3/order",
-                "symbol=HIFIUSDT&orderId=not-an-id",
-            )
+            .cancel_order("symbol=HIFIUSDT&orderId=not-an-id")
             .await;
         assert_eq!(reply["code"], -2011);
         sim.check_invariants().unwrap();

@@ -172,14 +172,11 @@ async fn fail_next_rest_calls() {
             "other paths unaffected"
         );
         for _ in 0..2 {
-            let (status, body) = client.signed(Method::POST, "/api/v3/order", order).await;
+            let (status, body) = client.new_order(order).await;
             assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
             assert_eq!(body["code"], 503);
         }
-        assert_eq!(
-            client.signed(Method::POST, "/api/v3/order", order).await.0,
-            StatusCode::OK
-        );
+        assert_eq!(client.new_order(order).await.0, StatusCode::OK);
         // 429 storm over the operator endpoint, every path.
         admin(&sim, "/_sim/rest/fail", json!({"count": 1, "status": 429})).await;
         let response = test_support::get(format!("{}/api/v3/time", sim.rest_url()))

@@ -219,21 +219,11 @@ async fn key_and_permission_errors() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(account["canTrade"], false);
         let (_, denied) = read_only
-            .signed(
-                Method::POST,
-                "/api/v3/order",
-                "symbol=HIFIUSDT&side=BUY&type=LIMIT&price=0.1&quantity=30",
-            )
+            .new_order("symbol=HIFIUSDT&side=BUY&type=LIMIT&price=0.1&quantity=30")
             .await;
         assert_eq!(denied["code"], 700007);
         let demo = Client::demo(&sim);
-        let (_, illegal) = demo
-            .signed(
-                Method::GET,
-                "/api/v3/order",
-                "symbol=HIFIUSDT&orderId=%FF%FE",
-            )
-            .await;
+        let (_, illegal) = demo.query_order("symbol=HIFIUSDT&orderId=%FF%FE").await;
         assert_eq!(illegal["code"], 700008);
         let (_, no_ref) = demo
             .signed(Method::GET, "/api/v3/order", "symbol=HIFIUSDT")

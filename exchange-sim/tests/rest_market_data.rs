@@ -16,11 +16,7 @@ async fn venue_with_one_trade() -> (exchange_sim::SimVenue, Client, String) {
     let bob = Client::new(&sim, BOB_KEY, BOB_SECRET);
     bob.limit("HIFIUSDT", "SELL", "0.1", "100").await;
     let (status, taker) = demo
-        .signed(
-            Method::POST,
-            "/api/v3/order",
-            "symbol=HIFIUSDT&side=BUY&type=MARKET&quantity=30&newClientOrderId=taker-1",
-        )
+        .new_order("symbol=HIFIUSDT&side=BUY&type=MARKET&quantity=30&newClientOrderId=taker-1")
         .await;
     assert_eq!(status, StatusCode::OK, "{taker}");
     let order_id = taker["orderId"].as_str().unwrap().to_owned();

@@ -41,11 +41,7 @@ async fn limit_order_lifecycle() {
         let sim = quiet_venue(500).await;
         let demo = Client::demo(&sim);
         let (status, placed) = demo
-            .signed(
-                Method::POST,
-                "/api/v3/order",
-                "symbol=HIFIUSDT&side=BUY&type=LIMIT&price=0.09&quantity=100&newClientOrderId=mm-b-1",
-            )
+            .new_order("symbol=HIFIUSDT&side=BUY&type=LIMIT&price=0.09&quantity=100&newClientOrderId=mm-b-1")
             .await;
         assert_eq!(status, StatusCode::OK, "{placed}");
         let id = placed["orderId"].as_str().unwrap().to_owned();
@@ -60,7 +56,7 @@ async fn limit_order_lifecycle() {
         assert_eq!(balance(&sim, DEMO_API_KEY, "USDT"), (Decimal::from(99_991), Decimal::from(9)));
 
         for query in [format!("orderId={id}"), "origClientOrderId=mm-b-1".to_owned()] {
-            let (status, order) = demo.signed(Method::GET, "/api/v3/order", &format!("symbol=HIFIUSDT&{query}")).await;
+            let (status, order) = demo.query_order(&format!("symbol=HIFIUSDT&{query}")).await;
             assert_eq!(status, StatusCode::OK, "{order}");
             assert_eq!(order["orderId"], id.as_str());
             assert_eq!(order["clientOrderId"], "mm-b-1");
@@ -79,21 +75,21 @@ async fn limit_order_lifecycle() {
         assert_mexc_nulls(&open[0]);
         assert_eq!(sim.open_orders(DEMO_API_KEY).unwrap().len(), 1);
 
-        let (status, cancelled) = demo.signed(Method::DELETE, "/api/v3/order", &format!("symbol=HIFIUSDT&orderId={id}")).await;
+        let (status, cancelled) = demo.cancel_order(&format!("symbol=HIFIUSDT&orderId={id}")).await;
         assert_eq!(status, StatusCode::OK, "{cancelled}");
         assert_eq!(cancelled["status"], "CANCELED");
         assert_eq!(cancelled["origClientOrderId"], "mm-b-1");
         assert_mexc_nulls(&cancelled);
-        let (status, again) = demo.signed(Method::DELETE, "/api/v3/order", &format!("symbol=HIFIUSDT&orderId={id}")).await;
+        let (status, again) = demo.cancel_order(&format!("symbol=HIFIUSDT&orderId={id}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(again["code"], -2011);
         // A query of an unknown order is -2013 (ccxt/ccxt#21614), a cancel stays -2011.
-        let (status, unknown) = demo.signed(Method::GET, "/api/v3/order", "symbol=HIFIUSDT&orderId=C02__999999").await;
+        let (status, unknown) = demo.query_order("symbol=HIFIUSDT&orderId=C02__999999").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(unknown, serde_json::json!({"msg": "Order does not exist.", "code": -2013, "_extend": null}));
-        let (_, unknown) = demo.signed(Method::GET, "/api/v3/order", "symbol=HIFIUSDT&origClientOrderId=never-sent").await;
+        let (_, unknown) = demo.query_order("symbol=HIFIUSDT&origClientOrderId=never-sent").await;
         assert_eq!(unknown["code"], -2013);
-        let (_, unknown) = demo.signed(Method::DELETE, "/api/v3/order", "symbol=HIFIUSDT&orderId=C02__999999").await;
+        let (_, unknown) = demo.cancel_order("symbol=HIFIUSDT&orderId=C02__999999").await;
         assert_eq!(unknown["code"], -2011);
         assert_eq!(balance(&sim, DEMO_API_KEY, "USDT"), (Decimal::from(100_000), Decimal::ZERO));
         let (_, all) = demo.signed(Method::GET, "/api/v3/allOrders", "symbol=HIFIUSDT&limit=10").await;
@@ -102,7 +98,7 @@ async fn limit_order_lifecycle() {
         assert_mexc_nulls(&all[0]);
         // Other accounts cannot see or cancel it.
         let bob = Client::new(&sim, BOB_KEY, BOB_SECRET);
-        let (_, foreign) = bob.signed(Method::GET, "/api/v3/order", &format!("symbol=HIFIUSDT&orderId={id}")).await;
+        let (_, foreign) = bob.query_order(&format!("symbol=HIFIUSDT&orderId={id}")).await;
         assert_eq!(foreign["code"], -2013);
         sim.shutdown().await;
     })
@@ -122,21 +118,13 @@ async fn taker_meets_maker_with_fees() {
         );
         let taker = demo.limit("HIFIUSDT", "BUY", "0.11", "150").await;
         let (_, m) = bob
-            .signed(
-                Method::GET,
-                "/api/v3/order",
-                &format!("symbol=HIFIUSDT&orderId={maker}"),
-            )
+            .query_order(&format!("symbol=HIFIUSDT&orderId={maker}"))
             .await;
         assert_eq!(m["status"], "FILLED");
         assert_eq!(m["executedQty"], "100");
         assert_eq!(m["cummulativeQuoteQty"], "10");
         let (_, t) = demo
-            .signed(
-                Method::GET,
-                "/api/v3/order",
-                &format!("symbol=HIFIUSDT&orderId={taker}"),
-            )
+            .query_order(&format!("symbol=HIFIUSDT&orderId={taker}"))
             .await;
         assert_eq!(t["status"], "PARTIALLY_FILLED");
         assert_eq!(t["executedQty"], "100");
@@ -178,18 +166,14 @@ async fn market_ioc_fok_and_limit_maker() {
         bob.limit("HIFIUSDT", "SELL", "0.12", "100").await;
         let place = |params: &'static str| {
             let demo = demo.clone();
-            async move { demo.signed(Method::POST, "/api/v3/order", params).await }
+            async move { demo.new_order(params).await }
         };
         let query = |id: String| {
             let demo = demo.clone();
             async move {
-                demo.signed(
-                    Method::GET,
-                    "/api/v3/order",
-                    &format!("symbol=HIFIUSDT&orderId={id}"),
-                )
-                .await
-                .1
+                demo.query_order(&format!("symbol=HIFIUSDT&orderId={id}"))
+                    .await
+                    .1
             }
         };
         // LIMIT_MAKER that would take is rejected; one that rests is accepted.
@@ -246,11 +230,7 @@ async fn validation_errors_and_test_order() {
         let demo = Client::demo(&sim);
         let code = |params: String| {
             let demo = demo.clone();
-            async move {
-                demo.signed(Method::POST, "/api/v3/order", &params).await.1["code"]
-                    .as_i64()
-                    .unwrap()
-            }
+            async move { demo.new_order(&params).await.1["code"].as_i64().unwrap() }
         };
         let limit = |price: &str, qty: &str| {
             format!("symbol=HIFIUSDT&side=BUY&type=LIMIT&price={price}&quantity={qty}")

@@ -10,7 +10,6 @@ use common::*;
 use exchange_sim::{AccountConfig, DEMO_API_KEY, NewOrder, Side};
 use futures::{SinkExt, StreamExt};
 use mexc_proto::push_data_v3_api_wrapper::Body;
-use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
@@ -302,9 +301,7 @@ async fn private_channels_for_the_listen_key_account() {
         // The other account's resting order produces nothing on our connection.
         other.limit("HIFIUSDT", "SELL", "0.1", "100").await;
         let (_, placed) = demo
-            .signed(
-                Method::POST,
-                "/api/v3/order",
+            .new_order(
                 "symbol=HIFIUSDT&side=BUY&type=LIMIT&price=0.1&quantity=21&newClientOrderId=mm-b-1",
             )
             .await;

@@ -121,8 +121,7 @@ async fn backoff_grows_between_attempts_and_stop_interrupts_it() {
             manager.close_outcome(),
             exchange_ws::CloseOutcome::NotConnected
         );
-        assert_no_leak(&manager).await;
-        baseline.assert_back(Duration::from_secs(1)).await;
+        assert_nothing_left(&manager, &baseline).await;
     })
     .await;
 }
@@ -184,8 +183,7 @@ async fn stop_during_a_connect_that_never_completes() {
         assert!(report.is_clean(), "{report}");
         assert_eq!(manager.stats().connections, 0);
         assert_eq!(manager.connection_state(), ConnectionState::Closed);
-        assert_no_leak(&manager).await;
-        baseline.assert_back(Duration::from_secs(1)).await;
+        assert_nothing_left(&manager, &baseline).await;
     })
     .await;
 }

@@ -59,8 +59,7 @@ async fn a_clean_stop_closes_with_a_handshake_and_reports_counters() {
         assert_eq!(manager.state(), LifecycleState::Stopped);
         assert_eq!(manager.connection_state(), ConnectionState::Closed);
         assert!(peer.await.unwrap(), "the server saw a close frame");
-        assert_no_leak(&manager).await;
-        baseline.assert_back(Duration::from_secs(1)).await;
+        assert_nothing_left(&manager, &baseline).await;
     })
     .await;
 }

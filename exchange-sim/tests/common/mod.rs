@@ -121,14 +121,27 @@ impl Client {
         split(response).await
     }
 
+    /// `POST /api/v3/order` (signed) with these parameters.
+    pub async fn new_order(&self, params: &str) -> (StatusCode, Value) {
+        self.signed(Method::POST, "/api/v3/order", params).await
+    }
+
+    /// `GET /api/v3/order` (signed): query one order.
+    pub async fn query_order(&self, params: &str) -> (StatusCode, Value) {
+        self.signed(Method::GET, "/api/v3/order", params).await
+    }
+
+    /// `DELETE /api/v3/order` (signed): cancel one order.
+    pub async fn cancel_order(&self, params: &str) -> (StatusCode, Value) {
+        self.signed(Method::DELETE, "/api/v3/order", params).await
+    }
+
     /// Place a LIMIT order through REST and return its orderId.
     pub async fn limit(&self, symbol: &str, side: &str, price: &str, qty: &str) -> String {
         let (status, body) = self
-            .signed(
-                Method::POST,
-                "/api/v3/order",
-                &format!("symbol={symbol}&side={side}&type=LIMIT&price={price}&quantity={qty}"),
-            )
+            .new_order(&format!(
+                "symbol={symbol}&side={side}&type=LIMIT&price={price}&quantity={qty}"
+            ))
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["orderId"].as_str().unwrap().to_owned()

@@ -187,6 +187,16 @@ pub async fn assert_no_leak(manager: &WebSocketManager) {
     lifecycle_core::testing::assert_no_tasks(manager.tasks(), Duration::from_secs(1)).await;
 }
 
+/// Asserts the manager's task registry is empty and the runtime is back to `baseline`'s task
+/// count: nothing of the manager is left running.
+pub async fn assert_nothing_left(
+    manager: &WebSocketManager,
+    baseline: &lifecycle_core::testing::RuntimeTaskBaseline,
+) {
+    assert_no_leak(manager).await;
+    baseline.assert_back(Duration::from_secs(1)).await;
+}
+
 /// A handler that forwards connection events to the test.
 pub struct Events(pub mpsc::UnboundedSender<exchange_ws::WsEvent>);
 
