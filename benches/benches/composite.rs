@@ -39,14 +39,13 @@ use exchange_composite::{
 };
 use exchange_rest::Credentials;
 use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, RateLimitConfig, SimConfig, SimVenue};
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use hmac::{Hmac, KeyInit, Mac};
 use reqwest::Method;
 use rust_decimal::Decimal;
 use sha2::Sha256;
 use tokio::runtime::Runtime;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message;
 
 const BUDGET: Duration = Duration::from_secs(10);
 const CYCLES: usize = 1_000;
@@ -250,15 +249,10 @@ impl BareClient {
     /// A socket subscribed to `channel` (the venue's acknowledgement read).
     async fn socket(&self, url: &str, channel: &str) -> BareSocket {
         let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        let subscribe = format!(r#"{{"method":"SUBSCRIPTION","params":["{channel}"]}}"#);
-        socket.send(Message::text(subscribe)).await.unwrap();
-        loop {
-            match socket.next().await {
-                Some(Ok(Message::Text(text))) if text.contains(channel) => return socket,
-                Some(Ok(_)) => {}
-                other => panic!("no subscription acknowledgement: {other:?}"),
-            }
-        }
+        benches::subscribe_bare(&mut socket, &[channel.to_owned()], channel)
+            .await
+            .unwrap();
+        socket
     }
 
     /// Untimed: both sockets, a listen key and two resting orders, listed by the venue.
