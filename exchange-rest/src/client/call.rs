@@ -297,13 +297,15 @@ impl Inner {
 }
 
 /// Decodes a 2xx body; a MEXC error object in a 2xx body is reported as the error it is
-/// (checked first: lenient response types would otherwise accept it).
+/// (checked first: lenient response types would otherwise accept it). The check parses the
+/// body only when it may hold a `code` key, so a normal answer is parsed once, not twice.
 fn decode<T: DeserializeOwned>(
     endpoint: Endpoint,
     status: u16,
     body: &[u8],
 ) -> Result<T, RestError> {
     if body.first() == Some(&b'{')
+        && may_hold_code_key(body)
         && let Ok(ErrorBody {
             code: Some(code),
             msg: Some(msg),
@@ -321,6 +323,12 @@ fn decode<T: DeserializeOwned>(
         reason: error.to_string(),
         body: excerpt(body),
     })
+}
+
+/// Whether a JSON object may have a `code` key: it holds `"code"` as written, or an escape
+/// (`\`), with which a key can spell `code` in other bytes.
+fn may_hold_code_key(body: &[u8]) -> bool {
+    body.contains(&b'\\') || body.windows(6).any(|window| window == b"\"code\"")
 }
 
 #[derive(Deserialize)]
@@ -398,6 +406,37 @@ mod tests {
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn an_error_object_in_a_2xx_body_is_an_error_however_its_key_is_spelled() {
+        #[derive(Debug, Deserialize)]
+        struct Lenient {
+            #[serde(default)]
+            #[allow(dead_code, reason = "only whether it decodes matters")]
+            symbol: Option<String>,
+        }
+        for body in [
+            &br#"{"code":30004,"msg":"Insufficient position"}"#[..],
+            br#"{"msg":"Insufficient position","\u0063ode":30004}"#,
+        ] {
+            let decoded = decode::<Lenient>(Endpoint::NewOrder, 200, body);
+            assert!(
+                matches!(
+                    decoded,
+                    Err(RestError::InsufficientFunds(VenueError { code: 30004, .. }))
+                ),
+                "{decoded:?}"
+            );
+        }
+        // A normal answer (no code key, no escape) is decoded as the type it is.
+        let ok = decode::<Lenient>(Endpoint::NewOrder, 200, br#"{"symbol":"HIFIUSDT"}"#);
+        assert_eq!(ok.unwrap().symbol.as_deref(), Some("HIFIUSDT"));
+        assert!(!may_hold_code_key(
+            br#"{"symbol":"HIFIUSDT","orderId":"C02__1"}"#
+        ));
+        assert!(may_hold_code_key(br#"{"code":0}"#));
+        assert!(may_hold_code_key(br#"{"a":"\n"}"#));
     }
 
     #[test]
