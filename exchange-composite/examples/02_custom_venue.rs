@@ -22,8 +22,8 @@ use exchange_composite::rest::VenueError;
 use exchange_composite::{
     AssetName, Balance, ClientOrderId, DecodeError, DepthDiff, DepthSequencing, DepthSnapshot,
     DiffPlace, ExchangeBuilder, ExchangeConfig, ExchangeError, Order, OrderKey, OrderRequest,
-    OrderStatus, OrderType, OrderUpdate, PlacedOrder, PriceLevel, PushDecoder, PushInterval,
-    RestError, Side, Symbol, SymbolRules, Venue, VenueEvent,
+    OrderStatus, OrderType, OrderUpdate, PlacedOrder, PriceLevel, PushBuffers, PushDecoder,
+    PushInterval, RestError, Side, Symbol, SymbolRules, Venue, VenueEvent,
 };
 use futures::{SinkExt, StreamExt};
 use lifecycle_core::{AsyncResource, BoxFuture};
@@ -326,7 +326,13 @@ impl Venue for PaperVenue {
 struct PaperPushDecoder;
 
 impl PushDecoder for PaperPushDecoder {
-    fn decode(&mut self, frame: &[u8]) -> Result<VenueEvent, DecodeError> {
+    // Order updates only: returned owned, no buffer needed (market data would be filled
+    // into `buffers`: `PushBuffers::book_ticker`, `depth_diff`, `trades`).
+    fn decode<'b>(
+        &mut self,
+        frame: &[u8],
+        _buffers: &'b mut PushBuffers,
+    ) -> Result<VenueEvent<'b>, DecodeError> {
         let bad = |field: &'static str| DecodeError::BadText {
             field,
             value: String::from_utf8_lossy(frame).chars().take(40).collect(),

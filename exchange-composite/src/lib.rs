@@ -29,7 +29,8 @@
 //! - Domain types: [`Symbol`], [`AssetName`], [`Side`], [`OrderType`], [`OrderStatus`],
 //!   [`Order`], [`BookTicker`], [`OrderBook`], [`Trade`], [`Balance`], private updates,
 //!   [`SymbolRules`] for exact rounding to a market's precision, and what every venue's
-//!   pushes decode into: [`VenueEvent`] (or a [`DecodeError`]), [`DepthSnapshot`] and
+//!   pushes decode into: [`VenueEvent`] (or a [`DecodeError`]; market data borrows the
+//!   [`PushBuffers`] its caller reuses frame after frame), [`DepthSnapshot`] and
 //!   [`DepthDiff`] for the [`LocalOrderBook`] (resynchronised on any gap), [`PushInterval`].
 //!   Money is `Decimal`, never `f64`.
 //! - [`ClientOrderIdGenerator`]: our orders carry a recognisable prefix, so orders a killed
@@ -140,6 +141,7 @@ pub use domain::mapping_error::MappingError;
 pub use domain::market::{BookTicker, PriceLevel, Trade};
 pub use domain::order::{Order, OrderStatus, OrderType};
 pub use domain::order_book::OrderBook;
+pub use domain::push_buffers::PushBuffers;
 pub use domain::push_interval::PushInterval;
 pub use domain::rules::SymbolRules;
 pub use domain::side::Side;

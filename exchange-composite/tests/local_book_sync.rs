@@ -34,15 +34,15 @@ fn diff(from: u64, to: u64, bids: Vec<PriceLevel>, asks: Vec<PriceLevel>) -> Dep
 fn buffered_diffs_older_than_the_snapshot_are_dropped_and_newer_ones_replayed() {
     let mut book = mexc_book();
     assert_eq!(
-        book.on_diff(diff(9, 9, vec![level(990, 1)], vec![])),
+        book.on_diff(&diff(9, 9, vec![level(990, 1)], vec![])),
         DiffOutcome::Buffered
     );
     assert_eq!(
-        book.on_diff(diff(10, 11, vec![level(995, 2)], vec![])),
+        book.on_diff(&diff(10, 11, vec![level(995, 2)], vec![])),
         DiffOutcome::Buffered
     );
     assert_eq!(
-        book.on_diff(diff(12, 12, vec![], vec![level(1005, 3)])),
+        book.on_diff(&diff(12, 12, vec![], vec![level(1005, 3)])),
         DiffOutcome::Buffered
     );
     let outcome = book.on_snapshot(DepthSnapshot {
@@ -59,7 +59,7 @@ fn buffered_diffs_older_than_the_snapshot_are_dropped_and_newer_ones_replayed() 
     );
     assert_eq!(book.book().best_ask(), Some(level(1005, 3)));
     assert_eq!(
-        book.on_diff(diff(12, 12, vec![], vec![])),
+        book.on_diff(&diff(12, 12, vec![], vec![])),
         DiffOutcome::Stale
     );
 }
@@ -73,11 +73,11 @@ fn a_gap_discards_the_book_until_a_new_snapshot() {
         asks: vec![level(1010, 1)],
     });
     assert_eq!(
-        book.on_diff(diff(101, 101, vec![level(991, 1)], vec![])),
+        book.on_diff(&diff(101, 101, vec![level(991, 1)], vec![])),
         DiffOutcome::Applied
     );
     assert_eq!(
-        book.on_diff(diff(103, 104, vec![], vec![])),
+        book.on_diff(&diff(103, 104, vec![], vec![])),
         DiffOutcome::ResyncNeeded {
             expected: 102,
             got: 103
@@ -88,7 +88,7 @@ fn a_gap_discards_the_book_until_a_new_snapshot() {
     assert_eq!(book.resyncs(), 1);
     // Diffs wait for the next snapshot, then the book is consistent again.
     assert_eq!(
-        book.on_diff(diff(105, 105, vec![level(992, 4)], vec![])),
+        book.on_diff(&diff(105, 105, vec![level(992, 4)], vec![])),
         DiffOutcome::Buffered
     );
     book.on_snapshot(DepthSnapshot {
@@ -108,7 +108,7 @@ fn a_diff_that_crosses_the_book_forces_a_resync() {
         bids: vec![level(990, 1)],
         asks: vec![level(1010, 1)],
     });
-    let outcome = book.on_diff(diff(2, 2, vec![level(1020, 1)], vec![]));
+    let outcome = book.on_diff(&diff(2, 2, vec![level(1020, 1)], vec![]));
     assert!(matches!(outcome, DiffOutcome::ResyncNeeded { .. }));
     assert!(!book.is_synced());
 }
@@ -124,13 +124,13 @@ fn the_largest_versions_do_not_overflow() {
         asks: vec![level(1010, 1)],
     });
     assert_eq!(
-        book.on_diff(diff(u64::MAX, u64::MAX, vec![level(991, 1)], vec![])),
+        book.on_diff(&diff(u64::MAX, u64::MAX, vec![level(991, 1)], vec![])),
         DiffOutcome::Applied
     );
     assert_eq!(book.version(), Some(u64::MAX));
     // Anything after the last version is stale: it cannot follow it.
     assert_eq!(
-        book.on_diff(diff(u64::MAX, u64::MAX, vec![], vec![])),
+        book.on_diff(&diff(u64::MAX, u64::MAX, vec![], vec![])),
         DiffOutcome::Stale
     );
     // A crossing diff at the last version resyncs without overflow.
@@ -141,7 +141,7 @@ fn the_largest_versions_do_not_overflow() {
         asks: vec![level(1010, 1)],
     });
     assert!(matches!(
-        crossing.on_diff(diff(u64::MAX, u64::MAX, vec![level(1020, 1)], vec![])),
+        crossing.on_diff(&diff(u64::MAX, u64::MAX, vec![level(1020, 1)], vec![])),
         DiffOutcome::ResyncNeeded { .. }
     ));
 }
@@ -162,7 +162,7 @@ proptest! {
             if quantity == 0 { reference[side].remove(&l.price); } else { reference[side].insert(l.price, l.quantity); }
             let v = version as u64 + 1;
             let d = if is_bid { diff(v, v, vec![l], vec![]) } else { diff(v, v, vec![], vec![l]) };
-            prop_assert_eq!(book.on_diff(d), DiffOutcome::Applied);
+            prop_assert_eq!(book.on_diff(&d), DiffOutcome::Applied);
         }
         let bids: Vec<_> = reference[0].iter().rev().map(|(p, q)| PriceLevel { price: *p, quantity: *q }).collect();
         let asks: Vec<_> = reference[1].iter().map(|(p, q)| PriceLevel { price: *p, quantity: *q }).collect();

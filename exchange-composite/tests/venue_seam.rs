@@ -22,8 +22,8 @@ use exchange_composite::public::MarketData;
 use exchange_composite::{
     AssetName, Balance, ClientOrderId, DecodeError, DepthDiff, DepthSequencing, DepthSnapshot,
     DiffPlace, ExchangeBuilder, ExchangeConfig, ExchangeError, Order, OrderKey, OrderRequest,
-    OrderStatus, OrderType, PlacedOrder, PrivateCompositeExchange, PushDecoder, PushInterval, Side,
-    Symbol, SymbolRules, Venue, VenueEvent,
+    OrderStatus, OrderType, PlacedOrder, PrivateCompositeExchange, PushBuffers, PushDecoder,
+    PushInterval, Side, Symbol, SymbolRules, Venue, VenueEvent,
 };
 use exchange_streams::ObservableStreams;
 use exchange_ws::{Frame, FrameHandler, WsEvent};
@@ -309,7 +309,11 @@ impl Venue for PaperVenue {
 struct NoPushes;
 
 impl PushDecoder for NoPushes {
-    fn decode(&mut self, _frame: &[u8]) -> Result<VenueEvent, DecodeError> {
+    fn decode<'b>(
+        &mut self,
+        _frame: &[u8],
+        _buffers: &'b mut PushBuffers,
+    ) -> Result<VenueEvent<'b>, DecodeError> {
         Err(DecodeError::Malformed(
             "paper venue pushes nothing".to_owned(),
         ))

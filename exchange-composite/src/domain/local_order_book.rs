@@ -46,11 +46,11 @@ const MAX_BUFFERED: usize = 10_000;
 /// let level = |p: &str, q: &str| PriceLevel { price: p.parse().unwrap(), quantity: q.parse().unwrap() };
 /// let mut book = LocalOrderBook::new(Arc::new(MexcDepthVersions));
 /// let diff = |from, to| DepthDiff { from_version: from, to_version: to, bids: vec![level("0.0999", "7")], asks: vec![] };
-/// assert_eq!(book.on_diff(diff(11, 11)), DiffOutcome::Buffered);
+/// assert_eq!(book.on_diff(&diff(11, 11)), DiffOutcome::Buffered);
 /// book.on_snapshot(DepthSnapshot { last_update_id: 10, bids: vec![level("0.0998", "1")], asks: vec![level("0.1001", "2")] });
 /// assert!(book.is_synced());
 /// assert_eq!(book.book().best_bid().unwrap().quantity.to_string(), "7");
-/// assert_eq!(book.on_diff(diff(13, 13)), DiffOutcome::ResyncNeeded { expected: 12, got: 13 });
+/// assert_eq!(book.on_diff(&diff(13, 13)), DiffOutcome::ResyncNeeded { expected: 12, got: 13 });
 /// assert!(!book.is_synced());
 /// ```
 #[derive(Debug)]
@@ -102,21 +102,22 @@ impl LocalOrderBook {
         self.applied
     }
 
-    /// Applies (or buffers) one diff.
-    pub fn on_diff(&mut self, diff: DepthDiff) -> DiffOutcome {
+    /// Applies (or buffers) one diff. A diff is read in place: only one buffered while
+    /// waiting for a snapshot is copied.
+    pub fn on_diff(&mut self, diff: &DepthDiff) -> DiffOutcome {
         let Some(version) = self.version else {
             if self.buffered.len() >= MAX_BUFFERED {
                 self.buffered.remove(0);
             }
-            self.buffered.push(diff);
+            self.buffered.push(diff.clone());
             return DiffOutcome::Buffered;
         };
-        match self.sequencing.place(version, &diff) {
+        match self.sequencing.place(version, diff) {
             DiffPlace::Stale => return DiffOutcome::Stale,
             DiffPlace::Gap { expected } => return self.lose_sync(expected, diff.from_version),
             DiffPlace::Next => {}
         }
-        self.apply(&diff);
+        self.apply(diff);
         self.version = Some(diff.to_version);
         if self.book.is_crossed() {
             tracing::warn!(
@@ -136,7 +137,7 @@ impl LocalOrderBook {
         self.version = Some(snapshot.last_update_id);
         let buffered = std::mem::take(&mut self.buffered);
         for diff in buffered {
-            if let outcome @ DiffOutcome::ResyncNeeded { .. } = self.on_diff(diff) {
+            if let outcome @ DiffOutcome::ResyncNeeded { .. } = self.on_diff(&diff) {
                 return outcome;
             }
         }

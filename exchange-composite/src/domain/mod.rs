@@ -12,6 +12,7 @@ pub(crate) mod mapping_error;
 pub(crate) mod market;
 pub(crate) mod order;
 pub(crate) mod order_book;
+pub(crate) mod push_buffers;
 pub(crate) mod push_interval;
 pub(crate) mod rules;
 pub(crate) mod side;

@@ -7,28 +7,32 @@ use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
 /// One decoded push, whatever the venue: what a [`PushDecoder`](crate::PushDecoder) turns a
 /// frame into. Public pushes name their market by the venue's code of it
 /// ([`Venue::symbol_code`](crate::Venue::symbol_code)).
+///
+/// Market data borrows the [`PushBuffers`](crate::PushBuffers) the frame was decoded into
+/// (their vectors are reused frame after frame); our own orders, fills and balances are owned,
+/// to be published as they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VenueEvent {
+pub enum VenueEvent<'a> {
     /// Best bid and ask.
     BookTicker {
         /// The symbol code.
-        symbol_code: String,
+        symbol_code: &'a str,
         /// The touch.
         ticker: BookTicker,
     },
     /// Aggregated depth diff.
     DepthDiff {
         /// The symbol code.
-        symbol_code: String,
+        symbol_code: &'a str,
         /// The diff.
-        diff: DepthDiff,
+        diff: &'a DepthDiff,
     },
     /// Public trades.
     Trades {
         /// The symbol code.
-        symbol_code: String,
+        symbol_code: &'a str,
         /// The trades, in order.
-        trades: Vec<Trade>,
+        trades: &'a [Trade],
     },
     /// One of our orders changed.
     Order(OrderUpdate),

@@ -1,35 +1,39 @@
-//! MEXC's binary push frames (protobuf) into domain events: [`decode_push`], and
-//! [`MexcPushDecoder`], the venue's [`PushDecoder`].
+//! MEXC's binary push frames (protobuf) into domain events, market data into the caller's
+//! [`PushBuffers`]: [`decode_push`], and [`MexcPushDecoder`], the venue's [`PushDecoder`].
 
 use std::str::FromStr;
 
 use mexc_proto::prost::Message;
 use mexc_proto::push_data_v3_api_wrapper::Body;
 use mexc_proto::{
-    PrivateAccountV3Api, PrivateDealsV3Api, PrivateOrdersV3Api, PublicAggreDepthV3ApiItem,
-    PushDataV3ApiWrapper,
+    PrivateAccountV3Api, PrivateDealsV3Api, PrivateOrdersV3Api, PublicAggreDealsV3ApiItem,
+    PublicAggreDepthV3ApiItem, PushDataV3ApiWrapper,
 };
 use rust_decimal::Decimal;
 
 use crate::domain::asset::AssetName;
 use crate::domain::client_order_id::ClientOrderId;
 use crate::domain::decode_error::DecodeError;
-use crate::domain::depth::DepthDiff;
 use crate::domain::limits::VenueValue;
 use crate::domain::market::{BookTicker, PriceLevel, Trade};
 use crate::domain::order::{OrderStatus, OrderType};
+use crate::domain::push_buffers::PushBuffers;
 use crate::domain::side::Side;
 use crate::domain::updates::{BalanceUpdate, Fill, OrderUpdate};
 use crate::domain::venue_event::VenueEvent;
 use crate::push_decoder::PushDecoder;
 
-/// Decodes one binary push frame.
+/// Decodes one binary push frame, a public push into `buffers`.
 ///
-/// Beyond what prost allocates for the message itself, a book ticker costs no allocation, a
-/// depth diff one vector per side and a trades push one vector (each of its exact size): the
-/// symbol is moved out of the decoded message, prices and quantities are parsed from its
-/// strings in place.
-pub fn decode_push(frame: &[u8]) -> Result<VenueEvent, DecodeError> {
+/// Beyond what prost allocates for the message itself, a decoded push costs no allocation
+/// once `buffers` have grown to the largest push seen: the symbol code and a push's levels or
+/// trades are copied into them, prices and quantities are parsed from the message's strings
+/// in place. `buffers` are emptied first: after an error they hold nothing.
+pub fn decode_push<'b>(
+    frame: &[u8],
+    buffers: &'b mut PushBuffers,
+) -> Result<VenueEvent<'b>, DecodeError> {
+    buffers.clear();
     let PushDataV3ApiWrapper {
         channel,
         body,
@@ -39,55 +43,53 @@ pub fn decode_push(frame: &[u8]) -> Result<VenueEvent, DecodeError> {
         ..
     } = PushDataV3ApiWrapper::decode(frame).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     let time_ms = send_time.or(create_time).unwrap_or_default();
-    let symbol = || {
-        symbol
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| DecodeError::MissingSymbol(channel.clone()))
-    };
     match body {
-        Some(Body::PublicAggreBookTicker(t)) => Ok(VenueEvent::BookTicker {
-            ticker: BookTicker {
+        Some(Body::PublicAggreBookTicker(t)) => {
+            let ticker = BookTicker {
                 bid_price: price("bidPrice", &t.bid_price)?,
                 bid_quantity: quantity("bidQuantity", &t.bid_quantity)?,
                 ask_price: price("askPrice", &t.ask_price)?,
                 ask_quantity: quantity("askQuantity", &t.ask_quantity)?,
                 time_ms,
-            },
-            symbol_code: symbol()?,
-        }),
-        Some(Body::PublicAggreDepths(d)) => Ok(VenueEvent::DepthDiff {
-            diff: DepthDiff {
-                from_version: version("fromVersion", &d.from_version)?,
-                to_version: version("toVersion", &d.to_version)?,
-                bids: levels(&d.bids)?,
-                asks: levels(&d.asks)?,
-            },
-            symbol_code: symbol()?,
-        }),
-        Some(Body::PublicAggreDeals(d)) => {
-            let mut trades = Vec::with_capacity(d.deals.len());
-            for deal in &d.deals {
-                trades.push(Trade {
-                    price: price("price", &deal.price)?,
-                    quantity: quantity("quantity", &deal.quantity)?,
-                    taker_side: trade_side(deal.trade_type)?,
-                    time_ms: deal.time,
-                });
-            }
-            Ok(VenueEvent::Trades {
-                symbol_code: symbol()?,
-                trades,
-            })
+            };
+            Ok(buffers.book_ticker(symbol_code(symbol.as_deref(), &channel)?, ticker))
         }
-        Some(Body::PrivateOrders(o)) => {
-            Ok(VenueEvent::Order(order_update(symbol()?, &o, time_ms)?))
+        Some(Body::PublicAggreDepths(d)) => {
+            let from_version = version("fromVersion", &d.from_version)?;
+            let to_version = version("toVersion", &d.to_version)?;
+            buffers.depth_diff(
+                symbol_code(symbol.as_deref(), &channel)?,
+                from_version,
+                to_version,
+                d.bids.iter().map(level),
+                d.asks.iter().map(level),
+            )
         }
-        Some(Body::PrivateDeals(d)) => Ok(VenueEvent::Fill(fill(symbol()?, &d)?)),
+        Some(Body::PublicAggreDeals(d)) => buffers.trades(
+            symbol_code(symbol.as_deref(), &channel)?,
+            d.deals.iter().map(trade),
+        ),
+        Some(Body::PrivateOrders(o)) => Ok(VenueEvent::Order(order_update(
+            symbol_code(symbol, &channel)?,
+            &o,
+            time_ms,
+        )?)),
+        Some(Body::PrivateDeals(d)) => {
+            Ok(VenueEvent::Fill(fill(symbol_code(symbol, &channel)?, &d)?))
+        }
         Some(Body::PrivateAccount(a)) => Ok(VenueEvent::Balance(balance(&a)?)),
         _ => Err(DecodeError::Unsupported {
             channel: channel.chars().take(120).collect(),
         }),
     }
+}
+
+/// The push's symbol (a `&str` for market data, the message's own `String` for an order or a
+/// fill): every push but a balance's names one.
+fn symbol_code<S: AsRef<str>>(symbol: Option<S>, channel: &str) -> Result<S, DecodeError> {
+    symbol
+        .filter(|s| !s.as_ref().is_empty())
+        .ok_or_else(|| DecodeError::MissingSymbol(channel.to_owned()))
 }
 
 fn truncated(value: &str) -> String {
@@ -135,16 +137,22 @@ fn version(field: &'static str, value: &str) -> Result<u64, DecodeError> {
     })
 }
 
-/// The levels of a depth diff, in a vector of their exact size.
-fn levels(items: &[PublicAggreDepthV3ApiItem]) -> Result<Vec<PriceLevel>, DecodeError> {
-    let mut levels = Vec::with_capacity(items.len());
-    for item in items {
-        levels.push(PriceLevel {
-            price: price("price", &item.price)?,
-            quantity: quantity("quantity", &item.quantity)?,
-        });
-    }
-    Ok(levels)
+/// One level of a depth diff.
+fn level(item: &PublicAggreDepthV3ApiItem) -> Result<PriceLevel, DecodeError> {
+    Ok(PriceLevel {
+        price: price("price", &item.price)?,
+        quantity: quantity("quantity", &item.quantity)?,
+    })
+}
+
+/// One public trade of a deals push.
+fn trade(deal: &PublicAggreDealsV3ApiItem) -> Result<Trade, DecodeError> {
+    Ok(Trade {
+        price: price("price", &deal.price)?,
+        quantity: quantity("quantity", &deal.quantity)?,
+        taker_side: trade_side(deal.trade_type)?,
+        time_ms: deal.time,
+    })
 }
 
 fn trade_side(code: i32) -> Result<Side, DecodeError> {
@@ -258,7 +266,11 @@ fn balance(a: &PrivateAccountV3Api) -> Result<BalanceUpdate, DecodeError> {
 pub struct MexcPushDecoder;
 
 impl PushDecoder for MexcPushDecoder {
-    fn decode(&mut self, frame: &[u8]) -> Result<VenueEvent, DecodeError> {
-        decode_push(frame)
+    fn decode<'b>(
+        &mut self,
+        frame: &[u8],
+        buffers: &'b mut PushBuffers,
+    ) -> Result<VenueEvent<'b>, DecodeError> {
+        decode_push(frame, buffers)
     }
 }

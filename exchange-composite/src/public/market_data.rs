@@ -286,6 +286,11 @@ fn publish_top(feed: &SymbolFeed, book: &LocalOrderBook) {
 }
 
 /// The websocket [`FrameHandler`] of a [`MarketData`] pipeline.
+///
+/// Its [`FrameDecoder`] keeps the [`PushBuffers`](crate::PushBuffers) frames decode into for
+/// the handler's whole life, reconnects included; the local book applies a diff in place and
+/// trades are published one by one from those buffers, so once they have grown a frame costs
+/// no allocation beyond the venue's message decode.
 pub struct MarketDataHandler {
     inner: Arc<Inner>,
     decoder: FrameDecoder,
@@ -307,7 +312,7 @@ impl FrameHandler for MarketDataHandler {
                 symbol_code,
                 ticker,
             } => {
-                if let Some(feed) = self.inner.feeds.get(&symbol_code) {
+                if let Some(feed) = self.inner.feeds.get(symbol_code) {
                     feed.ticker.publish(Some(ticker));
                 }
             }
@@ -315,21 +320,21 @@ impl FrameHandler for MarketDataHandler {
                 symbol_code,
                 trades,
             } => {
-                if let Some(feed) = self.inner.feeds.get(&symbol_code) {
+                if let Some(feed) = self.inner.feeds.get(symbol_code) {
                     for trade in trades {
-                        feed.trades.publish(trade);
+                        feed.trades.publish(*trade);
                     }
                 }
             }
             VenueEvent::DepthDiff { symbol_code, diff } => {
-                if let Some(feed) = self.inner.feeds.get(&symbol_code) {
+                if let Some(feed) = self.inner.feeds.get(symbol_code) {
                     let mut book = feed.book.lock().unwrap_or_else(PoisonError::into_inner);
                     match book.on_diff(diff) {
                         DiffOutcome::Applied => publish_top(feed, &book),
                         DiffOutcome::ResyncNeeded { .. } => {
                             drop(book);
                             feed.top.publish(None);
-                            let _ = self.inner.resync.send(symbol_code);
+                            let _ = self.inner.resync.send(symbol_code.to_owned());
                         }
                         DiffOutcome::Buffered | DiffOutcome::Stale => {}
                     }
