@@ -91,11 +91,7 @@ impl PushBuffers {
         self.diff.from_version = from_version;
         self.diff.to_version = to_version;
         let filled = fill(&mut self.diff.bids, bids).and_then(|()| fill(&mut self.diff.asks, asks));
-        if let Err(error) = filled {
-            self.clear();
-            return Err(error);
-        }
-        self.symbol_code.push_str(symbol_code);
+        self.finish_fill(symbol_code, filled)?;
         Ok(VenueEvent::DepthDiff {
             symbol_code: &self.symbol_code,
             diff: &self.diff,
@@ -111,15 +107,27 @@ impl PushBuffers {
         T: IntoIterator<Item = Result<Trade, DecodeError>>,
     {
         self.clear();
-        if let Err(error) = fill(&mut self.trades, trades) {
-            self.clear();
-            return Err(error);
-        }
-        self.symbol_code.push_str(symbol_code);
+        let filled = fill(&mut self.trades, trades);
+        self.finish_fill(symbol_code, filled)?;
         Ok(VenueEvent::Trades {
             symbol_code: &self.symbol_code,
             trades: &self.trades,
         })
+    }
+
+    /// Ends a fill: after an item that failed, empties everything; else records the push's
+    /// symbol.
+    fn finish_fill(
+        &mut self,
+        symbol_code: &str,
+        filled: Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        if let Err(error) = filled {
+            self.clear();
+            return Err(error);
+        }
+        self.symbol_code.push_str(symbol_code);
+        Ok(())
     }
 
     /// Empties every buffer, keeping its capacity.
