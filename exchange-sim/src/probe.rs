@@ -6,7 +6,13 @@
 //! ([`Probe::take_pushes_written`]), the client decides and sends its order, the order arrives
 //! ([`Probe::take_order_arrivals`]). Recording wakes no task: a reader takes the instants
 //! after the event, so the measurement adds nothing between its two ends.
+//!
+//! A push wakes only the connections subscribed to its channel (one queue per channel name,
+//! joined to each subscription's own stream), as a venue's fan-out would: a connection that
+//! does not write the frame does no work after the write either, so the time between the
+//! two ends is the client's, not the venue's bookkeeping for its other sockets.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -18,15 +24,8 @@ use tokio::time::Instant;
 /// ([`Probe::dropped_instants`]), so a recorder nobody reads cannot grow without bound.
 pub const PROBE_INSTANTS_KEPT: usize = 1 << 16;
 
-/// Probe pushes queued per connection before a slow one skips some.
+/// Probe pushes queued per connection and channel before a slow one skips some.
 const PUSH_QUEUE: usize = 64;
-
-/// A frame for the connections subscribed to `channel`.
-#[derive(Debug, Clone)]
-pub(crate) struct ProbePush {
-    pub(crate) channel: Arc<str>,
-    pub(crate) frame: Bytes,
-}
 
 /// Instants in the order they were noted, bounded by [`PROBE_INSTANTS_KEPT`].
 #[derive(Debug, Default)]
@@ -56,7 +55,9 @@ impl Record {
 
 #[derive(Debug)]
 struct ProbeState {
-    pushes: broadcast::Sender<ProbePush>,
+    /// One queue per channel name some connection subscribed to (kept once created: there
+    /// are only as many as the venue has channels).
+    channels: Mutex<HashMap<String, broadcast::Sender<Bytes>>>,
     pushes_written: Record,
     recording_orders: AtomicBool,
     orders_arrived: Record,
@@ -97,7 +98,7 @@ impl Probe {
     pub(crate) fn new() -> Self {
         Self {
             state: Arc::new(ProbeState {
-                pushes: broadcast::channel(PUSH_QUEUE).0,
+                channels: Mutex::default(),
                 pushes_written: Record::default(),
                 recording_orders: AtomicBool::new(false),
                 orders_arrived: Record::default(),
@@ -110,15 +111,12 @@ impl Probe {
     /// not aggregated and not batched, to every websocket subscribed to `channel`. Each one
     /// that writes it notes the instant just before it writes
     /// ([`take_pushes_written`](Self::take_pushes_written)). Returns how many connections
-    /// were told (all open ones; only the subscribed ones write).
+    /// were told: those subscribed to `channel`, and no other (a connection that has just
+    /// unsubscribed may still be counted until it next runs; it does not write the frame).
     pub fn push(&self, channel: &str, frame: Bytes) -> usize {
-        self.state
-            .pushes
-            .send(ProbePush {
-                channel: channel.into(),
-                frame,
-            })
-            .unwrap_or(0)
+        self.lock_channels()
+            .get(channel)
+            .map_or(0, |queue| queue.send(frame).unwrap_or(0))
     }
 
     /// The instants at which connections were about to write probe pushes, oldest first,
@@ -143,9 +141,22 @@ impl Probe {
         self.state.dropped.load(Ordering::Relaxed)
     }
 
-    /// The probe pushes, for one connection.
-    pub(crate) fn subscribe_pushes(&self) -> broadcast::Receiver<ProbePush> {
-        self.state.pushes.subscribe()
+    /// The probe pushes of `channel`, for one connection's subscription to it.
+    pub(crate) fn subscribe_channel(&self, channel: &str) -> broadcast::Receiver<Bytes> {
+        let mut channels = self.lock_channels();
+        if let Some(queue) = channels.get(channel) {
+            return queue.subscribe();
+        }
+        let (queue, receiver) = broadcast::channel(PUSH_QUEUE);
+        channels.insert(channel.to_owned(), queue);
+        receiver
+    }
+
+    fn lock_channels(&self) -> MutexGuard<'_, HashMap<String, broadcast::Sender<Bytes>>> {
+        self.state
+            .channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// A connection is about to write a probe push.
@@ -191,6 +202,30 @@ mod tests {
         );
         probe.push_writing();
         assert_eq!(probe.take_pushes_written().len(), 1);
+    }
+
+    #[test]
+    fn a_push_reaches_only_the_queue_of_its_channel() {
+        let probe = Probe::new();
+        assert_eq!(
+            probe.push("a", Bytes::from_static(b"1")),
+            0,
+            "nobody subscribed"
+        );
+        let mut a = probe.subscribe_channel("a");
+        let mut a2 = probe.subscribe_channel("a");
+        let mut b = probe.subscribe_channel("b");
+        assert_eq!(probe.push("a", Bytes::from_static(b"2")), 2);
+        assert_eq!(a.try_recv().ok(), Some(Bytes::from_static(b"2")));
+        assert_eq!(a2.try_recv().ok(), Some(Bytes::from_static(b"2")));
+        assert!(b.try_recv().is_err(), "another channel's queue stays empty");
+        drop((a, a2));
+        assert_eq!(
+            probe.push("a", Bytes::from_static(b"3")),
+            0,
+            "its subscribers left"
+        );
+        assert_eq!(probe.push("b", Bytes::from_static(b"4")), 1);
     }
 
     #[test]

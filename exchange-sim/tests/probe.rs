@@ -53,7 +53,11 @@ async fn a_probe_push_reaches_only_the_subscribed_sockets_and_notes_when_it_was_
         subscribe(&mut depth, &[DEPTH]).await;
 
         let to_book = frame(BOOK);
-        assert_eq!(probe.push(BOOK, to_book.clone()), 2, "both sockets told");
+        assert_eq!(
+            probe.push(BOOK, to_book.clone()),
+            1,
+            "only the subscribed socket is told"
+        );
         let (received, read_at) = next_binary(&mut book).await;
         assert_eq!(received, to_book, "the exact bytes");
         let written = probe.take_pushes_written();
@@ -105,6 +109,37 @@ async fn new_order_arrivals_are_noted_only_while_recording() {
         probe.record_order_arrivals(false);
         client.limit("HIFIUSDT", "BUY", "0.05", "30").await;
         assert!(probe.take_order_arrivals().is_empty());
+        sim.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_socket_that_unsubscribed_is_no_longer_told_and_writes_nothing() {
+    bounded(async {
+        let sim = start_with_market_paused().await;
+        let probe = sim.probe();
+        let mut book = connect(&sim.ws_url()).await;
+        subscribe(&mut book, &[BOOK, DEPTH]).await;
+        send_json(
+            &mut book,
+            serde_json::json!({ "method": "UNSUBSCRIPTION", "params": [BOOK], "id": 2 }),
+        )
+        .await;
+        assert_eq!(next_text(&mut book).await["msg"], BOOK);
+        // The subscription's queue is left once the connection has run after the reply.
+        while probe.push(BOOK, frame(BOOK)) != 0 {
+            tokio::task::yield_now().await;
+        }
+        // Still subscribed to the other channel: its frame is the next one the socket reads.
+        let to_depth = frame(DEPTH);
+        assert_eq!(probe.push(DEPTH, to_depth.clone()), 1);
+        assert_eq!(next_binary(&mut book).await.0, to_depth);
+        assert_eq!(
+            probe.take_pushes_written().len(),
+            1,
+            "only the depth frame was written"
+        );
         sim.shutdown().await;
     })
     .await;

@@ -25,11 +25,17 @@ const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 
 type Sink = SplitSink<WebSocket, Message>;
 
+/// One frame to write: a push of the venue's, or a probe's (noted just before it is written).
+struct Outgoing {
+    frame: Bytes,
+    probe: bool,
+}
+
 struct Connection {
     app: Arc<App>,
     private: Option<(AccountId, String)>,
     subscriptions: BTreeMap<String, oneshot::Sender<()>>,
-    pushes: SelectAll<BoxStream<'static, Bytes>>,
+    pushes: SelectAll<BoxStream<'static, Outgoing>>,
     opened: Instant,
     last_received: Instant,
     unsubscribed_since: Option<Instant>,
@@ -103,7 +109,6 @@ impl Connection {
         let mut shutdown = self.app.tasks.signal();
         let mut control = self.app.faults.subscribe_ws_control();
         let mut stall = self.app.faults.watch_stall();
-        let mut probes = self.app.probe.subscribe_pushes();
         if *shutdown.borrow() {
             return Exit::Close(1001, "server shutting down");
         }
@@ -133,18 +138,6 @@ impl Connection {
                     Ok(WsControl::ListenKeyExpired(key)) => {
                         if self.private.as_ref().is_some_and(|(_, ours)| *ours == key) {
                             return Exit::Close(1000, "listen key expired");
-                        }
-                    }
-                    Err(RecvError::Lagged(_)) => {}
-                    Err(RecvError::Closed) => return Exit::Close(1001, "server shutting down"),
-                },
-                probe = probes.recv() => match probe {
-                    Ok(push) => {
-                        if self.subscriptions.contains_key(&*push.channel) {
-                            self.app.probe.push_writing();
-                            if sink.send(Message::Binary(push.frame)).await.is_err() {
-                                return Exit::Abort;
-                            }
                         }
                     }
                     Err(RecvError::Lagged(_)) => {}
@@ -197,15 +190,23 @@ impl Connection {
     }
 
     /// Write `first` and whatever else is already queued, then flush once.
-    async fn send_batch(&mut self, sink: &mut Sink, first: Bytes) -> Result<(), axum::Error> {
-        sink.feed(Message::Binary(first)).await?;
+    async fn send_batch(&mut self, sink: &mut Sink, first: Outgoing) -> Result<(), axum::Error> {
+        sink.feed(self.message(first)).await?;
         for _ in 0..MAX_BATCH {
             match self.pushes.next().now_or_never() {
-                Some(Some(push)) => sink.feed(Message::Binary(push)).await?,
+                Some(Some(push)) => sink.feed(self.message(push)).await?,
                 _ => break,
             }
         }
         sink.flush().await
+    }
+
+    /// The frame of `push`, a probe's noted as about to be written.
+    fn message(&self, push: Outgoing) -> Message {
+        if push.probe {
+            self.app.probe.push_writing();
+        }
+        Message::Binary(push.frame)
     }
 
     /// Answer one JSON control frame.
@@ -274,7 +275,8 @@ impl Connection {
                 return refusal(id, channel, "Blocked! ");
             };
             let (cancel, cancelled) = oneshot::channel();
-            self.pushes.push(push_stream(receiver, cancelled));
+            let probes = self.app.probe.subscribe_channel(channel);
+            self.pushes.push(push_stream(receiver, probes, cancelled));
             self.subscriptions.insert(channel.clone(), cancel);
             self.unsubscribed_since = None;
             accepted.push(channel.as_str());
@@ -294,22 +296,32 @@ fn refusal(id: i64, channel: &str, reason: &str) -> String {
     )
 }
 
-/// The frames of one subscription, until `cancelled` resolves (its sender is dropped).
+/// The frames of one subscription, the venue's and the probe's, until `cancelled` resolves
+/// (its sender is dropped).
 fn push_stream(
     receiver: broadcast::Receiver<Bytes>,
+    probes: broadcast::Receiver<Bytes>,
     cancelled: oneshot::Receiver<()>,
-) -> BoxStream<'static, Bytes> {
-    futures::stream::unfold(receiver, |mut receiver| async move {
+) -> BoxStream<'static, Outgoing> {
+    futures::stream::select(frames(receiver, false), frames(probes, true))
+        .take_until(cancelled)
+        .boxed()
+}
+
+/// The frames of one queue, marked as the probe's or not.
+fn frames(
+    receiver: broadcast::Receiver<Bytes>,
+    probe: bool,
+) -> impl futures::Stream<Item = Outgoing> + Send + 'static {
+    futures::stream::unfold(receiver, move |mut receiver| async move {
         loop {
             match receiver.recv().await {
-                Ok(frame) => return Some((frame, receiver)),
+                Ok(frame) => return Some((Outgoing { frame, probe }, receiver)),
                 Err(RecvError::Lagged(missed)) => {
-                    tracing::debug!(missed, "websocket subscriber lagged; frames skipped");
+                    tracing::debug!(missed, probe, "websocket subscriber lagged; frames skipped");
                 }
                 Err(RecvError::Closed) => return None,
             }
         }
     })
-    .take_until(cancelled)
-    .boxed()
 }
