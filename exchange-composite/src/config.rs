@@ -126,7 +126,7 @@ impl ExchangeConfig {
             shutdown_budget: Duration::from_secs(10),
             request_timeout: Duration::from_secs(10),
             ws_connector: WsConnector::Tcp,
-            rest_transport: RestTransport::Reqwest,
+            rest_transport: RestTransport::Tcp,
             clock: WallClock::system(),
             backoff_seed: None,
         }

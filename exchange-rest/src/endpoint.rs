@@ -29,12 +29,12 @@ impl Method {
         }
     }
 
-    pub(crate) fn to_reqwest(self) -> reqwest::Method {
+    pub(crate) fn to_http(self) -> hyper::Method {
         match self {
-            Self::Get => reqwest::Method::GET,
-            Self::Post => reqwest::Method::POST,
-            Self::Put => reqwest::Method::PUT,
-            Self::Delete => reqwest::Method::DELETE,
+            Self::Get => hyper::Method::GET,
+            Self::Post => hyper::Method::POST,
+            Self::Put => hyper::Method::PUT,
+            Self::Delete => hyper::Method::DELETE,
         }
     }
 }

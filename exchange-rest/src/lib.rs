@@ -4,7 +4,7 @@
 //! - [`limiter`]: [`RateLimiter`], weighted sliding-window buckets per scope, atomic
 //!   multi-bucket draws, FIFO-fair bounded waiting, `Retry-After` pauses, prompt `Closed` on
 //!   stop. [`mexc_spot_limits`] is MEXC's published configuration.
-//! - [`MexcRestClient`]: reqwest + rustls, MEXC signing over the exact bytes sent, the venue's
+//! - [`MexcRestClient`]: hyper + rustls, MEXC signing over the exact bytes sent, the venue's
 //!   clock kept in sync, typed [`request`]s and [`model`] responses for every endpoint, typed
 //!   [`RestError`]s (order calls with unknown outcome are never "not placed"), a secret that
 //!   never shows ([`ApiSecret`]), and a stop that bounds calls in flight.

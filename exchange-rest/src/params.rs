@@ -1,14 +1,35 @@
 //! [`Params`]: a request's query parameters, in the order they are sent (and signed).
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use rust_decimal::Decimal;
+use url::form_urlencoded;
 
-/// Query parameters in sending order. Values are form-urlencoded when the URL is built; the
-/// signature covers the encoded bytes exactly as sent.
+/// Bytes reserved at the first parameter: an order's whole query fits.
+const FIRST_CAPACITY: usize = 128;
+
+/// Query parameters in sending order, kept form-urlencoded as they go on the wire: the
+/// signature covers these bytes exactly as sent.
+///
+/// Each value is encoded once, as it is pushed, into one buffer (no string per pair).
+///
+/// ```
+/// use exchange_rest::Params;
+/// use rust_decimal::Decimal;
+///
+/// let mut params = Params::new();
+/// params
+///     .push("symbol", "HIFIUSDT")
+///     .push_decimal("price", Decimal::new(10000, 5))
+///     .push("newClientOrderId", "a b&c");
+/// assert_eq!(params.as_query(), "symbol=HIFIUSDT&price=0.1&newClientOrderId=a+b%26c");
+/// let pairs: Vec<_> = params.iter().collect();
+/// assert_eq!(pairs[2], ("newClientOrderId".into(), "a b&c".into()));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Params {
-    pairs: Vec<(&'static str, Cow<'static, str>)>,
+    query: String,
 }
 
 impl Params {
@@ -17,18 +38,16 @@ impl Params {
         Self::default()
     }
 
-    /// Appends `key=value`.
-    pub fn push(&mut self, key: &'static str, value: impl Into<Cow<'static, str>>) -> &mut Self {
-        self.pairs.push((key, value.into()));
+    /// Appends `key=value` (both form-urlencoded).
+    pub fn push(&mut self, key: &str, value: impl AsRef<str>) -> &mut Self {
+        self.key(key);
+        self.query
+            .extend(form_urlencoded::byte_serialize(value.as_ref().as_bytes()));
         self
     }
 
     /// Appends `key=value` if `value` is `Some`.
-    pub fn push_opt(
-        &mut self,
-        key: &'static str,
-        value: Option<impl Into<Cow<'static, str>>>,
-    ) -> &mut Self {
+    pub fn push_opt(&mut self, key: &str, value: Option<impl AsRef<str>>) -> &mut Self {
         if let Some(value) = value {
             self.push(key, value);
         }
@@ -36,26 +55,62 @@ impl Params {
     }
 
     /// Appends a decimal in plain notation without trailing zeros (`0.10000` -> `0.1`).
-    pub fn push_decimal(&mut self, key: &'static str, value: Decimal) -> &mut Self {
-        self.push(key, value.normalize().to_string())
+    pub fn push_decimal(&mut self, key: &str, value: Decimal) -> &mut Self {
+        self.key(key);
+        // Digits, `-` and `.` only: nothing to encode, written in place.
+        let _ = write!(self.query, "{}", value.normalize());
+        self
     }
 
     /// Appends a decimal if `Some`.
-    pub fn push_opt_decimal(&mut self, key: &'static str, value: Option<Decimal>) -> &mut Self {
+    pub fn push_opt_decimal(&mut self, key: &str, value: Option<Decimal>) -> &mut Self {
         if let Some(value) = value {
             self.push_decimal(key, value);
         }
         self
     }
 
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
+    /// Appends an integer (`limit=100`).
+    pub fn push_u64(&mut self, key: &str, value: u64) -> &mut Self {
+        self.key(key);
+        let _ = write!(self.query, "{value}");
+        self
     }
 
-    /// The pairs, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        self.pairs.iter().map(|(k, v)| (*k, v.as_ref()))
+    /// Appends an integer if `Some`.
+    pub fn push_opt_u64(&mut self, key: &str, value: Option<u64>) -> &mut Self {
+        if let Some(value) = value {
+            self.push_u64(key, value);
+        }
+        self
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.query.is_empty()
+    }
+
+    /// The encoded query, as sent (`symbol=HIFIUSDT&side=BUY`), without the `?`.
+    pub fn as_query(&self) -> &str {
+        &self.query
+    }
+
+    /// The pairs, in order, decoded.
+    pub fn iter(&self) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+        form_urlencoded::parse(self.query.as_bytes())
+    }
+
+    /// `&` if needed, the encoded key and `=`.
+    fn key(&mut self, key: &str) {
+        if self.query.is_empty() {
+            // One allocation for the usual query, none for a request without parameters.
+            self.query.reserve(FIRST_CAPACITY);
+        } else {
+            self.query.push('&');
+        }
+        self.query
+            .extend(form_urlencoded::byte_serialize(key.as_bytes()));
+        self.query.push('=');
     }
 }
 
@@ -69,15 +124,40 @@ mod tests {
         p.push("symbol", "HIFIUSDT")
             .push_decimal("price", Decimal::new(10000, 5))
             .push_opt("newClientOrderId", None::<String>)
-            .push_opt_decimal("quantity", Some(Decimal::new(2120, 2)));
+            .push_opt_decimal("quantity", Some(Decimal::new(2120, 2)))
+            .push_opt_decimal("quoteOrderQty", None)
+            .push_u64("limit", u64::MAX)
+            .push_decimal("negative", Decimal::new(-5, 1));
+        assert_eq!(
+            p.as_query(),
+            "symbol=HIFIUSDT&price=0.1&quantity=21.2&limit=18446744073709551615&negative=-0.5"
+        );
+        let pairs: Vec<_> = p.iter().collect();
+        assert_eq!(pairs.len(), 5);
+        assert_eq!(pairs[1], ("price".into(), "0.1".into()));
+    }
+
+    #[test]
+    fn values_and_keys_are_encoded_once_and_decode_back() {
+        let mut p = Params::new();
+        p.push("symbols", "A,B").push("odd key", "x=y&z %é+");
+        assert_eq!(p.as_query(), "symbols=A%2CB&odd+key=x%3Dy%26z+%25%C3%A9%2B");
         let pairs: Vec<_> = p.iter().collect();
         assert_eq!(
             pairs,
             vec![
-                ("symbol", "HIFIUSDT"),
-                ("price", "0.1"),
-                ("quantity", "21.2")
+                (Cow::from("symbols"), Cow::from("A,B")),
+                (Cow::from("odd key"), Cow::from("x=y&z %é+")),
             ]
         );
+    }
+
+    #[test]
+    fn an_empty_value_is_still_a_pair() {
+        let mut p = Params::new();
+        assert!(p.is_empty());
+        p.push("listenKey", "");
+        assert!(!p.is_empty());
+        assert_eq!(p.as_query(), "listenKey=");
     }
 }

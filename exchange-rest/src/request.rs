@@ -81,7 +81,7 @@ impl RestRequest for GetExchangeInfo {
         match self.symbols.as_slice() {
             [] => {}
             [one] => {
-                p.push("symbol", one.clone());
+                p.push("symbol", one);
             }
             many => {
                 p.push("symbols", many.join(","));
@@ -105,8 +105,8 @@ impl RestRequest for GetDepth {
     type Response = OrderBookSnapshot;
     fn params(&self) -> Params {
         let mut p = Params::new();
-        p.push("symbol", self.symbol.clone())
-            .push_opt("limit", self.limit.map(|l| l.to_string()));
+        p.push("symbol", &self.symbol)
+            .push_opt_u64("limit", self.limit.map(u64::from));
         p
     }
 }
@@ -145,19 +145,19 @@ symbol_request!(
 
 fn symbol_params(symbol: &str) -> Params {
     let mut p = Params::new();
-    p.push("symbol", symbol.to_owned());
+    p.push("symbol", symbol);
     p
 }
 
 fn order_params(order: &NewOrderRequest) -> Params {
     let mut p = Params::new();
-    p.push("symbol", order.symbol.clone())
+    p.push("symbol", &order.symbol)
         .push("side", order.side.as_str())
         .push("type", order.order_type.as_str())
         .push_opt_decimal("quantity", order.quantity)
         .push_opt_decimal("quoteOrderQty", order.quote_order_qty)
         .push_opt_decimal("price", order.price)
-        .push_opt("newClientOrderId", order.client_order_id.clone());
+        .push_opt("newClientOrderId", order.client_order_id.as_deref());
     p
 }
 
@@ -183,10 +183,10 @@ impl RestRequest for TestOrder {
 
 fn order_ref_params(symbol: &str, order: &OrderRef) -> Params {
     let mut p = Params::new();
-    p.push("symbol", symbol.to_owned());
+    p.push("symbol", symbol);
     match order {
-        OrderRef::OrderId(id) => p.push("orderId", id.clone()),
-        OrderRef::ClientOrderId(id) => p.push("origClientOrderId", id.clone()),
+        OrderRef::OrderId(id) => p.push("orderId", id),
+        OrderRef::ClientOrderId(id) => p.push("origClientOrderId", id),
     };
     p
 }
@@ -254,7 +254,7 @@ impl RestRequest for GetOpenOrders {
     type Response = Vec<Order>;
     fn params(&self) -> Params {
         let mut p = Params::new();
-        p.push("symbol", self.symbol.clone());
+        p.push("symbol", &self.symbol);
         p
     }
 }
@@ -273,8 +273,8 @@ impl RestRequest for GetAllOrders {
     type Response = Vec<Order>;
     fn params(&self) -> Params {
         let mut p = Params::new();
-        p.push("symbol", self.symbol.clone())
-            .push_opt("limit", self.limit.map(|l| l.to_string()));
+        p.push("symbol", &self.symbol)
+            .push_opt_u64("limit", self.limit.map(u64::from));
         p
     }
 }
@@ -291,7 +291,7 @@ impl RestRequest for KeepAliveListenKey {
     type Response = ListenKey;
     fn params(&self) -> Params {
         let mut p = Params::new();
-        p.push("listenKey", self.listen_key.clone());
+        p.push("listenKey", &self.listen_key);
         p
     }
 }
@@ -308,7 +308,7 @@ impl RestRequest for CloseListenKey {
     type Response = ListenKey;
     fn params(&self) -> Params {
         let mut p = Params::new();
-        p.push("listenKey", self.listen_key.clone());
+        p.push("listenKey", &self.listen_key);
         p
     }
 }
@@ -325,7 +325,7 @@ impl RestRequest for GetContractDetail {
     type Response = ContractDetailResponse;
     fn params(&self) -> Params {
         let mut p = Params::new();
-        p.push_opt("symbol", self.symbol.clone());
+        p.push_opt("symbol", self.symbol.as_deref());
         p
     }
 }
@@ -354,12 +354,12 @@ mod tests {
             order: OrderRef::ClientOrderId("mm-1".into()),
         };
         assert_eq!(
-            cancel.params().iter().nth(1),
-            Some(("origClientOrderId", "mm-1"))
+            cancel.params().as_query(),
+            "symbol=HIFIUSDT&origClientOrderId=mm-1"
         );
         let info = GetExchangeInfo {
             symbols: vec!["A".into(), "B".into()],
         };
-        assert_eq!(info.params().iter().next(), Some(("symbols", "A,B")));
+        assert_eq!(info.params().as_query(), "symbols=A%2CB");
     }
 }

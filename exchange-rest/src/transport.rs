@@ -1,27 +1,42 @@
-//! The HTTP transport seam under [`MexcRestClient`](crate::MexcRestClient) (a seam so the real
-//! client can run inside a deterministic network simulation: the `simulation` feature's
-//! turmoil transport; reqwest is the default): one request in (method, URL, the API-key header, the content type),
-//! status, headers and body out.
+//! The HTTP transport seam under [`MexcRestClient`](crate::MexcRestClient): one request in
+//! (method, URI, the API-key header, the content type), status, headers and body out.
 //!
-//! reqwest takes no custom transport, so the seam sits under the client instead: production
-//! sends through reqwest (rustls, pooled keep-alive connections), a simulation through a
-//! hyper-util client over turmoil's `TcpStream` (feature `simulation`). Everything that
-//! makes a call a MEXC call stays above the seam and is the same code on both: the rate
+//! One implementation: hyper-util's pooled HTTP/1.1 client, over TCP with rustls for `https`
+//! (hyper-rustls; ring, the provider exchange-ws uses too) in production, or over turmoil's
+//! simulated TCP (feature `simulation`, for deterministic network simulation). Everything
+//! that makes a call a MEXC call stays above the seam and is the same code on both: the rate
 //! limiter, the URL and its signature, the request timeout, the classification of statuses
 //! and errors ("outcome unknown" for order calls that may have been written).
+//!
+//! Why not reqwest: on an order's path its layers cost more than the rest of our REST client
+//! together (it parses each request's URL twice more for its redirect policy, clones the
+//! header map, and runs a retry layer), measured in the `tick_to_order` bench; and a trading
+//! client must neither follow a redirect (a 307 re-sends a signed order somewhere else) nor
+//! retry on its own. So: redirects are answers (a 3xx is classified like any other status),
+//! nothing is retried below [`MexcRestClient`](crate::MexcRestClient), and no proxy is used
+//! (`HTTP_PROXY` and the like are not read: the client connects to the venue directly).
 //!
 //! The rule next to this seam: no code of the stack opens its own HTTP connection or calls
 //! `tokio::net::TcpStream::connect` (`.ci/check-seams` fails CI on one outside the seam
 //! modules); wall time comes from `lifecycle_core::WallClock`.
 
+use std::io;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
-use reqwest::{Method, Url};
+use http_body_util::{BodyExt, Empty};
+use hyper::header::{
+    CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT as USER_AGENT_HEADER,
+};
+use hyper::{Method, Uri};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-/// The venue's API-key header.
-const API_KEY_HEADER: &str = "X-MEXC-APIKEY";
+/// The venue's API-key header, `X-MEXC-APIKEY` (header names are case-insensitive; a
+/// constant name is neither parsed nor allocated per request).
+const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-mexc-apikey");
 /// The user agent of every request.
 const USER_AGENT: &str = concat!("quiesce-exchange-rest/", env!("CARGO_PKG_VERSION"));
 
@@ -29,11 +44,11 @@ const USER_AGENT: &str = concat!("quiesce-exchange-rest/", env!("CARGO_PKG_VERSI
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RestTransport {
-    /// reqwest over rustls: the default.
+    /// TCP, with rustls for `https` URLs: the default.
     #[default]
-    Reqwest,
-    /// A hyper-util client over turmoil's simulated TCP: the base URL's host is a turmoil
-    /// host name. Only inside a turmoil simulation; feature `simulation`.
+    Tcp,
+    /// turmoil's simulated TCP: the base URL's host is a turmoil host name. Only inside a
+    /// turmoil simulation; feature `simulation`.
     #[cfg(feature = "simulation")]
     Turmoil,
 }
@@ -44,15 +59,14 @@ pub(crate) struct TransportSettings {
     pub(crate) connect_timeout: Duration,
     pub(crate) pool_idle_timeout: Duration,
     pub(crate) pool_max_idle_per_host: usize,
-    /// Every base URL is on this machine: no proxy.
-    pub(crate) loopback: bool,
 }
 
 /// One request.
 #[derive(Debug)]
 pub(crate) struct HttpRequest {
     pub(crate) method: Method,
-    pub(crate) url: Url,
+    /// Carries the signature: never logged, never put in an error.
+    pub(crate) uri: Uri,
     /// Sent as `X-MEXC-APIKEY` (signed endpoints).
     pub(crate) api_key: Option<HeaderValue>,
     /// Sends `Content-Type: application/json` (an empty body; MEXC's clients do).
@@ -74,13 +88,13 @@ pub(crate) struct TransportError {
     pub(crate) never_sent: bool,
     /// A timeout inside the transport (the connect timeout).
     pub(crate) timeout: bool,
-    /// The error and its sources, without the URL (it carries the signature).
+    /// The error and its sources (hyper's errors carry no URI, so no signature).
     pub(crate) text: String,
 }
 
-/// The TLS configuration of the reqwest transport: rustls with ring (the provider exchange-ws
-/// uses too, so one is built) and the webpki roots, with the provider passed explicitly so it
-/// never depends on a process default.
+/// The TLS configuration: rustls with ring (the provider exchange-ws uses too, so one is
+/// built) and the webpki roots, with the provider passed explicitly so it never depends on a
+/// process default.
 fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -94,72 +108,105 @@ fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
 /// A built transport (cheap to clone; dropping the last clone closes its connections).
 #[derive(Debug, Clone)]
 pub(crate) enum HttpTransport {
-    Reqwest(reqwest::Client),
+    Tcp(Client<HttpsConnector<HttpConnector>, Empty<Bytes>>),
     #[cfg(feature = "simulation")]
-    Turmoil(turmoil_http::TurmoilHttp),
+    Turmoil(Client<turmoil_http::TurmoilConnector, Empty<Bytes>>),
 }
 
 impl HttpTransport {
     /// Builds the transport `kind` with `settings`.
     pub(crate) fn build(kind: RestTransport, settings: TransportSettings) -> Result<Self, String> {
+        let mut pool = Client::builder(TokioExecutor::new());
+        pool.pool_idle_timeout(settings.pool_idle_timeout)
+            .pool_max_idle_per_host(settings.pool_max_idle_per_host)
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new());
         match kind {
-            RestTransport::Reqwest => {
-                let mut builder = reqwest::Client::builder()
-                    .connect_timeout(settings.connect_timeout)
-                    .pool_idle_timeout(settings.pool_idle_timeout)
-                    .pool_max_idle_per_host(settings.pool_max_idle_per_host)
-                    .tcp_nodelay(true)
-                    .user_agent(USER_AGENT)
-                    .tls_backend_preconfigured(tls_config().map_err(|e| e.to_string())?);
-                if settings.loopback {
-                    builder = builder.no_proxy();
-                }
-                builder
-                    .build()
-                    .map(Self::Reqwest)
-                    .map_err(|e| e.to_string())
+            RestTransport::Tcp => {
+                let mut tcp = HttpConnector::new();
+                tcp.enforce_http(false);
+                tcp.set_nodelay(true);
+                tcp.set_connect_timeout(Some(settings.connect_timeout));
+                let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(tls_config().map_err(|e| e.to_string())?)
+                    .https_or_http()
+                    .enable_http1()
+                    .wrap_connector(tcp);
+                Ok(Self::Tcp(pool.build(connector)))
             }
             #[cfg(feature = "simulation")]
-            RestTransport::Turmoil => Ok(Self::Turmoil(turmoil_http::TurmoilHttp::new(settings))),
+            RestTransport::Turmoil => {
+                Ok(Self::Turmoil(pool.build(turmoil_http::TurmoilConnector {
+                    connect_timeout: settings.connect_timeout,
+                })))
+            }
         }
     }
 
     /// Sends `request` and reads the whole answer (the caller bounds the time).
     pub(crate) async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         match self {
-            Self::Reqwest(client) => {
-                let mut builder = client.request(request.method, request.url);
-                if let Some(key) = request.api_key {
-                    builder = builder.header(API_KEY_HEADER, key);
-                }
-                if request.json {
-                    builder =
-                        builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                }
-                let exchange = async {
-                    let mut response = builder.send().await?;
-                    let status = response.status().as_u16();
-                    let headers = std::mem::take(response.headers_mut());
-                    let body = response.bytes().await?;
-                    Ok::<_, reqwest::Error>(HttpResponse {
-                        status,
-                        headers,
-                        body,
-                    })
-                };
-                exchange.await.map_err(|error| {
-                    let error = error.without_url();
-                    TransportError {
-                        never_sent: error.is_connect() || error.is_builder(),
-                        timeout: error.is_timeout(),
-                        text: error_chain(&error),
-                    }
-                })
-            }
+            Self::Tcp(client) => exchange(client, request).await,
             #[cfg(feature = "simulation")]
-            Self::Turmoil(client) => client.send(request).await,
+            Self::Turmoil(client) => exchange(client, request).await,
         }
     }
+}
+
+/// One request and its whole answer on `client`.
+async fn exchange<C>(
+    client: &Client<C, Empty<Bytes>>,
+    request: HttpRequest,
+) -> Result<HttpResponse, TransportError>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    let failed = |never_sent: bool, error: &(dyn std::error::Error + 'static)| TransportError {
+        never_sent,
+        timeout: is_timeout(error),
+        text: error_chain(error),
+    };
+    let mut builder = hyper::Request::builder()
+        .method(request.method)
+        .uri(request.uri)
+        .header(USER_AGENT_HEADER, HeaderValue::from_static(USER_AGENT));
+    if let Some(key) = request.api_key {
+        builder = builder.header(API_KEY_HEADER, key);
+    }
+    if request.json {
+        builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    let http_request = builder.body(Empty::new()).map_err(|e| failed(true, &e))?;
+    let response = client
+        .request(http_request)
+        .await
+        .map_err(|e| failed(e.is_connect(), &e))?;
+    let (parts, body) = response.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(|e| failed(false, &e))?
+        .to_bytes();
+    Ok(HttpResponse {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    })
+}
+
+/// Whether `error` or one of its sources is an I/O timeout (the connect timeout).
+fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        current = error.source();
+    }
+    false
 }
 
 /// An error and its sources, joined with `: `.
@@ -176,7 +223,7 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
 
 #[cfg(feature = "simulation")]
 mod turmoil_http {
-    //! The simulated transport: hyper-util's pooled client over turmoil's `TcpStream`
+    //! The simulated connection: turmoil's `TcpStream` under the same hyper-util client
     //! (turmoil's own axum example shows the connector).
 
     use std::future::Future;
@@ -184,102 +231,14 @@ mod turmoil_http {
     use std::pin::Pin;
     use std::task::{Context, Poll};
 
-    use bytes::Bytes;
-    use http_body_util::{BodyExt, Empty};
     use hyper::Uri;
-    use hyper_util::client::legacy::Client;
     use hyper_util::client::legacy::connect::{Connected, Connection};
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT as USER_AGENT_HEADER};
-
-    use super::{
-        API_KEY_HEADER, HttpRequest, HttpResponse, TransportError, TransportSettings, USER_AGENT,
-        error_chain,
-    };
-
-    /// hyper-util's client over turmoil.
-    #[derive(Debug, Clone)]
-    pub(crate) struct TurmoilHttp {
-        client: Client<TurmoilConnector, Empty<Bytes>>,
-    }
-
-    impl TurmoilHttp {
-        pub(crate) fn new(settings: TransportSettings) -> Self {
-            let client = Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(settings.pool_idle_timeout)
-                .pool_max_idle_per_host(settings.pool_max_idle_per_host)
-                .pool_timer(TokioTimer::new())
-                .timer(TokioTimer::new())
-                .build(TurmoilConnector {
-                    connect_timeout: settings.connect_timeout,
-                });
-            Self { client }
-        }
-
-        pub(crate) async fn send(
-            &self,
-            request: HttpRequest,
-        ) -> Result<HttpResponse, TransportError> {
-            let failed =
-                |never_sent: bool, error: &(dyn std::error::Error + 'static)| TransportError {
-                    never_sent,
-                    timeout: is_timeout(error),
-                    text: error_chain(error),
-                };
-            let uri: Uri = request
-                .url
-                .as_str()
-                .parse()
-                .map_err(|e: hyper::http::uri::InvalidUri| failed(true, &e))?;
-            let mut builder = hyper::Request::builder()
-                .method(request.method)
-                .uri(uri)
-                .header(USER_AGENT_HEADER, HeaderValue::from_static(USER_AGENT));
-            if let Some(key) = request.api_key {
-                builder = builder.header(API_KEY_HEADER, key);
-            }
-            if request.json {
-                builder =
-                    builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            }
-            let http_request = builder.body(Empty::new()).map_err(|e| failed(true, &e))?;
-            let response = self
-                .client
-                .request(http_request)
-                .await
-                .map_err(|e| failed(e.is_connect(), &e))?;
-            let (parts, body) = response.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map_err(|e| failed(false, &e))?
-                .to_bytes();
-            Ok(HttpResponse {
-                status: parts.status.as_u16(),
-                headers: parts.headers,
-                body,
-            })
-        }
-    }
-
-    fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
-        let mut current = Some(error);
-        while let Some(error) = current {
-            if error
-                .downcast_ref::<io::Error>()
-                .is_some_and(|e| e.kind() == io::ErrorKind::TimedOut)
-            {
-                return true;
-            }
-            current = error.source();
-        }
-        false
-    }
+    use hyper_util::rt::TokioIo;
 
     /// Dials the URI's host (a turmoil host name) and port within the connect timeout.
     #[derive(Debug, Clone)]
     pub(crate) struct TurmoilConnector {
-        connect_timeout: std::time::Duration,
+        pub(super) connect_timeout: std::time::Duration,
     }
 
     impl tower_service::Service<Uri> for TurmoilConnector {

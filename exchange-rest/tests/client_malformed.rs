@@ -43,12 +43,7 @@ async fn serve() -> (String, tokio::task::JoinHandle<()>) {
             "/api/v3/account",
             get(|| async { r#"{"code":700002,"msg":"Signature for this request is not valid."}"# }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    (url, server)
+    common::serve_stub(app).await
 }
 
 #[tokio::test]

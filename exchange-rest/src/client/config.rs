@@ -57,7 +57,7 @@ pub struct MexcRestConfig {
     /// deadline); then they are cancelled and fail with `Closed` (or `OutcomeUnknown` for
     /// order calls that were sent).
     pub stop_drain: Duration,
-    /// The HTTP transport (default [`RestTransport::Reqwest`]; a simulation passes its own).
+    /// The HTTP transport (default [`RestTransport::Tcp`]; a simulation passes its own).
     pub transport: RestTransport,
     /// The local wall clock signed requests' `timestamp` starts from (default the system's; a
     /// simulation passes its own).
@@ -82,7 +82,7 @@ impl MexcRestConfig {
             clock_sync_interval: Some(Duration::from_secs(300)),
             start_sync_timeout: Duration::from_secs(3),
             stop_drain: Duration::from_secs(1),
-            transport: RestTransport::Reqwest,
+            transport: RestTransport::Tcp,
             clock: WallClock::system(),
         }
     }

@@ -10,13 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use hyper::header::HeaderValue;
 use lifecycle_core::{
     AsyncResource, BoxFuture, Lifecycle, ShutdownSignal, StartError, StopDetails, StopReport,
 };
-use reqwest::Url;
-use reqwest::header::HeaderValue;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+use url::Url;
 
 pub use config::{MEXC_FUTURES_URL, MEXC_SPOT_URL, MexcRestConfig};
 
@@ -78,7 +78,7 @@ struct Counters {
 
 /// The signed MEXC spot REST client, an [`AsyncResource`].
 ///
-/// - reqwest over rustls (or another [`RestTransport`](crate::RestTransport)), one pooled
+/// - hyper-util over rustls (or another [`RestTransport`](crate::RestTransport)), one pooled
 ///   keep-alive connection set, per-request timeouts.
 /// - Every call draws its endpoint's weight from the shared [`RateLimiter`] first (start the
 ///   limiter before the client, stop it after); a 429/418 `Retry-After` pauses the scope.
@@ -169,15 +169,6 @@ fn parse_base(url: &str) -> Result<Url, ClientBuildError> {
     Ok(parsed)
 }
 
-fn is_loopback(url: &Url) -> bool {
-    let host = url.host_str().unwrap_or_default();
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 impl MexcRestClient {
     /// A client for the venue in `config`, drawing on `limiter` (which must have a bucket
     /// named after every [`Endpoint`], as [`mexc_spot_limits`](crate::mexc_spot_limits)
@@ -220,7 +211,6 @@ impl MexcRestClient {
                 connect_timeout: config.connect_timeout,
                 pool_idle_timeout: config.pool_idle_timeout,
                 pool_max_idle_per_host: config.pool_max_idle_per_host,
-                loopback: is_loopback(&spot) && is_loopback(&futures),
             },
         )
         .map_err(ClientBuildError::Http)?;

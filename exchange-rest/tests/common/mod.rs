@@ -6,6 +6,16 @@ use std::sync::Arc;
 use exchange_rest::{Credentials, MexcRestClient, MexcRestConfig, RateLimiter, mexc_spot_limits};
 use lifecycle_core::AsyncResource;
 
+/// Serves `app` on an ephemeral loopback port: its base URL and the server's task.
+pub async fn serve_stub(app: axum::Router) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (url, server)
+}
+
 /// A started client (with made-up credentials, no clock sync) and its started limiter,
 /// pointed at a local stub server.
 pub async fn client_of_stub(url: String) -> (MexcRestClient, Arc<RateLimiter>) {
