@@ -98,7 +98,7 @@ pub struct ExchangeConfig {
     pub request_timeout: Duration,
     /// How the sockets dial (default real TCP; a simulation passes its connector).
     pub ws_connector: WsConnector,
-    /// The REST client's HTTP transport (default reqwest; a simulation passes its own).
+    /// The REST client's HTTP transport (default TCP; a simulation passes its own).
     pub rest_transport: RestTransport,
     /// The wall clock of signed requests and client order ids (default the system's).
     pub clock: WallClock,

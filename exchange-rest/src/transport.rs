@@ -20,7 +20,10 @@
 //! `tokio::net::TcpStream::connect` (`.ci/check-seams` fails CI on one outside the seam
 //! modules); wall time comes from `lifecycle_core::WallClock`.
 
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -108,9 +111,9 @@ fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
 /// A built transport (cheap to clone; dropping the last clone closes its connections).
 #[derive(Debug, Clone)]
 pub(crate) enum HttpTransport {
-    Tcp(Client<HttpsConnector<HttpConnector>, Empty<Bytes>>),
+    Tcp(Client<BoundedConnect<HttpsConnector<HttpConnector>>, Empty<Bytes>>),
     #[cfg(feature = "simulation")]
-    Turmoil(Client<turmoil_http::TurmoilConnector, Empty<Bytes>>),
+    Turmoil(Client<BoundedConnect<turmoil_http::TurmoilConnector>, Empty<Bytes>>),
 }
 
 impl HttpTransport {
@@ -126,20 +129,21 @@ impl HttpTransport {
                 let mut tcp = HttpConnector::new();
                 tcp.enforce_http(false);
                 tcp.set_nodelay(true);
-                tcp.set_connect_timeout(Some(settings.connect_timeout));
                 let connector = hyper_rustls::HttpsConnectorBuilder::new()
                     .with_tls_config(tls_config().map_err(|e| e.to_string())?)
                     .https_or_http()
                     .enable_http1()
                     .wrap_connector(tcp);
-                Ok(Self::Tcp(pool.build(connector)))
-            }
-            #[cfg(feature = "simulation")]
-            RestTransport::Turmoil => {
-                Ok(Self::Turmoil(pool.build(turmoil_http::TurmoilConnector {
-                    connect_timeout: settings.connect_timeout,
+                Ok(Self::Tcp(pool.build(BoundedConnect {
+                    inner: connector,
+                    timeout: settings.connect_timeout,
                 })))
             }
+            #[cfg(feature = "simulation")]
+            RestTransport::Turmoil => Ok(Self::Turmoil(pool.build(BoundedConnect {
+                inner: turmoil_http::TurmoilConnector,
+                timeout: settings.connect_timeout,
+            }))),
         }
     }
 
@@ -150,6 +154,48 @@ impl HttpTransport {
             #[cfg(feature = "simulation")]
             Self::Turmoil(client) => exchange(client, request).await,
         }
+    }
+}
+
+/// A connector whose whole connect, TCP and (for `https`) the TLS handshake together, must
+/// be done within `timeout`: a call that never got a connection fails as a connect error
+/// ("never sent", so an order is known not to be placed) at the connect timeout, not at the
+/// far longer request timeout as an unknown outcome.
+#[derive(Debug, Clone)]
+pub(crate) struct BoundedConnect<C> {
+    inner: C,
+    timeout: Duration,
+}
+
+/// What a connector's error becomes.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<C> tower_service::Service<Uri> for BoundedConnect<C>
+where
+    C: tower_service::Service<Uri>,
+    C::Future: Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<C::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let connecting = self.inner.call(uri);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, connecting).await {
+                Ok(connected) => connected.map_err(Into::into),
+                Err(_elapsed) => Err(Box::new(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "connect (TCP and TLS) timed out",
+                )) as BoxError),
+            }
+        })
     }
 }
 
@@ -235,11 +281,10 @@ mod turmoil_http {
     use hyper_util::client::legacy::connect::{Connected, Connection};
     use hyper_util::rt::TokioIo;
 
-    /// Dials the URI's host (a turmoil host name) and port within the connect timeout.
-    #[derive(Debug, Clone)]
-    pub(crate) struct TurmoilConnector {
-        pub(super) connect_timeout: std::time::Duration,
-    }
+    /// Dials the URI's host (a turmoil host name) and port (bounded by the
+    /// [`BoundedConnect`](super::BoundedConnect) around it).
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) struct TurmoilConnector;
 
     impl tower_service::Service<Uri> for TurmoilConnector {
         type Response = TurmoilIo;
@@ -251,17 +296,12 @@ mod turmoil_http {
         }
 
         fn call(&mut self, uri: Uri) -> Self::Future {
-            let timeout = self.connect_timeout;
             Box::pin(async move {
                 let host = uri
                     .host()
                     .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no host"))?;
                 let port = uri.port_u16().unwrap_or(80);
-                let address = format!("{host}:{port}");
-                let connect = turmoil::net::TcpStream::connect(address);
-                let stream = tokio::time::timeout(timeout, connect)
-                    .await
-                    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
+                let stream = turmoil::net::TcpStream::connect(format!("{host}:{port}")).await?;
                 stream.set_nodelay(true)?;
                 Ok(TurmoilIo(TokioIo::new(stream)))
             })

@@ -1,0 +1,89 @@
+#![allow(clippy::unwrap_used)]
+//! A call that cannot reach the venue is a definite failure, never an "outcome unknown"
+//! order: a refused connection, and a TLS handshake that never completes (bounded by the
+//! connect timeout, which covers TCP and TLS together, not by the much longer request
+//! timeout).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use exchange_rest::{
+    Credentials, MexcRestClient, MexcRestConfig, NewOrderRequest, RateLimiter, RestError, Side,
+    mexc_spot_limits,
+};
+use lifecycle_core::AsyncResource;
+use lifecycle_core::testing::within;
+use rust_decimal::Decimal;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(200);
+/// Far longer than the test's bound: a call that waits for it fails the test.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// The whole test's bound on a loaded machine (the connect timeout plus a wide slack).
+const BOUND: Duration = Duration::from_secs(20);
+
+async fn client(base_url: String) -> (MexcRestClient, Arc<RateLimiter>) {
+    let limiter = Arc::new(RateLimiter::new(mexc_spot_limits("rate_limiter.mexc")));
+    let mut config = MexcRestConfig::new(base_url).credentials(Credentials::new("key", "secret"));
+    config.clock_sync_interval = None;
+    config.connect_timeout = CONNECT_TIMEOUT;
+    config.request_timeout = REQUEST_TIMEOUT;
+    let client = MexcRestClient::new(config, limiter.clone()).unwrap();
+    limiter.start().await.unwrap();
+    client.start().await.unwrap();
+    (client, limiter)
+}
+
+fn order() -> NewOrderRequest {
+    NewOrderRequest::limit("HIFIUSDT", Side::Buy, Decimal::new(1, 1), Decimal::TEN)
+}
+
+async fn stop(client: MexcRestClient, limiter: Arc<RateLimiter>) {
+    assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
+    assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
+}
+
+#[tokio::test]
+async fn an_order_to_a_refused_connection_is_a_transport_error_not_an_unknown_outcome() {
+    within(BOUND, async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        drop(listener);
+        let (client, limiter) = client(format!("http://{address}")).await;
+        match client.place_order(&order()).await {
+            Err(RestError::Transport(text)) => assert!(!text.contains("signature"), "{text}"),
+            other => panic!("expected a transport error, got {other:?}"),
+        }
+        stop(client, limiter).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_tls_handshake_that_never_completes_ends_at_the_connect_timeout_as_never_sent() {
+    within(BOUND, async {
+        // Accepts the TCP connection and never answers the TLS client hello.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let (client, limiter) = client(format!("https://{address}")).await;
+        let started = Instant::now();
+        let outcome = client.place_order(&order()).await;
+        assert_eq!(
+            outcome.unwrap_err(),
+            RestError::Timeout,
+            "the order was never written: a definite failure, not an unknown outcome"
+        );
+        assert!(
+            started.elapsed() < REQUEST_TIMEOUT,
+            "ended by the connect timeout, not the request timeout"
+        );
+        stop(client, limiter).await;
+        silent.abort();
+    })
+    .await;
+}
