@@ -152,6 +152,28 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any key and value, however odd (a client order id is the caller's text): the
+        /// query decodes back to exactly the pairs pushed, and it is a valid URI query as it
+        /// is, so the bytes signed are the bytes sent.
+        #[test]
+        fn any_pairs_round_trip_and_form_a_valid_uri(
+            pairs in proptest::collection::vec((".{0,12}", ".{0,24}"), 0..6),
+        ) {
+            let mut p = Params::new();
+            for (key, value) in &pairs {
+                p.push(key, value);
+            }
+            let decoded: Vec<(String, String)> =
+                p.iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            proptest::prop_assert_eq!(&decoded, &pairs);
+            let uri: hyper::Uri = format!("http://127.0.0.1/api/v3/order?{}", p.as_query())
+                .parse()
+                .map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e}")))?;
+            proptest::prop_assert_eq!(uri.query().unwrap_or_default(), p.as_query());
+        }
+    }
+
     #[test]
     fn an_empty_value_is_still_a_pair() {
         let mut p = Params::new();
