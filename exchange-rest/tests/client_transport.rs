@@ -1,7 +1,9 @@
 #![allow(clippy::unwrap_used)]
-//! A redirect is an answer, never followed: a 307 on an order would otherwise re-send the
-//! signed order to wherever the `Location` points (reqwest, which the transport used before,
-//! followed up to ten), and a 302 on a query would read another resource's body as ours.
+//! What the transport does with a venue's answers about the request and the connection: a
+//! redirect is an answer, never followed (a 307 on an order would otherwise re-send the
+//! signed order to wherever `Location` points, as reqwest, the transport before, did up to
+//! ten times; a 302 on a query would read another resource's body as ours), and a venue that
+//! closes each connection after its answer is reached again on a new one.
 
 mod common;
 
@@ -66,6 +68,35 @@ async fn a_redirect_is_reported_as_the_answer_and_nothing_is_sent_to_its_locatio
             "no request followed a redirect"
         );
 
+        assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
+        assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
+        server.abort();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_venue_that_closes_every_connection_after_its_answer_is_still_reached() {
+    within(Duration::from_secs(10), async {
+        let answers = Arc::new(AtomicUsize::new(0));
+        let counted = answers.clone();
+        let app = Router::new().route(
+            "/api/v3/ping",
+            get(move || async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                ([(header::CONNECTION, "close")], "{}")
+            }),
+        );
+        let (url, server) = common::serve_stub(app).await;
+        let (client, limiter) = common::client_of_stub(url).await;
+        for _ in 0..3 {
+            client.ping().await.unwrap();
+        }
+        assert_eq!(
+            answers.load(Ordering::SeqCst),
+            3,
+            "each call on a fresh connection"
+        );
         assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
         assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
         server.abort();
