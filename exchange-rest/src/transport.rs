@@ -13,8 +13,11 @@
 //! header map, and runs a retry layer), measured in the `tick_to_order` bench; and a trading
 //! client must neither follow a redirect (a 307 re-sends a signed order somewhere else) nor
 //! retry on its own. So: redirects are answers (a 3xx is classified like any other status),
-//! nothing is retried below [`MexcRestClient`](crate::MexcRestClient), and no proxy is used
-//! (`HTTP_PROXY` and the like are not read: the client connects to the venue directly).
+//! nothing that may have been written is retried below
+//! [`MexcRestClient`](crate::MexcRestClient) (hyper-util re-sends a request only when the
+//! idle pooled connection it was given turned out unusable before a byte of it was
+//! written), and no proxy is used (`HTTP_PROXY` and the like are not read: the client
+//! connects to the venue directly).
 //!
 //! The rule next to this seam: no code of the stack opens its own HTTP connection or calls
 //! `tokio::net::TcpStream::connect` (`.ci/check-seams` fails CI on one outside the seam

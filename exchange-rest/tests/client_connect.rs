@@ -4,14 +4,12 @@
 //! connect timeout, which covers TCP and TLS together, not by the much longer request
 //! timeout).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use exchange_rest::{
-    Credentials, MexcRestClient, MexcRestConfig, NewOrderRequest, RateLimiter, RestError, Side,
-    mexc_spot_limits,
-};
-use lifecycle_core::AsyncResource;
+use exchange_rest::{MexcRestClient, NewOrderRequest, RateLimiter, RestError, Side};
 use lifecycle_core::testing::within;
 use rust_decimal::Decimal;
 
@@ -22,24 +20,15 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const BOUND: Duration = Duration::from_secs(20);
 
 async fn client(base_url: String) -> (MexcRestClient, Arc<RateLimiter>) {
-    let limiter = Arc::new(RateLimiter::new(mexc_spot_limits("rate_limiter.mexc")));
-    let mut config = MexcRestConfig::new(base_url).credentials(Credentials::new("key", "secret"));
-    config.clock_sync_interval = None;
-    config.connect_timeout = CONNECT_TIMEOUT;
-    config.request_timeout = REQUEST_TIMEOUT;
-    let client = MexcRestClient::new(config, limiter.clone()).unwrap();
-    limiter.start().await.unwrap();
-    client.start().await.unwrap();
-    (client, limiter)
+    common::client_of_stub_with(base_url, |config| {
+        config.connect_timeout = CONNECT_TIMEOUT;
+        config.request_timeout = REQUEST_TIMEOUT;
+    })
+    .await
 }
 
 fn order() -> NewOrderRequest {
     NewOrderRequest::limit("HIFIUSDT", Side::Buy, Decimal::new(1, 1), Decimal::TEN)
-}
-
-async fn stop(client: MexcRestClient, limiter: Arc<RateLimiter>) {
-    assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
-    assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
 }
 
 #[tokio::test]
@@ -53,7 +42,7 @@ async fn an_order_to_a_refused_connection_is_a_transport_error_not_an_unknown_ou
             Err(RestError::Transport(text)) => assert!(!text.contains("signature"), "{text}"),
             other => panic!("expected a transport error, got {other:?}"),
         }
-        stop(client, limiter).await;
+        common::stop_cleanly(&client, &limiter).await;
     })
     .await;
 }
@@ -82,7 +71,7 @@ async fn a_tls_handshake_that_never_completes_ends_at_the_connect_timeout_as_nev
             started.elapsed() < REQUEST_TIMEOUT,
             "ended by the connect timeout, not the request timeout"
         );
-        stop(client, limiter).await;
+        common::stop_cleanly(&client, &limiter).await;
         silent.abort();
     })
     .await;

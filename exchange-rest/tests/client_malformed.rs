@@ -11,7 +11,6 @@ use axum::http::{StatusCode, header};
 use axum::routing::{get, post};
 use exchange_rest::limiter::Scope;
 use exchange_rest::{Endpoint, NewOrderRequest, RateLimitSource, RestError, Side, UnknownCause};
-use lifecycle_core::AsyncResource;
 use lifecycle_core::testing::within;
 use rust_decimal::Decimal;
 
@@ -92,8 +91,7 @@ async fn malformed_answers_are_typed_errors() {
         assert!(stats.iter().all(|b| b.paused_for.is_some_and(|p| p > Duration::from_secs(6))));
         assert!(limiter.config().buckets().iter().any(|b| b.scope == Scope::Account));
 
-        assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
-        assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
+        common::stop_cleanly(&client, &limiter).await;
         server.abort();
     })
     .await;

@@ -15,7 +15,6 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::routing::{any, get, post};
 use exchange_rest::{NewOrderRequest, RestError, Side};
-use lifecycle_core::AsyncResource;
 use lifecycle_core::testing::within;
 use rust_decimal::Decimal;
 
@@ -68,8 +67,7 @@ async fn a_redirect_is_reported_as_the_answer_and_nothing_is_sent_to_its_locatio
             "no request followed a redirect"
         );
 
-        assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
-        assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
+        common::stop_cleanly(&client, &limiter).await;
         server.abort();
     })
     .await;
@@ -97,8 +95,7 @@ async fn a_venue_that_closes_every_connection_after_its_answer_is_still_reached(
             3,
             "each call on a fresh connection"
         );
-        assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
-        assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
+        common::stop_cleanly(&client, &limiter).await;
         server.abort();
     })
     .await;

@@ -15,7 +15,6 @@ use exchange_rest::{OrderRef, RestError};
 use exchange_sim::auth::sign;
 use exchange_sim::format::now_ms;
 use exchange_sim::{DEMO_API_KEY, DEMO_API_SECRET, NewOrder, SimConfig, SimVenue};
-use lifecycle_core::AsyncResource;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
@@ -136,8 +135,7 @@ async fn the_client_decodes_every_real_answer() {
                 other => panic!("fixture {other} has no decoding check"),
             }
         }
-        assert!(client.stop_within(Duration::from_secs(1)).await.is_clean());
-        assert!(limiter.stop_within(Duration::from_secs(1)).await.is_clean());
+        common::stop_cleanly(&client, &limiter).await;
     })
     .await
     .expect("timed out");

@@ -238,20 +238,21 @@ impl Inner {
         } else {
             None
         };
-        let before_query = &base[..url::Position::AfterPath];
+        if params.is_empty() && signer.is_none() {
+            return parsed(endpoint, base.as_str().to_owned());
+        }
+        // The endpoint's URL is the base joined with the endpoint's path: no query of its own.
         let mut text = String::with_capacity(
             base.as_str().len() + params.as_query().len() + SIGNED_SUFFIX_CAPACITY,
         );
-        text.push_str(before_query);
-        let query_start = text.len() + 1;
-        for part in [base.query().unwrap_or_default(), params.as_query()] {
-            if !part.is_empty() {
-                text.push(if text.len() < query_start { '?' } else { '&' });
-                text.push_str(part);
-            }
-        }
+        text.push_str(base.as_str());
+        text.push('?');
+        let query_start = text.len();
+        text.push_str(params.as_query());
         if let Some(signer) = signer {
-            text.push(if text.len() < query_start { '?' } else { '&' });
+            if !params.is_empty() {
+                text.push('&');
+            }
             let _ = write!(
                 text,
                 "recvWindow={}&timestamp={}",
@@ -262,10 +263,7 @@ impl Inner {
             text.push_str("&signature=");
             text.push_str(signature.as_str());
         }
-        // Never the text in the error: it carries the signature.
-        Uri::try_from(text).map_err(|_| {
-            RestError::InvalidRequest(format!("{endpoint}: the request's URI does not parse"))
-        })
+        parsed(endpoint, text)
     }
 
     fn rate_limited(
@@ -309,6 +307,14 @@ impl Inner {
             .record_sample(sent_at, received_at, time.server_time);
         Ok(self.clock.offset_ms())
     }
+}
+
+/// `text` as the URI of a call to `endpoint`; never the text in the error (it carries the
+/// signature).
+fn parsed(endpoint: Endpoint, text: String) -> Result<Uri, RestError> {
+    Uri::try_from(text).map_err(|_| {
+        RestError::InvalidRequest(format!("{endpoint}: the request's URI does not parse"))
+    })
 }
 
 /// Decodes a 2xx body; a MEXC error object in a 2xx body is reported as the error it is
